@@ -1,0 +1,83 @@
+// Package config is nucleusd's TOML configuration: the typed Config, its
+// defaults (filled in one place, Default), strict decoding (unknown keys are
+// errors) and validation whose errors name the offending key.
+package config
+
+// CurrentVersion is the only config schema version this nucleusd reads.
+const CurrentVersion = 1
+
+// DefaultPath is where nucleusd looks for its config unless told otherwise.
+const DefaultPath = "/etc/nucleus/nucleusd.toml"
+
+// Config is nucleusd's whole configuration. Every field carries a `doc` tag:
+// Reference renders it, and a test fails when one is missing.
+type Config struct {
+	Version  int            `toml:"version" doc:"Config schema version; required, and must be 1."`
+	API      APIConfig      `toml:"api" doc:"The gRPC endpoints."`
+	Runsc    RunscConfig    `toml:"runsc" doc:"How nucleusd runs runsc."`
+	Security SecurityConfig `toml:"security" doc:"Operator policy for host resources."`
+	Defaults DefaultsConfig `toml:"defaults" doc:"Values for a container that does not set them."`
+	Limits   LimitsConfig   `toml:"limits" doc:"Caps that protect the host and the daemon."`
+	Hooks    HooksConfig    `toml:"hooks" doc:"Operator-defined OCI hook sets; the only hooks that ever run."`
+	Logging  LoggingConfig  `toml:"logging" doc:"nucleusd's own log."`
+	Metrics  MetricsConfig  `toml:"metrics" doc:"The Prometheus endpoint."`
+}
+
+// APIConfig is the [api] section.
+type APIConfig struct {
+	Socket       string   `toml:"socket" doc:"Unix socket path (0660, group socket_group); --address overrides it."`
+	SocketGroup  string   `toml:"socket_group" doc:"Group owning the socket; its members may call the API."`
+	TCPAddress   string   `toml:"tcp_address" doc:"host:port of a TCP listener with mutual TLS; empty turns TCP off."`
+	TLSCert      string   `toml:"tls_cert" doc:"PEM server certificate; required with tcp_address."`
+	TLSKey       string   `toml:"tls_key" doc:"PEM server key; required with tcp_address."`
+	TLSClientCA  string   `toml:"tls_client_ca" doc:"PEM CA bundle that client certificates must chain to; required with tcp_address."`
+	MaxRecvBytes ByteSize `toml:"max_recv_bytes" doc:"Largest gRPC message accepted (e.g. \"16m\")."`
+}
+
+// RunscConfig is the [runsc] section.
+type RunscConfig struct {
+	Path       string   `toml:"path" doc:"runsc binary; empty means the runsc next to nucleusd, else the one on PATH."`
+	Platform   string   `toml:"platform" doc:"runsc --platform: systrap, ptrace or kvm."`
+	Network    string   `toml:"network" doc:"Default network mode: none, sandbox or host; must be in security.allowed_networks."`
+	Overlay2   string   `toml:"overlay2" doc:"runsc --overlay2 value (e.g. \"root:self\"); empty leaves runsc's default."`
+	Debug      bool     `toml:"debug" doc:"Pass --debug and write runsc debug logs under the state directory."`
+	ExtraFlags []string `toml:"extra_flags" doc:"Extra global runsc flags (\"--name=value\"); flags nucleusd sets itself are refused."`
+}
+
+// SecurityConfig is the [security] section.
+type SecurityConfig struct {
+	AllowedHostPaths []string `toml:"allowed_host_paths" doc:"Absolute host directories that rootfs and bind volumes may come from; empty allows none."`
+	AllowedNetworks  []string `toml:"allowed_networks" doc:"Network modes a container may ask for (none, sandbox, host)."`
+	HostPidsLimit    int64    `toml:"host_pids_limit" doc:"pids.max of each sandbox's host cgroup (sentry, gofer and their threads)."`
+}
+
+// DefaultsConfig is the [defaults] section.
+type DefaultsConfig struct {
+	Memory  ByteSize `toml:"memory" doc:"Memory limit (e.g. \"512m\", \"1g\")."`
+	CPUs    float64  `toml:"cpus" doc:"CPU limit in CPUs; 0 means unlimited."`
+	Pids    int64    `toml:"pids" doc:"Task limit inside the sandbox."`
+	Timeout Duration `toml:"timeout" doc:"Maximum runtime after start (e.g. \"1h\"); \"0s\" means none."`
+	TmpSize ByteSize `toml:"tmp_size" doc:"Size of the /tmp tmpfs and of tmpfs volumes without a size."`
+	ShmSize ByteSize `toml:"shm_size" doc:"Size of /dev/shm."`
+}
+
+// LimitsConfig is the [limits] section.
+type LimitsConfig struct {
+	MaxContainers       int      `toml:"max_containers" doc:"Containers on this host, in any state."`
+	MaxContainersPerUID int      `toml:"max_containers_per_uid" doc:"Containers owned by one uid, in any state."`
+	MaxExecOutputBytes  ByteSize `toml:"max_exec_output_bytes" doc:"Output ExecSync keeps per stream; the rest is dropped and reported as truncated."`
+	LogMaxBytes         ByteSize `toml:"log_max_bytes" doc:"Log bytes kept per container; older output is rotated away."`
+	MaxRequestBytes     ByteSize `toml:"max_request_bytes" doc:"Largest encoded container spec (secrets included); at most api.max_recv_bytes."`
+	EventsRetained      int      `toml:"events_retained" doc:"Events kept in the store for replay."`
+}
+
+// LoggingConfig is the [logging] section.
+type LoggingConfig struct {
+	Level  string `toml:"level" doc:"debug, info, warn or error; --log-level overrides it."`
+	Format string `toml:"format" doc:"auto (console on a terminal, else json), json or console."`
+}
+
+// MetricsConfig is the [metrics] section.
+type MetricsConfig struct {
+	Address string `toml:"address" doc:"host:port of the Prometheus endpoint; empty turns it off."`
+}

@@ -1,0 +1,47 @@
+package config
+
+// Default returns the configuration nucleusd uses for every key a file does
+// not set. It is the one place defaults live; Load decodes a file over it.
+func Default() *Config {
+	return &Config{
+		Version: CurrentVersion,
+		API: APIConfig{
+			Socket:       "/run/nucleus/nucleusd.sock",
+			SocketGroup:  "nucleus",
+			MaxRecvBytes: 16 * MiB,
+		},
+		Runsc: RunscConfig{
+			Platform: "systrap",
+			Network:  NetworkNone,
+		},
+		Security: SecurityConfig{
+			AllowedNetworks: []string{NetworkNone, NetworkSandbox},
+			HostPidsLimit:   1024,
+		},
+		Defaults: DefaultsConfig{
+			Memory:  512 * MiB,
+			Pids:    1024,
+			TmpSize: 64 * MiB,
+			ShmSize: 64 * MiB,
+		},
+		Limits: LimitsConfig{
+			MaxContainers:       1000,
+			MaxContainersPerUID: 100,
+			MaxExecOutputBytes:  16 * MiB,
+			LogMaxBytes:         64 * MiB,
+			MaxRequestBytes:     4 * MiB,
+			EventsRetained:      5000,
+		},
+		Logging: LoggingConfig{
+			Level:  "info",
+			Format: "auto",
+		},
+	}
+}
+
+// The network modes a container may run with.
+const (
+	NetworkNone    = "none"
+	NetworkSandbox = "sandbox"
+	NetworkHost    = "host"
+)
