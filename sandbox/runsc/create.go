@@ -1,0 +1,64 @@
+package runsc
+
+import (
+	"context"
+	"os"
+	"os/exec"
+)
+
+// CreateOptions are the inputs of Create.
+type CreateOptions struct {
+	// Bundle is the OCI bundle directory (holding config.json).
+	Bundle string
+	// PidFile receives the sandbox process's host pid.
+	PidFile string
+	// Stdin, Stdout and Stderr become the container's stdio: runsc create
+	// hands its own stdio to the sandbox. Nil means /dev/null.
+	Stdin, Stdout, Stderr *os.File
+}
+
+// Create creates the container: sandbox and gofer start, the workload does
+// not (see Start). runsc's error message is read from --log-fd, since its
+// stderr is the container's.
+func (r *Runsc) Create(ctx context.Context, id string, o CreateOptions) error {
+	if o.Bundle == "" {
+		return invalid("runsc create %s: bundle not set", id)
+	}
+	elog, err := newErrorLog()
+	if err != nil {
+		return err
+	}
+	args := []string{"--bundle=" + o.Bundle}
+	if o.PidFile != "" {
+		args = append(args, "--pid-file="+o.PidFile)
+	}
+	inv := invocation{
+		verb: "create", id: id, args: append(args, id),
+		call: map[string]string{"log-fd": "3"},
+		setup: func(cmd *exec.Cmd) {
+			cmd.ExtraFiles = []*os.File{elog.w}
+			// Leave nil (/dev/null) unless given: an *os.File is handed to
+			// runsc as is, with no copying goroutine tied to its lifetime.
+			if o.Stdin != nil {
+				cmd.Stdin = o.Stdin
+			}
+			if o.Stdout != nil {
+				cmd.Stdout = o.Stdout
+			}
+			if o.Stderr != nil {
+				cmd.Stderr = o.Stderr
+			}
+		},
+	}
+	cmd, err := r.command(ctx, inv)
+	if err != nil {
+		elog.message()
+		return err
+	}
+	err = r.startWait(cmd)
+	msg := elog.message()
+	if err != nil {
+		return r.newError(ctx, inv, cmd, err, msg)
+	}
+	return nil
+}

@@ -1,0 +1,137 @@
+package runsc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// State is what `runsc state` and `runsc list` report for a container.
+// Status is one of specs.StateCreated, StateRunning, StateStopped or
+// "paused".
+type State = specs.State
+
+// StatePaused is the status runsc reports for a paused container.
+const StatePaused specs.ContainerState = "paused"
+
+// Start starts a created container.
+func (r *Runsc) Start(ctx context.Context, id string) error {
+	_, err := r.run(ctx, invocation{verb: "start", id: id, args: []string{id}})
+	return err
+}
+
+// State returns the container's state.
+func (r *Runsc) State(ctx context.Context, id string) (*State, error) {
+	out, err := r.run(ctx, invocation{verb: "state", id: id, args: []string{id}})
+	if err != nil {
+		return nil, err
+	}
+	var s State
+	if err := json.Unmarshal(out, &s); err != nil {
+		return nil, &Error{Verb: "state", ID: id, ExitCode: -1, Err: fmt.Errorf("decoding state: %w", err)}
+	}
+	return &s, nil
+}
+
+// List returns the state of every container under Root.
+func (r *Runsc) List(ctx context.Context) ([]State, error) {
+	out, err := r.run(ctx, invocation{verb: "list", args: []string{"--format=json"}})
+	if err != nil {
+		return nil, err
+	}
+	var states []State
+	if err := json.Unmarshal(out, &states); err != nil {
+		return nil, &Error{Verb: "list", ExitCode: -1, Err: fmt.Errorf("decoding list: %w", err)}
+	}
+	return states, nil
+}
+
+// Wait waits for the container's init process and returns its exit status
+// (128+signal when signalled). runsc yields it only once, and only to the
+// sandbox's parent after the sandbox is gone: supervisors reap the sandbox
+// instead; this is for completeness and debugging.
+func (r *Runsc) Wait(ctx context.Context, id string) (int, error) {
+	out, err := r.run(ctx, invocation{verb: "wait", id: id, args: []string{id}})
+	if err != nil {
+		return -1, err
+	}
+	var res struct {
+		ExitStatus int `json:"exitStatus"`
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		return -1, &Error{Verb: "wait", ID: id, ExitCode: -1, Err: fmt.Errorf("decoding wait result: %w", err)}
+	}
+	return res.ExitStatus, nil
+}
+
+// KillOptions selects which processes Kill signals; the zero value signals
+// the container's init process.
+type KillOptions struct {
+	// All signals every process of the container.
+	All bool
+	// Pid signals one process (pid in the sandbox's root PID namespace).
+	Pid int
+	// Pgid signals a process group (in the sandbox's root PID namespace).
+	Pgid int
+}
+
+// Kill sends sig to the container. The signal is passed as a number, so
+// any signal ParseSignal accepts works.
+func (r *Runsc) Kill(ctx context.Context, id string, sig unix.Signal, o KillOptions) error {
+	if sig <= 0 {
+		return invalid("signal %d is not a signal", int(sig))
+	}
+	var args []string
+	switch {
+	case o.All:
+		args = append(args, "--all")
+	case o.Pid > 0:
+		args = append(args, "--pid="+strconv.Itoa(o.Pid))
+	case o.Pgid > 0:
+		args = append(args, "--pgid="+strconv.Itoa(o.Pgid))
+	}
+	args = append(args, id, strconv.Itoa(int(sig)))
+	_, err := r.run(ctx, invocation{verb: "kill", id: id, args: args})
+	return err
+}
+
+// Delete removes the container's runsc state; force kills it first if it
+// is still running.
+func (r *Runsc) Delete(ctx context.Context, id string, force bool) error {
+	args := []string{id}
+	if force {
+		args = []string{"--force", id}
+	}
+	_, err := r.run(ctx, invocation{verb: "delete", id: id, args: args})
+	return err
+}
+
+// Pause freezes every process of the container.
+func (r *Runsc) Pause(ctx context.Context, id string) error {
+	_, err := r.run(ctx, invocation{verb: "pause", id: id, args: []string{id}})
+	return err
+}
+
+// Resume thaws a paused container.
+func (r *Runsc) Resume(ctx context.Context, id string) error {
+	_, err := r.run(ctx, invocation{verb: "resume", id: id, args: []string{id}})
+	return err
+}
+
+// Ps returns the pids (in the sandbox's PID namespace) of the container's
+// processes.
+func (r *Runsc) Ps(ctx context.Context, id string) ([]int, error) {
+	out, err := r.run(ctx, invocation{verb: "ps", id: id, args: []string{"--format=json", id}})
+	if err != nil {
+		return nil, err
+	}
+	var pids []int
+	if err := json.Unmarshal(out, &pids); err != nil {
+		return nil, &Error{Verb: "ps", ID: id, ExitCode: -1, Err: fmt.Errorf("decoding ps: %w", err)}
+	}
+	return pids, nil
+}
