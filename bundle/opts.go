@@ -1,0 +1,172 @@
+package bundle
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// SpecOpt changes a spec under construction (containerd's oci.SpecOpts).
+type SpecOpt func(*specs.Spec) error
+
+func process(s *specs.Spec) *specs.Process {
+	if s.Process == nil {
+		s.Process = &specs.Process{}
+	}
+	return s.Process
+}
+
+func linux(s *specs.Spec) *specs.Linux {
+	if s.Linux == nil {
+		s.Linux = &specs.Linux{}
+	}
+	return s.Linux
+}
+
+// WithReadonlyRootfs makes the bundle's "rootfs" the read-only root.
+func WithReadonlyRootfs() SpecOpt {
+	return func(s *specs.Spec) error {
+		s.Root = &specs.Root{Path: rootfsDirName, Readonly: true}
+		return nil
+	}
+}
+
+// WithNoNewPrivileges sets no_new_privs on the process.
+func WithNoNewPrivileges() SpecOpt {
+	return func(s *specs.Spec) error {
+		process(s).NoNewPrivileges = true
+		return nil
+	}
+}
+
+// WithDroppedCaps empties all five capability sets.
+func WithDroppedCaps() SpecOpt {
+	return func(s *specs.Spec) error {
+		process(s).Capabilities = &specs.LinuxCapabilities{
+			Bounding: []string{}, Effective: []string{}, Inheritable: []string{},
+			Permitted: []string{}, Ambient: []string{},
+		}
+		return nil
+	}
+}
+
+// WithMaskedPaths masks the kernel interfaces of maskedPaths.
+func WithMaskedPaths() SpecOpt {
+	return func(s *specs.Spec) error {
+		linux(s).MaskedPaths = append([]string(nil), maskedPaths...)
+		return nil
+	}
+}
+
+// WithReadonlyPaths keeps readonlyPaths read-only.
+func WithReadonlyPaths() SpecOpt {
+	return func(s *specs.Spec) error {
+		linux(s).ReadonlyPaths = append([]string(nil), readonlyPaths...)
+		return nil
+	}
+}
+
+// WithDefaultDevices allows only null, zero, full, random and urandom.
+func WithDefaultDevices() SpecOpt {
+	return func(s *specs.Spec) error {
+		linux(s).Devices = defaultDevices()
+		return nil
+	}
+}
+
+// WithNamespaces gives the sandbox new pid, network, ipc, uts, mount and
+// cgroup namespaces, plus a user namespace with mappings when un is set,
+// and rprivate rootfs propagation.
+func WithNamespaces(un *UserNamespace) SpecOpt {
+	return func(s *specs.Spec) error {
+		l := linux(s)
+		l.Namespaces = nil
+		for _, t := range namespaces {
+			l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: t})
+		}
+		if un != nil {
+			l.Namespaces = append(l.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+			l.UIDMappings = specIDMappings(un.UIDMappings)
+			l.GIDMappings = specIDMappings(un.GIDMappings)
+		}
+		l.RootfsPropagation = "rprivate"
+		return nil
+	}
+}
+
+// withProcess sets argv, env (after the fixed PATH), cwd and identity.
+func withProcess(req *Request) SpecOpt {
+	return func(s *specs.Spec) error {
+		p := process(s)
+		p.Terminal = false
+		p.Args = append([]string(nil), req.Args...)
+		p.Env = processEnv(req.Env)
+		p.Cwd = req.Cwd
+		if p.Cwd == "" {
+			p.Cwd = "/"
+		}
+		p.User = specs.User{UID: req.User.UID, GID: req.User.GID}
+		if len(req.User.AdditionalGIDs) > 0 {
+			p.User.AdditionalGids = append([]uint32(nil), req.User.AdditionalGIDs...)
+		}
+		return nil
+	}
+}
+
+func withRlimits(r Resources) SpecOpt {
+	return func(s *specs.Spec) error {
+		process(s).Rlimits = rlimits(r)
+		return nil
+	}
+}
+
+func withHostname(h string) SpecOpt {
+	return func(s *specs.Spec) error {
+		s.Hostname = h
+		return nil
+	}
+}
+
+func withMounts(m []specs.Mount) SpecOpt {
+	return func(s *specs.Spec) error {
+		s.Mounts = m
+		return nil
+	}
+}
+
+func withResources(r *specs.LinuxResources, cgroupsPath string) SpecOpt {
+	return func(s *specs.Spec) error {
+		linux(s).Resources = r
+		linux(s).CgroupsPath = cgroupsPath
+		return nil
+	}
+}
+
+func withSysctls(m map[string]string) SpecOpt {
+	return func(s *specs.Spec) error {
+		if len(m) == 0 {
+			return nil
+		}
+		linux(s).Sysctl = make(map[string]string, len(m))
+		for k, v := range m {
+			linux(s).Sysctl[k] = v
+		}
+		return nil
+	}
+}
+
+func withSeccomp(sc *specs.LinuxSeccomp) SpecOpt {
+	return func(s *specs.Spec) error {
+		if sc != nil {
+			c := *sc
+			c.Syscalls = append([]specs.LinuxSyscall(nil), sc.Syscalls...)
+			linux(s).Seccomp = &c
+		}
+		return nil
+	}
+}
+
+func withAnnotations(a map[string]string) SpecOpt {
+	return func(s *specs.Spec) error {
+		s.Annotations = a
+		return nil
+	}
+}

@@ -1,0 +1,22 @@
+package bundle
+
+import "path/filepath"
+
+// Paths are where Create puts a container's bundle and secrets, e.g.
+// /var/lib/nucleus/containers/<id>/bundle and /run/nucleus/secrets/<id>.
+type Paths struct {
+	BundleDir  string // on disk, under the daemon's --root
+	SecretsDir string // a tmpfs mount point, under the daemon's --state
+}
+
+// Dir is a bundle directory.
+type Dir string
+
+// ConfigPath is the bundle's config.json.
+func (d Dir) ConfigPath() string { return filepath.Join(string(d), configName) }
+
+// RootfsPath is the bundle's rootfs directory (the spec's root.path).
+func (d Dir) RootfsPath() string { return filepath.Join(string(d), rootfsDirName) }
+
+// volumesPath holds the pinned bind sources.
+func (d Dir) volumesPath() string { return filepath.Join(string(d), volumesDirName) }
