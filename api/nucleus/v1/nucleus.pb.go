@@ -317,7 +317,7 @@ type ContainerSpec struct {
 	User *User `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
 	// Working directory inside the container (absolute). Empty: "/".
 	Cwd string `protobuf:"bytes,5,opt,name=cwd,proto3" json:"cwd,omitempty"`
-	// Hostname inside the sandbox. Empty: derived from the name.
+	// Hostname inside the sandbox. Empty: the first 12 characters of the id.
 	Hostname string `protobuf:"bytes,6,opt,name=hostname,proto3" json:"hostname,omitempty"`
 	// OCI annotations, passed to the spec as data. They never select binaries,
 	// paths or hooks; keys reserved by runsc or nucleus are refused.
@@ -332,8 +332,9 @@ type ContainerSpec struct {
 	// LinuxSeccomp object. Empty: the daemon's default profile.
 	SeccompProfileJson []byte `protobuf:"bytes,11,opt,name=seccomp_profile_json,json=seccompProfileJson,proto3" json:"seccomp_profile_json,omitempty"`
 	// Root filesystem: a host directory, which must lie under one of the
-	// operator's `[security] allowed_host_paths`. Empty: the default host-bound
-	// rootfs (/bin, /usr, /lib, /lib64 read-only).
+	// operator's `[security] allowed_host_paths`; used read-only. Empty: an
+	// empty rootfs with the host's /bin, /sbin, /usr, /lib and /lib64 bound
+	// read-only.
 	Rootfs string `protobuf:"bytes,12,opt,name=rootfs,proto3" json:"rootfs,omitempty"`
 	// Mounts added to the container.
 	Volumes []*Volume `protobuf:"bytes,13,rep,name=volumes,proto3" json:"volumes,omitempty"`
@@ -814,7 +815,8 @@ type Secret struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Content. Never stored, logged or returned.
 	Data []byte `protobuf:"bytes,2,opt,name=data,proto3" json:"data,omitempty"`
-	// Absolute path of the file inside the container.
+	// Absolute path of the file inside the container. Empty:
+	// /run/secrets/<name>.
 	Destination string `protobuf:"bytes,3,opt,name=destination,proto3" json:"destination,omitempty"`
 	// File mode bits. Zero: 0400.
 	Mode          uint32 `protobuf:"varint,4,opt,name=mode,proto3" json:"mode,omitempty"`
