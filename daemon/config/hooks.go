@@ -4,7 +4,7 @@ package config
 // package's configuration, which validates it further against the file
 // system (ownership, permissions) when the daemon loads it.
 type HooksConfig struct {
-	TrustedDirs []string           `toml:"trusted_dirs" doc:"Root-owned directories that hook binaries must lie in."`
+	TrustedDirs []string           `toml:"trusted_dirs" doc:"Root-owned directories that hook binaries must lie in; empty means the hooks package's built-in list."`
 	DefaultSet  string             `toml:"default_set" doc:"Hook set for containers that name none; empty means no hooks."`
 	Sets        map[string]HookSet `toml:"sets" doc:"Named hook sets, [hooks.sets.<name>]."`
 }
@@ -21,5 +21,5 @@ type Hook struct {
 	Path    string   `toml:"path" doc:"Absolute path of the binary, inside a trusted_dirs entry."`
 	Args    []string `toml:"args" doc:"Full argv, argv[0] included; empty means [path]."`
 	Env     []string `toml:"env" doc:"The hook's whole environment, each \"KEY=VALUE\"."`
-	Timeout Duration `toml:"timeout" doc:"Kill the hook after this long; \"0s\" means the hooks package default."`
+	Timeout Duration `toml:"timeout" doc:"Kill the hook's process group after this long; \"0s\" means the hooks package default (30s)."`
 }
