@@ -1,0 +1,144 @@
+// Package cgroup reads the few host cgroup values the sandbox package needs
+// (OOM-kill counts and limits) for a process, on cgroup v1 and v2.
+package cgroup
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+)
+
+// Dir returns the host directory of pid's cgroup for controller ("memory",
+// "pids"): the v1 hierarchy that has the controller, else the v2 one.
+func Dir(pid int, controller string) (string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return "", err
+	}
+	mounts, err := mountPoints()
+	if err != nil {
+		return "", err
+	}
+	var v2 string
+	for _, line := range strings.Split(string(data), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		if parts[0] == "0" && parts[1] == "" {
+			v2 = parts[2]
+			continue
+		}
+		for _, c := range strings.Split(parts[1], ",") {
+			if c == controller {
+				if mnt, ok := mounts[controller]; ok {
+					return filepath.Join(mnt, parts[2]), nil
+				}
+			}
+		}
+	}
+	if mnt, ok := mounts[""]; ok && v2 != "" {
+		return filepath.Join(mnt, v2), nil
+	}
+	return "", fmt.Errorf("no %s cgroup for pid %d", controller, pid)
+}
+
+// mountPoints maps each v1 controller to its mount point, and "" to the v2
+// mount point.
+func mountPoints() (map[string]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	m := map[string]string{}
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		// id parent maj:min root mountpoint opts... - fstype source superopts
+		pre, post, ok := strings.Cut(sc.Text(), " - ")
+		if !ok {
+			continue
+		}
+		fields, tail := strings.Fields(pre), strings.Fields(post)
+		if len(fields) < 5 || len(tail) < 3 {
+			continue
+		}
+		switch tail[0] {
+		case "cgroup2":
+			if _, seen := m[""]; !seen {
+				m[""] = fields[4]
+			}
+		case "cgroup":
+			for _, opt := range strings.Split(tail[2], ",") {
+				if _, seen := m[opt]; !seen {
+					m[opt] = fields[4]
+				}
+			}
+		}
+	}
+	return m, sc.Err()
+}
+
+// OOMKills returns how many processes the kernel OOM killer has killed in
+// the memory cgroup dir (v1 memory.oom_control, v2 memory.events).
+func OOMKills(dir string) (uint64, error) {
+	for _, file := range []string{"memory.oom_control", "memory.events"} {
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			continue
+		}
+		if v, ok := field(data, "oom_kill"); ok {
+			return v, nil
+		}
+	}
+	return 0, fmt.Errorf("no oom_kill count under %s", dir)
+}
+
+// MemoryLimit returns the memory limit of the cgroup dir, 0 when unlimited.
+func MemoryLimit(dir string) (uint64, error) {
+	return limit(dir, "memory.limit_in_bytes", "memory.max")
+}
+
+// PidsLimit returns the pids limit of the cgroup dir, 0 when unlimited.
+func PidsLimit(dir string) (uint64, error) { return limit(dir, "pids.max", "pids.max") }
+
+func limit(dir, v1, v2 string) (uint64, error) {
+	var lastErr error
+	for _, file := range []string{v1, v2} {
+		data, err := os.ReadFile(filepath.Join(dir, file))
+		if err != nil {
+			lastErr = err
+			continue
+		}
+		s := strings.TrimSpace(string(data))
+		if s == "max" {
+			return 0, nil
+		}
+		v, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return 0, err
+		}
+		if v >= 1<<62 { // v1 "unlimited" is a huge page-rounded number
+			return 0, nil
+		}
+		return v, nil
+	}
+	return 0, lastErr
+}
+
+// field returns the value of "key N" in a flat-keyed cgroup file.
+func field(data []byte, key string) (uint64, bool) {
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		k, v, ok := bytes.Cut(line, []byte(" "))
+		if ok && string(k) == key {
+			n, err := strconv.ParseUint(string(bytes.TrimSpace(v)), 10, 64)
+			return n, err == nil
+		}
+	}
+	return 0, false
+}

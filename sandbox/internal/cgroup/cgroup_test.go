@@ -1,0 +1,45 @@
+package cgroup
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+func TestSelf(t *testing.T) {
+	dir, err := Dir(os.Getpid(), "memory")
+	if err != nil {
+		t.Skipf("no memory cgroup here: %v", err)
+	}
+	if _, err := os.Stat(dir); err != nil {
+		t.Fatalf("Dir = %q: %v", dir, err)
+	}
+	if _, err := OOMKills(dir); err != nil {
+		t.Logf("OOMKills(%s): %v (root cgroup may lack the file)", dir, err)
+	}
+}
+
+func TestFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write("memory.oom_control", "oom_kill_disable 0\nunder_oom 0\noom_kill 3\n")
+	write("memory.limit_in_bytes", "67108864\n")
+	write("pids.max", "max\n")
+	if n, err := OOMKills(dir); err != nil || n != 3 {
+		t.Errorf("OOMKills = %d, %v", n, err)
+	}
+	if n, err := MemoryLimit(dir); err != nil || n != 64<<20 {
+		t.Errorf("MemoryLimit = %d, %v", n, err)
+	}
+	if n, err := PidsLimit(dir); err != nil || n != 0 {
+		t.Errorf("PidsLimit = %d, %v", n, err)
+	}
+	write("memory.limit_in_bytes", "9223372036854771712\n")
+	if n, _ := MemoryLimit(dir); n != 0 {
+		t.Errorf("unlimited v1 limit = %d", n)
+	}
+}
