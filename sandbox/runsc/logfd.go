@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"time"
 )
 
 // errorLog collects the error messages runsc writes to --log-fd, for the
@@ -49,9 +50,12 @@ func (l *errorLog) collect() {
 // started (the child keeps its own).
 func (l *errorLog) closeWriter() { _ = l.w.Close() }
 
-// message waits for the child to close its end and returns what it wrote.
+// message waits for the child to close its end (for at most a second
+// after it exited: a descendant might have inherited the fd) and returns
+// what it wrote.
 func (l *errorLog) message() string {
 	_ = l.w.Close()
+	_ = l.r.SetReadDeadline(time.Now().Add(time.Second))
 	<-l.done
 	_ = l.r.Close()
 	return strings.Join(l.msgs, "; ")
