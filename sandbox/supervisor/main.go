@@ -1,0 +1,90 @@
+package supervisor
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"golang.org/x/sys/unix"
+)
+
+// Main runs a supervisor and returns its exit code; nucleusd calls it for
+// its hidden "supervise" mode, before anything else:
+//
+//	if len(os.Args) > 1 && os.Args[1] == "supervise" {
+//		os.Exit(supervisor.Main(os.Args[2:]))
+//	}
+//
+// args are "--spec <dir>/spec.json --ready-fd 3" as Spawn passes them. Its
+// stdio is /dev/null; it reports readiness on the ready fd and logs to
+// <dir>/supervisor.log.
+func Main(args []string) int {
+	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
+	specPath := fs.String(specFlag[2:], "", "path of the supervisor spec (JSON)")
+	readyFD := fs.Int(readyFDFlag[2:], -1, "fd to report readiness on; -1 for none")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	ready := newReadyReporter(*readyFD)
+	spec, err := loadSpec(*specPath)
+	if err != nil {
+		ready.fail(err)
+		fmt.Fprintf(os.Stderr, "supervisor: %v\n", err)
+		return 2
+	}
+	log, closeLog := newLogger(spec.path(LogFile))
+	defer closeLog()
+	log = log.With(zap.String("container", spec.ID), zap.Int("pid", os.Getpid()))
+	// Child subreaper: the sandbox that runsc create leaves behind becomes
+	// our child, so we reap it and learn its exit status, whoever kills it.
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		log.Error("PR_SET_CHILD_SUBREAPER", zap.Error(err))
+		ready.fail(err)
+		return 1
+	}
+	s := newSupervisor(spec, log)
+	return s.run(ready)
+}
+
+// newLogger logs JSON to path; it falls back to a no-op logger when the
+// file cannot be opened (stderr is /dev/null anyway).
+func newLogger(path string) (*zap.Logger, func()) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return zap.NewNop(), func() {}
+	}
+	enc := zap.NewProductionEncoderConfig()
+	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
+	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(f), zap.DebugLevel)
+	log := zap.New(core)
+	return log, func() { _ = log.Sync(); _ = f.Close() }
+}
+
+// readyReporter writes the single readiness message Spawn waits for.
+type readyReporter struct{ f *os.File }
+
+func newReadyReporter(fd int) *readyReporter {
+	if fd < 0 {
+		return &readyReporter{}
+	}
+	unix.CloseOnExec(fd)
+	return &readyReporter{f: os.NewFile(uintptr(fd), "ready-fd-"+strconv.Itoa(fd))}
+}
+
+func (r *readyReporter) send(resp Response) {
+	if r.f == nil {
+		return
+	}
+	_ = writeJSONLine(r.f, resp)
+	_ = r.f.Close()
+	r.f = nil
+}
+
+func (r *readyReporter) ok(st Status) { r.send(Response{OK: true, Status: &st}) }
+
+func (r *readyReporter) fail(err error) {
+	r.send(Response{Error: err.Error(), Kind: kindName(err)})
+}

@@ -1,0 +1,82 @@
+package supervisor
+
+import (
+	"errors"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+)
+
+// flushAfter is how long a partial line (a prompt, a progress bar) waits for
+// its newline before it is written as a P entry, so followers see it.
+const flushAfter = 250 * time.Millisecond
+
+// drainTimeout bounds how long the supervisor waits, after the sandbox died,
+// for the output pipes to reach EOF (a stray process could hold them open).
+const drainTimeout = 2 * time.Second
+
+// streamWriter is one stream of the container log.
+type streamWriter interface {
+	io.Writer
+	Flush() error
+}
+
+// copier moves one output pipe into the log, never interpreting the bytes.
+type copier struct {
+	name string
+	r    *os.File
+	w    streamWriter
+	log  *zap.Logger
+	done chan struct{}
+}
+
+func startCopier(name string, r *os.File, w streamWriter, log *zap.Logger) *copier {
+	c := &copier{name: name, r: r, w: w, log: log, done: make(chan struct{})}
+	go c.run()
+	return c
+}
+
+func (c *copier) run() {
+	defer close(c.done)
+	var mu sync.Mutex // serialises Flush from the timer with Write
+	timer := time.AfterFunc(time.Hour, func() {
+		mu.Lock()
+		defer mu.Unlock()
+		_ = c.w.Flush()
+	})
+	timer.Stop()
+	defer timer.Stop()
+	buf := make([]byte, 64<<10)
+	logged := false
+	for {
+		n, err := c.r.Read(buf)
+		if n > 0 {
+			mu.Lock()
+			_, werr := c.w.Write(buf[:n])
+			mu.Unlock()
+			if werr != nil && !logged {
+				// Keep draining: a full or failing disk must not block
+				// the container on a full pipe.
+				c.log.Error("writing container log", zap.String("stream", c.name), zap.Error(werr))
+				logged = true
+			}
+			timer.Reset(flushAfter)
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, os.ErrClosed) {
+				c.log.Warn("reading container output", zap.String("stream", c.name), zap.Error(err))
+			}
+			return
+		}
+	}
+}
+
+// drain waits for EOF up to deadline, then stops reading, and closes the pipe.
+func (c *copier) drain(deadline time.Time) {
+	_ = c.r.SetReadDeadline(deadline)
+	<-c.done
+	_ = c.r.Close()
+}

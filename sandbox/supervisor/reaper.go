@@ -1,0 +1,130 @@
+package supervisor
+
+import (
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// reaper lets a child subreaper reap its orphans without stealing the exit
+// status of children someone else waits for. Those are registered as owned:
+// the runsc commands the driver runs (through the runsc.Tracker interface,
+// waited for by exec.Cmd) and the sandbox, waited for with wait4(pid). On
+// SIGCHLD the reaper lists the process's children and reaps, with
+// wait4(pid, WNOHANG), only the ones nobody owns: the gofer and any other
+// orphan. A blanket wait4(-1) would take exec.Cmd's statuses.
+type reaper struct {
+	mu    sync.Mutex
+	owned map[int]bool
+	held  int // >0: do not reap at all (an owner is about to register)
+	stop  chan struct{}
+}
+
+func newReaper() *reaper {
+	r := &reaper{owned: map[int]bool{}, stop: make(chan struct{})}
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGCHLD)
+	go func() {
+		defer signal.Stop(ch)
+		for {
+			select {
+			case <-ch:
+				r.reapOrphans()
+			case <-r.stop:
+				return
+			}
+		}
+	}()
+	return r
+}
+
+// Start implements runsc.Tracker.
+func (r *reaper) Start(cmd *exec.Cmd) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	r.owned[cmd.Process.Pid] = true
+	return nil
+}
+
+// Done implements runsc.Tracker.
+func (r *reaper) Done(cmd *exec.Cmd) {
+	r.mu.Lock()
+	delete(r.owned, cmd.Process.Pid)
+	r.mu.Unlock()
+}
+
+// hold stops reaping until release: between `runsc create` returning and
+// the sandbox pid being owned, the sandbox is an unowned child whose status
+// must not be taken.
+func (r *reaper) hold() {
+	r.mu.Lock()
+	r.held++
+	r.mu.Unlock()
+}
+
+func (r *reaper) release() {
+	r.mu.Lock()
+	r.held--
+	r.mu.Unlock()
+	r.reapOrphans()
+}
+
+// own registers pid as waited for elsewhere.
+func (r *reaper) own(pid int) {
+	r.mu.Lock()
+	r.owned[pid] = true
+	r.mu.Unlock()
+}
+
+func (r *reaper) disown(pid int) {
+	r.mu.Lock()
+	delete(r.owned, pid)
+	r.mu.Unlock()
+}
+
+func (r *reaper) close() { close(r.stop) }
+
+// reapOrphans reaps every exited child nobody owns.
+func (r *reaper) reapOrphans() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.held > 0 {
+		return
+	}
+	for _, pid := range children() {
+		if r.owned[pid] {
+			continue
+		}
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
+	}
+}
+
+// children lists the calling process's children, from every thread's
+// /proc/self/task/<tid>/children (a reparented orphan may hang off any
+// thread of a multi-threaded parent).
+func children() []int {
+	tasks, _ := filepath.Glob("/proc/self/task/*/children")
+	var pids []int
+	for _, t := range tasks {
+		data, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(data)) {
+			if pid, err := strconv.Atoi(f); err == nil {
+				pids = append(pids, pid)
+			}
+		}
+	}
+	return pids
+}

@@ -1,0 +1,114 @@
+// Package supervisor is the per-container process that outlives nucleusd
+// (like containerd's shim or CRI-O's conmon) and the daemon's client for it.
+//
+// A supervisor is nucleusd re-executed in a hidden mode (Main), in its own
+// session, detached from the daemon. It is a child subreaper: `runsc create`
+// leaves the sandbox process behind and the sandbox is reparented to the
+// supervisor, which therefore reaps it and learns of every death, an OOM kill
+// of the sentry included. It holds the container's stdio and writes it to the
+// container log, forwards stdin, enforces the max runtime, and records the
+// exit status durably (exit.json, written with fsync and rename) before it
+// exits. The daemon finds it again after a restart through its directory:
+// supervisor.pid, supervisor.sock (JSON-lines protocol, mode 0600), spec.json.
+package supervisor
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/runsc"
+)
+
+// Files in a supervisor's directory.
+const (
+	SpecFile    = "spec.json"      // the Spec, written by Spawn
+	PidFile     = "supervisor.pid" // the supervisor's pid, removed last at exit
+	SocketFile  = "supervisor.sock"
+	LogFile     = "supervisor.log" // its own diagnostics (zap JSON)
+	SandboxPid  = "sandbox.pid"    // written by runsc create --pid-file
+	readyFDFlag = "--ready-fd"
+	specFlag    = "--spec"
+)
+
+// Spec is everything a supervisor needs; Spawn writes it to Dir/spec.json.
+type Spec struct {
+	// ID is the container id, also the runsc id: 32 lowercase hex characters,
+	// so no id is a prefix of another (runsc matches ids by prefix).
+	ID string `json:"id"`
+	// Bundle is the OCI bundle directory.
+	Bundle string `json:"bundle"`
+	// Runsc is the driver configuration (binary, --root, flags).
+	Runsc runsc.Runsc `json:"runsc"`
+	// Dir is the supervisor's directory (pid file, socket, its log).
+	Dir string `json:"dir"`
+	// LogPath is the container log; LogMaxBytes caps it (0: the default).
+	LogPath     string `json:"log_path"`
+	LogMaxBytes int64  `json:"log_max_bytes,omitempty"`
+	// ExitPath is where the exit status is recorded (exit.json).
+	ExitPath string `json:"exit_path"`
+	// OpenStdin keeps the container's stdin open for the "stdin" request;
+	// otherwise stdin is /dev/null.
+	OpenStdin bool `json:"open_stdin,omitempty"`
+	// Timeout is the max runtime after start; 0 means none.
+	Timeout time.Duration `json:"timeout,omitempty"`
+	// Start starts the container right after create, without waiting for a
+	// "start" request.
+	Start bool `json:"start,omitempty"`
+	// CreateTimeout bounds runsc create; 0 means one minute.
+	CreateTimeout time.Duration `json:"create_timeout,omitempty"`
+}
+
+// maxSocketPath is sizeof(sockaddr_un.sun_path) on Linux.
+const maxSocketPath = 108
+
+var idPattern = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+// ValidID reports whether id is a container id: 32 lowercase hex characters.
+func ValidID(id string) error {
+	if !idPattern.MatchString(id) {
+		return errdefs.InvalidArgument("container id %q is not 32 lowercase hex characters", id)
+	}
+	return nil
+}
+
+// Validate checks the spec.
+func (s *Spec) Validate() error {
+	if err := ValidID(s.ID); err != nil {
+		return err
+	}
+	for name, p := range map[string]string{"bundle": s.Bundle, "dir": s.Dir, "log_path": s.LogPath, "exit_path": s.ExitPath} {
+		if !filepath.IsAbs(p) {
+			return errdefs.InvalidArgument("supervisor spec %s: %s %q is not an absolute path", s.ID, name, p)
+		}
+	}
+	if n := len(s.path(SocketFile)); n >= maxSocketPath {
+		return errdefs.InvalidArgument("supervisor spec %s: socket path is %d bytes; unix sockets allow %d", s.ID, n, maxSocketPath-1)
+	}
+	if s.Timeout < 0 || s.LogMaxBytes < 0 || s.CreateTimeout < 0 {
+		return errdefs.InvalidArgument("supervisor spec %s: negative timeout or log size", s.ID)
+	}
+	return s.Runsc.Validate()
+}
+
+func (s *Spec) path(name string) string { return filepath.Join(s.Dir, name) }
+
+// loadSpec reads and validates a spec file.
+func loadSpec(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var s Spec
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("decoding %s: %w", path, err)
+	}
+	if err := s.Validate(); err != nil {
+		return nil, err
+	}
+	return &s, nil
+}

@@ -1,0 +1,290 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/sandbox/containerlog"
+	"nucleus.dev/nucleus/sandbox/internal/cgroup"
+	"nucleus.dev/nucleus/sandbox/runsc"
+)
+
+// supervisor is the state of one supervisor process.
+type supervisor struct {
+	spec   *Spec
+	log    *zap.Logger
+	rs     *runsc.Runsc
+	reaper *reaper
+
+	logw    *containerlog.Writer
+	copiers []*copier
+	stdin   *stdinPipe
+
+	startMu sync.Mutex // serialises start requests
+
+	mu         sync.Mutex // guards the fields below
+	state      specs.ContainerState
+	sandboxPid int
+	pidfd      int // pidfd of the sandbox, -1 when none
+	createdAt  time.Time
+	startedAt  time.Time
+	exit       *ExitStatus
+	intent     intent // why the container is being ended, by whom
+	sentKill   bool   // the supervisor sent SIGKILL (stop escalation, timeout)
+	memCgroup  string
+	oomBefore  uint64
+	timer      *time.Timer
+
+	dead chan struct{}        // closed when the sandbox has been reaped
+	ws   chan unix.WaitStatus // the sandbox's wait status, sent once
+	done chan struct{}        // closed when the exit status is recorded
+}
+
+// intent records what the supervisor or a client did to end the container,
+// to name the exit reason and the signal.
+type intent struct {
+	reason  string // ReasonKilled, ReasonTimeout, ReasonError, or ""
+	signal  unix.Signal
+	message string
+}
+
+func newSupervisor(spec *Spec, log *zap.Logger) *supervisor {
+	r := newReaper()
+	rs := spec.Runsc
+	rs.Tracker = r
+	return &supervisor{
+		spec: spec, log: log, rs: &rs, reaper: r,
+		state: "creating", pidfd: -1,
+		dead: make(chan struct{}), ws: make(chan unix.WaitStatus, 1), done: make(chan struct{}),
+	}
+}
+
+// run is the supervisor's life: create, report ready, (start), wait,
+// record the exit, clean up. It returns the process exit code.
+func (s *supervisor) run(ready *readyReporter) int {
+	defer s.reaper.close()
+	// The supervisor ends only after its container: signals that would end
+	// it earlier (and lose the exit status) are ignored. SIGKILL still works.
+	signal.Ignore(unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
+	if err := writeFileAtomic(s.spec.path(PidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
+		ready.fail(err)
+		return 1
+	}
+	s.createdAt = time.Now()
+	if err := s.create(); err != nil {
+		s.log.Error("create failed", zap.Error(err))
+		s.recordFailure(err)
+		ready.fail(err)
+		s.removeControlFiles()
+		return 1
+	}
+	ln, err := s.listen()
+	if err != nil {
+		s.log.Error("listen", zap.Error(err))
+		s.end(intent{reason: ReasonError, message: "supervisor socket: " + err.Error()})
+		ready.fail(err)
+	} else {
+		go s.serve(ln)
+		if s.spec.Start {
+			if err := s.start(context.Background()); err != nil {
+				ready.fail(err)
+			}
+		}
+		ready.ok(s.status())
+	}
+	s.finish(<-s.ws)
+	if ln != nil {
+		s.closeServer(ln)
+	}
+	s.removeControlFiles()
+	s.log.Info("supervisor exiting")
+	return 0
+}
+
+// create runs runsc create with the container's stdio on pipes the
+// supervisor holds, then starts waiting for the sandbox.
+func (s *supervisor) create() error {
+	w, err := containerlog.NewWriter(s.spec.LogPath, containerlog.Options{MaxBytes: s.spec.LogMaxBytes})
+	if err != nil {
+		return fmt.Errorf("opening container log: %w", err)
+	}
+	s.logw = w
+	outR, outW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	s.copiers = []*copier{
+		startCopier("stdout", outR, w.Stdout(), s.log),
+		startCopier("stderr", errR, w.Stderr(), s.log),
+	}
+	var stdinR *os.File
+	if s.spec.OpenStdin {
+		if s.stdin, stdinR, err = newStdinPipe(); err != nil {
+			return err
+		}
+	}
+	timeout := s.spec.CreateTimeout
+	if timeout == 0 {
+		timeout = time.Minute
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	pidPath := s.spec.path(SandboxPid)
+	_ = os.Remove(pidPath)
+
+	s.reaper.hold()
+	start := time.Now()
+	err = s.rs.Create(ctx, s.spec.ID, runsc.CreateOptions{
+		Bundle: s.spec.Bundle, PidFile: pidPath, Stdin: stdinR, Stdout: outW, Stderr: errW,
+	})
+	outW.Close()
+	errW.Close()
+	if stdinR != nil {
+		stdinR.Close()
+	}
+	var pid int
+	if err == nil {
+		pid, err = readPid(pidPath)
+	}
+	if err != nil {
+		s.reaper.release()
+		// Leave nothing half-created behind: runsc delete --force kills a
+		// sandbox create may have started.
+		dctx, dcancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if derr := s.rs.Delete(dctx, s.spec.ID, true); derr != nil {
+			s.log.Warn("cleanup after failed create", zap.Error(derr))
+		}
+		dcancel()
+		return err
+	}
+	s.reaper.own(pid)
+	pidfd, perr := unix.PidfdOpen(pid, 0)
+	s.reaper.release()
+	if perr != nil {
+		pidfd = -1
+		s.log.Warn("pidfd_open of the sandbox", zap.Int("sandbox_pid", pid), zap.Error(perr))
+	}
+	s.mu.Lock()
+	s.state, s.sandboxPid, s.pidfd = specs.StateCreated, pid, pidfd
+	if dir, err := cgroup.Dir(pid, "memory"); err == nil {
+		s.memCgroup = dir
+		s.oomBefore, _ = cgroup.OOMKills(dir)
+	}
+	s.mu.Unlock()
+	s.log.Info("created", zap.Int("sandbox_pid", pid), zap.Duration("took", time.Since(start)), zap.String("memory_cgroup", s.memCgroup))
+	go s.waitSandbox(pid)
+	return nil
+}
+
+func readPid(path string) (int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("reading sandbox pid: %w", err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return 0, fmt.Errorf("sandbox pid file %s holds %q", path, data)
+	}
+	return pid, nil
+}
+
+// waitSandbox reaps the sandbox: it is our child (subreaper), so wait4
+// returns its real status however it died.
+func (s *supervisor) waitSandbox(pid int) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			// Not our child (should not happen): wait for it to vanish;
+			// its status is unknowable.
+			s.log.Error("wait4 on the sandbox", zap.Int("sandbox_pid", pid), zap.Error(err))
+			for unix.Kill(pid, 0) == nil {
+				time.Sleep(100 * time.Millisecond)
+			}
+			ws = unix.WaitStatus(0xffff)
+		}
+		break
+	}
+	s.mu.Lock()
+	if s.pidfd >= 0 {
+		unix.Close(s.pidfd)
+		s.pidfd = -1
+	}
+	s.mu.Unlock()
+	s.reaper.disown(pid)
+	close(s.dead)
+	s.ws <- ws
+}
+
+// start runs runsc start, once.
+func (s *supervisor) start(ctx context.Context) error {
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	s.mu.Lock()
+	state := s.state
+	s.mu.Unlock()
+	switch state {
+	case specs.StateRunning:
+		return nil
+	case specs.StateCreated:
+	default:
+		return failedPrecondition("container %s is %s, not created", s.spec.ID, state)
+	}
+	startedAt := time.Now()
+	s.mu.Lock()
+	s.startedAt = startedAt
+	s.mu.Unlock()
+	if err := s.rs.Start(ctx, s.spec.ID); err != nil {
+		s.log.Error("start failed", zap.Error(err))
+		s.end(intent{reason: ReasonError, message: "start: " + err.Error()})
+		return err
+	}
+	s.mu.Lock()
+	if s.state == specs.StateCreated {
+		s.state = specs.StateRunning
+	}
+	if s.spec.Timeout > 0 {
+		s.timer = time.AfterFunc(s.spec.Timeout-time.Since(startedAt), s.onTimeout)
+	}
+	s.mu.Unlock()
+	s.log.Info("started", zap.Duration("took", time.Since(startedAt)))
+	return nil
+}
+
+func (s *supervisor) status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := Status{
+		ID: s.spec.ID, State: s.state, SandboxPid: s.sandboxPid, SupervisorPid: os.Getpid(),
+		CreatedAt: s.createdAt, StartedAt: s.startedAt, Exit: s.exit,
+	}
+	if s.exit != nil {
+		st.SandboxPid = 0
+	}
+	return st
+}
+
+// removeControlFiles removes the socket and, last, the pid file: from then
+// on the daemon reads exit.json.
+func (s *supervisor) removeControlFiles() {
+	_ = os.Remove(s.spec.path(SocketFile))
+	_ = os.Remove(s.spec.path(SandboxPid))
+	_ = os.Remove(s.spec.path(PidFile))
+}
