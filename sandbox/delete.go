@@ -1,0 +1,196 @@
+package sandbox
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/runsc"
+	"nucleus.dev/nucleus/sandbox/supervisor"
+)
+
+// DeleteOptions tune Delete.
+type DeleteOptions struct {
+	// Force kills a running or paused container first; without it, deleting
+	// one is a FailedPrecondition.
+	Force bool
+	// KeepLogs keeps container.log (and .1) in the container directory.
+	KeepLogs bool
+}
+
+// Delete removes everything of the container: the sandbox (killed if Force),
+// its runsc state, the supervisor and its directory, the bundle and secrets
+// (Config.RemoveBundle), exit.json and, unless KeepLogs, the logs. Deleting
+// a container that is already gone succeeds.
+func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) error {
+	if err := supervisor.ValidID(id); err != nil {
+		return err
+	}
+	p := m.Paths(id)
+	st, err := m.Status(ctx, id)
+	switch {
+	case errors.Is(err, errdefs.ErrNotFound):
+	case err != nil:
+		return err
+	case st.Exit == nil && st.State != specs.StateCreated && !o.Force:
+		return errdefs.FailedPrecondition("container %s is %s; stop it or delete with force", id, st.State)
+	case st.Exit == nil:
+		if st.State == runsc.StatePaused {
+			_ = m.runsc.Resume(ctx, id) // a frozen sandbox dies slowly
+		}
+		if _, err := m.Stop(ctx, id, 0); err != nil {
+			return fmt.Errorf("delete %s: stopping: %w", id, err)
+		}
+	}
+	if err := m.endSupervisor(ctx, id); err != nil {
+		return err
+	}
+	if err := m.runsc.Delete(ctx, id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		return fmt.Errorf("delete %s: %w", id, err)
+	}
+	if err := removeAllAtomic(p.Supervisor); err != nil {
+		return err
+	}
+	remove := m.cfg.RemoveBundle
+	if remove == nil {
+		remove = removeBundle
+	}
+	if err := remove(id, p); err != nil {
+		return fmt.Errorf("delete %s: removing bundle: %w", id, err)
+	}
+	files := []string{p.Exit}
+	if !o.KeepLogs {
+		files = append(files, p.Log, p.Log+".1")
+	}
+	for _, f := range files {
+		if err := os.Remove(f); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	if !o.KeepLogs {
+		if err := os.Remove(p.Container); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("delete %s: %w", id, err)
+		}
+	}
+	m.log.Info("container deleted", zap.String("id", id))
+	return nil
+}
+
+// endSupervisor waits for the supervisor to exit after its container did,
+// and kills it if it lingers (it has recorded the exit status by then).
+func (m *Manager) endSupervisor(ctx context.Context, id string) error {
+	dir := m.Paths(id).Supervisor
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		pid, alive := supervisor.Running(dir)
+		if !alive {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			m.log.Warn("supervisor lingers after its container; killing it", zap.String("id", id), zap.Int("pid", pid))
+			_ = unix.Kill(pid, unix.SIGKILL)
+			deadline = time.Now().Add(5 * time.Second)
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// removeBundle is the built-in bundle removal: unmount whatever is mounted
+// under the bundle and secrets directories (deepest first), then remove them.
+func removeBundle(_ string, p Paths) error {
+	for _, dir := range []string{p.Bundle, p.Secrets} {
+		if err := unmountUnder(dir); err != nil {
+			return err
+		}
+		if err := removeAllAtomic(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// unmountUnder detaches every mount at or below dir.
+func unmountUnder(dir string) error {
+	mounts, err := MountsUnder(dir)
+	if err != nil {
+		return err
+	}
+	sort.Slice(mounts, func(i, j int) bool { return len(mounts[i]) > len(mounts[j]) })
+	for _, mnt := range mounts {
+		if err := unix.Unmount(mnt, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unmounting %s: %w", mnt, err)
+		}
+	}
+	return nil
+}
+
+// MountsUnder lists the mount points at or below dir (from
+// /proc/self/mountinfo).
+func MountsUnder(dir string) ([]string, error) {
+	f, err := os.Open("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	dir = filepath.Clean(dir)
+	var out []string
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 5 {
+			continue
+		}
+		mnt := unescapeMount(fields[4])
+		if mnt == dir || strings.HasPrefix(mnt, dir+"/") {
+			out = append(out, mnt)
+		}
+	}
+	return out, sc.Err()
+}
+
+// unescapeMount undoes mountinfo's octal escapes (\040 for space, ...).
+func unescapeMount(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) {
+			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
+				b.WriteByte(byte(n))
+				i += 3
+				continue
+			}
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+// removeAllAtomic renames dir to a dot-name first, so a crash mid-removal
+// never leaves a half-deleted directory under its real name, then removes it.
+func removeAllAtomic(dir string) error {
+	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	tmp := filepath.Join(filepath.Dir(dir), "."+filepath.Base(dir)+".deleting")
+	if err := os.Rename(dir, tmp); err != nil {
+		return err
+	}
+	return os.RemoveAll(tmp)
+}

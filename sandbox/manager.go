@@ -1,0 +1,124 @@
+// Package sandbox runs containers in gVisor sandboxes under supervisors
+// that outlive nucleusd: the daemon's API for create, start, wait, stop,
+// exec, stats, pause and delete, which works the same after a restart.
+package sandbox
+
+import (
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+
+	"go.uber.org/zap"
+
+	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/runsc"
+	"nucleus.dev/nucleus/sandbox/supervisor"
+)
+
+// Status and ExitStatus are the supervisor's.
+type (
+	Status     = supervisor.Status
+	ExitStatus = supervisor.ExitStatus
+)
+
+// Config configures a Manager.
+type Config struct {
+	// RootDir is nucleusd's --root (containers/<id>/ lives here).
+	RootDir string
+	// StateDir is nucleusd's --state (runsc/, supervisors/<id>/, secrets/<id>/).
+	StateDir string
+	// Runsc is the driver; its Root should be StateDir/runsc (set when empty).
+	Runsc runsc.Runsc
+	// SupervisorCommand starts a supervisor: executable and leading args,
+	// e.g. {"/proc/self/exe", "supervise"}.
+	SupervisorCommand []string
+	// SupervisorEnv is the supervisors' environment.
+	SupervisorEnv []string
+	// LogMaxBytes is the default per-container log cap (0: containerlog's).
+	LogMaxBytes int64
+	// RemoveBundle removes a container's bundle and secrets (the bundle
+	// package's job); nil uses a built-in removal that unmounts anything
+	// mounted under them first.
+	RemoveBundle func(id string, p Paths) error
+	// Logger; nil means no logging.
+	Logger *zap.Logger
+}
+
+// Manager runs supervised containers. It keeps no per-container state in
+// memory: everything is found from the directories, so a new Manager after
+// a daemon restart sees every container the old one had.
+type Manager struct {
+	cfg   Config
+	runsc *runsc.Runsc
+	log   *zap.Logger
+}
+
+// New checks cfg and makes the state directories (0700).
+func New(cfg Config) (*Manager, error) {
+	if !filepath.IsAbs(cfg.RootDir) || !filepath.IsAbs(cfg.StateDir) {
+		return nil, errdefs.InvalidArgument("sandbox: root and state dirs must be absolute (%q, %q)", cfg.RootDir, cfg.StateDir)
+	}
+	if len(cfg.SupervisorCommand) == 0 {
+		return nil, errdefs.InvalidArgument("sandbox: supervisor command not set")
+	}
+	if cfg.Runsc.Root == "" {
+		cfg.Runsc.Root = filepath.Join(cfg.StateDir, "runsc")
+	}
+	if err := cfg.Runsc.Validate(); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{
+		filepath.Join(cfg.RootDir, "containers"), cfg.Runsc.Root,
+		filepath.Join(cfg.StateDir, "supervisors"), filepath.Join(cfg.StateDir, "secrets"),
+	} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = zap.NewNop()
+	}
+	rs := cfg.Runsc
+	return &Manager{cfg: cfg, runsc: &rs, log: cfg.Logger}, nil
+}
+
+// Runsc returns the driver the manager uses.
+func (m *Manager) Runsc() *runsc.Runsc { return m.runsc }
+
+// NewID returns a fresh container id: 32 random lowercase hex characters,
+// also used as the runsc id (equal lengths: no id is a prefix of another).
+func NewID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+// Paths are a container's files and directories.
+type Paths struct {
+	Container  string // <root>/containers/<id>
+	Bundle     string // <root>/containers/<id>/bundle
+	Log        string // <root>/containers/<id>/container.log (+ ".1")
+	Exit       string // <root>/containers/<id>/exit.json
+	Supervisor string // <state>/supervisors/<id>
+	Secrets    string // <state>/secrets/<id>
+}
+
+// Paths returns id's paths; id must have passed supervisor.ValidID.
+func (m *Manager) Paths(id string) Paths {
+	c := filepath.Join(m.cfg.RootDir, "containers", id)
+	return Paths{
+		Container:  c,
+		Bundle:     filepath.Join(c, "bundle"),
+		Log:        filepath.Join(c, "container.log"),
+		Exit:       filepath.Join(c, "exit.json"),
+		Supervisor: filepath.Join(m.cfg.StateDir, "supervisors", id),
+		Secrets:    filepath.Join(m.cfg.StateDir, "secrets", id),
+	}
+}
+
+func (m *Manager) client(id string) *supervisor.Client {
+	return supervisor.NewClient(m.Paths(id).Supervisor)
+}
