@@ -60,22 +60,36 @@ func Create(id string, req *Request, pol *Policy, paths Paths) (_ *specs.Spec, e
 	if err := os.Chmod(string(d), p.bundleMode); err != nil {
 		return nil, err
 	}
-	if err := makeRootfs(d, p); err != nil {
-		return nil, err
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"rootfs", func() error { return makeRootfs(d, p) }},
+		{"volumes", func() error { return pinVolumes(d, spec, p) }},
+		{"secrets", func() error {
+			if len(p.secrets) == 0 {
+				return nil
+			}
+			return stageSecrets(paths.SecretsDir, p.secrets, p.secretsSize, p.secretUID, p.secretGID)
+		}},
+		{"config", func() error { return writeConfig(d, spec) }},
 	}
-	if err := pinVolumes(d, spec, p); err != nil {
-		return nil, err
-	}
-	if len(p.secrets) > 0 {
-		if err := stageSecrets(paths.SecretsDir, p.secrets, p.secretsSize, p.secretUID, p.secretGID); err != nil {
+	for _, s := range steps {
+		if err := s.run(); err != nil {
 			return nil, err
 		}
-	}
-	if err := writeConfig(d, spec); err != nil {
-		return nil, err
+		if createFault != nil {
+			if err := createFault(s.name); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return spec, nil
 }
+
+// createFault, when set by tests, runs after each step of Create and fails
+// it with the error it returns.
+var createFault func(step string) error
 
 // checkPaths refuses paths the daemon got wrong: relative, unclean, "/",
 // or secrets inside the on-disk bundle.

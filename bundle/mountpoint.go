@@ -47,6 +47,9 @@ func mkdirAllIn(rootFD int, rel string) (int, error) {
 			}
 			next, err = openDirIn(fd, c)
 		}
+		if err != nil && isSymlinkAt(fd, c) {
+			err = unix.ELOOP // O_DIRECTORY reports a symlink as ENOTDIR
+		}
 		unix.Close(fd)
 		if err != nil {
 			return -1, err
@@ -54,6 +57,11 @@ func mkdirAllIn(rootFD int, rel string) (int, error) {
 		fd = next
 	}
 	return fd, nil
+}
+
+func isSymlinkAt(dirFD int, name string) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(dirFD, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFLNK
 }
 
 // makeMountPoint creates the directory or empty file mp.Dest inside the
@@ -86,6 +94,9 @@ func makeMountPoint(rootFD int, mp mountPoint) error {
 	var st unix.Stat_t
 	if err := unix.Fstatat(dirFD, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 		return mountPointError(mp.Dest, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		return mountPointError(mp.Dest, unix.ELOOP)
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
 		return errdefs.InvalidArgument("mount destination %s exists in the rootfs but is not a regular file; a file is mounted there", mp.Dest)

@@ -74,7 +74,14 @@ func WithDefaultDevices() SpecOpt {
 
 // WithNamespaces gives the sandbox new pid, network, ipc, uts, mount and
 // cgroup namespaces, plus a user namespace with mappings when un is set,
-// and rprivate rootfs propagation.
+// and private rootfs propagation.
+//
+// "private" rather than runc's "rprivate": runtime-spec 1.2.1 (its schema
+// and config-linux.md) allows only private, shared, slave and unbindable.
+// runsc applies it to its recursive self-bind of the rootfs after making
+// its whole mount namespace a recursive slave; our rootfs (an empty
+// directory or a non-recursive bind) has no submounts then, so private is
+// rprivate here.
 func WithNamespaces(un *UserNamespace) SpecOpt {
 	return func(s *specs.Spec) error {
 		l := linux(s)
@@ -87,7 +94,7 @@ func WithNamespaces(un *UserNamespace) SpecOpt {
 			l.UIDMappings = specIDMappings(un.UIDMappings)
 			l.GIDMappings = specIDMappings(un.GIDMappings)
 		}
-		l.RootfsPropagation = "rprivate"
+		l.RootfsPropagation = "private"
 		return nil
 	}
 }

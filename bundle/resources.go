@@ -21,8 +21,8 @@ func checkResources(req *Request, pol *Policy) error {
 		return errdefs.InvalidArgument("memory limit %d is negative; use 0 for no limit", r.MemoryBytes)
 	case r.MemoryBytes > 0 && r.MemoryBytes < MinMemoryBytes:
 		return errdefs.InvalidArgument("memory limit %d bytes is below the %d bytes a sandbox (sentry and gofer included) needs", r.MemoryBytes, MinMemoryBytes)
-	case pol.MaxMemoryBytes > 0 && (r.MemoryBytes == 0 || r.MemoryBytes > pol.MaxMemoryBytes):
-		return errdefs.InvalidArgument("memory limit %d bytes is not allowed; set a limit from %d to %d bytes", r.MemoryBytes, MinMemoryBytes, pol.MaxMemoryBytes)
+	case pol.MaxMemoryBytes > 0 && r.MemoryBytes > pol.MaxMemoryBytes:
+		return errdefs.InvalidArgument("memory limit %d bytes is not allowed; use 0 for the policy's %d or a limit from %d to %d bytes", r.MemoryBytes, pol.MaxMemoryBytes, MinMemoryBytes, pol.MaxMemoryBytes)
 	}
 	if math.IsNaN(r.CPUs) || math.IsInf(r.CPUs, 0) || r.CPUs < 0 || (r.CPUs > 0 && r.CPUs < MinCPUs) || r.CPUs > pol.MaxCPUs {
 		return errdefs.InvalidArgument("cpus %v is not allowed; use 0 for no limit or a value from %v to %v", r.CPUs, MinCPUs, pol.MaxCPUs)

@@ -7,6 +7,10 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
+// hostRoot is where hostLayout looks for the host's directories; tests
+// point it at a fake host.
+var hostRoot = "/"
+
 // rootfsLink is a symlink created in the empty rootfs, mirroring a host
 // merged-/usr link such as /bin -> usr/bin.
 type rootfsLink struct {

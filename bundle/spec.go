@@ -65,7 +65,7 @@ func build(id string, req *Request, polIn *Policy, paths Paths) (*specs.Spec, *p
 		p.rootfs = &src
 	} else {
 		var hostMounts []specs.Mount
-		hostMounts, p.links = hostLayout("/")
+		hostMounts, p.links = hostLayout(hostRoot)
 		for _, m := range hostMounts {
 			dirs[m.Destination] = true
 		}
