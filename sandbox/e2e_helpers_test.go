@@ -236,10 +236,10 @@ func processesMentioning(s string) []string {
 
 // spawnerMain is a throwaway "daemon": it creates and starts a container
 // through a Manager, prints "ready <supervisor pid>" and sleeps until
-// killed. args: root state runsc self id script.
+// killed. args: root state runsc self id.
 func spawnerMain(args []string) int {
-	if len(args) != 6 {
-		fmt.Fprintln(os.Stderr, "spawner: want root state runsc self id script")
+	if len(args) != 5 {
+		fmt.Fprintln(os.Stderr, "spawner: want root state runsc self id")
 		return 2
 	}
 	m, err := New(Config{
@@ -263,7 +263,7 @@ func spawnerMain(args []string) int {
 // container runs.
 func (e *env) startSpawner(id string) (*exec.Cmd, int) {
 	e.t.Helper()
-	cmd := exec.Command(e.self, e.cfg.RootDir, e.cfg.StateDir, e.cfg.Runsc.Binary, e.self, id, "")
+	cmd := exec.Command(e.self, e.cfg.RootDir, e.cfg.StateDir, e.cfg.Runsc.Binary, e.self, id)
 	cmd.Env = append(os.Environ(), spawnerEnv+"=1")
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()

@@ -26,8 +26,6 @@ type connTracker struct {
 	wg    sync.WaitGroup
 }
 
-var conns = &connTracker{conns: map[net.Conn]struct{}{}}
-
 // listen creates supervisor.sock, mode 0600, on the filesystem (never an
 // abstract socket: those are reachable from any process in the network
 // namespace).
@@ -49,6 +47,7 @@ func (s *supervisor) listen() (*net.UnixListener, error) {
 }
 
 func (s *supervisor) serve(ln *net.UnixListener) {
+	conns := &s.conns
 	for {
 		c, err := ln.AcceptUnix()
 		if err != nil {
@@ -74,6 +73,7 @@ func (s *supervisor) serve(ln *net.UnixListener) {
 // closeServer stops accepting, lets answers in flight go out, then closes
 // what is left (stdin streams).
 func (s *supervisor) closeServer(ln *net.UnixListener) {
+	conns := &s.conns
 	_ = ln.Close()
 	done := make(chan struct{})
 	go func() { conns.wg.Wait(); close(done) }()

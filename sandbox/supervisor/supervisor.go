@@ -3,6 +3,7 @@ package supervisor
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"os/signal"
 	"strconv"
@@ -31,6 +32,7 @@ type supervisor struct {
 	stdin   *stdinPipe
 
 	startMu sync.Mutex // serialises start requests
+	conns   connTracker
 
 	mu         sync.Mutex // guards the fields below
 	state      specs.ContainerState
@@ -64,7 +66,7 @@ func newSupervisor(spec *Spec, log *zap.Logger) *supervisor {
 	rs.Tracker = r
 	return &supervisor{
 		spec: spec, log: log, rs: &rs, reaper: r,
-		state: "creating", pidfd: -1,
+		state: "creating", pidfd: -1, conns: connTracker{conns: map[net.Conn]struct{}{}},
 		dead: make(chan struct{}), ws: make(chan unix.WaitStatus, 1), done: make(chan struct{}),
 	}
 }

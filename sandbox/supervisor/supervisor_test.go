@@ -104,7 +104,9 @@ func (w *fakeWorld) waitGone() {
 }
 
 func TestCreateStartWaitRecord(t *testing.T) {
-	w := newFakeWorld(t, "echo out; echo err >&2; printf partial; exit 3")
+	// The sleep keeps it alive until Wait is asked (a supervisor that has
+	// exited is read through exit.json, tested below).
+	w := newFakeWorld(t, "echo out; echo err >&2; printf partial; sleep 0.5; exit 3")
 	st := w.spawn()
 	if st.State != specs.StateCreated || st.SandboxPid <= 0 || st.SupervisorPid <= 0 {
 		t.Fatalf("after create: %+v", st)
