@@ -19,6 +19,8 @@ import (
 // runs as, and which must also be able to traverse the parents) with rootfs (0755), pinned bind sources under volumes/,
 // config.json (0600, atomic), and the secrets tmpfs at paths.SecretsDir.
 // The returned spec is the one written: bind sources point at their pins.
+// With a host Rootfs, missing bind mount points are created inside that
+// directory (as runsc's gofer would) and stay there after Remove.
 // On any failure it removes everything it made.
 func Create(id string, req *Request, pol *Policy, paths Paths) (_ *specs.Spec, err error) {
 	spec, p, err := build(id, req, pol, paths)

@@ -219,7 +219,8 @@ echo x > /scratch/f && echo SCRATCH=writable || echo SCRATCH=readonly
 	if _, err := os.Stat(filepath.Join(ro, "new")); err == nil {
 		t.Error("the read-only volume was written")
 	}
-	assertNotOnDisk(t, s.paths.BundleDir, secret)
+	// Nowhere under the daemon's root (store, bundles) on disk.
+	assertNotOnDisk(t, filepath.Dir(filepath.Dir(filepath.Dir(s.paths.BundleDir))), secret)
 	var sfs unix.Statfs_t
 	if err := unix.Statfs(s.paths.SecretsDir, &sfs); err != nil || sfs.Type != unix.TMPFS_MAGIC {
 		t.Errorf("secrets dir is not a tmpfs: %v", err)
@@ -376,20 +377,62 @@ func TestE2EUserNamespace(t *testing.T) {
 	wantKV(t, lines(s.run(req)), map[string]string{"ID": "1000:1000", "SECRET": "v", "OWNER": "1000"})
 }
 
-// TestE2EResources runs with memory and CPU limits and checks that the
-// host pids cgroup got the policy's limit, not the request's pids.
+// TestE2EResources runs with memory and CPU limits and checks from the
+// host that the sandbox's cgroup got them, and the policy's pids limit
+// rather than the request's pids (which became RLIMIT_NPROC inside).
 func TestE2EResources(t *testing.T) {
 	s := newSandbox(t)
 	req := shRequest(`echo NPROC=$(grep 'Max processes' /proc/self/limits | tr -s ' ' | cut -d' ' -f3)
 (i=0; while [ $i -lt 40 ]; do sleep 1 & i=$((i+1)); done) 2>/dev/null
-echo ALIVE=1`)
+sleep 2; echo ALIVE=1`)
 	req.Resources = Resources{MemoryBytes: 256 << 20, CPUs: 0.5, Pids: 16}
-	spec, err := Build(s.id, req, s.policy, s.paths)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := spec.Linux.Resources.Pids.Limit; got != DefaultHostPidsLimit {
-		t.Errorf("host pids limit = %d, want %d", got, DefaultHostPidsLimit)
-	}
+	type read struct{ pids, mem, quota string }
+	got := make(chan read, 1)
+	go func() {
+		var r read
+		for range 100 {
+			time.Sleep(50 * time.Millisecond)
+			r = read{cgroupFile("pids", s.id, "pids.max"), cgroupFile("memory", s.id, "memory.limit_in_bytes"), cgroupFile("cpu", s.id, "cpu.cfs_quota_us")}
+			if r.pids != "" && r.mem != "" && r.quota != "" {
+				break
+			}
+		}
+		got <- r
+	}()
 	wantKV(t, lines(s.run(req)), map[string]string{"NPROC": "16", "ALIVE": "1"})
+	r := <-got
+	if _, err := os.Stat("/sys/fs/cgroup/pids"); err != nil {
+		t.Logf("no cgroup v1 pids hierarchy; host cgroup values not checked")
+		return
+	}
+	if r.pids != "1024" || r.mem != "268435456" || r.quota != "50000" {
+		t.Errorf("host cgroup: pids.max %q memory %q cfs quota %q; want 1024, 268435456, 50000", r.pids, r.mem, r.quota)
+	}
+}
+
+// cgroupFile reads a cgroup v1 control file of the e2e sandbox id ("" when
+// absent).
+func cgroupFile(controller, id, file string) string {
+	b, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", controller, "nucleus-e2e", id, file))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// TestE2EOverlayModes: the default runs above use runsc's default
+// --overlay2=root:self, which runsc skips for a read-only root; the bundle
+// must behave the same with the overlay off or in memory.
+func TestE2EOverlayModes(t *testing.T) {
+	for _, flag := range []string{"--overlay2=none", "--overlay2=root:memory"} {
+		t.Run(flag, func(t *testing.T) {
+			s := newSandbox(t)
+			s.flags = []string{flag}
+			req := shRequest(`touch /x 2>/dev/null && echo ROOT=writable || echo ROOT=readonly
+echo x > /tmp/x && echo TMP=writable
+echo SECRET=$(cat /run/secrets/s)`)
+			req.Secrets = []Secret{{Name: "s", Data: []byte("v")}}
+			wantKV(t, lines(s.run(req)), map[string]string{"ROOT": "readonly", "TMP": "writable", "SECRET": "v"})
+		})
+	}
 }

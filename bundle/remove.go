@@ -16,7 +16,9 @@ import (
 func Remove(paths Paths) error {
 	var errs []error
 	if paths.SecretsDir != "" {
-		if err := wipeSecrets(paths.SecretsDir); err != nil {
+		if !filepath.IsAbs(paths.SecretsDir) || filepath.Clean(paths.SecretsDir) == "/" {
+			errs = append(errs, fmt.Errorf("refusing to remove secrets %q: not an absolute path", paths.SecretsDir))
+		} else if err := wipeSecrets(paths.SecretsDir); err != nil {
 			errs = append(errs, fmt.Errorf("removing secrets %s: %w", paths.SecretsDir, err))
 		}
 	}
