@@ -70,7 +70,7 @@ func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) error 
 	if err := remove(id, p); err != nil {
 		return fmt.Errorf("delete %s: removing bundle: %w", id, err)
 	}
-	files := []string{p.Exit}
+	files := []string{p.Exit, p.Meta, p.Meta + ".tmp"}
 	if !o.KeepLogs {
 		files = append(files, p.Log, p.Log+".1")
 	}

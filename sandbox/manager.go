@@ -102,6 +102,7 @@ type Paths struct {
 	Bundle     string // <root>/containers/<id>/bundle
 	Log        string // <root>/containers/<id>/container.log (+ ".1")
 	Exit       string // <root>/containers/<id>/exit.json
+	Meta       string // <root>/containers/<id>/meta.json (the daemon's copy of its record)
 	Supervisor string // <state>/supervisors/<id>
 	Secrets    string // <state>/secrets/<id>
 }
@@ -114,6 +115,7 @@ func (m *Manager) Paths(id string) Paths {
 		Bundle:     filepath.Join(c, "bundle"),
 		Log:        filepath.Join(c, "container.log"),
 		Exit:       filepath.Join(c, "exit.json"),
+		Meta:       filepath.Join(c, "meta.json"),
 		Supervisor: filepath.Join(m.cfg.StateDir, "supervisors", id),
 		Secrets:    filepath.Join(m.cfg.StateDir, "secrets", id),
 	}

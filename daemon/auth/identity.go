@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"slices"
 
 	"google.golang.org/grpc/credentials"
@@ -66,6 +67,16 @@ func FromContext(ctx context.Context) (Identity, bool) {
 	return id, ok
 }
 
+// CertUID maps a TLS client's common name to the owner uid recorded on its
+// containers: a stable value in [2^31, 2^32-2], above the uids of local
+// users, so certificate identities and socket callers never share
+// containers and each certificate name owns its own.
+func CertUID(cn string) int {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(cn))
+	return int(h.Sum32()|1<<31) &^ 1
+}
+
 // Policy decides who may call at all.
 type Policy struct {
 	// SocketGID is the group whose members may call; -1 when none.
@@ -87,7 +98,8 @@ func (p Policy) Authenticate(ctx context.Context) (Identity, error) {
 		if len(certs) == 0 || certs[0].Subject.CommonName == "" {
 			return Identity{}, errdefs.PermissionDenied("TLS client certificate without a common name")
 		}
-		return Identity{UID: -1, GID: -1, PID: -1, CertSubject: certs[0].Subject.CommonName}, nil
+		cn := certs[0].Subject.CommonName
+		return Identity{UID: CertUID(cn), GID: -1, PID: -1, CertSubject: cn}, nil
 	default:
 		return Identity{}, errdefs.PermissionDenied("caller has no verified identity")
 	}

@@ -44,6 +44,9 @@ type Container struct {
 	Timeout time.Duration
 	// Warnings are non-fatal problems (e.g. a failed poststart hook).
 	Warnings []string
+	// PoststopDone is set once the poststop hooks ran, so that they run
+	// exactly once, also across daemon restarts.
+	PoststopDone bool
 }
 
 // Exit is how a container's process ended.

@@ -1,0 +1,130 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/daemon"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"nucleus.dev/nucleus/daemon/auth"
+	"nucleus.dev/nucleus/daemon/config"
+	"nucleus.dev/nucleus/daemon/core"
+	"nucleus.dev/nucleus/daemon/listen"
+	"nucleus.dev/nucleus/daemon/server"
+	"nucleus.dev/nucleus/daemon/service"
+)
+
+// shutdownGrace bounds how long in-flight calls may finish after SIGTERM.
+const shutdownGrace = 10 * time.Second
+
+func serve(ctx context.Context, f Flags, explicitConfig bool) error {
+	cfg, err := loadConfig(f.ConfigPath, explicitConfig)
+	if err != nil {
+		return err
+	}
+	level := cfg.Logging.Level
+	if f.LogLevel != "" {
+		level = f.LogLevel
+	}
+	log, err := newLogger(level, cfg.Logging.Format)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	socket := f.Address
+	if socket == "" {
+		socket = cfg.API.Socket
+		if socket == config.Default().API.Socket && f.StateDir != "/run/nucleus" {
+			socket = filepath.Join(f.StateDir, "nucleusd.sock")
+		}
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("locating nucleusd: %w", err)
+	}
+	_, _ = daemon.SdNotify(false, "STATUS=recovering containers")
+	d, err := core.Open(ctx, core.Options{
+		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
+		SupervisorCommand: []string{self, SuperviseCommand}, SelfExe: self,
+	})
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+
+	gid, gerr := listen.GroupID(cfg.API.SocketGroup)
+	if gerr != nil {
+		log.Warn("socket group not found; the socket is root-only (0600)", zap.String("group", cfg.API.SocketGroup), zap.Error(gerr))
+	}
+	l, inherited, err := listen.Unix(socket, gid)
+	if err != nil {
+		return err
+	}
+	svc := service.New(d, cfg, f.RootDir, f.StateDir)
+	opts := server.Options{Logger: log.Named("api"), Policy: auth.Policy{SocketGID: gid}, MaxRecvBytes: int(cfg.API.MaxRecvBytes), Creds: auth.PeerCredentials{}}
+	srv, health := server.New(svc, opts)
+	servers := []*grpc.Server{srv}
+	errc := make(chan error, 2)
+	go func() { errc <- srv.Serve(l) }()
+	if cfg.API.TCPAddress != "" {
+		tlsCfg, err := listen.TLSConfig(cfg.API.TLSCert, cfg.API.TLSKey, cfg.API.TLSClientCA)
+		if err != nil {
+			return err
+		}
+		tl, err := net.Listen("tcp", cfg.API.TCPAddress)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", cfg.API.TCPAddress, err)
+		}
+		opts.Creds = credentials.NewTLS(tlsCfg)
+		tsrv, _ := server.New(svc, opts)
+		servers = append(servers, tsrv)
+		go func() { errc <- tsrv.Serve(tl) }()
+		log.Info("mTLS listener", zap.String("address", tl.Addr().String()))
+	}
+	health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	log.Info("nucleusd ready", zap.String("socket", socket), zap.Bool("socket_activated", inherited),
+		zap.String("root", f.RootDir), zap.String("state", f.StateDir), zap.String("runsc", d.RunscVersion()))
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady+"\nSTATUS=serving")
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
+	select {
+	case sig := <-sigs:
+		log.Info("stopping; containers keep running", zap.String("signal", sig.String()))
+	case err := <-errc:
+		if err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			log.Error("server failed", zap.Error(err))
+			return err
+		}
+	}
+	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
+	health.Shutdown()
+	stopped := make(chan struct{})
+	go func() {
+		for _, s := range servers {
+			s.GracefulStop()
+		}
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(shutdownGrace):
+		log.Warn("in-flight calls did not finish in time; closing them", zap.Duration("grace", shutdownGrace))
+		for _, s := range servers {
+			s.Stop()
+		}
+	}
+	return nil
+}

@@ -1,0 +1,87 @@
+package core
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/daemon/auth"
+	"nucleus.dev/nucleus/daemon/store"
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+// lookup finds idOrName for caller. A container the caller may not see is
+// NotFound, exactly like one that does not exist.
+func (d *Daemon) lookup(caller auth.Identity, idOrName string) (*store.Container, error) {
+	if idOrName == "" {
+		return nil, errdefs.InvalidArgument("a container id or name is required")
+	}
+	c, err := d.store.GetContainer(idOrName)
+	if err != nil {
+		return nil, err
+	}
+	if !visible(caller, c) {
+		return nil, errdefs.NotFound("no container %q", idOrName)
+	}
+	return c, nil
+}
+
+func visible(caller auth.Identity, c *store.Container) bool {
+	return caller.Admin || c.OwnerUID == uint32(caller.UID)
+}
+
+// ListFilter selects containers for List.
+type ListFilter struct {
+	States []nucleusv1.ContainerState
+	// Labels are "key" (present) or "key=value" (equal).
+	Labels []string
+	// Name matches names containing it.
+	Name string
+}
+
+// List returns the caller's containers (all for an admin) matching f,
+// oldest first.
+func (d *Daemon) List(caller auth.Identity, f ListFilter) ([]*nucleusv1.Container, error) {
+	for _, l := range f.Labels {
+		if strings.HasPrefix(l, "=") || l == "" {
+			return nil, errdefs.InvalidArgument("label filter %q: use key or key=value", l)
+		}
+	}
+	recs, err := d.store.ListContainers(func(c *store.Container) bool {
+		if !visible(caller, c) {
+			return false
+		}
+		if len(f.States) > 0 && !slices.Contains(f.States, c.State) {
+			return false
+		}
+		if f.Name != "" && !strings.Contains(c.Name, f.Name) {
+			return false
+		}
+		for _, l := range f.Labels {
+			k, v, hasValue := strings.Cut(l, "=")
+			got, ok := c.Labels[k]
+			if !ok || (hasValue && got != v) {
+				return false
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	out := make([]*nucleusv1.Container, 0, len(recs))
+	for _, c := range recs {
+		out = append(out, toAPI(c))
+	}
+	return out, nil
+}
+
+// Get returns one container.
+func (d *Daemon) Get(caller auth.Identity, idOrName string) (*nucleusv1.Container, error) {
+	c, err := d.lookup(caller, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	return toAPI(c), nil
+}

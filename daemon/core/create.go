@@ -1,0 +1,257 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"go.uber.org/zap"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/bundle"
+	"nucleus.dev/nucleus/daemon/auth"
+	"nucleus.dev/nucleus/daemon/store"
+	"nucleus.dev/nucleus/hooks"
+	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/internal/identifiers"
+	"nucleus.dev/nucleus/sandbox"
+)
+
+// createPlan is a validated create request: everything decided before the
+// host is touched.
+type createPlan struct {
+	id, name, network, hookSet string
+	timeout                    time.Duration
+	req                        *bundle.Request
+	pol                        *bundle.Policy
+	paths                      sandbox.Paths
+}
+
+// plan validates spec for caller and decides every value; it changes
+// nothing on the host.
+func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*createPlan, error) {
+	if spec == nil {
+		return nil, errdefs.InvalidArgument("a container spec is required")
+	}
+	if len(spec.GetHookPaths()) > 0 {
+		return nil, errdefs.PermissionDenied("hook_paths is refused: hooks come only from the operator's config; name a hook set with hook_set instead")
+	}
+	id, err := sandbox.NewID()
+	if err != nil {
+		return nil, fmt.Errorf("generating an id: %w", err)
+	}
+	p := &createPlan{id: id, name: spec.GetName()}
+	if p.name == "" {
+		p.name = id[:12]
+	} else if err := identifiers.Validate("name", p.name); err != nil {
+		return nil, err
+	}
+	p.network = spec.GetNetwork()
+	if p.network == "" {
+		p.network = d.cfg.Runsc.Network
+	}
+	if !slices.Contains([]string{"none", "sandbox", "host"}, p.network) {
+		return nil, errdefs.InvalidArgument("network %q is unknown: use none, sandbox or host", p.network)
+	}
+	if !slices.Contains(d.cfg.Security.AllowedNetworks, p.network) {
+		return nil, errdefs.PermissionDenied("network %q is not allowed on this host (security.allowed_networks = %v)", p.network, d.cfg.Security.AllowedNetworks)
+	}
+	if p.hookSet, err = d.hooks.Resolve(spec.GetHookSet()); err != nil {
+		return nil, err
+	}
+	p.timeout = d.cfg.Defaults.Timeout.Std()
+	if t := spec.GetTimeout(); t != nil {
+		if err := t.CheckValid(); err != nil || t.AsDuration() < 0 {
+			return nil, errdefs.InvalidArgument("timeout must be a positive duration")
+		}
+		p.timeout = t.AsDuration()
+	}
+	if p.req, err = d.bundleRequest(spec); err != nil {
+		return nil, err
+	}
+	p.pol = d.bundlePolicy(caller)
+	p.paths = d.sb.Paths(id)
+	if _, err := bundle.Build(id, p.req, p.pol, d.bundlePaths(p.paths)); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+func (d *Daemon) bundlePolicy(caller auth.Identity) *bundle.Policy {
+	return &bundle.Policy{
+		AllowedHostPaths: d.cfg.Security.AllowedHostPaths,
+		DeniedHostPaths:  []string{d.rootDir, d.stateDir},
+		AllowHostPaths:   caller.MayUseHostPaths(),
+		HostPidsLimit:    d.cfg.Security.HostPidsLimit,
+		TmpSizeBytes:     int64(d.cfg.Defaults.TmpSize),
+		ShmSizeBytes:     int64(d.cfg.Defaults.ShmSize),
+		OCISeccomp:       slices.Contains(d.cfg.Runsc.ExtraFlags, "--oci-seccomp") || slices.Contains(d.cfg.Runsc.ExtraFlags, "--oci-seccomp=true"),
+	}
+}
+
+func (d *Daemon) bundlePaths(p sandbox.Paths) bundle.Paths {
+	return bundle.Paths{BundleDir: p.Bundle, SecretsDir: p.Secrets}
+}
+
+// CreateOptions are per-call choices that are not part of the spec.
+type CreateOptions struct {
+	// Start starts the container as part of the create (Run).
+	Start bool
+	// Attached marks a run whose caller streams the output and removes an
+	// auto_remove container itself once the output is drained.
+	Attached bool
+}
+
+// Create validates spec, records the container, writes its bundle, creates
+// the sandbox under a supervisor and runs the createRuntime hooks. Any
+// failure undoes every step: no record, bundle, runsc state or mount is
+// left. With o.Start the container is also started.
+func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleusv1.ContainerSpec, o CreateOptions) (_ *nucleusv1.Container, err error) {
+	start := time.Now()
+	defer func() { d.metrics.ObserveLifecycle("create", time.Since(start), err) }()
+	p, err := d.plan(caller, spec)
+	if err != nil {
+		return nil, err
+	}
+	rec := &store.Container{
+		ID: p.id, Name: p.name, OwnerUID: uint32(caller.UID), State: nucleusv1.ContainerState_CONTAINER_STATE_CREATING,
+		Spec: spec, HookSet: p.hookSet, CreatedAt: time.Now().UTC(), Labels: spec.GetLabels(),
+		BundleDir: p.paths.Bundle, RunscID: p.id, RunscVersion: d.runscVersion,
+		CreateStep: store.StepReserved, AutoRemove: spec.GetAutoRemove(), Timeout: p.timeout,
+	}
+	if err := d.store.CreateContainer(rec); err != nil {
+		return nil, err
+	}
+	unlock := d.locks.lock(p.id)
+	defer unlock()
+	if o.Attached {
+		d.markAttached(p.id, 1)
+		defer func() {
+			if err != nil {
+				d.markAttached(p.id, -1)
+			}
+		}()
+	}
+	// The create survives a cancelled caller: undoing half of it is worse.
+	cctx := context.WithoutCancel(ctx)
+	defer func() {
+		if err != nil {
+			d.undoCreate(p.id, err)
+		}
+	}()
+	if _, err := bundle.Create(p.id, p.req, p.pol, d.bundlePaths(p.paths)); err != nil {
+		return nil, err
+	}
+	if err := writeMeta(p.paths.Meta, rec); err != nil {
+		return nil, err
+	}
+	if rec, err = d.setStep(p.id, store.StepBundle, nil); err != nil {
+		return nil, err
+	}
+	st, err := d.sb.Create(cctx, p.id, sandbox.CreateOptions{
+		Network: p.network, OpenStdin: spec.GetOpenStdin(), Timeout: p.timeout,
+		Start: o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
+	})
+	if err != nil {
+		return nil, d.runError("create", err)
+	}
+	if rec, err = d.setStep(p.id, store.StepRunscCreated, func(c *store.Container) { c.Pid = st.SandboxPid }); err != nil {
+		return nil, err
+	}
+	d.watch(p.id)
+	hstart := time.Now()
+	herr := d.hooks.Run(cctx, p.hookSet, hooks.CreateRuntime, d.hookState(rec, specs.StateCreated))
+	if d.hasHooks(p.hookSet, hooks.CreateRuntime) {
+		d.metrics.ObserveHook(string(hooks.CreateRuntime), time.Since(hstart), herr)
+	}
+	if herr != nil {
+		d.publish(nucleusv1.EventType_EVENT_TYPE_HOOK_FAILED, rec, herr.Error(), 0, map[string]string{"phase": string(hooks.CreateRuntime)})
+		return nil, fmt.Errorf("create aborted, nothing was kept: %w", asPrecondition(herr))
+	}
+	if rec, err = d.setStep(p.id, store.StepComplete, func(c *store.Container) {
+		c.State = nucleusv1.ContainerState_CONTAINER_STATE_CREATED
+	}); err != nil {
+		return nil, err
+	}
+	d.log.Info("container created", zap.String("id", rec.ID), zap.String("name", rec.Name), zap.String("owner", caller.Principal()))
+	d.publish(nucleusv1.EventType_EVENT_TYPE_CREATED, rec, "", 0, nil)
+	if !o.Start {
+		return toAPI(rec), nil
+	}
+	if st.State != specs.StateRunning {
+		if st, err = d.sb.Start(cctx, p.id); err != nil {
+			return nil, d.runError("start", err)
+		}
+	}
+	return d.started(cctx, rec, st)
+}
+
+// asPrecondition keeps a hook failure's message but makes it a
+// FailedPrecondition unless it already has a kind.
+func asPrecondition(err error) error {
+	if errdefs.Kind(err) != errdefs.ErrInternal {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errdefs.ErrFailedPrecondition, err)
+}
+
+func (d *Daemon) hasHooks(set string, phase hooks.Phase) bool {
+	if set == "" {
+		return false
+	}
+	s, ok := d.cfg.Hooks.Sets[set]
+	if !ok {
+		return false
+	}
+	switch phase {
+	case hooks.CreateRuntime:
+		return len(s.CreateRuntime) > 0
+	case hooks.Poststart:
+		return len(s.Poststart) > 0
+	default:
+		return len(s.Poststop) > 0
+	}
+}
+
+func (d *Daemon) hookState(c *store.Container, status specs.ContainerState) specs.State {
+	return specs.State{
+		Version: specs.Version, ID: c.ID, Status: status, Pid: c.Pid,
+		Bundle: c.BundleDir, Annotations: c.Spec.GetAnnotations(),
+	}
+}
+
+func (d *Daemon) setStep(id string, step store.CreateStep, fn func(*store.Container)) (*store.Container, error) {
+	return d.store.UpdateContainer(id, func(c *store.Container) error {
+		c.CreateStep = step
+		if fn != nil {
+			fn(c)
+		}
+		return nil
+	})
+}
+
+// undoCreate removes every trace of a failed create.
+func (d *Daemon) undoCreate(id string, cause error) {
+	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	defer cancel()
+	d.log.Warn("create failed; undoing it", zap.String("id", id), zap.Error(cause))
+	if err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: true}); err != nil {
+		d.log.Error("undo create: sandbox cleanup", zap.String("id", id), zap.Error(err))
+	}
+	if err := d.store.DeleteContainer(id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		d.log.Error("undo create: record", zap.String("id", id), zap.Error(err))
+	}
+	d.forgetWatch(id)
+}
+
+// runError classifies a failure of runsc create/start for the caller.
+func (d *Daemon) runError(op string, err error) error {
+	d.metrics.RunscError(op)
+	if errdefs.Kind(err) != errdefs.ErrInternal {
+		return err
+	}
+	return fmt.Errorf("runsc %s failed: %w", op, err)
+}

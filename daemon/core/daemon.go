@@ -1,0 +1,234 @@
+package core
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"go.uber.org/zap"
+
+	"nucleus.dev/nucleus/bundle"
+	"nucleus.dev/nucleus/daemon/config"
+	"nucleus.dev/nucleus/daemon/store"
+	"nucleus.dev/nucleus/hooks"
+	"nucleus.dev/nucleus/sandbox"
+	"nucleus.dev/nucleus/sandbox/runsc"
+)
+
+// Options configure Open.
+type Options struct {
+	Config   *config.Config
+	RootDir  string // --root
+	StateDir string // --state
+	Logger   *zap.Logger
+	// SupervisorCommand re-executes nucleusd in supervisor mode, e.g.
+	// {"/usr/local/bin/nucleusd", "supervise"}.
+	SupervisorCommand []string
+	// HookOptions are extra options for the hooks runner (tests inject
+	// trusted dirs; production never weakens the defaults).
+	HookOptions []hooks.Option
+	// SelfExe is nucleusd's own path, to find runsc next to it.
+	SelfExe string
+	// Metrics observes lifecycle timings; nil discards them.
+	Metrics Metrics
+}
+
+// Metrics receives what the core measures.
+type Metrics interface {
+	ObserveLifecycle(op string, d time.Duration, err error)
+	ObserveHook(phase string, d time.Duration, err error)
+	RunscError(subcommand string)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) ObserveLifecycle(string, time.Duration, error) {}
+func (noMetrics) ObserveHook(string, time.Duration, error)      {}
+func (noMetrics) RunscError(string)                             {}
+
+// Daemon is the lifecycle core.
+type Daemon struct {
+	cfg      *config.Config
+	rootDir  string
+	stateDir string
+	log      *zap.Logger
+	store    *store.Store
+	hooks    *hooks.Runner
+	sb       *sandbox.Manager
+	events   *eventBus
+	locks    keyedMutex
+	metrics  Metrics
+
+	runscVersion string
+
+	// ctx lives as long as the daemon: watchers and auto-removals use it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	exited   map[string]chan struct{} // closed once the exit is recorded
+	attached map[string]int           // attached runs that remove their container themselves
+}
+
+// Open checks the directories, opens the store, validates the hooks,
+// locates runsc and recovers every container found.
+func Open(ctx context.Context, o Options) (*Daemon, error) {
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	if o.Metrics == nil {
+		o.Metrics = noMetrics{}
+	}
+	if err := prepareDirs(o.RootDir, o.StateDir); err != nil {
+		return nil, err
+	}
+	cfg := o.Config
+	hr, err := hooks.New(hooksConfig(cfg.Hooks), append([]hooks.Option{hooks.WithLogger(o.Logger.Named("hooks"))}, o.HookOptions...)...)
+	if err != nil {
+		return nil, fmt.Errorf("hooks: %w", err)
+	}
+	path, err := runsc.Locate(cfg.Runsc.Path, o.SelfExe)
+	if err != nil {
+		return nil, err
+	}
+	rs := runsc.Runsc{
+		Binary: path, Root: filepath.Join(o.StateDir, "runsc"), Platform: cfg.Runsc.Platform,
+		Network: cfg.Runsc.Network, Overlay2: cfg.Runsc.Overlay2, ExtraFlags: cfg.Runsc.ExtraFlags,
+	}
+	if cfg.Runsc.Debug {
+		rs.DebugLogDir = filepath.Join(o.StateDir, "runsc-debug")
+	}
+	vctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	ver, err := rs.Version(vctx)
+	cancel()
+	if err != nil {
+		return nil, fmt.Errorf("runsc at %s does not answer --version: %w", path, err)
+	}
+	sb, err := sandbox.New(sandbox.Config{
+		RootDir: o.RootDir, StateDir: o.StateDir, Runsc: rs,
+		SupervisorCommand: o.SupervisorCommand, LogMaxBytes: int64(cfg.Limits.LogMaxBytes),
+		RemoveBundle: func(_ string, p sandbox.Paths) error {
+			return bundle.Remove(bundle.Paths{BundleDir: p.Bundle, SecretsDir: p.Secrets})
+		},
+		Logger: o.Logger.Named("sandbox"),
+	})
+	if err != nil {
+		return nil, err
+	}
+	st, err := store.Open(filepath.Join(o.RootDir, "nucleus.db"), store.Options{
+		EventsRetained: cfg.Limits.EventsRetained, MaxContainers: cfg.Limits.MaxContainers,
+		MaxContainersPerOwner: cfg.Limits.MaxContainersPerUID,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if info := st.Info(); info.Rebuilt {
+		o.Logger.Warn("the store was corrupt; it was moved aside and records are rebuilt from the supervisors and bundles",
+			zap.String("corrupt_copy", info.CorruptPath), zap.String("reason", info.CorruptReason))
+	}
+	dctx, dcancel := context.WithCancel(context.WithoutCancel(ctx))
+	d := &Daemon{
+		cfg: cfg, rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
+		events: newEventBus(st), metrics: o.Metrics, runscVersion: ver.String(),
+		ctx: dctx, cancel: dcancel, exited: map[string]chan struct{}{}, attached: map[string]int{},
+	}
+	if err := d.recover(ctx); err != nil {
+		d.Close()
+		return nil, fmt.Errorf("recovery: %w", err)
+	}
+	return d, nil
+}
+
+// Close stops the watchers and closes the store. Containers and their
+// supervisors keep running: a restarted daemon adopts them.
+func (d *Daemon) Close() error {
+	d.cancel()
+	d.wg.Wait()
+	return d.store.Close()
+}
+
+// RunscVersion is the version runsc reported at start.
+func (d *Daemon) RunscVersion() string { return d.runscVersion }
+
+// prepareDirs creates --root 0700 and --state 0711 (group members must
+// reach the socket; nothing else in it is readable by them) and refuses
+// directories that others could write or, for root, read.
+func prepareDirs(root, state string) error {
+	for _, dir := range []struct {
+		path string
+		mode os.FileMode
+	}{{root, 0o700}, {state, 0o711}} {
+		if !filepath.IsAbs(dir.path) {
+			return fmt.Errorf("%s must be an absolute path", dir.path)
+		}
+		if err := os.MkdirAll(dir.path, dir.mode); err != nil {
+			return fmt.Errorf("create %s: %w", dir.path, err)
+		}
+		fi, err := os.Lstat(dir.path)
+		if err != nil {
+			return err
+		}
+		if !fi.IsDir() {
+			return fmt.Errorf("%s is not a directory", dir.path)
+		}
+		if fi.Mode().Perm() != dir.mode {
+			if err := os.Chmod(dir.path, dir.mode); err != nil {
+				return fmt.Errorf("chmod %s to %o: %w", dir.path, dir.mode, err)
+			}
+		}
+	}
+	return nil
+}
+
+func hooksConfig(c config.HooksConfig) hooks.Config {
+	out := hooks.Config{TrustedDirs: c.TrustedDirs, DefaultSet: c.DefaultSet, Sets: map[string]hooks.Set{}}
+	conv := func(in []config.Hook) []hooks.Hook {
+		var hs []hooks.Hook
+		for _, h := range in {
+			hs = append(hs, hooks.Hook{Path: h.Path, Args: h.Args, Env: h.Env, Timeout: hooks.Duration(h.Timeout)})
+		}
+		return hs
+	}
+	for name, s := range c.Sets {
+		out.Sets[name] = hooks.Set{CreateRuntime: conv(s.CreateRuntime), Poststart: conv(s.Poststart), Poststop: conv(s.Poststop)}
+	}
+	return out
+}
+
+// keyedMutex serialises lifecycle operations per container.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*keyedEntry
+}
+
+type keyedEntry struct {
+	mu   sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) func() {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = map[string]*keyedEntry{}
+	}
+	e := k.locks[key]
+	if e == nil {
+		e = &keyedEntry{}
+		k.locks[key] = e
+	}
+	e.refs++
+	k.mu.Unlock()
+	e.mu.Lock()
+	return func() {
+		e.mu.Unlock()
+		k.mu.Lock()
+		if e.refs--; e.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,148 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"go.uber.org/zap"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/daemon/store"
+	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox"
+)
+
+// recover reconciles the store with the supervisors, the container
+// directories and runsc's state: running containers are adopted,
+// containers that exited while the daemon was down get their exit status
+// and poststop hooks, half-done creates are undone, and orphans are
+// rebuilt (when the store was lost) or cleaned. One bad entry is logged,
+// never fatal.
+func (d *Daemon) recover(ctx context.Context) error {
+	recs, err := d.store.ListContainers(nil)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, c := range recs {
+		known[c.ID] = true
+		if err := d.recoverOne(ctx, c); err != nil {
+			d.log.Error("recovery: container left as recorded", zap.String("id", c.ID), zap.Error(err))
+		}
+	}
+	info := d.store.Info()
+	rebuild := info.Rebuilt || info.Created
+	for _, st := range d.sb.Recover(ctx) {
+		if known[st.ID] {
+			continue
+		}
+		known[st.ID] = true
+		if rebuild {
+			if err := d.rebuild(ctx, st); err == nil {
+				continue
+			} else {
+				d.log.Warn("recovery: cannot rebuild the record; cleaning the container up", zap.String("id", st.ID), zap.Error(err))
+			}
+		}
+		d.log.Warn("recovery: removing an orphaned container (no record)", zap.String("id", st.ID), zap.String("state", string(st.State)))
+		if err := d.sb.Delete(ctx, st.ID, sandbox.DeleteOptions{Force: true}); err != nil {
+			d.log.Error("recovery: orphan cleanup", zap.String("id", st.ID), zap.Error(err))
+		}
+	}
+	states, err := d.sb.Runsc().List(ctx)
+	if err != nil {
+		d.log.Warn("recovery: runsc list", zap.Error(err))
+		return nil
+	}
+	for _, s := range states {
+		if known[s.ID] {
+			continue
+		}
+		d.log.Warn("recovery: removing orphaned runsc state", zap.String("runsc_id", s.ID))
+		if err := d.sb.Delete(ctx, s.ID, sandbox.DeleteOptions{Force: true}); err != nil {
+			if derr := d.sb.Runsc().Delete(ctx, s.ID, true); derr != nil {
+				d.log.Error("recovery: runsc delete", zap.String("runsc_id", s.ID), zap.Error(errors.Join(err, derr)))
+			}
+		}
+	}
+	return nil
+}
+
+func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
+	if c.CreateStep != store.StepComplete && c.State == nucleusv1.ContainerState_CONTAINER_STATE_CREATING {
+		d.log.Warn("recovery: undoing a create that nucleusd did not finish", zap.String("id", c.ID), zap.String("step", string(c.CreateStep)))
+		d.undoCreate(c.ID, fmt.Errorf("nucleusd stopped during create (step %s)", c.CreateStep))
+		return nil
+	}
+	switch c.State {
+	case stateCreated, stateRunning, statePaused:
+		st, err := d.sb.Status(ctx, c.ID)
+		if errors.Is(err, errdefs.ErrNotFound) {
+			d.onExit(c.ID, sandbox.ExitStatus{ExitCode: -1, Reason: "lost", Message: "the sandbox and its supervisor were gone when nucleusd restarted"})
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if st.Exit != nil {
+			d.log.Info("recovery: container exited while nucleusd was down", zap.String("id", c.ID), zap.Int("exit_code", st.Exit.ExitCode))
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				d.onExit(c.ID, *st.Exit)
+			}()
+			return nil
+		}
+		if c.State == stateCreated && st.State == specs.StateRunning {
+			if _, err := d.started(ctx, c, st); err != nil {
+				return err
+			}
+		}
+		d.log.Info("recovery: adopted a live container", zap.String("id", c.ID), zap.String("state", string(st.State)))
+		d.watch(c.ID)
+	case stateExited:
+		if !c.PoststopDone || c.AutoRemove {
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				d.poststop(c)
+				if c.AutoRemove {
+					d.autoRemove(c.ID)
+				}
+			}()
+		}
+	}
+	return nil
+}
+
+// rebuild recreates a lost record from the container's meta.json and its
+// supervisor's status.
+func (d *Daemon) rebuild(ctx context.Context, st sandbox.Status) error {
+	p := d.sb.Paths(st.ID)
+	c, err := readMeta(p.Meta)
+	if err != nil {
+		return err
+	}
+	c.BundleDir, c.RunscVersion, c.CreateStep = p.Bundle, d.runscVersion, store.StepComplete
+	c.Pid, c.StartedAt = st.SandboxPid, st.StartedAt
+	c.State = stateCreated
+	if st.State == specs.StateRunning {
+		c.State = stateRunning
+	}
+	if st.Exit != nil {
+		c.State, c.FinishedAt = stateExited, st.Exit.FinishedAt
+		c.Exit = &store.Exit{Code: int32(st.Exit.ExitCode), Signal: int32(st.Exit.Signal), OOMKilled: st.Exit.OOMKilled, Reason: st.Exit.Reason, Message: st.Exit.Message}
+		c.PoststopDone = true // unknown: never run poststop twice
+	}
+	if err := d.store.CreateContainer(c); err != nil {
+		return err
+	}
+	d.log.Warn("recovery: rebuilt a lost record", zap.String("id", c.ID), zap.String("name", c.Name), zap.String("state", stateName(c.State)))
+	if live(c.State) {
+		d.watch(c.ID)
+	}
+	return nil
+}
+

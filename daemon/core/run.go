@@ -1,0 +1,108 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/daemon/auth"
+)
+
+// RunIO connects an attached run to its caller.
+type RunIO struct {
+	// Stdin, when set, is forwarded to the container (open_stdin); its EOF
+	// closes the container's stdin.
+	Stdin io.Reader
+	// Output receives the container's output as it is logged, in order
+	// per stream.
+	Output func(stream nucleusv1.LogStream, data []byte) error
+	// Signals are forwarded to the container's init process.
+	Signals <-chan uint32
+	// Started is told the container once it runs.
+	Started func(*nucleusv1.Container) error
+}
+
+// RunAttached creates and starts a container, streams its output until it
+// exits and returns its final record. When the caller goes away the
+// container keeps running (and an auto_remove one is removed when it
+// exits).
+func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nucleusv1.ContainerSpec, rio RunIO) (*nucleusv1.Container, error) {
+	if rio.Stdin != nil {
+		spec = proto.CloneOf(spec)
+		spec.OpenStdin = true
+	}
+	c, err := d.Create(ctx, caller, spec, CreateOptions{Start: true, Attached: true})
+	if err != nil {
+		return nil, err
+	}
+	id := c.GetId()
+	defer func() {
+		d.markAttached(id, -1)
+		if rec, err := d.store.GetContainer(id); err == nil && rec.State == stateExited && rec.AutoRemove {
+			d.autoRemove(id)
+		}
+	}()
+	if rio.Started != nil {
+		if err := rio.Started(c); err != nil {
+			return nil, err
+		}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if rio.Stdin != nil {
+		go d.forwardStdin(ctx, id, rio.Stdin)
+	}
+	if rio.Signals != nil {
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case sig, ok := <-rio.Signals:
+					if !ok {
+						return
+					}
+					if err := d.sb.Kill(ctx, id, unix.Signal(sig), false); err != nil {
+						d.log.Info("forwarding a signal", zap.String("id", id), zap.Uint32("signal", sig), zap.Error(err))
+					}
+				}
+			}
+		}()
+	}
+	err = d.logs(ctx, id, LogOptions{Follow: true, Tail: -1}, func(e *nucleusv1.LogEntry) error {
+		data := e.GetContent()
+		if !e.GetPartial() {
+			data = append(data, '\n')
+		}
+		return rio.Output(e.GetStream(), data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.awaitExit(ctx, id); err != nil {
+		return nil, err
+	}
+	rec, err := d.store.GetContainer(id)
+	if err != nil {
+		return nil, err
+	}
+	return toAPI(rec), nil
+}
+
+func (d *Daemon) forwardStdin(ctx context.Context, id string, in io.Reader) {
+	w, err := d.sb.AttachStdin(ctx, id, false)
+	if err != nil {
+		d.log.Info("attaching stdin", zap.String("id", id), zap.Error(err))
+		return
+	}
+	defer w.Close()
+	if _, err := io.Copy(w, in); err != nil && !errors.Is(err, io.ErrClosedPipe) && ctx.Err() == nil {
+		d.log.Info("forwarding stdin", zap.String("id", id), zap.Error(err))
+	}
+}
+

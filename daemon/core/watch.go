@@ -1,0 +1,157 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"go.uber.org/zap"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/daemon/store"
+	"nucleus.dev/nucleus/hooks"
+	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox"
+)
+
+// watch starts the goroutine that waits for id's exit and records it. One
+// per container; a second call is a no-op.
+func (d *Daemon) watch(id string) {
+	d.mu.Lock()
+	if _, ok := d.exited[id]; ok {
+		d.mu.Unlock()
+		return
+	}
+	done := make(chan struct{})
+	d.exited[id] = done
+	d.mu.Unlock()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		ex, err := d.sb.Wait(d.ctx, id)
+		if err != nil {
+			if d.ctx.Err() == nil && !errors.Is(err, errdefs.ErrNotFound) {
+				d.log.Error("waiting for container", zap.String("id", id), zap.Error(err))
+			}
+			return
+		}
+		d.onExit(id, ex)
+		close(done)
+	}()
+}
+
+// exitedChan returns the channel closed once id's exit is recorded, or nil
+// when nothing watches id.
+func (d *Daemon) exitedChan(id string) <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.exited[id]
+}
+
+func (d *Daemon) forgetWatch(id string) {
+	d.mu.Lock()
+	delete(d.exited, id)
+	delete(d.attached, id)
+	d.mu.Unlock()
+}
+
+func (d *Daemon) markAttached(id string, delta int) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.attached[id] += delta; d.attached[id] <= 0 {
+		delete(d.attached, id)
+	}
+}
+
+func (d *Daemon) isAttached(id string) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.attached[id] > 0
+}
+
+// onExit records the exit, publishes it, runs the poststop hooks once and
+// removes an auto_remove container (unless an attached run will).
+func (d *Daemon) onExit(id string, ex sandbox.ExitStatus) {
+	unlock := d.locks.lock(id)
+	c, err := d.recordExit(id, ex)
+	unlock()
+	if err != nil {
+		if !errors.Is(err, errdefs.ErrNotFound) {
+			d.log.Error("recording exit", zap.String("id", id), zap.Error(err))
+		}
+		return
+	}
+	d.poststop(c)
+	if c.AutoRemove && !d.isAttached(id) {
+		d.autoRemove(id)
+	}
+}
+
+func (d *Daemon) recordExit(id string, ex sandbox.ExitStatus) (*store.Container, error) {
+	prev, err := d.store.GetContainer(id)
+	if err != nil {
+		return nil, err
+	}
+	if prev.State == nucleusv1.ContainerState_CONTAINER_STATE_EXITED {
+		return prev, nil
+	}
+	finished := ex.FinishedAt
+	if finished.IsZero() {
+		finished = time.Now()
+	}
+	c, err := d.store.UpdateContainer(id, func(r *store.Container) error {
+		r.State = nucleusv1.ContainerState_CONTAINER_STATE_EXITED
+		r.FinishedAt = finished.UTC()
+		r.Pid = 0
+		r.Exit = &store.Exit{Code: int32(ex.ExitCode), Signal: int32(ex.Signal), OOMKilled: ex.OOMKilled, Reason: ex.Reason, Message: ex.Message}
+		if r.StartedAt.IsZero() && !ex.StartedAt.IsZero() {
+			r.StartedAt = ex.StartedAt.UTC()
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.log.Info("container exited", zap.String("id", id), zap.Int("exit_code", ex.ExitCode), zap.String("reason", ex.Reason), zap.Bool("oom_killed", ex.OOMKilled))
+	if ex.OOMKilled {
+		d.publish(nucleusv1.EventType_EVENT_TYPE_OOM, c, "the sandbox went over its memory limit and was killed", int32(ex.ExitCode), nil)
+	}
+	d.publish(nucleusv1.EventType_EVENT_TYPE_EXITED, c, ex.Reason, int32(ex.ExitCode), map[string]string{"reason": ex.Reason})
+	return c, nil
+}
+
+// poststop runs the poststop hooks once per container, best effort.
+func (d *Daemon) poststop(c *store.Container) {
+	if c.PoststopDone {
+		return
+	}
+	if d.hasHooks(c.HookSet, hooks.Poststop) {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), 5*time.Minute)
+		hstart := time.Now()
+		errs := d.hooks.RunBestEffort(ctx, c.HookSet, hooks.Poststop, d.hookState(c, specs.StateStopped))
+		cancel()
+		for _, herr := range errs {
+			d.metrics.ObserveHook(string(hooks.Poststop), time.Since(hstart), herr)
+			d.log.Warn("poststop hook failed", zap.String("id", c.ID), zap.Error(herr))
+			d.publish(nucleusv1.EventType_EVENT_TYPE_HOOK_FAILED, c, herr.Error(), 0, map[string]string{"phase": string(hooks.Poststop)})
+		}
+		if len(errs) == 0 {
+			d.metrics.ObserveHook(string(hooks.Poststop), time.Since(hstart), nil)
+		}
+	}
+	if _, err := d.store.UpdateContainer(c.ID, func(r *store.Container) error {
+		r.PoststopDone = true
+		return nil
+	}); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		d.log.Error("recording poststop", zap.String("id", c.ID), zap.Error(err))
+	}
+}
+
+func (d *Daemon) autoRemove(id string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), time.Minute)
+	defer cancel()
+	if _, err := d.remove(ctx, id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
+	}
+}

@@ -1,0 +1,280 @@
+// Package e2e drives the real nucleusd over its real unix socket, running
+// the real runsc: the tests every issue's "done when" points at.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/internal/testutil"
+)
+
+// builds holds the binaries built for this test process, one build each.
+var builds sync.Map // command name → *build
+
+type build struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// binary builds ./cmd/<name> once per test process and returns its path.
+func binary(t *testing.T, name string) string {
+	t.Helper()
+	v, _ := builds.LoadOrStore(name, &build{})
+	b := v.(*build)
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", "nucleus-e2e-bin-")
+		if err != nil {
+			b.err = err
+			return
+		}
+		b.path = filepath.Join(dir, name)
+		cmd := exec.Command("go", "build", "-o", b.path, "./cmd/"+name)
+		cmd.Dir = testutil.RepoRoot(t)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.err = fmt.Errorf("go build %s: %v\n%s", name, err, out)
+		}
+	})
+	if b.err != nil {
+		t.Fatal(b.err)
+	}
+	return b.path
+}
+
+// Daemon is one nucleusd under test.
+type Daemon struct {
+	t          *testing.T
+	Bin        string
+	Runsc      string
+	Dir        string // holds root/, state/, nucleusd.toml, nucleusd.log
+	Root       string
+	State      string
+	Socket     string
+	ConfigPath string
+	cmd        *exec.Cmd
+	logFile    *os.File
+}
+
+// DaemonOptions tune StartDaemon.
+type DaemonOptions struct {
+	// Config is appended to the generated nucleusd.toml.
+	Config string
+	// Env is added to the daemon's environment.
+	Env []string
+}
+
+// NewDaemon prepares (but does not start) a daemon in a fresh directory.
+func NewDaemon(t *testing.T, o DaemonOptions) *Daemon {
+	t.Helper()
+	runsc := testutil.Runsc(t)
+	bin := binary(t, "nucleusd")
+	dir, err := os.MkdirTemp("", "nucleus-e2e-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{t: t, Bin: bin, Runsc: runsc, Dir: dir,
+		Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
+		ConfigPath: filepath.Join(dir, "nucleusd.toml")}
+	d.Socket = filepath.Join(d.State, "nucleusd.sock")
+	cfg := fmt.Sprintf("version = 1\n[runsc]\npath = %q\n%s\n", runsc, o.Config)
+	if !strings.Contains(o.Config, "[api]") {
+		cfg += "[api]\nsocket_group = \"root\"\n"
+	}
+	if err := os.WriteFile(d.ConfigPath, []byte(cfg), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(d.cleanup)
+	return d
+}
+
+// StartDaemon prepares and starts a daemon and waits until it answers.
+func StartDaemon(t *testing.T, o DaemonOptions) *Daemon {
+	d := NewDaemon(t, o)
+	d.Start(o.Env...)
+	return d
+}
+
+// Start launches nucleusd and waits for its socket to answer.
+func (d *Daemon) Start(env ...string) {
+	d.t.Helper()
+	f, err := os.OpenFile(filepath.Join(d.Dir, "nucleusd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.logFile = f
+	d.cmd = exec.Command(d.Bin, "--config", d.ConfigPath, "--root", d.Root, "--state", d.State, "--log-level", "debug")
+	d.cmd.Stdout, d.cmd.Stderr = f, f
+	d.cmd.Env = append(os.Environ(), env...)
+	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := d.cmd.Start(); err != nil {
+		d.t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		c, err := d.tryClient()
+		if err == nil {
+			_, verr := c.Version(context.Background())
+			c.Close()
+			if verr == nil {
+				return
+			}
+		}
+		if d.cmd.ProcessState != nil {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	d.t.Fatalf("nucleusd did not come up; log:\n%s", d.Log())
+}
+
+func (d *Daemon) tryClient() (*client.Client, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	return client.New(ctx, "unix://"+d.Socket)
+}
+
+// Client returns a client connected to the daemon, closed at cleanup.
+func (d *Daemon) Client() *client.Client {
+	d.t.Helper()
+	c, err := d.tryClient()
+	if err != nil {
+		d.t.Fatal(err)
+	}
+	d.t.Cleanup(func() { c.Close() })
+	return c
+}
+
+// Kill9 kills the daemon with SIGKILL (its supervisors survive).
+func (d *Daemon) Kill9() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	_ = d.cmd.Process.Kill()
+	_, _ = d.cmd.Process.Wait()
+	d.cmd = nil
+}
+
+// Stop sends SIGTERM and waits for the daemon to exit.
+func (d *Daemon) Stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { _, _ = d.cmd.Process.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-done
+	}
+	d.cmd = nil
+}
+
+// Log returns what the daemon logged.
+func (d *Daemon) Log() string {
+	b, _ := os.ReadFile(filepath.Join(d.Dir, "nucleusd.log"))
+	return string(b)
+}
+
+// Ctl runs nucleusctl against the daemon and returns stdout, stderr and
+// the exit code.
+func (d *Daemon) CtlRun(stdin string, args ...string) (string, string, int) {
+	d.t.Helper()
+	cmd := exec.Command(binary(d.t, "nucleusctl"), append([]string{"--address", "unix://" + d.Socket}, args...)...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if stdin != "" {
+		cmd.Stdin = strings.NewReader(stdin)
+	}
+	err := cmd.Run()
+	code := 0
+	if ee, ok := err.(*exec.ExitError); ok {
+		code = ee.ExitCode()
+	} else if err != nil {
+		d.t.Fatalf("nucleusctl %v: %v", args, err)
+	}
+	return out.String(), errb.String(), code
+}
+
+// cleanup force-removes every container, stops the daemon and checks that
+// nothing is left: no supervisor, no runsc state, no mount, no file.
+func (d *Daemon) cleanup() {
+	if d.cmd == nil {
+		d.Start()
+	}
+	if c, err := d.tryClient(); err == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		if list, err := c.List(ctx, nil); err == nil {
+			for _, ct := range list {
+				_, _ = c.Delete(ctx, ct.GetId(), true)
+			}
+		}
+		cancel()
+		c.Close()
+	}
+	d.Stop()
+	// runsc's shared null network namespace lives in its --root; it is
+	// runsc's, not a container's: release it with the test's directory.
+	_ = syscall.Unmount(filepath.Join(d.State, "runsc", "null-netns"), syscall.MNT_DETACH)
+	_ = os.Remove(filepath.Join(d.State, "runsc", "null-netns"))
+	if d.logFile != nil {
+		d.logFile.Close()
+	}
+	if d.t.Failed() {
+		d.t.Logf("nucleusd log:\n%s", tail(d.Log(), 12000))
+	}
+	leftovers := Leftovers(d.Dir)
+	for _, l := range leftovers {
+		d.t.Errorf("left behind: %s", l)
+	}
+	if len(leftovers) == 0 && !d.t.Failed() {
+		_ = os.RemoveAll(d.Dir)
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// Leftovers lists what a fully cleaned daemon dir must not hold: mounts
+// under it, processes mentioning it, runsc state, container dirs.
+func Leftovers(dir string) []string {
+	var out []string
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(mi), "\n") {
+			if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+				out = append(out, "mount "+f[4])
+			}
+		}
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, p := range procs {
+		b, err := os.ReadFile(p)
+		if err == nil && bytes.Contains(b, []byte(dir)) {
+			out = append(out, "process "+filepath.Base(filepath.Dir(p))+": "+strings.ReplaceAll(string(b), "\x00", " "))
+		}
+	}
+	for _, sub := range []string{"root/containers", "state/runsc", "state/supervisors", "state/secrets"} {
+		entries, _ := os.ReadDir(filepath.Join(dir, sub))
+		for _, e := range entries {
+			out = append(out, "file "+filepath.Join(sub, e.Name()))
+		}
+	}
+	return out
+}

@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+func sh(script string) *nucleusv1.ContainerSpec {
+	return &nucleusv1.ContainerSpec{Args: []string{"/bin/sh", "-c", script}}
+}
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func TestE2ERunAttachedExitCodesAndOutput(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	for _, want := range []int32{0, 1, 7} {
+		var out, errb bytes.Buffer
+		spec := sh("echo out-line; echo err-line >&2; exit " + itoa(want))
+		spec.AutoRemove = true
+		ex, id, err := c.Run(ctx, spec, client.RunOptions{Stdout: &out, Stderr: &errb})
+		if err != nil {
+			t.Fatalf("run exit %d: %v", want, err)
+		}
+		if ex.GetExitCode() != want {
+			t.Errorf("exit code = %d, want %d (%v)", ex.GetExitCode(), want, ex)
+		}
+		if out.String() != "out-line\n" || errb.String() != "err-line\n" {
+			t.Errorf("stdout %q stderr %q", out.String(), errb.String())
+		}
+		waitGone(t, c, id)
+	}
+}
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
+
+// waitGone waits until an auto_remove container is gone.
+func waitGone(t *testing.T, c *client.Client, id string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		_, err := c.Get(context.Background(), id)
+		if errors.Is(err, errdefs.ErrNotFound) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("container %s still exists after auto_remove", id)
+}
+
+func TestE2ECreateStartWaitLogsDelete(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	spec := sh("echo hello; sleep 0.2; echo bye >&2; exit 3")
+	spec.Name = "lifecycle"
+	spec.Labels = map[string]string{"team": "a"}
+	ct, err := c.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_CREATED || ct.GetName() != "lifecycle" || len(ct.GetId()) != 32 {
+		t.Fatalf("created: %v", ct)
+	}
+	if _, err := c.Create(ctx, spec); !errors.Is(err, errdefs.ErrAlreadyExists) {
+		t.Fatalf("second create with the same name: %v, want AlreadyExists", err)
+	}
+	if _, err := c.Start(ctx, "lifecycle"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Start(ctx, "lifecycle"); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Fatalf("second start: %v, want FailedPrecondition", err)
+	}
+	w, err := c.Wait(ctx, "lifecycle")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w.GetExit().GetExitCode() != 3 || w.GetExit().GetReason() != "exited" {
+		t.Fatalf("wait: %v", w)
+	}
+	got, err := c.Get(ctx, ct.GetId())
+	if err != nil || got.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_EXITED || got.GetExit().GetExitCode() != 3 {
+		t.Fatalf("get after exit: %v %v", got, err)
+	}
+	var lines []string
+	err = c.Logs(ctx, &nucleusv1.LogsRequest{Id: "lifecycle", Timestamps: true}, func(e *nucleusv1.LogEntry) error {
+		lines = append(lines, e.GetStream().String()+":"+string(e.GetContent()))
+		if e.GetTime() == nil {
+			t.Error("timestamps requested but missing")
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(lines, ",") != "LOG_STREAM_STDOUT:hello,LOG_STREAM_STDERR:bye" {
+		t.Fatalf("logs = %v", lines)
+	}
+	list, err := c.List(ctx, &nucleusv1.ListRequest{Labels: []string{"team=a"}})
+	if err != nil || len(list) != 1 {
+		t.Fatalf("list by label: %v %v", list, err)
+	}
+	if list, _ := c.List(ctx, &nucleusv1.ListRequest{Labels: []string{"team=b"}}); len(list) != 0 {
+		t.Fatalf("list by other label: %v", list)
+	}
+	if _, err := c.Delete(ctx, "lifecycle", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(ctx, "lifecycle"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("get after delete: %v", err)
+	}
+}
