@@ -145,4 +145,3 @@ func (d *Daemon) rebuild(ctx context.Context, st sandbox.Status) error {
 	}
 	return nil
 }
-

@@ -105,4 +105,3 @@ func (d *Daemon) forwardStdin(ctx context.Context, id string, in io.Reader) {
 		d.log.Info("forwarding stdin", zap.String("id", id), zap.Error(err))
 	}
 }
-
