@@ -280,3 +280,27 @@ func TestSecretRedaction(t *testing.T) {
 		t.Errorf("JSON leaks the secret: %s", out)
 	}
 }
+
+// TestSpecDoesNotAliasRequest: changing the request after Build must not
+// change the spec (the daemon may reuse or log the request).
+func TestSpecDoesNotAliasRequest(t *testing.T) {
+	fakeHost(t)
+	req := allRequests(t)[1]
+	s := mustBuild(t, req.req, req.pol)
+	before := jsonOf(t, s)
+	r := req.req
+	r.Args[0], r.Env[0], r.User.AdditionalGIDs[0] = "/evil", "EVIL=1", 0
+	r.Annotations["com.example.a"], r.Labels["app"], r.Sysctls["fs.nr_open"] = "x", "x", "x"
+	r.Seccomp.Syscalls[0].Names[0], r.Seccomp.Architectures[0] = "evil", "x"
+	*r.Seccomp.DefaultErrnoRet = 99
+	r.UserNamespace.UIDMappings[0].HostID = 0
+	if after := jsonOf(t, s); after != before {
+		t.Errorf("the spec changed with the request:\n%s\n%s", before, after)
+	}
+	for _, m := range s.Mounts {
+		m.Options[0] = "evil"
+	}
+	if s2 := mustBuild(t, sh(), nil); findMount(s2, "/usr").Options[0] != "rbind" {
+		t.Error("mount options are shared between specs")
+	}
+}

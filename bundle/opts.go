@@ -1,6 +1,8 @@
 package bundle
 
 import (
+	"slices"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -162,11 +164,30 @@ func withSysctls(m map[string]string) SpecOpt {
 
 func withSeccomp(sc *specs.LinuxSeccomp) SpecOpt {
 	return func(s *specs.Spec) error {
-		if sc != nil {
-			c := *sc
-			c.Syscalls = append([]specs.LinuxSyscall(nil), sc.Syscalls...)
-			linux(s).Seccomp = &c
+		if sc == nil {
+			return nil
 		}
+		c := *sc
+		if sc.DefaultErrnoRet != nil {
+			v := *sc.DefaultErrnoRet
+			c.DefaultErrnoRet = &v
+		}
+		c.Architectures = slices.Clone(sc.Architectures)
+		c.Flags = slices.Clone(sc.Flags)
+		c.Syscalls = make([]specs.LinuxSyscall, len(sc.Syscalls))
+		for i, r := range sc.Syscalls {
+			r.Names = slices.Clone(r.Names)
+			r.Args = slices.Clone(r.Args)
+			if r.ErrnoRet != nil {
+				v := *r.ErrnoRet
+				r.ErrnoRet = &v
+			}
+			c.Syscalls[i] = r
+		}
+		if len(c.Syscalls) == 0 {
+			c.Syscalls = nil
+		}
+		linux(s).Seccomp = &c
 		return nil
 	}
 }

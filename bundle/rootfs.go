@@ -3,6 +3,7 @@ package bundle
 import (
 	"os"
 	"path/filepath"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -35,7 +36,7 @@ func hostLayout(root string) ([]specs.Mount, []rootfsLink) {
 			continue
 		}
 		if fi.IsDir() {
-			mounts = append(mounts, specs.Mount{Destination: dir, Type: "bind", Source: host, Options: hostBindOptions})
+			mounts = append(mounts, specs.Mount{Destination: dir, Type: "bind", Source: host, Options: slices.Clone(hostBindOptions)})
 			bound[dir] = true
 			continue
 		}
@@ -51,14 +52,14 @@ func hostLayout(root string) ([]specs.Mount, []rootfsLink) {
 		}
 		inRoot, err := filepath.Rel(root, resolved)
 		if err != nil || !filepath.IsLocal(inRoot) {
-			mounts = append(mounts, specs.Mount{Destination: dir, Type: "bind", Source: resolved, Options: hostBindOptions})
+			mounts = append(mounts, specs.Mount{Destination: dir, Type: "bind", Source: resolved, Options: slices.Clone(hostBindOptions)})
 			continue
 		}
 		if b := boundAncestor(bound, "/"+inRoot); b != "" {
 			links = append(links, rootfsLink{Name: dir[1:], Target: inRoot})
 			continue
 		}
-		mounts = append(mounts, specs.Mount{Destination: dir, Type: "bind", Source: resolved, Options: hostBindOptions})
+		mounts = append(mounts, specs.Mount{Destination: dir, Type: "bind", Source: resolved, Options: slices.Clone(hostBindOptions)})
 	}
 	return mounts, links
 }

@@ -6,6 +6,7 @@ import (
 	"path"
 	"path/filepath"
 	"regexp"
+	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
@@ -67,7 +68,7 @@ func secretMounts(req *Request, pol *Policy, paths Paths) ([]userMount, []staged
 				return nil, nil, err
 			}
 		}
-		m := specs.Mount{Destination: dst, Type: "bind", Source: filepath.Join(paths.SecretsDir, s.Name), Options: secretBindOptions}
+		m := specs.Mount{Destination: dst, Type: "bind", Source: filepath.Join(paths.SecretsDir, s.Name), Options: slices.Clone(secretBindOptions)}
 		mounts = append(mounts, userMount{what: what, mount: m})
 		staged = append(staged, stagedSecret{Name: s.Name, Data: s.Data, Mode: mode})
 	}

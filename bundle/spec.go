@@ -51,57 +51,9 @@ func build(id string, req *Request, polIn *Policy, paths Paths) (*specs.Spec, *p
 	if err := validateRequest(req, &pol); err != nil {
 		return nil, nil, err
 	}
-	p := &plan{}
-	var mounts []specs.Mount
-	dirs := map[string]bool{}
-	if req.Rootfs != "" {
-		src, err := resolveHostPath("rootfs", req.Rootfs, &pol)
-		if err != nil {
-			return nil, nil, err
-		}
-		if !src.IsDir {
-			return nil, nil, errdefs.InvalidArgument("rootfs %q is not a directory", req.Rootfs)
-		}
-		p.rootfs = &src
-	} else {
-		var hostMounts []specs.Mount
-		hostMounts, p.links = hostLayout(hostRoot)
-		for _, m := range hostMounts {
-			dirs[m.Destination] = true
-		}
-		mounts = append(mounts, hostMounts...)
-	}
-	vols, err := volumeMounts(req, &pol)
+	mounts, p, err := layout(req, &pol, paths)
 	if err != nil {
 		return nil, nil, err
-	}
-	secrets, staged, err := secretMounts(req, &pol, paths)
-	if err != nil {
-		return nil, nil, err
-	}
-	user := append(vols, secrets...)
-	if err := checkDestinations(user, req.Rootfs == ""); err != nil {
-		return nil, nil, err
-	}
-	mounts = append(defaultMounts(&pol), mounts...)
-	for _, u := range user {
-		if u.dir {
-			dirs[u.mount.Destination] = true
-		}
-		if u.src != nil {
-			p.pins = append(p.pins, pin{Mount: len(mounts), Src: *u.src})
-		}
-		mounts = append(mounts, u.mount)
-	}
-	p.mountPoints = mountPoints(mounts, dirs)
-	p.secrets = staged
-	p.secretUID, p.secretGID = hostIDs(req)
-	p.secretsSize = pol.SecretsSizeBytes
-	p.bundleMode = 0o700
-	if req.UserNamespace != nil {
-		// runsc's gofer enters the user namespace before it bind-mounts the
-		// rootfs, so the mapped root must be able to traverse the bundle.
-		p.bundleMode = 0o711
 	}
 
 	res := req.Resources
