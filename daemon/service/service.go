@@ -6,7 +6,9 @@ package service
 
 import (
 	"context"
+	"os"
 	"runtime"
+	"sort"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -146,13 +148,12 @@ func (s *Service) Wait(ctx context.Context, req *nucleusv1.WaitRequest) (*nucleu
 	if err != nil {
 		return nil, err
 	}
-	api := c
 	resp := &nucleusv1.WaitResponse{}
-	if api.Exit != nil {
-		resp.Exit = &nucleusv1.ExitStatus{ExitCode: api.Exit.Code, Signal: api.Exit.Signal, OomKilled: api.Exit.OOMKilled, Reason: api.Exit.Reason, Message: api.Exit.Message}
+	if c.Exit != nil {
+		resp.Exit = &nucleusv1.ExitStatus{ExitCode: c.Exit.Code, Signal: c.Exit.Signal, OomKilled: c.Exit.OOMKilled, Reason: c.Exit.Reason, Message: c.Exit.Message}
 	}
-	if !api.FinishedAt.IsZero() {
-		resp.FinishedAt = timestamppb.New(api.FinishedAt)
+	if !c.FinishedAt.IsZero() {
+		resp.FinishedAt = timestamppb.New(c.FinishedAt)
 	}
 	return resp, nil
 }
@@ -225,6 +226,13 @@ func (s *Service) Info(ctx context.Context, _ *nucleusv1.InfoRequest) (*nucleusv
 	}
 	for name := range s.cfg.Hooks.Sets {
 		resp.HookSets = append(resp.HookSets, name)
+	}
+	sort.Strings(resp.HookSets)
+	if id.Admin {
+		resp.Goroutines = uint32(runtime.NumGoroutine())
+		if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
+			resp.OpenFds = uint32(len(fds))
+		}
 	}
 	return resp, nil
 }

@@ -4026,7 +4026,11 @@ type InfoResponse struct {
 	// `runsc --version` first line.
 	RunscVersion string `protobuf:"bytes,11,opt,name=runsc_version,json=runscVersion,proto3" json:"runsc_version,omitempty"`
 	// The caller's uid as the daemon sees it (SO_PEERCRED).
-	CallerUid     uint32 `protobuf:"varint,12,opt,name=caller_uid,json=callerUid,proto3" json:"caller_uid,omitempty"`
+	CallerUid uint32 `protobuf:"varint,12,opt,name=caller_uid,json=callerUid,proto3" json:"caller_uid,omitempty"`
+	// nucleusd's own goroutines and open file descriptors, for leak
+	// diagnosis; reported to root callers only (0 for others).
+	Goroutines    uint32 `protobuf:"varint,13,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
+	OpenFds       uint32 `protobuf:"varint,14,opt,name=open_fds,json=openFds,proto3" json:"open_fds,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -4141,6 +4145,20 @@ func (x *InfoResponse) GetRunscVersion() string {
 func (x *InfoResponse) GetCallerUid() uint32 {
 	if x != nil {
 		return x.CallerUid
+	}
+	return 0
+}
+
+func (x *InfoResponse) GetGoroutines() uint32 {
+	if x != nil {
+		return x.Goroutines
+	}
+	return 0
+}
+
+func (x *InfoResponse) GetOpenFds() uint32 {
+	if x != nil {
+		return x.OpenFds
 	}
 	return 0
 }
@@ -4424,7 +4442,7 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"StateCount\x120\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1a.nucleus.v1.ContainerStateR\x05state\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\rR\x05count\"\xcd\x03\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\x88\x04\n" +
 	"\fInfoResponse\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12'\n" +
 	"\x0fdefault_network\x18\x02 \x01(\tR\x0edefaultNetwork\x12\x19\n" +
@@ -4441,7 +4459,11 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	" \x01(\tR\x0edefaultHookSet\x12#\n" +
 	"\rrunsc_version\x18\v \x01(\tR\frunscVersion\x12\x1d\n" +
 	"\n" +
-	"caller_uid\x18\f \x01(\rR\tcallerUid*V\n" +
+	"caller_uid\x18\f \x01(\rR\tcallerUid\x12\x1e\n" +
+	"\n" +
+	"goroutines\x18\r \x01(\rR\n" +
+	"goroutines\x12\x19\n" +
+	"\bopen_fds\x18\x0e \x01(\rR\aopenFds*V\n" +
 	"\n" +
 	"VolumeType\x12\x1b\n" +
 	"\x17VOLUME_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +

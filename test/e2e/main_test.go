@@ -1,0 +1,170 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+// childEnv makes the test binary act as a client process (for callers with
+// another uid): it runs the calls in childRequest and prints childResult.
+const childEnv = "NUCLEUS_E2E_CHILD"
+
+type childRequest struct {
+	Socket string
+	Calls  []childCall
+}
+
+type childCall struct {
+	Op   string // create, get, list, delete, info
+	ID   string
+	Spec *nucleusv1.ContainerSpec `json:",omitempty"`
+}
+
+type childResult struct {
+	Kind  string   // errdefs kind of the error, "" on success
+	Error string   `json:",omitempty"`
+	ID    string   `json:",omitempty"`
+	IDs   []string `json:",omitempty"`
+	UID   uint32   `json:",omitempty"`
+}
+
+func TestMain(m *testing.M) {
+	if req := os.Getenv(childEnv); req != "" {
+		os.Exit(runChild(req))
+	}
+	os.Exit(m.Run())
+}
+
+func runChild(raw string) int {
+	var req childRequest
+	if err := json.Unmarshal([]byte(raw), &req); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var results []childResult
+	c, err := client.New(ctx, "unix://"+req.Socket)
+	for _, call := range req.Calls {
+		var r childResult
+		if err == nil {
+			r, err = doChildCall(ctx, c, call), nil
+		} else {
+			r = childResult{Kind: kindName(err), Error: err.Error()}
+			err = nil
+		}
+		results = append(results, r)
+	}
+	_ = json.NewEncoder(os.Stdout).Encode(results)
+	return 0
+}
+
+func doChildCall(ctx context.Context, c *client.Client, call childCall) childResult {
+	var r childResult
+	var err error
+	switch call.Op {
+	case "create":
+		var ct *nucleusv1.Container
+		if ct, err = c.Create(ctx, call.Spec); err == nil {
+			r.ID = ct.GetId()
+		}
+	case "get":
+		_, err = c.Get(ctx, call.ID)
+	case "delete":
+		_, err = c.Delete(ctx, call.ID, true)
+	case "list":
+		var cs []*nucleusv1.Container
+		if cs, err = c.List(ctx, nil); err == nil {
+			for _, ct := range cs {
+				r.IDs = append(r.IDs, ct.GetId())
+			}
+		}
+	case "info":
+		var info *nucleusv1.InfoResponse
+		if info, err = c.Info(ctx); err == nil {
+			r.UID = info.GetCallerUid()
+		}
+	default:
+		err = fmt.Errorf("unknown op %q", call.Op)
+	}
+	if err != nil {
+		r.Kind, r.Error = kindName(err), err.Error()
+	}
+	return r
+}
+
+func kindName(err error) string {
+	for name, k := range map[string]error{
+		"InvalidArgument": errdefs.ErrInvalidArgument, "NotFound": errdefs.ErrNotFound,
+		"AlreadyExists": errdefs.ErrAlreadyExists, "FailedPrecondition": errdefs.ErrFailedPrecondition,
+		"PermissionDenied": errdefs.ErrPermissionDenied, "ResourceExhausted": errdefs.ErrResourceExhausted,
+		"Unavailable": errdefs.ErrUnavailable,
+	} {
+		if errors.Is(err, k) {
+			return name
+		}
+	}
+	return "Other"
+}
+
+// asUser runs calls as uid/gid (with the given supplementary groups) in a
+// child process and returns one result per call.
+func asUser(t *testing.T, socket string, uid, gid uint32, groups []uint32, calls ...childCall) []childResult {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test binary lives in a private go-build dir: copy it where the
+	// other uid can run it.
+	dir, err := os.MkdirTemp("", "nucleus-e2e-child-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "child")
+	src, err := os.Open(self)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = io.Copy(dst, src)
+	src.Close()
+	dst.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := json.Marshal(childRequest{Socket: socket, Calls: calls})
+	cmd := exec.Command(bin)
+	cmd.Env = []string{childEnv + "=" + string(req)}
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: groups}}
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("child as uid %d: %v (%s)", uid, err, out)
+	}
+	var results []childResult
+	if err := json.Unmarshal(out, &results); err != nil {
+		t.Fatalf("child output %q: %v", out, err)
+	}
+	return results
+}
