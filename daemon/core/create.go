@@ -39,6 +39,11 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 	if len(spec.GetHookPaths()) > 0 {
 		return nil, errdefs.PermissionDenied("hook_paths is refused: hooks come only from the operator's config; name a hook set with hook_set instead")
 	}
+	if spec.GetUserNamespace() != nil {
+		// runsc's gofer runs as the mapped root before it mounts the
+		// rootfs, and cannot traverse nucleusd's 0700 --root.
+		return nil, errdefs.FailedPrecondition("user_namespace is not supported by this nucleusd: the sandbox's mapped root cannot reach bundles under the daemon's private root directory")
+	}
 	id, err := sandbox.NewID()
 	if err != nil {
 		return nil, fmt.Errorf("generating an id: %w", err)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -250,6 +251,24 @@ func tail(s string, n int) string {
 		return "…" + s[len(s)-n:]
 	}
 	return s
+}
+
+// Leftovers lists what the running daemon's containers left behind (see
+// the package function), ignoring the daemon itself and runsc's shared
+// null network namespace.
+func (d *Daemon) Leftovers() []string {
+	var out []string
+	self := ""
+	if d.cmd != nil && d.cmd.Process != nil {
+		self = "process " + strconv.Itoa(d.cmd.Process.Pid) + ":"
+	}
+	for _, l := range Leftovers(d.Dir) {
+		if strings.Contains(l, "null-netns") || (self != "" && strings.HasPrefix(l, self)) {
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }
 
 // Leftovers lists what a fully cleaned daemon dir must not hold: mounts
