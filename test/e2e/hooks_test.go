@@ -15,10 +15,10 @@ import (
 	"nucleus.dev/nucleus/internal/errdefs"
 )
 
-// hookDir makes a root-owned trusted directory with one recording hook per
+// hookFixture makes a root-owned trusted directory with one recording hook per
 // phase (and a failing createRuntime hook) and returns the config that
 // declares them as sets "rec" and "fail".
-func hookDir(t *testing.T) (dir, cfg string) {
+func hookFixture(t *testing.T) (dir, cfg string) {
 	t.Helper()
 	dir, err := os.MkdirTemp("", "nucleus-hooks-")
 	if err != nil {
@@ -80,7 +80,7 @@ func hookCalls(t *testing.T, dir string) []hookCall {
 // TestE2EHooksPhasesInOrder: createRuntime, poststart and poststop run in
 // order with the right status and the sandbox's pid.
 func TestE2EHooksPhasesInOrder(t *testing.T) {
-	dir, cfg := hookDir(t)
+	dir, cfg := hookFixture(t)
 	d := StartDaemon(t, DaemonOptions{Config: cfg})
 	c := d.Client()
 	ctx := ctxT(t, 60*time.Second)
@@ -136,7 +136,7 @@ func TestE2EHooksPhasesInOrder(t *testing.T) {
 // hook's output, and no record, bundle, runsc state, supervisor or mount
 // is left.
 func TestE2EHooksFailingCreateRuntimeLeavesNothing(t *testing.T) {
-	_, cfg := hookDir(t)
+	_, cfg := hookFixture(t)
 	d := StartDaemon(t, DaemonOptions{Config: cfg})
 	c := d.Client()
 	ctx := ctxT(t, 60*time.Second)

@@ -1,0 +1,340 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	reflectionpb "google.golang.org/grpc/reflection/grpc_reflection_v1"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+func running(t *testing.T, c *client.Client, ctx context.Context, script string) *nucleusv1.Container {
+	t.Helper()
+	ct, err := c.RunDetached(ctx, sh(script))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
+		t.Fatalf("detached run state %v", ct.GetState())
+	}
+	return ct
+}
+
+func TestE2EKillStopPauseResumeUpdateStats(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 90*time.Second)
+
+	// Kill with a signal the process traps: it exits with its own code.
+	ct := running(t, c, ctx, "trap 'exit 42' USR1; while :; do sleep 0.05; done")
+	time.Sleep(300 * time.Millisecond)
+	if err := c.Kill(ctx, ct.GetId(), 10); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := c.Wait(ctx, ct.GetId()); err != nil || w.GetExit().GetExitCode() != 42 {
+		t.Fatalf("after SIGUSR1: %v %v, want exit 42", w, err)
+	}
+	if err := c.Kill(ctx, ct.GetId(), 9); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Fatalf("kill of an exited container: %v, want FailedPrecondition", err)
+	}
+
+	// Stop: SIGTERM ignored, SIGKILL after the grace period.
+	ct = running(t, c, ctx, "trap '' TERM; sleep 30")
+	begin := time.Now()
+	got, err := c.Stop(ctx, &nucleusv1.StopRequest{Id: ct.GetId(), GracePeriod: durationpb.New(500 * time.Millisecond)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_EXITED || got.GetExit().GetExitCode() != 137 {
+		t.Fatalf("stop: %v", got)
+	}
+	if el := time.Since(begin); el < 500*time.Millisecond || el > 10*time.Second {
+		t.Errorf("stop took %v with a 0.5 s grace period", el)
+	}
+	if _, err := c.Stop(ctx, &nucleusv1.StopRequest{Id: ct.GetId()}); err != nil {
+		t.Fatalf("stop of a stopped container: %v", err)
+	}
+
+	// Pause, resume, update, stats.
+	ct = running(t, c, ctx, "sleep 30")
+	p, err := c.Pause(ctx, ct.GetId())
+	if err != nil || p.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_PAUSED {
+		t.Fatalf("pause: %v %v", p, err)
+	}
+	if _, err := c.Pause(ctx, ct.GetId()); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Fatalf("second pause: %v", err)
+	}
+	if r, err := c.Resume(ctx, ct.GetId()); err != nil || r.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
+		t.Fatalf("resume: %v %v", r, err)
+	}
+	u, err := c.Update(ctx, ct.GetId(), &nucleusv1.Resources{MemoryBytes: 300 << 20, Cpus: 0.5})
+	if err != nil || u.GetSpec().GetResources().GetMemoryBytes() != 300<<20 {
+		t.Fatalf("update: %v %v", u, err)
+	}
+	if _, err := c.Update(ctx, ct.GetId(), &nucleusv1.Resources{Pids: 5}); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("update pids: %v, want InvalidArgument", err)
+	}
+	var stats []*nucleusv1.ContainerStats
+	if err := c.Stats(ctx, &nucleusv1.StatsRequest{Ids: []string{ct.GetId()}}, func(s []*nucleusv1.ContainerStats) error {
+		stats = s
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(stats) != 1 || stats[0].GetMemoryUsageBytes() == 0 || stats[0].GetMemoryLimitBytes() != 300<<20 {
+		t.Fatalf("stats after update: %v", stats)
+	}
+	if _, err := c.Delete(ctx, ct.GetId(), false); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Fatalf("delete of a running container without force: %v", err)
+	}
+	if _, err := c.Delete(ctx, ct.GetId(), true); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestE2EExecAndExecSync(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	ct := running(t, c, ctx, "sleep 30")
+	var out, errb bytes.Buffer
+	code, err := c.Exec(ctx, client.ExecOptions{
+		ID: ct.GetName(), Args: []string{"/bin/sh", "-c", "read x; echo got:$x:$FOO; pwd; echo oops >&2; exit 7"},
+		Env: []string{"FOO=bar"}, Cwd: "/tmp", Stdin: strings.NewReader("hello\n"), Stdout: &out, Stderr: &errb,
+	})
+	if err != nil || code != 7 {
+		t.Fatalf("exec: code %d, %v", code, err)
+	}
+	if out.String() != "got:hello:bar\n/tmp\n" || errb.String() != "oops\n" {
+		t.Fatalf("exec output %q / %q", out.String(), errb.String())
+	}
+	res, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: ct.GetId(), Args: []string{"/bin/sh", "-c", "head -c 100000 /dev/zero; exit 3"}, MaxOutputBytes: 1000})
+	if err != nil || res.GetExitCode() != 3 || len(res.GetStdout()) != 1000 || !res.GetStdoutTruncated() {
+		t.Fatalf("execsync: %d bytes truncated=%v code=%d err=%v", len(res.GetStdout()), res.GetStdoutTruncated(), res.GetExitCode(), err)
+	}
+	begin := time.Now()
+	res, err = c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: ct.GetId(), Args: []string{"/bin/sleep", "30"}, Timeout: durationpb.New(time.Second)})
+	if err != nil || !res.GetTimedOut() {
+		t.Fatalf("execsync timeout: %v %v", res, err)
+	}
+	if el := time.Since(begin); el > 10*time.Second {
+		t.Errorf("timed-out exec took %v", el)
+	}
+	stopped, err := c.Stop(ctx, &nucleusv1.StopRequest{Id: ct.GetId(), GracePeriod: durationpb.New(0)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: stopped.GetId(), Args: []string{"/bin/true"}}); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Fatalf("exec in an exited container: %v", err)
+	}
+}
+
+func TestE2ELogsFollowAndRunStdin(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	ct := running(t, c, ctx, "for i in 1 2 3 4 5; do echo line$i; sleep 0.2; done; exit 4")
+	var got []string
+	if err := c.Logs(ctx, &nucleusv1.LogsRequest{Id: ct.GetId(), Follow: true}, func(e *nucleusv1.LogEntry) error {
+		got = append(got, string(e.GetContent()))
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, ",") != "line1,line2,line3,line4,line5" {
+		t.Fatalf("logs -f = %v", got)
+	}
+	var tail []string
+	_ = c.Logs(ctx, &nucleusv1.LogsRequest{Id: ct.GetId(), Tail: ptr(int64(2))}, func(e *nucleusv1.LogEntry) error {
+		tail = append(tail, string(e.GetContent()))
+		return nil
+	})
+	if strings.Join(tail, ",") != "line4,line5" {
+		t.Fatalf("logs --tail 2 = %v", tail)
+	}
+	var out bytes.Buffer
+	ex, _, err := c.Run(ctx, &nucleusv1.ContainerSpec{Args: []string{"/bin/sh", "-c", "tr a-z A-Z; exit 9"}, AutoRemove: true},
+		client.RunOptions{Stdin: strings.NewReader("from stdin\nsecond line\n"), Stdout: &out})
+	if err != nil || ex.GetExitCode() != 9 || out.String() != "FROM STDIN\nSECOND LINE\n" {
+		t.Fatalf("run -i: %v %q %v", ex, out.String(), err)
+	}
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func TestE2EEventsResumeAcrossRestart(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	ex, id, err := c.Run(ctx, &nucleusv1.ContainerSpec{Args: []string{"/bin/sh", "-c", "exit 6"}}, client.RunOptions{})
+	if err != nil || ex.GetExitCode() != 6 {
+		t.Fatal(ex, err)
+	}
+	events := func(c *client.Client, since uint64, n int) []*nucleusv1.Event {
+		var out []*nucleusv1.Event
+		ectx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_ = c.Events(ectx, &nucleusv1.EventsRequest{SinceSequence: &since}, func(r *nucleusv1.EventsResponse) error {
+			out = append(out, r.GetEvent())
+			if len(out) == n {
+				cancel()
+			}
+			return nil
+		})
+		return out
+	}
+	first := events(c, 0, 3)
+	var types []string
+	for _, ev := range first {
+		types = append(types, ev.GetType().String())
+	}
+	if strings.Join(types, ",") != "EVENT_TYPE_CREATED,EVENT_TYPE_STARTED,EVENT_TYPE_EXITED" || first[2].GetExitCode() != 6 || first[0].GetContainerId() != id {
+		t.Fatalf("events = %v", first)
+	}
+	last := first[2].GetSequence()
+	// Restart, delete the container, and resume after the last seen event.
+	d.Stop()
+	d.Start()
+	c = d.Client()
+	if _, err := c.Delete(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+	next := events(c, last, 1)
+	if len(next) != 1 || next[0].GetType() != nucleusv1.EventType_EVENT_TYPE_DELETED || next[0].GetSequence() <= last {
+		t.Fatalf("after restart, events since %d = %v", last, next)
+	}
+}
+
+func TestE2EVersionInfoHealthReflection(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 30*time.Second)
+	v, err := c.Version(ctx)
+	if err != nil || v.GetRunscVersion() == "" || v.GetApiVersion() != "nucleus.v1" {
+		t.Fatalf("version: %v %v", v, err)
+	}
+	info, err := c.Info(ctx)
+	if err != nil || info.GetPlatform() != "systrap" || info.GetRootDir() != d.Root || info.GetGoroutines() == 0 {
+		t.Fatalf("info: %v %v", info, err)
+	}
+	conn, err := grpc.NewClient("unix://"+d.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	h, err := healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil || h.GetStatus() != healthpb.HealthCheckResponse_SERVING {
+		t.Fatalf("health: %v %v", h, err)
+	}
+	rs, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.Send(&reflectionpb.ServerReflectionRequest{MessageRequest: &reflectionpb.ServerReflectionRequest_ListServices{}}); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := rs.Recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range resp.GetListServicesResponse().GetService() {
+		names = append(names, s.GetName())
+	}
+	if !strings.Contains(strings.Join(names, ","), "nucleus.v1.Nucleus") {
+		t.Fatalf("reflection lists %v", names)
+	}
+}
+
+func TestE2EFiftyConcurrentRuns(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 5*time.Minute)
+	const n = 50
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	begin := time.Now()
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var out bytes.Buffer
+			ex, _, err := c.Run(ctx, &nucleusv1.ContainerSpec{Args: []string{"/bin/sh", "-c", fmt.Sprintf("echo run%d; exit %d", i, i%5)}, AutoRemove: true},
+				client.RunOptions{Stdout: &out})
+			switch {
+			case err != nil:
+				errs[i] = err
+			case ex.GetExitCode() != int32(i%5) || out.String() != fmt.Sprintf("run%d\n", i):
+				errs[i] = fmt.Errorf("run %d: exit %d output %q", i, ex.GetExitCode(), out.String())
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("50 concurrent runs took %v", time.Since(begin))
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestE2ECancelledStreamsLeakNothing: cancelled Logs, Exec, Events and Run
+// streams end their goroutines and fds in the daemon.
+func TestE2ECancelledStreamsLeakNothing(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 2*time.Minute)
+	ct := running(t, c, ctx, "while :; do echo tick; sleep 0.05; done")
+	baseline := func() (int, int) {
+		info, err := c.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return int(info.GetGoroutines()), int(info.GetOpenFds())
+	}
+	// Warm up one of each so lazily started goroutines are in the baseline.
+	cancelAfter := func(d time.Duration, f func(context.Context)) {
+		sctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		f(sctx)
+	}
+	round := func() {
+		cancelAfter(150*time.Millisecond, func(s context.Context) {
+			_ = c.Logs(s, &nucleusv1.LogsRequest{Id: ct.GetId(), Follow: true}, func(*nucleusv1.LogEntry) error { return nil })
+		})
+		cancelAfter(300*time.Millisecond, func(s context.Context) {
+			_, _ = c.Exec(s, client.ExecOptions{ID: ct.GetId(), Args: []string{"/bin/sleep", "30"}, Stdin: strings.NewReader("")})
+		})
+		cancelAfter(100*time.Millisecond, func(s context.Context) {
+			_ = c.Events(s, &nucleusv1.EventsRequest{}, func(*nucleusv1.EventsResponse) error { return nil })
+		})
+	}
+	round()
+	time.Sleep(500 * time.Millisecond)
+	g0, f0 := baseline()
+	for range 10 {
+		round()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	var g, f int
+	for time.Now().Before(deadline) {
+		if g, f = baseline(); g <= g0+2 && f <= f0+2 {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("after 10 rounds of cancelled streams: goroutines %d → %d, fds %d → %d", g0, g, f0, f)
+}
