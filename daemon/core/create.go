@@ -9,6 +9,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/bundle"
@@ -35,6 +36,9 @@ type createPlan struct {
 func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*createPlan, error) {
 	if spec == nil {
 		return nil, errdefs.InvalidArgument("a container spec is required")
+	}
+	if max := int(d.cfg.Limits.MaxRequestBytes); max > 0 && proto.Size(spec) > max {
+		return nil, errdefs.ResourceExhausted("the container spec is %d bytes; at most %d are accepted (limits.max_request_bytes)", proto.Size(spec), max)
 	}
 	if len(spec.GetHookPaths()) > 0 {
 		return nil, errdefs.PermissionDenied("hook_paths is refused: hooks come only from the operator's config; name a hook set with hook_set instead")

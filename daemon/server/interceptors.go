@@ -63,6 +63,16 @@ func (ic *interceptors) begin(ctx context.Context, method string) (context.Conte
 	return auth.WithIdentity(ctx, id), log, nil
 }
 
+// readOnly methods are logged at debug level; every other call is an
+// audit record at info level.
+func readOnly(method string) bool {
+	switch method[strings.LastIndex(method, "/")+1:] {
+	case "Get", "List", "Logs", "Stats", "Events", "Version", "Info", "Wait":
+		return true
+	}
+	return isPublic(method) || strings.HasPrefix(method, "/grpc.reflection.")
+}
+
 func (ic *interceptors) end(log *zap.Logger, method string, start time.Time, err error) error {
 	err = errdefs.ToGRPC(err)
 	code := status.Code(err)
@@ -73,8 +83,10 @@ func (ic *interceptors) end(log *zap.Logger, method string, start time.Time, err
 	fields := []zap.Field{zap.String("code", code.String()), zap.Duration("duration", d)}
 	switch {
 	case isPublic(method):
-	case code == codes.OK || code == codes.Canceled:
+	case (code == codes.OK || code == codes.Canceled) && readOnly(method):
 		log.Debug("call", fields...)
+	case code == codes.OK || code == codes.Canceled:
+		log.Info("call", fields...)
 	case code == codes.Internal || code == codes.Unknown:
 		log.Error("call failed", append(fields, zap.Error(err))...)
 	default:
@@ -95,6 +107,9 @@ func (ic *interceptors) unary(ctx context.Context, req any, info *grpc.UnaryServ
 	ctx, log, err := ic.begin(ctx, info.FullMethod)
 	if err != nil {
 		return nil, ic.end(log, info.FullMethod, start, err)
+	}
+	if r, ok := req.(interface{ GetId() string }); ok && r.GetId() != "" {
+		log = log.With(zap.String("container", r.GetId()))
 	}
 	defer func() {
 		if r := recover(); r != nil {
