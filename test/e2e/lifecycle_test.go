@@ -6,8 +6,11 @@ import (
 	"errors"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
@@ -122,5 +125,38 @@ func TestE2ECreateStartWaitLogsDelete(t *testing.T) {
 	}
 	if _, err := c.Get(ctx, "lifecycle"); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Fatalf("get after delete: %v", err)
+	}
+}
+
+// TestE2ESigtermLeavesContainersRunning: a graceful stop of the daemon
+// never touches running containers; the next daemon adopts them.
+func TestE2ESigtermLeavesContainersRunning(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	ct, err := c.RunDetached(ctx, sh("echo before; sleep 30"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Stop()
+	if err := syscall.Kill(int(ct.GetPid()), 0); err != nil {
+		t.Fatalf("sandbox pid %d gone after SIGTERM to nucleusd: %v", ct.GetPid(), err)
+	}
+	d.Start()
+	c = d.Client()
+	got, err := c.Get(ctx, ct.GetId())
+	if err != nil || got.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING || got.GetPid() != ct.GetPid() {
+		t.Fatalf("after restart: %v %v", got, err)
+	}
+	if _, err := c.Stop(ctx, &nucleusv1.StopRequest{Id: ct.GetId(), GracePeriod: durationpb.New(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	_ = c.Logs(ctx, &nucleusv1.LogsRequest{Id: ct.GetId()}, func(e *nucleusv1.LogEntry) error {
+		lines = append(lines, string(e.GetContent()))
+		return nil
+	})
+	if len(lines) == 0 || lines[0] != "before" {
+		t.Fatalf("logs after adoption: %v", lines)
 	}
 }
