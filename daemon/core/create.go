@@ -19,6 +19,7 @@ import (
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/identifiers"
 	"nucleus.dev/nucleus/sandbox"
+	"nucleus.dev/nucleus/sandbox/runsc"
 )
 
 // createPlan is a validated create request: everything decided before the
@@ -256,8 +257,12 @@ func (d *Daemon) undoCreate(id string, cause error) {
 	d.forgetWatch(id)
 }
 
-// runError classifies a failure of runsc create/start for the caller.
+// runError classifies a failure of runsc create/start for the caller: a
+// command that does not exist or cannot run is the caller's to fix.
 func (d *Daemon) runError(op string, err error) error {
+	if runsc.CommandFailure(err) != 0 {
+		return fmt.Errorf("%w: the command cannot be run: %w", errdefs.ErrInvalidArgument, err)
+	}
 	d.metrics.RunscError(op)
 	if errdefs.Kind(err) != errdefs.ErrInternal {
 		return err

@@ -158,6 +158,10 @@ func (d *Daemon) ExecSync(ctx context.Context, caller auth.Identity, idOrName st
 			res.TimedOut = true
 			return res, nil
 		}
+		if ex := CommandExit(err); ex != nil {
+			res.ExitCode, res.Stderr = int(ex.GetExitCode()), []byte(ex.GetMessage()+"\n")
+			return res, nil
+		}
 		return nil, err
 	}
 	return res, nil

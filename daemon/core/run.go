@@ -11,6 +11,7 @@ import (
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/auth"
+	"nucleus.dev/nucleus/sandbox/runsc"
 )
 
 // RunIO connects an attached run to its caller.
@@ -104,4 +105,17 @@ func (d *Daemon) forwardStdin(ctx context.Context, id string, in io.Reader) {
 	if _, err := io.Copy(w, in); err != nil && !errors.Is(err, io.ErrClosedPipe) && ctx.Err() == nil {
 		d.log.Info("forwarding stdin", zap.String("id", id), zap.Error(err))
 	}
+}
+
+// CommandExit turns a failure to start a process because of its executable
+// into the exit status a shell would report (127 not found, 126 not
+// executable); nil for any other error.
+func CommandExit(err error) *nucleusv1.ExitStatus {
+	switch runsc.CommandFailure(err) {
+	case runsc.ExitNotFound:
+		return &nucleusv1.ExitStatus{ExitCode: runsc.ExitNotFound, Reason: "not-found", Message: err.Error()}
+	case runsc.ExitNotExecutable:
+		return &nucleusv1.ExitStatus{ExitCode: runsc.ExitNotExecutable, Reason: "not-executable", Message: err.Error()}
+	}
+	return nil
 }

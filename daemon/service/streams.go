@@ -103,6 +103,9 @@ func (s *Service) Run(stream grpc.BidiStreamingServer[nucleusv1.RunRequest, nucl
 		rio.Stdin = in.pr
 	}
 	c, err := s.d.RunAttached(ctx, id, start.GetSpec(), rio)
+	if ex := core.CommandExit(err); ex != nil {
+		return stream.Send(&nucleusv1.RunResponse{Msg: &nucleusv1.RunResponse_Exit{Exit: ex}})
+	}
 	if err != nil {
 		return err
 	}
@@ -223,6 +226,9 @@ func (s *Service) Exec(stream grpc.BidiStreamingServer[nucleusv1.ExecRequest, nu
 	out := &lockedSender{send: stream.Send}
 	code, err := s.d.Exec(ctx, id, start.GetId(), core.ExecRequest{Args: start.GetArgs(), Env: start.GetEnv(), User: start.GetUser(), Cwd: start.GetCwd()},
 		stdin, out.writer(false), out.writer(true))
+	if ex := core.CommandExit(err); ex != nil {
+		return out.send(&nucleusv1.ExecResponse{Msg: &nucleusv1.ExecResponse_Exit{Exit: ex}})
+	}
 	if err != nil {
 		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil && stream.Context().Err() == nil {
 			return out.send(&nucleusv1.ExecResponse{Msg: &nucleusv1.ExecResponse_Exit{Exit: &nucleusv1.ExitStatus{ExitCode: 137, Signal: 9, Reason: "killed", Message: "exec ended by timeout or signal"}}})

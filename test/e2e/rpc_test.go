@@ -338,3 +338,30 @@ func TestE2ECancelledStreamsLeakNothing(t *testing.T) {
 	}
 	t.Fatalf("after 10 rounds of cancelled streams: goroutines %d → %d, fds %d → %d", g0, g, f0, f)
 }
+
+// TestE2ECommandNotFound: a command that does not exist ends like in a
+// shell, with exit code 127, and leaves nothing behind.
+func TestE2ECommandNotFound(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	ex, _, err := c.Run(ctx, &nucleusv1.ContainerSpec{Args: []string{"/no/such/binary"}}, client.RunOptions{})
+	if err != nil || ex.GetExitCode() != 127 || ex.GetReason() != "not-found" || !strings.Contains(ex.GetMessage(), "/no/such/binary") {
+		t.Fatalf("run of a missing command: %v %v, want exit 127 not-found", ex, err)
+	}
+	if list, _ := c.List(ctx, nil); len(list) != 0 {
+		t.Fatalf("the failed run left containers: %v", list)
+	}
+	if _, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Args: []string{"nope-not-here"}}); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("detached run of a missing command: %v, want InvalidArgument", err)
+	}
+	ct := running(t, c, ctx, "sleep 30")
+	st, err := c.ExecStatus(ctx, client.ExecOptions{ID: ct.GetId(), Args: []string{"nope-not-here"}})
+	if err != nil || st.GetExitCode() != 127 {
+		t.Fatalf("exec of a missing command: %v %v, want 127", st, err)
+	}
+	res, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: ct.GetId(), Args: []string{"/nope"}})
+	if err != nil || res.GetExitCode() != 127 || len(res.GetStderr()) == 0 {
+		t.Fatalf("execsync of a missing command: %v %v, want 127 with a message", res, err)
+	}
+}
