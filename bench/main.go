@@ -1,0 +1,192 @@
+// The bench command measures Nucleus against raw runsc on this machine: a
+// cold run of /bin/true, exec into a running sandbox, a burst of concurrent
+// runs, the memory of idle sandboxes, the control plane, and start latency
+// under load. Every nucleusd figure is paired with a raw runsc baseline
+// measured in the same run, alternately (A B A B), and reported as a ratio
+// of medians. It starts its own nucleusd with temporary directories and
+// removes everything it made at the end.
+//
+// Usage (as root, after make build):
+//
+//	go run ./bench -nucleusd bin/nucleusd -nucleusctl bin/nucleusctl -runsc bin/runsc -out bench/results.json
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// config holds the flags.
+type config struct {
+	nucleusd, nucleusctl, runsc string
+	out                         string
+	quick                       bool
+	pairs                       int // cold run pairs
+	execPairs                   int
+	burstN, burstRounds         int
+	densityN                    int
+	records                     int
+	loadPairs                   int
+	figures                     map[string]bool
+	runscFlags                  []string
+	daemonLogLevel              string
+	keep                        bool
+	cliOK                       bool // nucleusctl runs
+}
+
+func parseFlags(args []string) (*config, error) {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	c := &config{}
+	var figures, runscFlags string
+	fs.StringVar(&c.nucleusd, "nucleusd", "bin/nucleusd", "nucleusd binary")
+	fs.StringVar(&c.nucleusctl, "nucleusctl", "bin/nucleusctl", "nucleusctl binary; CLI figures are skipped when it does not run")
+	fs.StringVar(&c.runsc, "runsc", "bin/runsc", "runsc binary, for nucleusd and the raw baseline")
+	fs.StringVar(&c.out, "out", "bench/results.json", "JSON results file; empty: none")
+	fs.BoolVar(&c.quick, "quick", false, "few pairs and small N, to iterate (not for the README)")
+	fs.IntVar(&c.pairs, "pairs", 20, "cold run pairs (nucleusd vs raw runsc)")
+	fs.IntVar(&c.execPairs, "exec-pairs", 30, "exec pairs")
+	fs.IntVar(&c.burstN, "burst", 50, "concurrent runs in one burst")
+	fs.IntVar(&c.burstRounds, "burst-rounds", 3, "bursts per variant")
+	fs.IntVar(&c.densityN, "density", 50, "idle sandboxes for the density and under-load figures")
+	fs.IntVar(&c.records, "records", 200, "container records for the control-plane figure")
+	fs.IntVar(&c.loadPairs, "load-pairs", 10, "start-latency pairs, idle and under load")
+	fs.StringVar(&figures, "figures", "cold,breakdown,exec,load,density,burst,control", "figures to run, comma-separated")
+	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
+	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
+	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (daemon log, state) after cleanup")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if c.quick {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		def := func(name string, p *int, v int) {
+			if !set[name] {
+				*p = v
+			}
+		}
+		def("pairs", &c.pairs, 5)
+		def("exec-pairs", &c.execPairs, 5)
+		def("burst", &c.burstN, 10)
+		def("burst-rounds", &c.burstRounds, 1)
+		def("density", &c.densityN, 10)
+		def("records", &c.records, 50)
+		def("load-pairs", &c.loadPairs, 3)
+	}
+	c.figures = map[string]bool{}
+	for _, f := range strings.Split(figures, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			c.figures[f] = true
+		}
+	}
+	for _, f := range strings.Split(runscFlags, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			c.runscFlags = append(c.runscFlags, f)
+		}
+	}
+	for _, p := range []*string{&c.nucleusd, &c.nucleusctl, &c.runsc} {
+		abs, err := filepath.Abs(*p)
+		if err != nil {
+			return nil, err
+		}
+		*p = abs
+	}
+	return c, nil
+}
+
+func main() {
+	cfg, err := parseFlags(os.Args[1:])
+	if err != nil {
+		os.Exit(2)
+	}
+	os.Exit(run(cfg))
+}
+
+func run(cfg *config) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "bench: runsc and nucleusd need root")
+		return 1
+	}
+	for _, p := range []string{cfg.nucleusd, cfg.runsc} {
+		if _, err := os.Stat(p); err != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v (run make build)\n", err)
+			return 1
+		}
+	}
+	cfg.cliOK = cliWorks(cfg.nucleusctl)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	res := &Results{Started: time.Now().UTC(), Host: hostInfo(), Config: cfg.describe()}
+	if !cfg.cliOK {
+		res.Notes = append(res.Notes, "nucleusctl is missing or does not run: the CLI rows are skipped")
+	}
+	e, err := newEnv(ctx, cfg)
+	if err == nil {
+		err = runFigures(ctx, e, res)
+	}
+	if e != nil {
+		res.Cleanup = e.cleanup()
+	}
+	res.Finished = time.Now().UTC()
+	res.print(os.Stdout)
+	if cfg.out != "" {
+		if werr := res.write(cfg.out); werr != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", werr)
+			return 1
+		}
+		fmt.Printf("\nwrote %s\n", cfg.out)
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// cliWorks says whether nucleusctl exists and answers --help.
+func cliWorks(path string) bool {
+	return exec0(path, "--help") == nil
+}
+
+// runFigures runs the selected figures in an order that keeps each one's
+// conditions clean: the control plane's 200 records come last.
+func runFigures(ctx context.Context, e *env, res *Results) error {
+	steps := []struct {
+		name string
+		fn   func(context.Context, *env) ([]*Figure, error)
+	}{
+		{"cold", coldFigure},
+		{"breakdown", breakdownFigure},
+		{"exec", execFigure},
+		{"density", densityFigures}, // with "load": start latency idle and with the sandboxes running
+		{"burst", burstFigure},
+		{"control", controlFigure},
+	}
+	for _, s := range steps {
+		if !e.cfg.figures[s.name] && (s.name != "density" || !e.cfg.figures["load"]) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "bench: %s ...\n", s.name)
+		start := time.Now()
+		figs, err := s.fn(ctx, e)
+		for _, f := range figs {
+			f.Took = time.Since(start).Round(time.Millisecond).String()
+			res.Figures = append(res.Figures, f)
+		}
+		if err != nil {
+			return fmt.Errorf("%s: %w", s.name, err)
+		}
+		if n, err := e.deleteAll(ctx); err != nil || n > 0 {
+			return fmt.Errorf("%s left %d containers behind (%v)", s.name, n, err)
+		}
+	}
+	return nil
+}
