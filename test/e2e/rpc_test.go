@@ -365,3 +365,45 @@ func TestE2ECommandNotFound(t *testing.T) {
 		t.Fatalf("execsync of a missing command: %v %v, want 127 with a message", res, err)
 	}
 }
+
+// TestE2ETimeoutAndLimits: the max runtime kills a container near its
+// deadline; the container caps answer ResourceExhausted; bad input is
+// InvalidArgument and changes nothing.
+func TestE2ETimeoutAndLimits(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{Config: "[limits]\nmax_containers = 3\nmax_containers_per_uid = 2\n"})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	spec := sh("sleep 60")
+	spec.Timeout = durationpb.New(time.Second)
+	begin := time.Now()
+	ex, _, err := c.Run(ctx, spec, client.RunOptions{})
+	if err != nil || ex.GetReason() != "timeout" || ex.GetExitCode() != 137 {
+		t.Fatalf("run with a 1 s timeout: %v %v", ex, err)
+	}
+	if el := time.Since(begin); el > 6*time.Second {
+		t.Errorf("a 1 s timeout took %v", el)
+	}
+	if _, err := c.Create(ctx, sh("true")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, sh("true")); !errors.Is(err, errdefs.ErrResourceExhausted) {
+		t.Fatalf("third container of one uid with max_containers_per_uid = 2: %v, want ResourceExhausted", err)
+	}
+	for _, bad := range []*nucleusv1.ContainerSpec{
+		{}, // no args
+		{Args: []string{"/bin/true"}, Name: "../etc"},
+		{Args: []string{"/bin/true"}, Network: "bridge"},
+		{Args: []string{"/bin/true"}, Network: "host"}, // not in allowed_networks
+		{Args: []string{"/bin/true"}, Cwd: "/proc/self/fd/3"},
+		{Args: []string{"/bin/true"}, Volumes: []*nucleusv1.Volume{{Type: nucleusv1.VolumeType_VOLUME_TYPE_TMPFS, Destination: "/proc/x"}}},
+		{Args: []string{"/bin/true"}, Resources: &nucleusv1.Resources{MemoryBytes: 1 << 20}},
+	} {
+		_, err := c.Create(ctx, bad)
+		if !errors.Is(err, errdefs.ErrInvalidArgument) && !errors.Is(err, errdefs.ErrPermissionDenied) {
+			t.Errorf("create %v: %v, want InvalidArgument or PermissionDenied", bad, err)
+		}
+	}
+	if list, _ := c.List(ctx, nil); len(list) != 2 {
+		t.Fatalf("refused creates changed the records: %d containers", len(list))
+	}
+}
