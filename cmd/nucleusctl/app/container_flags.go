@@ -1,0 +1,128 @@
+package app
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/spf13/pflag"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+// ContainerOptions are the flags create and run share. Each maps onto one
+// ContainerSpec field; see Spec.
+type ContainerOptions struct {
+	Name        string        // --name: spec.name
+	Rm          bool          // --rm: spec.auto_remove
+	Interactive bool          // -i: spec.open_stdin (run also forwards stdin)
+	Env         []string      // -e K=V or K (from our environment): spec.env, after --env-file
+	EnvFiles    []string      // --env-file: docker's format, spec.env
+	Volumes     []string      // -v SRC:DST[:ro|rw]: bind spec.volumes
+	Tmpfs       []string      // --tmpfs DST[:size=64m]: tmpfs spec.volumes
+	Rootfs      string        // --rootfs DIR (made absolute): spec.rootfs
+	Memory      string        // --memory 256m: spec.resources.memory_bytes
+	CPUs        float64       // --cpus 1.5: spec.resources.cpus
+	PidsLimit   int64         // --pids-limit: spec.resources.pids
+	Timeout     time.Duration // --timeout: spec.timeout, the max runtime
+	User        string        // -u UID[:GID]: spec.user
+	Workdir     string        // -w: spec.cwd
+	Hostname    string        // --hostname: spec.hostname
+	Network     string        // --network none|sandbox|host: spec.network
+	Secrets     []string      // --secret NAME=FILE: spec.secrets, FILE's bytes at /run/secrets/NAME
+	HookSet     string        // --hooks SET: spec.hook_set
+	Labels      []string      // -l k=v: spec.labels
+}
+
+func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
+	fs.SortFlags = false
+	fs.StringVar(&o.Name, "name", "", "container name (default: chosen by nucleusd)")
+	fs.BoolVar(&o.Rm, "rm", false, "remove the container when it exits")
+	fs.BoolVarP(&o.Interactive, "interactive", "i", false, "keep stdin open (run forwards nucleusctl's stdin)")
+	fs.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable K=V, or pass K from this environment (repeatable)")
+	fs.StringArrayVar(&o.EnvFiles, "env-file", nil, "read environment variables from a file of K=V lines (repeatable)")
+	fs.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a host path: SRC:DST[:ro|rw] (repeatable)")
+	fs.StringArrayVar(&o.Tmpfs, "tmpfs", nil, "mount a tmpfs: DST[:size=64m] (repeatable)")
+	fs.StringVar(&o.Rootfs, "rootfs", "", "host directory to use, read-only, as the root filesystem (default: an empty one with the host's /bin, /sbin, /usr, /lib and /lib64 read-only)")
+	fs.StringVar(&o.Memory, "memory", "", "memory limit, e.g. 256m or 1.5g (default: nucleusd's)")
+	fs.Float64Var(&o.CPUs, "cpus", 0, "CPU limit in CPUs, e.g. 1.5 (default: nucleusd's)")
+	fs.Int64Var(&o.PidsLimit, "pids-limit", 0, "maximum number of tasks (default: nucleusd's)")
+	fs.DurationVar(&o.Timeout, "timeout", 0, "maximum runtime, e.g. 30s; the container is killed when it expires (default: nucleusd's)")
+	fs.StringVarP(&o.User, "user", "u", "", "UID[:GID] to run as, numeric only (default 0:0)")
+	fs.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (default /)")
+	fs.StringVar(&o.Hostname, "hostname", "", "hostname inside the sandbox")
+	fs.StringVar(&o.Network, "network", "none", "network mode: none, sandbox (gVisor netstack) or host, if nucleusd allows it")
+	fs.StringArrayVar(&o.Secrets, "secret", nil, "send FILE's content as secret NAME, mounted read-only at /run/secrets/NAME: NAME=FILE (repeatable)")
+	fs.StringVar(&o.HookSet, "hooks", "", "operator-defined hook set to apply (default: nucleusd's default set)")
+	fs.StringArrayVarP(&o.Labels, "label", "l", nil, "set a label k=v (repeatable)")
+}
+
+// Spec builds the ContainerSpec for the command args.
+func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleusv1.ContainerSpec, error) {
+	spec := &nucleusv1.ContainerSpec{
+		Name: o.Name, Args: args, AutoRemove: o.Rm, OpenStdin: o.Interactive,
+		Cwd: o.Workdir, Hostname: o.Hostname, HookSet: o.HookSet,
+		Resources: &nucleusv1.Resources{Cpus: o.CPUs, Pids: o.PidsLimit},
+	}
+	var err error
+	for _, f := range o.EnvFiles {
+		env, err := client.ReadEnvFile(f, lookup)
+		if err != nil {
+			return nil, err
+		}
+		spec.Env = append(spec.Env, env...)
+	}
+	env, err := client.ParseEnv(o.Env, lookup)
+	if err != nil {
+		return nil, err
+	}
+	spec.Env = append(spec.Env, env...)
+	for _, v := range o.Volumes {
+		vol, err := client.ParseVolume(v)
+		if err != nil {
+			return nil, err
+		}
+		spec.Volumes = append(spec.Volumes, vol)
+	}
+	for _, v := range o.Tmpfs {
+		vol, err := client.ParseTmpfs(v)
+		if err != nil {
+			return nil, err
+		}
+		spec.Volumes = append(spec.Volumes, vol)
+	}
+	for _, s := range o.Secrets {
+		sec, err := client.ParseSecret(s)
+		if err != nil {
+			return nil, err
+		}
+		spec.Secrets = append(spec.Secrets, sec)
+	}
+	if spec.Labels, err = client.ParseLabels(o.Labels); err != nil {
+		return nil, err
+	}
+	if o.Rootfs != "" {
+		if spec.Rootfs, err = filepath.Abs(o.Rootfs); err != nil {
+			return nil, errdefs.InvalidArgument("--rootfs: %v", err)
+		}
+	}
+	if o.Memory != "" {
+		if spec.Resources.MemoryBytes, err = client.ParseSize(o.Memory); err != nil {
+			return nil, err
+		}
+	}
+	if o.Timeout != 0 {
+		spec.Timeout = durationpb.New(o.Timeout)
+	}
+	if o.User != "" {
+		if spec.User, err = client.ParseUser(o.User); err != nil {
+			return nil, err
+		}
+	}
+	if spec.Network, err = client.ParseNetwork(o.Network); err != nil {
+		return nil, err
+	}
+	return spec, nil
+}

@@ -1,0 +1,89 @@
+package app
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"nucleus.dev/nucleus/client"
+)
+
+// RunOptions are the flags of `nucleusctl run`: the container flags plus
+// -d.
+type RunOptions struct {
+	ContainerOptions
+	// Detach prints the id once started instead of attaching.
+	Detach bool
+}
+
+func newRunCommand(g *globals) *cobra.Command {
+	var o RunOptions
+	cmd := &cobra.Command{
+		Use:   "run [flags] [--] CMD [ARG...]",
+		Short: "Create and start a container, streaming its output",
+		Long: `Create and start a container running CMD, in its own gVisor sandbox.
+
+Attached (the default), stdout and stderr stream live and nucleusctl exits with
+the container's exit code (126: could not be run, 127: not found; 125: nucleusd
+or nucleusctl failed). Ctrl-C is forwarded to the container as SIGINT (SIGTERM
+is forwarded too); a second Ctrl-C stops waiting, prints the container's id and
+exits 130, leaving the container running. -i forwards stdin until its end.
+
+With -d, nucleusctl prints the container's id once it has started.`,
+		Example: `  nucleusctl run --rm echo hello
+  nucleusctl run -d --name worker --memory 256m --cpus 1.5 --pids-limit 64 -- /usr/bin/sleep 300
+  echo data | nucleusctl run -i --rm -- /usr/bin/wc -c
+  nucleusctl run --rm -v /srv/data:/data:ro --tmpfs /tmp:size=64m -e MODE=batch --env-file ./job.env \
+      --secret token=./token.txt --timeout 30s -u 1000:1000 -w /data -- /usr/bin/python3 job.py`,
+		Args: minArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return g.call(cmd, func(ctx context.Context, c *client.Client) error { return g.runContainer(ctx, c, o, args) })
+		},
+	}
+	cmd.Flags().SetInterspersed(false)
+	cmd.Flags().BoolVarP(&o.Detach, "detach", "d", false, "start in the background and print the container's id")
+	addContainerFlags(cmd.Flags(), &o.ContainerOptions)
+	addTTYFlag(cmd)
+	return cmd
+}
+
+// runContainer runs args as o describes, detached or attached.
+func (g *globals) runContainer(ctx context.Context, c *client.Client, o RunOptions, args []string) error {
+	spec, err := o.Spec(args, g.env.LookupEnv)
+	if err != nil {
+		return err
+	}
+	if o.Detach {
+		ctr, err := c.RunDetached(ctx, spec)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(g.env.Stdout, ctr.GetId())
+		return nil
+	}
+	ctx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	fwd := g.forwardSignals(stopWaiting)
+	defer fwd.Close()
+	opts := client.RunOptions{Stdout: g.env.Stdout, Stderr: g.env.Stderr, Signals: fwd.Signals}
+	if o.Interactive {
+		opts.Stdin = g.env.Stdin
+	}
+	st, id, err := c.Run(ctx, spec, opts)
+	if fwd.StoppedWaiting() {
+		return stoppedWaiting(id)
+	}
+	if err != nil {
+		return err
+	}
+	return exitStatus("container "+shortID(id), st)
+}
+
+// stoppedWaiting is the exit after a second Ctrl-C.
+func stoppedWaiting(id string) error {
+	if id == "" {
+		return &exitError{code: ExitStoppedWaiting, msg: "stopped waiting"}
+	}
+	return &exitError{code: ExitStoppedWaiting, msg: fmt.Sprintf("stopped waiting; container %s keeps running", id)}
+}

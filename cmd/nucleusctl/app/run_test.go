@@ -1,0 +1,224 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/client/clienttest"
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+func runStarts(f *clienttest.Fake) []*nucleusv1.RunStart {
+	var out []*nucleusv1.RunStart
+	for _, r := range clienttest.RequestsOf[*nucleusv1.RunRequest](f) {
+		if s := r.GetStart(); s != nil {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func TestRunFlagsMapToSpec(t *testing.T) {
+	dir := t.TempDir()
+	secret := filepath.Join(dir, "token")
+	os.WriteFile(secret, []byte("s3cret"), 0o600)
+	envFile := filepath.Join(dir, "env")
+	os.WriteFile(envFile, []byte("# c\nFROM_FILE=1\nHOME\n"), 0o600)
+	f := &clienttest.Fake{RunFunc: clienttest.RunScript{}.Serve}
+	r := cliWith(t, f, invocation{env: map[string]string{"HOME": "/home/me", "PASS": "through"}},
+		"run", "-d", "--name", "web", "--rm", "-i", "-e", "A=1", "--env", "PASS", "--env-file", envFile,
+		"-v", "/srv/data:/data:ro", "--volume", "/srv/out:/out:rw", "--tmpfs", "/tmp:size=64m", "--tmpfs", "/scratch",
+		"--rootfs", "/srv/root", "--memory", "256m", "--cpus", "1.5", "--pids-limit", "64", "--timeout", "30s",
+		"-u", "1000:100", "-w", "/data", "--hostname", "box", "--network", "sandbox", "--secret", "token="+secret,
+		"--hooks", "audit", "-l", "team=ml", "--label", "tier",
+		"--", "/usr/bin/python3", "-c", "print(1)")
+	r.wantCode(t, 0)
+	if got := strings.TrimSpace(r.stdout); !strings.HasPrefix(got, "c1") || len(got) != 32 {
+		t.Errorf("-d printed %q, want the full id", r.stdout)
+	}
+	bind, tmpfs := nucleusv1.VolumeType_VOLUME_TYPE_BIND, nucleusv1.VolumeType_VOLUME_TYPE_TMPFS
+	want := &nucleusv1.RunStart{Detach: true, Spec: &nucleusv1.ContainerSpec{
+		Name: "web", Args: []string{"/usr/bin/python3", "-c", "print(1)"},
+		Env:  []string{"FROM_FILE=1", "HOME=/home/me", "A=1", "PASS=through"},
+		User: &nucleusv1.User{Uid: 1000, Gid: 100}, Cwd: "/data", Hostname: "box",
+		Labels: map[string]string{"team": "ml", "tier": ""}, Rootfs: "/srv/root",
+		Volumes: []*nucleusv1.Volume{
+			{Type: bind, Source: "/srv/data", Destination: "/data", ReadOnly: true},
+			{Type: bind, Source: "/srv/out", Destination: "/out"},
+			{Type: tmpfs, Destination: "/tmp", SizeBytes: 64 << 20},
+			{Type: tmpfs, Destination: "/scratch"},
+		},
+		Secrets:   []*nucleusv1.Secret{{Name: "token", Data: []byte("s3cret"), Destination: "/run/secrets/token"}},
+		Resources: &nucleusv1.Resources{MemoryBytes: 256 << 20, Cpus: 1.5, Pids: 64},
+		HookSet:   "audit", Network: "sandbox", Timeout: durationpb.New(30 * time.Second),
+		AutoRemove: true, OpenStdin: true,
+	}}
+	starts := runStarts(f)
+	if len(starts) != 1 || !proto.Equal(starts[0], want) {
+		t.Errorf("run start =\n%v\nwant\n%v", starts, want)
+	}
+}
+
+func TestRunDefaults(t *testing.T) {
+	f := &clienttest.Fake{RunFunc: clienttest.RunScript{Stdout: "hi\n"}.Serve}
+	r := cli(t, f, "run", "echo", "-n", "hi") // flags after CMD belong to CMD
+	r.wantCode(t, 0)
+	want := &nucleusv1.RunStart{Spec: &nucleusv1.ContainerSpec{
+		Args: []string{"echo", "-n", "hi"}, Network: "none", Resources: &nucleusv1.Resources{},
+	}}
+	if s := runStarts(f); len(s) != 1 || !proto.Equal(s[0], want) {
+		t.Errorf("run start = %v, want %v", s, want)
+	}
+	if r.stdout != "hi\n" {
+		t.Errorf("stdout = %q", r.stdout)
+	}
+}
+
+func TestRunFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"run"},
+		{"run", "--bogus", "x"},
+		{"run", "--memory", "lots", "x"},
+		{"run", "-v", "data:/data", "x"},
+		{"run", "--tmpfs", "/t:mode=1777", "x"},
+		{"run", "-u", "nobody", "x"},
+		{"run", "--network", "bridge", "x"},
+		{"run", "--secret", "token=/nonexistent/file", "x"},
+		{"run", "--env-file", "/nonexistent/env", "x"},
+		{"run", "-e", "=x", "x"},
+		{"run", "-l", "=x", "x"},
+		{"run", "--cpus", "many", "x"},
+		{"run", "-it", "x"},
+		{"exec", "-it", "web", "x"},
+	} {
+		f := &clienttest.Fake{}
+		r := cli(t, f, args...)
+		r.wantCode(t, ExitFailure)
+		if len(f.Requests()) != 0 {
+			t.Errorf("%q reached the daemon: %v", args, f.Requests())
+		}
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	cases := []struct {
+		name   string
+		script clienttest.RunScript
+		code   int
+		stderr string
+	}{
+		{"zero", clienttest.RunScript{Stdout: "out\n", Stderr: "err\n"}, 0, "err\n"},
+		{"seven", clienttest.RunScript{Exit: &nucleusv1.ExitStatus{ExitCode: 7, Reason: "exited"}}, 7, ""},
+		{"killed", clienttest.RunScript{Exit: &nucleusv1.ExitStatus{ExitCode: 137, Signal: 9, Reason: "killed"}}, 137, ""},
+		{"not found", clienttest.RunScript{Exit: &nucleusv1.ExitStatus{ExitCode: 127, Reason: "not-found", Message: `exec: "nope": not found`}},
+			127, "nucleusctl: container c10000000000 ended: not-found: exec: \"nope\": not found\n"},
+		{"not executable", clienttest.RunScript{Exit: &nucleusv1.ExitStatus{ExitCode: 126, Reason: "error", Message: "permission denied"}},
+			126, "nucleusctl: container c10000000000 ended: error: permission denied\n"},
+		{"daemon error", clienttest.RunScript{Exit: &nucleusv1.ExitStatus{Reason: "error", Message: "prestart hook #0 failed"}},
+			125, "nucleusctl: container c10000000000 ended: error: prestart hook #0 failed\n"},
+		{"timeout", clienttest.RunScript{Exit: &nucleusv1.ExitStatus{ExitCode: 137, Signal: 9, Reason: "timeout"}},
+			137, "nucleusctl: container c10000000000 ended: timeout\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := cli(t, &clienttest.Fake{RunFunc: c.script.Serve}, "run", "x")
+			r.wantCode(t, c.code)
+			if r.stdout != c.script.Stdout || r.stderr != c.stderr {
+				t.Errorf("stdout %q, stderr %q; want stderr %q", r.stdout, r.stderr, c.stderr)
+			}
+		})
+	}
+}
+
+func TestRunDaemonErrors(t *testing.T) {
+	f := &clienttest.Fake{RunFunc: func(clienttest.Stream[nucleusv1.RunRequest, nucleusv1.RunResponse]) error {
+		return errdefs.ToGRPC(errdefs.NotFound("hook set %q not found\nknown: audit", "x"))
+	}}
+	r := cli(t, f, "run", "--hooks", "x", "true")
+	r.wantCode(t, ExitFailure)
+	if r.stderr != "nucleusctl: hook set \"x\" not found; known: audit\n" {
+		t.Errorf("stderr = %q", r.stderr)
+	}
+	r = cli(t, nil, "run", "true")
+	r.wantCode(t, ExitFailure)
+	if !strings.Contains(r.stderr, "cannot connect to nucleusd at unix:///nonexistent/nucleusd.sock") {
+		t.Errorf("stderr = %q", r.stderr)
+	}
+}
+
+func TestRunForwardsStdin(t *testing.T) {
+	f := &clienttest.Fake{RunFunc: clienttest.RunScript{ReadStdin: true}.Serve}
+	r := cliWith(t, f, invocation{stdin: "line 1\nline 2\n"}, "run", "-i", "cat")
+	r.wantCode(t, 0)
+	if r.stdout != "line 1\nline 2\n" {
+		t.Errorf("stdout = %q (the fake echoes stdin)", r.stdout)
+	}
+	var sawClose bool
+	for _, m := range clienttest.RequestsOf[*nucleusv1.RunRequest](f) {
+		sawClose = sawClose || m.GetCloseStdin()
+	}
+	if !sawClose || !runStarts(f)[0].GetSpec().GetOpenStdin() {
+		t.Errorf("close_stdin %v, open_stdin %v", sawClose, runStarts(f)[0].GetSpec().GetOpenStdin())
+	}
+}
+
+func TestRunCtrlC(t *testing.T) {
+	// One Ctrl-C is forwarded; the container dies of it.
+	f := &clienttest.Fake{RunFunc: clienttest.RunScript{WaitSignals: 1, Exit: &nucleusv1.ExitStatus{ExitCode: 130, Signal: 2, Reason: "exited"}}.Serve}
+	r := cliWith(t, f, invocation{signals: func(c chan<- os.Signal) { c <- syscall.SIGINT }}, "run", "sleep", "100")
+	r.wantCode(t, 130)
+	var sigs []uint32
+	for _, m := range clienttest.RequestsOf[*nucleusv1.RunRequest](f) {
+		if m.GetSignal() != 0 {
+			sigs = append(sigs, m.GetSignal())
+		}
+	}
+	if len(sigs) != 1 || sigs[0] != 2 {
+		t.Errorf("forwarded signals %v, want [2]", sigs)
+	}
+
+	// A second Ctrl-C stops waiting; the container is left running.
+	f = &clienttest.Fake{RunFunc: clienttest.RunScript{WaitSignals: 1, Block: true}.Serve}
+	r = cliWith(t, f, invocation{signals: func(c chan<- os.Signal) {
+		c <- syscall.SIGINT
+		time.Sleep(50 * time.Millisecond)
+		c <- syscall.SIGINT
+	}}, "run", "sleep", "100")
+	r.wantCode(t, ExitStoppedWaiting)
+	if !strings.HasPrefix(r.stderr, "nucleusctl: stopped waiting; container c1") || !strings.HasSuffix(r.stderr, " keeps running\n") {
+		t.Errorf("stderr = %q", r.stderr)
+	}
+}
+
+func TestCreateAndStart(t *testing.T) {
+	f := &clienttest.Fake{
+		WaitFunc: func(*nucleusv1.WaitRequest) (*nucleusv1.WaitResponse, error) {
+			return &nucleusv1.WaitResponse{Exit: &nucleusv1.ExitStatus{ExitCode: 7, Reason: "exited"}}, nil
+		},
+	}
+	r := cli(t, f, "create", "--name", "job", "--memory", "1.5g", "-i", "--", "sh", "-c", "exit 7")
+	r.wantCode(t, 0)
+	creates := clienttest.RequestsOf[*nucleusv1.CreateRequest](f)
+	want := &nucleusv1.ContainerSpec{Name: "job", Args: []string{"sh", "-c", "exit 7"}, Network: "none",
+		OpenStdin: true, Resources: &nucleusv1.Resources{MemoryBytes: 3 << 29}}
+	if len(creates) != 1 || !proto.Equal(creates[0].GetSpec(), want) || !strings.HasPrefix(r.stdout, "c1") {
+		t.Errorf("create = %v, stdout %q", creates, r.stdout)
+	}
+
+	r = cli(t, f, "start", "job", "other")
+	r.wantCode(t, 0)
+	if r.stdout != "job\nother\n" {
+		t.Errorf("start stdout = %q", r.stdout)
+	}
+	r = cli(t, f, "start", "-a", "job")
+	r.wantCode(t, 7)
+	cli(t, f, "start", "-a", "a", "b").wantCode(t, ExitFailure)
+}
