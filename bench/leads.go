@@ -20,7 +20,9 @@ func leadsFigure(ctx context.Context, e *env) ([]*Figure, error) {
 
 	// Process start: what each fork+exec costs before it does any work.
 	procs := []variant{
-		{"exec /bin/true (floor)", func(ctx context.Context) (time.Duration, error) { return timedRun(exec.CommandContext(ctx, "/bin/true")) }},
+		{"exec /bin/true (floor)", func(ctx context.Context) (time.Duration, error) {
+			return timedRun(exec.CommandContext(ctx, "/bin/true"))
+		}},
 		{"exec nucleusd supervise (Go init, no spec)", func(ctx context.Context) (time.Duration, error) {
 			d, _ := timedRun(exec.CommandContext(ctx, e.cfg.nucleusd, "supervise")) // exits 2: no spec
 			return d, nil
