@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -18,6 +19,9 @@ func (d *Daemon) lookup(caller auth.Identity, idOrName string) (*store.Container
 		return nil, errdefs.InvalidArgument("a container id or name is required")
 	}
 	c, err := d.store.GetContainer(idOrName)
+	if errors.Is(err, errdefs.ErrNotFound) && isIDPrefix(idOrName) {
+		return d.lookupPrefix(caller, idOrName)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -25,6 +29,40 @@ func (d *Daemon) lookup(caller auth.Identity, idOrName string) (*store.Container
 		return nil, errdefs.NotFound("no container %q", idOrName)
 	}
 	return c, nil
+}
+
+// minPrefix is the shortest id prefix accepted in place of an id.
+const minPrefix = 4
+
+func isIDPrefix(s string) bool {
+	if len(s) < minPrefix || len(s) >= 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < '0' || r > '9') && (r < 'a' || r > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// lookupPrefix finds the one container the caller may see whose id starts
+// with prefix, like docker; other callers' containers never count, so the
+// answer reveals nothing about them.
+func (d *Daemon) lookupPrefix(caller auth.Identity, prefix string) (*store.Container, error) {
+	recs, err := d.store.ListContainers(func(c *store.Container) bool {
+		return visible(caller, c) && strings.HasPrefix(c.ID, prefix)
+	})
+	if err != nil {
+		return nil, err
+	}
+	switch len(recs) {
+	case 0:
+		return nil, errdefs.NotFound("no container %q", prefix)
+	case 1:
+		return recs[0], nil
+	}
+	return nil, errdefs.InvalidArgument("id prefix %q is ambiguous: %d containers match; give more characters", prefix, len(recs))
 }
 
 func visible(caller auth.Identity, c *store.Container) bool {

@@ -82,6 +82,12 @@ func TestE2ECreateStartWaitLogsDelete(t *testing.T) {
 	if _, err := c.Create(ctx, spec); !errors.Is(err, errdefs.ErrAlreadyExists) {
 		t.Fatalf("second create with the same name: %v, want AlreadyExists", err)
 	}
+	if byPrefix, err := c.Get(ctx, ct.GetId()[:12]); err != nil || byPrefix.GetId() != ct.GetId() {
+		t.Fatalf("get by a 12-character id prefix: %v %v", byPrefix, err)
+	}
+	if _, err := c.Get(ctx, "ab"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("get by a 2-character prefix: %v, want NotFound", err)
+	}
 	if _, err := c.Start(ctx, "lifecycle"); err != nil {
 		t.Fatal(err)
 	}

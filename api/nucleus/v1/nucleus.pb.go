@@ -2723,7 +2723,8 @@ type LogEntry struct {
 	Stream LogStream `protobuf:"varint,2,opt,name=stream,proto3,enum=nucleus.v1.LogStream" json:"stream,omitempty"`
 	// The line was split (too long or no newline yet): more follows.
 	Partial bool `protobuf:"varint,3,opt,name=partial,proto3" json:"partial,omitempty"`
-	// Raw bytes, newline included when the line ended; never escaped.
+	// Raw bytes without the line's newline; never escaped. A line ended here
+	// when partial is false (write content plus "\n" to rebuild the output).
 	Content       []byte `protobuf:"bytes,4,opt,name=content,proto3" json:"content,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
