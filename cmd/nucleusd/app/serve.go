@@ -17,10 +17,12 @@ import (
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/auth"
 	"nucleus.dev/nucleus/daemon/config"
 	"nucleus.dev/nucleus/daemon/core"
 	"nucleus.dev/nucleus/daemon/listen"
+	"nucleus.dev/nucleus/daemon/metrics"
 	"nucleus.dev/nucleus/daemon/server"
 	"nucleus.dev/nucleus/daemon/service"
 )
@@ -54,14 +56,27 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		return fmt.Errorf("locating nucleusd: %w", err)
 	}
 	_, _ = daemon.SdNotify(false, "STATUS=recovering containers")
-	d, err := core.Open(ctx, core.Options{
+	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
 		SupervisorCommand: []string{self, SuperviseCommand}, SelfExe: self,
-	})
+	}
+	var mx *metrics.Metrics // nil when [metrics] address is empty
+	if cfg.Metrics.Address != "" {
+		mx = metrics.New()
+		copts.Metrics = mx
+	}
+	d, err := core.Open(ctx, copts)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
+	if mx != nil {
+		stopMetrics, err := serveMetrics(ctx, log, mx, cfg.Metrics.Address, d)
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
 
 	gid, gerr := listen.GroupID(cfg.API.SocketGroup)
 	if gerr != nil {
@@ -73,6 +88,9 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	}
 	svc := service.New(d, cfg, f.RootDir, f.StateDir)
 	opts := server.Options{Logger: log.Named("api"), Policy: auth.Policy{SocketGID: gid}, MaxRecvBytes: int(cfg.API.MaxRecvBytes), Creds: auth.PeerCredentials{}}
+	if mx != nil {
+		opts.Observe = mx.Observe
+	}
 	srv, health := server.New(svc, opts)
 	servers := []*grpc.Server{srv}
 	errc := make(chan error, 2)
@@ -127,4 +145,33 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		}
 	}
 	return nil
+}
+
+// serveMetrics starts the Prometheus endpoint on address; the returned func
+// shuts it down. A non-loopback address is allowed with a warning: the
+// endpoint has no authentication.
+func serveMetrics(ctx context.Context, log *zap.Logger, mx *metrics.Metrics, address string, d *core.Daemon) (func(), error) {
+	if err := mx.WatchContainers(func() (map[nucleusv1.ContainerState]int, error) {
+		counts, _, err := d.Counts()
+		return counts, err
+	}); err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", address)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener on %s: %w", address, err)
+	}
+	if !metrics.IsLoopback(address) {
+		log.Warn("the metrics endpoint is reachable from other hosts and has no authentication; prefer a loopback address", zap.String("address", address))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mx.Serve(ctx, l); err != nil {
+			log.Error("metrics endpoint failed", zap.Error(err))
+		}
+	}()
+	log.Info("metrics endpoint", zap.String("address", l.Addr().String()), zap.String("url", "http://"+l.Addr().String()+"/metrics"))
+	return func() { cancel(); <-done }, nil
 }
