@@ -47,6 +47,7 @@ func burstFigure(ctx context.Context, e *env) ([]*Figure, error) {
 		name  string
 		walls []time.Duration
 		per   []time.Duration
+		cpu   []time.Duration // per run: the round's cpuacct usage / n
 		round func(context.Context) (time.Duration, []time.Duration, error)
 	}
 	rawRound := func(ctx context.Context) (time.Duration, []time.Duration, error) {
@@ -59,8 +60,14 @@ func burstFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			}
 			ids[i], dirs[i] = id, dir
 		}
-		defer func() { _ = forEach(ids, 4, func(id string) error { e.raw.discard(id); return nil }) }()
-		return burst(ctx, n, func(ctx context.Context, i int) (time.Duration, error) { return e.raw.run(ctx, ids[i], dirs[i]) })
+		wall, per, err := burst(ctx, n, func(ctx context.Context, i int) (time.Duration, error) { return e.raw.run(ctx, ids[i], dirs[i]) })
+		// runsc run deleted each container that ran; only bundles are left.
+		clean := e.raw.removeBundle
+		if err != nil {
+			clean = e.raw.discard
+		}
+		_ = forEach(ids, 4, func(id string) error { clean(id); return nil })
+		return wall, per, err
 	}
 	sides := []*side{
 		{name: "raw runsc run", round: rawRound},
@@ -76,10 +83,12 @@ func burstFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	for r := range e.cfg.burstRounds {
 		for k := range sides {
 			s := sides[(k+r)%len(sides)]
+			u := e.cpu.usage()
 			wall, per, err := s.round(ctx)
 			if err != nil {
 				return nil, fmt.Errorf("%s burst: %w", s.name, err)
 			}
+			s.cpu = append(s.cpu, (e.cpu.usage()-u)/time.Duration(n))
 			s.walls = append(s.walls, wall)
 			s.per = append(s.per, per...)
 			time.Sleep(time.Second) // let the last sandboxes' teardown settle
@@ -96,6 +105,13 @@ func burstFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	f.Rows = append(f.Rows, pbase)
 	for _, s := range sides[1:] {
 		f.Rows = append(f.Rows, timeRow(s.name+" (per run)", s.per).against(pbase))
+	}
+	if e.cpu != nil {
+		cbase := msRow(sides[0].name+" (CPU outside the sandbox per run)", sides[0].cpu)
+		f.Rows = append(f.Rows, cbase)
+		for _, s := range sides[1:] {
+			f.Rows = append(f.Rows, msRow(s.name+" (CPU outside the sandbox per run)", s.cpu).against(cbase))
+		}
 	}
 	return []*Figure{f}, nil
 }

@@ -53,6 +53,9 @@ func (e *env) cleanup() []string {
 	} else if n > 0 {
 		notes = append(notes, fmt.Sprintf("unmounted %d mounts under %s (runsc's null-netns included)", n, e.base))
 	}
+	if err := e.cpu.close(); err != nil {
+		notes = append(notes, fmt.Sprintf("removing the cpuacct group: %v", err))
+	}
 	if e.daemonLog != nil {
 		_ = e.daemonLog.Close()
 	}

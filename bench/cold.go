@@ -43,24 +43,36 @@ type variant struct {
 // alternate runs every variant once per pair, rotating which goes first,
 // after warm runs that are not kept; it returns the samples per variant.
 func alternate(ctx context.Context, pairs, warm int, vs []variant) ([][]time.Duration, error) {
+	out, _, err := alternateCPU(ctx, nil, pairs, warm, vs)
+	return out, err
+}
+
+// alternateCPU is alternate that also returns, per variant, the CPU time
+// the cpuacct group used during each sample (none when g is nil).
+func alternateCPU(ctx context.Context, g *cpuGroup, pairs, warm int, vs []variant) ([][]time.Duration, [][]time.Duration, error) {
 	out := make([][]time.Duration, len(vs))
+	cpu := make([][]time.Duration, len(vs))
 	for i := -warm; i < pairs; i++ {
 		for k := range vs {
 			idx := (k + max(i, 0)) % len(vs)
 			v := vs[idx]
 			if err := ctx.Err(); err != nil {
-				return out, err
+				return out, cpu, err
 			}
+			u := g.usage()
 			d, err := v.fn(ctx)
 			if err != nil {
-				return out, fmt.Errorf("%s: %w", v.name, err)
+				return out, cpu, fmt.Errorf("%s: %w", v.name, err)
 			}
 			if i >= 0 {
 				out[idx] = append(out[idx], d)
+				if g != nil {
+					cpu[idx] = append(cpu[idx], g.usage()-u)
+				}
 			}
 		}
 	}
-	return out, nil
+	return out, cpu, nil
 }
 
 // coldFigure is figure 1: run-to-exit of /bin/true.
@@ -74,13 +86,21 @@ func coldFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			return e.cli(ctx, "run", "--rm", "/bin/true")
 		}})
 	}
-	samples, err := alternate(ctx, e.cfg.pairs, 2, vs)
+	samples, cpu, err := alternateCPU(ctx, e.cpu, e.cfg.pairs, 2, vs)
 	f := &Figure{Key: "1 cold run", Title: "Cold run-to-exit of /bin/true (create, start, wait, remove)"}
 	base := timeRow(vs[0].name, samples[0])
 	f.Rows = append(f.Rows, base)
 	for i := 1; i < len(vs); i++ {
 		r := timeRow(vs[i].name, samples[i]).against(base)
 		f.Rows = append(f.Rows, r.target("ratio <= 1.10", r.Ratio <= 1.10))
+	}
+	if e.cpu != nil {
+		cbase := msRow("CPU outside the sandbox: "+vs[0].name, cpu[0])
+		f.Rows = append(f.Rows, cbase)
+		for i := 1; i < len(vs); i++ {
+			f.Rows = append(f.Rows, msRow("CPU outside the sandbox: "+vs[i].name, cpu[i]).against(cbase))
+		}
+		f.Notes = append(f.Notes, "CPU outside the sandbox: cpuacct usage of a cgroup holding the benchmark, nucleusd, the supervisors and the runsc command-line processes (runsc moves sandbox and gofer to the spec's cgroup), per run")
 	}
 	f.Notes = append(f.Notes, "raw: `runsc run` of a prepared bundle written by bundle.Create with nucleusd's request and policy; the bundle write is not timed")
 	return []*Figure{f}, err

@@ -28,6 +28,7 @@ type env struct {
 	c          *client.Client
 
 	raw *raw
+	cpu *cpuGroup // nil when cgroup v1 cpuacct is missing
 }
 
 // newEnv makes the directories, starts nucleusd and connects to it.
@@ -41,6 +42,9 @@ func newEnv(ctx context.Context, cfg *config) (*env, error) {
 	e.stateDir = filepath.Join(base, "state")
 	e.sock = filepath.Join(e.stateDir, "nucleusd.sock")
 	e.raw = newRaw(cfg.runsc, filepath.Join(base, "raw"), cfg.runscFlags)
+	if e.cpu, err = newCPUGroup(); err != nil {
+		return e, fmt.Errorf("cpuacct group: %w", err)
+	}
 	if err := e.raw.init(); err != nil {
 		return e, err
 	}

@@ -113,6 +113,11 @@ func (r *raw) discard(id string) {
 	_ = bundle.Remove(bundle.Paths{BundleDir: filepath.Join(r.dir, "bundles", id)})
 }
 
+// removeBundle removes a raw container's bundle only.
+func (r *raw) removeBundle(id string) {
+	_ = bundle.Remove(bundle.Paths{BundleDir: filepath.Join(r.dir, "bundles", id)})
+}
+
 // timed runs cmd and returns its wall time. Its output goes to an unlinked
 // temporary file, never a pipe: runsc create hands its stdio to the
 // sandbox, and a pipe would keep Wait waiting for the sandbox to exit.
@@ -162,8 +167,13 @@ func (r *raw) runArgs(ctx context.Context, args []string) (time.Duration, error)
 	if err != nil {
 		return 0, err
 	}
-	defer r.discard(id)
-	return r.run(ctx, id, dir)
+	d, err := r.run(ctx, id, dir)
+	if err != nil {
+		r.discard(id)
+		return d, err
+	}
+	// runsc run deleted the container itself: only the bundle is left.
+	return d, bundle.Remove(bundle.Paths{BundleDir: dir})
 }
 
 // startDetached creates and starts a raw container (create + start, timed
