@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,6 +53,9 @@ func (e *env) cleanup() []string {
 		notes = append(notes, fmt.Sprintf("unmounting under %s: %v", e.base, err))
 	} else if n > 0 {
 		notes = append(notes, fmt.Sprintf("unmounted %d mounts under %s (runsc's null-netns included)", n, e.base))
+	}
+	if n := e.removeCgroups(); n > 0 {
+		notes = append(notes, fmt.Sprintf("removed %d empty cgroups left behind by this run's containers", n))
 	}
 	if err := e.cpu.close(); err != nil {
 		notes = append(notes, fmt.Sprintf("removing the cpuacct group: %v", err))
@@ -208,4 +212,31 @@ func unescapeMount(s string) string {
 		b.WriteByte(s[i])
 	}
 	return b.String()
+}
+
+// containerIDRe finds the container ids in nucleusd's log.
+var containerIDRe = regexp.MustCompile(`"id":"([0-9a-f]{32})"`)
+
+// removeCgroups removes the empty cgroup directories named after this
+// run's containers (nucleusd's, found in its log, and the raw ones) under
+// every cgroup v1 controller: runsc sometimes leaves one behind.
+func (e *env) removeCgroups() int {
+	ids := map[string]bool{}
+	if data, err := os.ReadFile(filepath.Join(e.base, "nucleusd.log")); err == nil {
+		for _, m := range containerIDRe.FindAllSubmatch(data, -1) {
+			ids[string(m[1])] = true
+		}
+	}
+	n := 0
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/nucleus/*")
+	for _, d := range dirs {
+		name := filepath.Base(d)
+		if !ids[name] && !strings.HasPrefix(name, e.raw.idPrefix()) {
+			continue
+		}
+		if unix.Rmdir(d) == nil {
+			n++
+		}
+	}
+	return n
 }

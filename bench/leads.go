@@ -31,12 +31,29 @@ func leadsFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			return timedRun(exec.CommandContext(ctx, e.cfg.runsc, "--version"))
 		}},
 	}
+	minsup := filepath.Join(e.base, "minsup")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", minsup, "./bench/minsup").CombinedOutput(); err != nil {
+		f.Notes = append(f.Notes, fmt.Sprintf("building ./bench/minsup (run from the repository root): %v: %s", err, tail(string(out))))
+	} else {
+		procs = append(procs, variant{"exec supervisor-only binary (bench/minsup)", func(ctx context.Context) (time.Duration, error) {
+			d, _ := timedRun(exec.CommandContext(ctx, minsup, "supervise"))
+			return d, nil
+		}})
+	}
+	if e.cfg.cliOK {
+		procs = append(procs, variant{"exec nucleusctl --help", func(ctx context.Context) (time.Duration, error) {
+			return timedRun(exec.CommandContext(ctx, e.cfg.nucleusctl, "--help"))
+		}})
+	}
 	s, err := alternate(ctx, n*2, 2, procs)
 	if err != nil {
 		return nil, err
 	}
 	floor := msRow(procs[0].name, s[0])
-	f.Rows = append(f.Rows, floor, msRow(procs[1].name, s[1]).against(floor), msRow(procs[2].name, s[2]).against(floor))
+	f.Rows = append(f.Rows, floor)
+	for i := 1; i < len(procs); i++ {
+		f.Rows = append(f.Rows, msRow(procs[i].name, s[i]).against(floor))
+	}
 
 	// create + start (two runsc processes) vs run --detach (one).
 	two := []variant{

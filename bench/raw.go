@@ -73,7 +73,12 @@ func (r *raw) command(ctx context.Context, root string, args ...string) *exec.Cm
 
 // newID returns a fresh raw container id.
 func (r *raw) newID() string {
-	return fmt.Sprintf("bench-raw-%d-%d", os.Getpid(), r.seq.Add(1))
+	return fmt.Sprintf("%s%d", r.idPrefix(), r.seq.Add(1))
+}
+
+// idPrefix starts every raw container id of this run.
+func (r *raw) idPrefix() string {
+	return fmt.Sprintf("bench-raw-%d-", os.Getpid())
 }
 
 // daemonRequest is the bundle request nucleusd makes for args with its
