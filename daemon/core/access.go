@@ -31,6 +31,20 @@ func (d *Daemon) lookup(caller auth.Identity, idOrName string) (*store.Container
 	return c, nil
 }
 
+// lookupLocked finds idOrName for caller, takes the container's lock and
+// re-reads the record under it. The caller must call unlock.
+func (d *Daemon) lookupLocked(caller auth.Identity, idOrName string) (c *store.Container, unlock func(), err error) {
+	if c, err = d.lookup(caller, idOrName); err != nil {
+		return nil, nil, err
+	}
+	unlock = d.locks.lock(c.ID)
+	if c, err = d.store.GetContainer(c.ID); err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return c, unlock, nil
+}
+
 // minPrefix is the shortest id prefix accepted in place of an id.
 const minPrefix = 4
 

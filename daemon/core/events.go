@@ -136,8 +136,13 @@ func (d *Daemon) EventVisible(caller auth.Identity) func(*nucleusv1.Event) bool 
 	if caller.Admin {
 		return nil
 	}
-	uid := strconv.Itoa(caller.UID)
-	return func(ev *nucleusv1.Event) bool { return ev.GetAttributes()[ownerAttr] == uid }
+	return d.EventVisibleUID(caller.UID)
+}
+
+// EventVisibleUID shows only the events of containers uid owns.
+func (d *Daemon) EventVisibleUID(uid int) func(*nucleusv1.Event) bool {
+	owner := strconv.Itoa(uid)
+	return func(ev *nucleusv1.Event) bool { return ev.GetAttributes()[ownerAttr] == owner }
 }
 
 // Events streams events to emit; see EventFilter.

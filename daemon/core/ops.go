@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/bundle"
 	"nucleus.dev/nucleus/daemon/auth"
 	"nucleus.dev/nucleus/daemon/store"
 	"nucleus.dev/nucleus/internal/errdefs"
@@ -24,15 +25,11 @@ func (d *Daemon) Resume(ctx context.Context, caller auth.Identity, idOrName stri
 
 func (d *Daemon) transition(ctx context.Context, caller auth.Identity, idOrName string, from, to nucleusv1.ContainerState,
 	ev nucleusv1.EventType, op func(context.Context, string) error) (*nucleusv1.Container, error) {
-	c, err := d.lookup(caller, idOrName)
+	c, unlock, err := d.lookupLocked(caller, idOrName)
 	if err != nil {
 		return nil, err
 	}
-	unlock := d.locks.lock(c.ID)
 	defer unlock()
-	if c, err = d.store.GetContainer(c.ID); err != nil {
-		return nil, err
-	}
 	if c.State != from {
 		return nil, errdefs.FailedPrecondition("container %s is %s; it must be %s", c.Name, stateName(c.State), stateName(from))
 	}
@@ -55,10 +52,6 @@ func (d *Daemon) transition(ctx context.Context, caller auth.Identity, idOrName 
 // Update changes a live container's memory and CPU limits. The in-sandbox
 // task limit (pids) is fixed at create and cannot change.
 func (d *Daemon) Update(ctx context.Context, caller auth.Identity, idOrName string, r *nucleusv1.Resources) (*nucleusv1.Container, error) {
-	c, err := d.lookup(caller, idOrName)
-	if err != nil {
-		return nil, err
-	}
 	if r == nil || (r.GetMemoryBytes() == 0 && r.GetCpus() == 0 && r.GetPids() == 0) {
 		return nil, errdefs.InvalidArgument("nothing to update: give memory_bytes, cpus or pids")
 	}
@@ -68,11 +61,14 @@ func (d *Daemon) Update(ctx context.Context, caller auth.Identity, idOrName stri
 	if r.GetMemoryBytes() < 0 || r.GetCpus() < 0 {
 		return nil, errdefs.InvalidArgument("memory_bytes and cpus must not be negative")
 	}
-	unlock := d.locks.lock(c.ID)
-	defer unlock()
-	if c, err = d.store.GetContainer(c.ID); err != nil {
+	if r.GetMemoryBytes() > 0 && r.GetMemoryBytes() < bundle.MinMemoryBytes {
+		return nil, errdefs.InvalidArgument("memory_bytes %d is below the %d bytes a sandbox needs", r.GetMemoryBytes(), bundle.MinMemoryBytes)
+	}
+	c, unlock, err := d.lookupLocked(caller, idOrName)
+	if err != nil {
 		return nil, err
 	}
+	defer unlock()
 	if !live(c.State) {
 		return nil, errdefs.FailedPrecondition("container %s is %s; only a live container can be updated", c.Name, stateName(c.State))
 	}

@@ -20,15 +20,11 @@ import (
 func (d *Daemon) Start(ctx context.Context, caller auth.Identity, idOrName string) (_ *nucleusv1.Container, err error) {
 	begin := time.Now()
 	defer func() { d.metrics.ObserveLifecycle("start", time.Since(begin), err) }()
-	c, err := d.lookup(caller, idOrName)
+	c, unlock, err := d.lookupLocked(caller, idOrName)
 	if err != nil {
 		return nil, err
 	}
-	unlock := d.locks.lock(c.ID)
 	defer unlock()
-	if c, err = d.store.GetContainer(c.ID); err != nil {
-		return nil, err
-	}
 	if c.State != nucleusv1.ContainerState_CONTAINER_STATE_CREATED {
 		return nil, errdefs.FailedPrecondition("container %s is %s; only a created container can be started", c.Name, stateName(c.State))
 	}
