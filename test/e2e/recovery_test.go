@@ -30,10 +30,9 @@ const (
 
 // Row 16: nucleusd is SIGKILLed while 20 creates (or detached runs) are in
 // flight, at five different points. After the restart every container is
-// either fully
-// there (created, usable, deletable) or fully gone (no record, no
-// directory, supervisor, runsc state, mount or process), and every create
-// that was acknowledged before the kill survived.
+// either fully there (created, usable, deletable) or fully gone (no record,
+// directory, supervisor, runsc state, cgroup, mount or process), and every
+// create that was acknowledged before the kill survived.
 func TestE2ERecoveryKill9DuringConcurrentCreates(t *testing.T) {
 	d := StartDaemon(t, DaemonOptions{})
 	// Concurrent `runsc create`s may each bind-mount runsc's shared null
