@@ -21,6 +21,7 @@ import (
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/internal/testutil"
 )
 
 // notifyMsg is one sd_notify datagram and what the API socket did when it
@@ -425,5 +426,77 @@ func TestE2EMetricsOffByDefault(t *testing.T) {
 	d := StartDaemon(t, DaemonOptions{})
 	if strings.Contains(d.Log(), "metrics endpoint") {
 		t.Errorf("a metrics endpoint was started without [metrics] address")
+	}
+}
+
+// freshHostScript runs inside new mount and pid namespaces: it hides the
+// host's /run, /var/lib and /etc (a copy without a nucleus group), installs
+// deploy/nucleusd.toml as /etc/nucleus/nucleusd.toml, and runs nucleusd with
+// no flags and nucleusctl with no address, as on a host just installed.
+const freshHostScript = `set -eu
+mount --make-rprivate /
+mount -t tmpfs -o mode=0755 tmpfs /run
+mount -t tmpfs -o mode=0755 tmpfs /var/lib
+cp -a /etc "$WORK/etc"
+sed -i '/^nucleus:/d' "$WORK/etc/group" "$WORK/etc/gshadow" 2>/dev/null || true
+mount --bind "$WORK/etc" /etc
+mkdir /etc/nucleus
+cp "$CONFIG" /etc/nucleus/nucleusd.toml
+"$BIN/nucleusd" >"$WORK/nucleusd.log" 2>&1 &
+pid=$!
+i=0
+until "$BIN/nucleusctl" version >/dev/null 2>&1; do
+  i=$((i+1)); [ $i -lt 300 ] || { echo "nucleusd did not answer"; exit 1; }
+  kill -0 $pid || { echo "nucleusd exited"; exit 1; }
+  sleep 0.1
+done
+stat -c 'mode %n %a %U:%G' /var/lib/nucleus /run/nucleus /run/nucleus/nucleusd.sock
+"$BIN/nucleusctl" run --rm /bin/sh -c 'echo hello from a fresh host'
+kill -TERM $pid
+wait $pid
+echo "exit $?"
+`
+
+// TestE2EDeployFreshHostDefaultConfig starts nucleusd with no flags and the
+// shipped config on a host without the nucleus group, /var/lib/nucleus or
+// /run/nucleus: it must create its directories, fall back to a root-only
+// socket with a warning, and run a container.
+func TestE2EDeployFreshHostDefaultConfig(t *testing.T) {
+	runsc := testutil.Runsc(t)
+	work, err := os.MkdirTemp("", "nucleus-fresh-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(work) })
+	bin := filepath.Join(work, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, src := range map[string]string{"nucleusd": binary(t, "nucleusd"), "nucleusctl": binary(t, "nucleusctl"), "runsc": runsc} {
+		if out, err := exec.Command("install", "-m", "0755", src, filepath.Join(bin, name)).CombinedOutput(); err != nil {
+			t.Fatalf("install %s: %v %s", name, err, out)
+		}
+	}
+	cmd := exec.Command("unshare", "--mount", "--pid", "--fork", "--mount-proc", "/bin/sh", "-c", freshHostScript)
+	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "WORK=" + work, "BIN=" + bin,
+		"CONFIG=" + filepath.Join(testutil.RepoRoot(t), "deploy", "nucleusd.toml")}
+	out, err := cmd.CombinedOutput()
+	logb, _ := os.ReadFile(filepath.Join(work, "nucleusd.log"))
+	if err != nil {
+		t.Fatalf("fresh host: %v\n%s\nnucleusd log:\n%s", err, out, logb)
+	}
+	for _, want := range []string{
+		"mode /var/lib/nucleus 700 root:root",
+		"mode /run/nucleus 711 root:root",
+		"mode /run/nucleus/nucleusd.sock 600 root:root",
+		"hello from a fresh host",
+		"exit 0",
+	} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("fresh host output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(string(logb), "socket group not found") {
+		t.Errorf("no warning about the missing nucleus group in the log:\n%s", logb)
 	}
 }
