@@ -26,7 +26,7 @@ import (
 // config holds the flags.
 type config struct {
 	nucleusd, nucleusctl, runsc string
-	out                         string
+	out, md                     string
 	quick                       bool
 	pairs                       int // cold run pairs
 	execPairs                   int
@@ -49,6 +49,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.nucleusctl, "nucleusctl", "bin/nucleusctl", "nucleusctl binary; CLI figures are skipped when it does not run")
 	fs.StringVar(&c.runsc, "runsc", "bin/runsc", "runsc binary, for nucleusd and the raw baseline")
 	fs.StringVar(&c.out, "out", "bench/results.json", "JSON results file; empty: none")
+	fs.StringVar(&c.md, "md", "", "also write the table as Markdown to this file (for the README)")
 	fs.BoolVar(&c.quick, "quick", false, "few pairs and small N, to iterate (not for the README)")
 	fs.IntVar(&c.pairs, "pairs", 20, "cold run pairs (nucleusd vs raw runsc)")
 	fs.IntVar(&c.execPairs, "exec-pairs", 30, "exec pairs")
@@ -143,6 +144,14 @@ func run(cfg *config) int {
 			return 1
 		}
 		fmt.Printf("\nwrote %s\n", cfg.out)
+	}
+	if cfg.md != "" {
+		var b strings.Builder
+		res.markdown(&b)
+		if werr := os.WriteFile(cfg.md, []byte(b.String()), 0o644); werr != nil {
+			fmt.Fprintf(os.Stderr, "bench: %v\n", werr)
+			return 1
+		}
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
