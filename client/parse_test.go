@@ -189,6 +189,7 @@ func TestParseSince(t *testing.T) {
 	for in, want := range map[string]time.Time{
 		"10m":                           now.Add(-10 * time.Minute),
 		"1h30m":                         now.Add(-90 * time.Minute),
+		"0":                             time.Unix(0, 0),
 		"1700000000":                    time.Unix(1700000000, 0),
 		"1700000000.5":                  time.Unix(1700000000, 500000000),
 		"2026-01-02T15:04:05Z":          time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC),

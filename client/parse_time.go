@@ -23,7 +23,9 @@ var timeLayouts = []string{
 // a Unix timestamp ("1700000000" or "1700000000.5") or an RFC 3339 time
 // ("2026-01-02T15:04:05Z"; date and time without a zone are local).
 func ParseSince(s string, now time.Time) (time.Time, error) {
-	if d, err := time.ParseDuration(s); err == nil {
+	// "0" is a Unix timestamp (the epoch: everything), not "0s ago" (now),
+	// as in docker.
+	if d, err := time.ParseDuration(s); err == nil && s != "0" {
 		if d < 0 {
 			return time.Time{}, errdefs.InvalidArgument("invalid time %q: a relative time must be positive (e.g. 10m)", s)
 		}

@@ -2,6 +2,7 @@ package app
 
 import (
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -78,7 +79,7 @@ func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleu
 	if err != nil {
 		return nil, err
 	}
-	spec.Env = append(spec.Env, env...)
+	spec.Env = lastWins(append(spec.Env, env...))
 	for _, v := range o.Volumes {
 		vol, err := client.ParseVolume(v)
 		if err != nil {
@@ -125,4 +126,22 @@ func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleu
 		return nil, err
 	}
 	return spec, nil
+}
+
+// lastWins keeps one K=V per key, as docker's later -e overrides an earlier
+// one or an --env-file line (nucleusd refuses a key set twice): the value is
+// the last one given, at the place the key first appeared.
+func lastWins(env []string) []string {
+	at := map[string]int{}
+	out := env[:0:0]
+	for _, kv := range env {
+		key, _, _ := strings.Cut(kv, "=")
+		if i, ok := at[key]; ok {
+			out[i] = kv
+			continue
+		}
+		at[key] = len(out)
+		out = append(out, kv)
+	}
+	return out
 }

@@ -57,7 +57,7 @@ func (g *globals) exec(ctx context.Context, c *client.Client, o ExecOptions, id 
 	if err != nil {
 		return err
 	}
-	opts := client.ExecOptions{ID: id, Args: argv, Env: env, Cwd: o.Workdir, Stdout: g.env.Stdout, Stderr: g.env.Stderr}
+	opts := client.ExecOptions{ID: id, Args: argv, Env: lastWins(env), Cwd: o.Workdir, Stdout: g.env.Stdout, Stderr: g.env.Stderr}
 	if o.User != "" {
 		if opts.User, err = client.ParseUser(o.User); err != nil {
 			return err

@@ -55,7 +55,8 @@ it is not found; 125 when nucleusctl or nucleusd fails (bad flag, daemon
 unreachable, any API error); 130 when a second Ctrl-C stops waiting for an
 attached container, which keeps running.
 
-Containers are named by their full 32-character id or their exact name.`,
+Containers are named by their full 32-character id, a unique prefix of it (at
+least 4 characters, as ps shows 12) or their exact name.`,
 		Example: `  nucleusctl run --rm echo hello
   nucleusctl run -d --name web --memory 256m -- /usr/bin/python3 -m http.server
   nucleusctl ps -a

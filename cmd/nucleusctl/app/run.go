@@ -77,7 +77,11 @@ func (g *globals) runContainer(ctx context.Context, c *client.Client, o RunOptio
 	if err != nil {
 		return err
 	}
-	return exitStatus("container "+shortID(id), st)
+	what := "container"
+	if id != "" { // nucleusd sends no container when the command cannot start
+		what += " " + shortID(id)
+	}
+	return exitStatus(what, st)
 }
 
 // stoppedWaiting is the exit after a second Ctrl-C.

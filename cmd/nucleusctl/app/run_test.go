@@ -67,6 +67,18 @@ func TestRunFlagsMapToSpec(t *testing.T) {
 	}
 }
 
+// TestRunEnvLastWins: a later -e overrides an --env-file line or an earlier
+// -e, as in docker; nucleusd refuses a key set twice.
+func TestRunEnvLastWins(t *testing.T) {
+	envFile := filepath.Join(t.TempDir(), "env")
+	os.WriteFile(envFile, []byte("A=file\nB=file\n"), 0o600)
+	f := &clienttest.Fake{RunFunc: clienttest.RunScript{}.Serve}
+	cli(t, f, "run", "-d", "--env-file", envFile, "-e", "C=1", "-e", "A=flag", "-e", "C=2", "x").wantCode(t, 0)
+	if got := runStarts(f)[0].GetSpec().GetEnv(); strings.Join(got, ",") != "A=flag,B=file,C=2" {
+		t.Errorf("env = %q, want A=flag,B=file,C=2", got)
+	}
+}
+
 func TestRunDefaults(t *testing.T) {
 	f := &clienttest.Fake{RunFunc: clienttest.RunScript{Stdout: "hi\n"}.Serve}
 	r := cli(t, f, "run", "echo", "-n", "hi") // flags after CMD belong to CMD
@@ -135,6 +147,24 @@ func TestRunExitCodes(t *testing.T) {
 				t.Errorf("stdout %q, stderr %q; want stderr %q", r.stdout, r.stderr, c.stderr)
 			}
 		})
+	}
+}
+
+// TestRunCommandNotFoundBeforeStart: nucleusd ends a run whose command
+// cannot start with the exit alone (no container message): the message
+// names no empty id.
+func TestRunCommandNotFoundBeforeStart(t *testing.T) {
+	f := &clienttest.Fake{RunFunc: func(st clienttest.Stream[nucleusv1.RunRequest, nucleusv1.RunResponse]) error {
+		if _, err := st.Recv(); err != nil {
+			return err
+		}
+		return st.Send(&nucleusv1.RunResponse{Msg: &nucleusv1.RunResponse_Exit{Exit: &nucleusv1.ExitStatus{
+			ExitCode: 127, Reason: "not-found", Message: "failed to load /nope"}}})
+	}}
+	r := cli(t, f, "run", "/nope")
+	r.wantCode(t, ExitNotFound)
+	if r.stderr != "nucleusctl: container ended: not-found: failed to load /nope\n" {
+		t.Errorf("stderr = %q", r.stderr)
 	}
 }
 

@@ -48,6 +48,6 @@ the names or ids as given. Limits not given stay as they are.`,
 	f := cmd.Flags()
 	f.StringVar(&o.Memory, "memory", "", "memory limit, e.g. 256m or 1.5g")
 	f.Float64Var(&o.CPUs, "cpus", 0, "CPU limit in CPUs, e.g. 1.5")
-	f.Int64Var(&o.PidsLimit, "pids-limit", 0, "maximum number of tasks")
+	f.Int64Var(&o.PidsLimit, "pids-limit", 0, "maximum number of tasks (nucleusd fixes it at create and refuses to change it)")
 	return cmd
 }
