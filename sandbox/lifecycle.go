@@ -99,7 +99,8 @@ func (m *Manager) Status(ctx context.Context, id string) (Status, error) {
 	}
 	c := m.client(id)
 	for attempt := 0; ; attempt++ {
-		if _, alive := supervisor.Running(c.Dir()); !alive {
+		pid, alive := supervisor.Running(c.Dir())
+		if !alive {
 			break
 		}
 		st, err := c.Status(ctx)
@@ -109,9 +110,12 @@ func (m *Manager) Status(ctx context.Context, id string) (Status, error) {
 		if !errors.Is(err, errdefs.ErrUnavailable) {
 			return Status{}, err
 		}
-		if attempt == 30 { // alive but silent for 3s: go by what is on disk
-			m.log.Warn("supervisor alive but not answering", zap.String("id", id), zap.Error(err))
-			break
+		if attempt == 30 {
+			// Alive but silent for 3s: it is still running `runsc create`
+			// (its socket opens after it), or it is stuck. Say so; never
+			// record a status for a container whose supervisor lives.
+			m.log.Info("supervisor alive but not answering yet", zap.String("id", id), zap.Error(err))
+			return Status{ID: id, State: specs.StateCreating, SupervisorPid: pid}, nil
 		}
 		// Starting up or exiting (socket gone, pid file not yet).
 		if err := sleep(ctx, 100*time.Millisecond); err != nil {
@@ -208,29 +212,35 @@ func (m *Manager) Kill(ctx context.Context, id string, sig unix.Signal, all bool
 // Stop sends SIGTERM, then SIGKILL to all processes after grace, and
 // returns the exit status. Stopping a stopped container succeeds.
 func (m *Manager) Stop(ctx context.Context, id string, grace time.Duration) (ExitStatus, error) {
-	st, err := m.Status(ctx, id)
-	if err != nil {
-		return ExitStatus{}, err
-	}
-	if st.Exit != nil {
-		return *st.Exit, nil
-	}
-	if st.SupervisorPid != 0 {
-		st, err := m.client(id).Stop(ctx, 0, grace)
+	for {
+		st, err := m.Status(ctx, id)
+		if err != nil {
+			return ExitStatus{}, err
+		}
+		if st.Exit != nil {
+			return *st.Exit, nil
+		}
+		if st.SupervisorPid == 0 {
+			_ = m.runsc.Kill(ctx, id, unix.SIGTERM, runsc.KillOptions{})
+			wctx, cancel := context.WithTimeout(ctx, grace)
+			_, _ = m.Wait(wctx, id)
+			cancel()
+			_ = m.runsc.Kill(ctx, id, unix.SIGKILL, runsc.KillOptions{All: true})
+			return m.Wait(ctx, id)
+		}
+		st, err = m.client(id).Stop(ctx, 0, grace)
 		if err == nil && st.Exit != nil {
 			return *st.Exit, nil
 		}
 		if err != nil && !errors.Is(err, errdefs.ErrUnavailable) {
 			return ExitStatus{}, err
 		}
-	} else {
-		_ = m.runsc.Kill(ctx, id, unix.SIGTERM, runsc.KillOptions{})
-		wctx, cancel := context.WithTimeout(ctx, grace)
-		_, _ = m.Wait(wctx, id)
-		cancel()
-		_ = m.runsc.Kill(ctx, id, unix.SIGKILL, runsc.KillOptions{All: true})
+		// The supervisor is still creating (not answering yet) or just
+		// went away: look again; ctx bounds the wait.
+		if err := sleep(ctx, 100*time.Millisecond); err != nil {
+			return ExitStatus{}, err
+		}
 	}
-	return m.Wait(ctx, id)
 }
 
 // AttachStdin returns the container's stdin (created with OpenStdin); one

@@ -243,9 +243,13 @@ func (d *Daemon) setStep(id string, step store.CreateStep, fn func(*store.Contai
 	})
 }
 
+// undoTimeout bounds undoing a create; it outlasts the supervisor's own
+// bound on `runsc create` (one minute), which it may have to wait for.
+const undoTimeout = 2 * time.Minute
+
 // undoCreate removes every trace of a failed create.
 func (d *Daemon) undoCreate(id string, cause error) {
-	ctx, cancel := context.WithTimeout(d.ctx, 30*time.Second)
+	ctx, cancel := context.WithTimeout(d.ctx, undoTimeout)
 	defer cancel()
 	d.log.Warn("create failed; undoing it", zap.String("id", id), zap.Error(cause))
 	if err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: true}); err != nil {

@@ -72,8 +72,14 @@ func (d *Daemon) recover(ctx context.Context) error {
 
 func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 	if c.CreateStep != store.StepComplete && c.State == nucleusv1.ContainerState_CONTAINER_STATE_CREATING {
+		// In the background: its supervisor may still be inside `runsc
+		// create`, and the daemon must not wait for that to serve.
 		d.log.Warn("recovery: undoing a create that nucleusd did not finish", zap.String("id", c.ID), zap.String("step", string(c.CreateStep)))
-		d.undoCreate(c.ID, fmt.Errorf("nucleusd stopped during create (step %s)", c.CreateStep))
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			d.undoCreate(c.ID, fmt.Errorf("nucleusd stopped during create (step %s)", c.CreateStep))
+		}()
 		return nil
 	}
 	switch c.State {

@@ -65,6 +65,7 @@ type Daemon struct {
 	Socket     string
 	ConfigPath string
 	cmd        *exec.Cmd
+	exited     chan struct{} // closed when cmd has exited
 	logFile    *os.File
 }
 
@@ -107,14 +108,28 @@ func StartDaemon(t *testing.T, o DaemonOptions) *Daemon {
 	return d
 }
 
+// startLimit is how long Start waits for a (possibly recovering) daemon.
+const startLimit = 2 * time.Minute
+
 // Start launches nucleusd and waits for its socket to answer.
 func (d *Daemon) Start(env ...string) {
+	d.t.Helper()
+	d.StartWithin(startLimit, env...)
+}
+
+// StartWithin launches nucleusd and returns how long it took to answer; it
+// fails the test when the daemon exits or has not answered within limit.
+func (d *Daemon) StartWithin(limit time.Duration, env ...string) time.Duration {
 	d.t.Helper()
 	f, err := os.OpenFile(filepath.Join(d.Dir, "nucleusd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		d.t.Fatal(err)
 	}
+	if d.logFile != nil {
+		d.logFile.Close()
+	}
 	d.logFile = f
+	begin := time.Now()
 	d.cmd = exec.Command(d.Bin, "--config", d.ConfigPath, "--root", d.Root, "--state", d.State, "--log-level", "debug")
 	d.cmd.Stdout, d.cmd.Stderr = f, f
 	d.cmd.Env = append(os.Environ(), env...)
@@ -122,22 +137,30 @@ func (d *Daemon) Start(env ...string) {
 	if err := d.cmd.Start(); err != nil {
 		d.t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
+	exited := make(chan struct{})
+	d.exited = exited
+	go func(cmd *exec.Cmd) {
+		_ = cmd.Wait()
+		close(exited)
+	}(d.cmd)
+	for time.Since(begin) < limit {
 		c, err := d.tryClient()
 		if err == nil {
 			_, verr := c.Version(context.Background())
 			c.Close()
 			if verr == nil {
-				return
+				return time.Since(begin)
 			}
 		}
-		if d.cmd.ProcessState != nil {
-			break
+		select {
+		case <-exited:
+			d.cmd = nil
+			d.t.Fatalf("nucleusd exited during start; log:\n%s", tail(d.Log(), 8000))
+		case <-time.After(50 * time.Millisecond):
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	d.t.Fatalf("nucleusd did not come up; log:\n%s", d.Log())
+	d.t.Fatalf("nucleusd did not answer within %v; log:\n%s", limit, tail(d.Log(), 8000))
+	return 0
 }
 
 func (d *Daemon) tryClient() (*client.Client, error) {
@@ -163,7 +186,7 @@ func (d *Daemon) Kill9() {
 		return
 	}
 	_ = d.cmd.Process.Kill()
-	_, _ = d.cmd.Process.Wait()
+	<-d.exited
 	d.cmd = nil
 }
 
@@ -173,13 +196,11 @@ func (d *Daemon) Stop() {
 		return
 	}
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _, _ = d.cmd.Process.Wait(); close(done) }()
 	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
+	case <-d.exited:
+	case <-time.After(30 * time.Second):
 		_ = d.cmd.Process.Kill()
-		<-done
+		<-d.exited
 	}
 	d.cmd = nil
 }
@@ -229,8 +250,11 @@ func (d *Daemon) cleanup() {
 	d.Stop()
 	// runsc's shared null network namespace lives in its --root; it is
 	// runsc's, not a container's: release it with the test's directory.
-	_ = syscall.Unmount(filepath.Join(d.State, "runsc", "null-netns"), syscall.MNT_DETACH)
-	_ = os.Remove(filepath.Join(d.State, "runsc", "null-netns"))
+	// Concurrent creates may stack several mounts of it.
+	nullNetNS := filepath.Join(d.State, "runsc", "null-netns")
+	for i := 0; i < 100 && syscall.Unmount(nullNetNS, syscall.MNT_DETACH) == nil; i++ {
+	}
+	_ = os.Remove(nullNetNS)
 	if d.logFile != nil {
 		d.logFile.Close()
 	}

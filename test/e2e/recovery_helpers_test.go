@@ -382,43 +382,11 @@ func recRemoveCgroups(t *testing.T, ids []string, timeout time.Duration) {
 	}
 }
 
-// restartWithin starts the daemon like Daemon.Start but waits up to limit
-// (Start gives up after 20s and leaves a daemon recovering under the
-// cleanup's feet) and returns how long it took to answer. A daemon that
-// has not answered by then fails the test.
+// restartWithin restarts the daemon and returns how long it took to
+// answer; a daemon that has not answered within limit fails the test.
 func restartWithin(t *testing.T, d *Daemon, limit time.Duration) time.Duration {
 	t.Helper()
-	f, err := os.OpenFile(filepath.Join(d.Dir, "nucleusd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if d.logFile != nil {
-		d.logFile.Close()
-	}
-	d.logFile = f
-	begin := time.Now()
-	d.cmd = exec.Command(d.Bin, "--config", d.ConfigPath, "--root", d.Root, "--state", d.State, "--log-level", "debug")
-	d.cmd.Stdout, d.cmd.Stderr = f, f
-	d.cmd.Env = os.Environ()
-	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := d.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	for time.Since(begin) < limit {
-		if c, err := d.tryClient(); err == nil {
-			_, verr := c.Version(context.Background())
-			c.Close()
-			if verr == nil {
-				return time.Since(begin)
-			}
-		}
-		if !recAlive(d.cmd.Process.Pid) {
-			t.Fatalf("nucleusd exited during its restart; log:\n%s", tail(d.Log(), 8000))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("nucleusd did not answer within %v of its restart (recovery blocks serving); log:\n%s", limit, tail(d.Log(), 8000))
-	return 0
+	return d.StartWithin(limit)
 }
 
 // recordAfterKill reads name's record straight from the store of a killed

@@ -301,7 +301,13 @@ func TestE2ERecoveryKill9AtEachCreateStep(t *testing.T) {
 			}
 			c = d.Client()
 			ctx := ctxT(t, 2*time.Minute)
+			// An interrupted create shows as creating while the restarted
+			// daemon undoes it in the background; wait for it to settle.
 			ct, gerr := c.Get(ctx, name)
+			for gerr == nil && ct.GetState() == nucleusv1.ContainerState_CONTAINER_STATE_CREATING && ctx.Err() == nil {
+				time.Sleep(100 * time.Millisecond)
+				ct, gerr = c.Get(ctx, name)
+			}
 			switch {
 			case errors.Is(gerr, errdefs.ErrNotFound):
 				if err == nil {
