@@ -1,9 +1,12 @@
 package bundle
 
 import (
+	"path/filepath"
 	"slices"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 // SpecOpt changes a spec under construction (containerd's oci.SpecOpts).
@@ -97,6 +100,26 @@ func WithNamespaces(un *UserNamespace) SpecOpt {
 			l.GIDMappings = specIDMappings(un.GIDMappings)
 		}
 		l.RootfsPropagation = "private"
+		return nil
+	}
+}
+
+// withNetworkNamespace makes the sandbox join the prepared network
+// namespace at path; empty keeps a new one.
+func withNetworkNamespace(path string) SpecOpt {
+	return func(s *specs.Spec) error {
+		if path == "" {
+			return nil
+		}
+		if !filepath.IsAbs(path) {
+			return errdefs.FailedPrecondition("network namespace path %q must be absolute", path)
+		}
+		l := linux(s)
+		for i := range l.Namespaces {
+			if l.Namespaces[i].Type == specs.NetworkNamespace {
+				l.Namespaces[i].Path = path
+			}
+		}
 		return nil
 	}
 }

@@ -7,6 +7,10 @@ import "path/filepath"
 type Paths struct {
 	BundleDir  string // on disk, under the daemon's --root
 	SecretsDir string // a tmpfs mount point, under the daemon's --state
+	// NetNS, when set, is a prepared network namespace (a pinned nsfs file)
+	// the sandbox joins instead of getting a new one; the daemon makes one
+	// with the loopback up for runsc's own network stack.
+	NetNS string
 }
 
 // Dir is a bundle directory.

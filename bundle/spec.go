@@ -69,6 +69,7 @@ func build(id string, req *Request, polIn *Policy, paths Paths) (*specs.Spec, *p
 		withHostname(hostname(id, req.Hostname)),
 		withMounts(mounts),
 		WithNamespaces(req.UserNamespace),
+		withNetworkNamespace(paths.NetNS),
 		WithMaskedPaths(),
 		WithReadonlyPaths(),
 		WithDefaultDevices(),

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/netns"
 	"nucleus.dev/nucleus/sandbox/runsc"
 	"nucleus.dev/nucleus/sandbox/supervisor"
 )
@@ -69,6 +70,9 @@ func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) error 
 	}
 	if err := remove(id, p); err != nil {
 		return fmt.Errorf("delete %s: removing bundle: %w", id, err)
+	}
+	if err := netns.Remove(p.NetNS); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
 	}
 	files := []string{p.Exit, p.Meta, p.Meta + ".tmp"}
 	if !o.KeepLogs {

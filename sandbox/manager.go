@@ -71,6 +71,7 @@ func New(cfg Config) (*Manager, error) {
 	for _, d := range []string{
 		filepath.Join(cfg.RootDir, "containers"), cfg.Runsc.Root,
 		filepath.Join(cfg.StateDir, "supervisors"), filepath.Join(cfg.StateDir, "secrets"),
+		filepath.Join(cfg.StateDir, "netns"),
 	} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return nil, err
@@ -105,6 +106,7 @@ type Paths struct {
 	Meta       string // <root>/containers/<id>/meta.json (the daemon's copy of its record)
 	Supervisor string // <state>/supervisors/<id>
 	Secrets    string // <state>/secrets/<id>
+	NetNS      string // <state>/netns/<id> (only with --network=sandbox)
 }
 
 // Paths returns id's paths; id must have passed supervisor.ValidID.
@@ -118,6 +120,7 @@ func (m *Manager) Paths(id string) Paths {
 		Meta:       filepath.Join(c, "meta.json"),
 		Supervisor: filepath.Join(m.cfg.StateDir, "supervisors", id),
 		Secrets:    filepath.Join(m.cfg.StateDir, "secrets", id),
+		NetNS:      filepath.Join(m.cfg.StateDir, "netns", id),
 	}
 }
 

@@ -14,11 +14,13 @@ import (
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/bundle"
 	"nucleus.dev/nucleus/daemon/auth"
+	"nucleus.dev/nucleus/daemon/config"
 	"nucleus.dev/nucleus/daemon/store"
 	"nucleus.dev/nucleus/hooks"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/identifiers"
 	"nucleus.dev/nucleus/sandbox"
+	"nucleus.dev/nucleus/sandbox/netns"
 	"nucleus.dev/nucleus/sandbox/runsc"
 )
 
@@ -84,10 +86,21 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 	}
 	p.pol = d.bundlePolicy(caller)
 	p.paths = d.sb.Paths(id)
-	if _, err := bundle.Build(id, p.req, p.pol, d.bundlePaths(p.paths)); err != nil {
+	if _, err := bundle.Build(id, p.req, p.pol, p.bundlePaths()); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// bundlePaths are where the bundle package puts this container's files; a
+// container on runsc's own network stack joins a namespace the daemon
+// prepares (see sandbox/netns).
+func (p *createPlan) bundlePaths() bundle.Paths {
+	bp := bundle.Paths{BundleDir: p.paths.Bundle, SecretsDir: p.paths.Secrets}
+	if p.network == config.NetworkSandbox {
+		bp.NetNS = p.paths.NetNS
+	}
+	return bp
 }
 
 func (d *Daemon) bundlePolicy(caller auth.Identity) *bundle.Policy {
@@ -100,10 +113,6 @@ func (d *Daemon) bundlePolicy(caller auth.Identity) *bundle.Policy {
 		ShmSizeBytes:     int64(d.cfg.Defaults.ShmSize),
 		OCISeccomp:       slices.Contains(d.cfg.Runsc.ExtraFlags, "--oci-seccomp") || slices.Contains(d.cfg.Runsc.ExtraFlags, "--oci-seccomp=true"),
 	}
-}
-
-func (d *Daemon) bundlePaths(p sandbox.Paths) bundle.Paths {
-	return bundle.Paths{BundleDir: p.Bundle, SecretsDir: p.Secrets}
 }
 
 // CreateOptions are per-call choices that are not part of the spec.
@@ -152,7 +161,12 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 			d.undoCreate(p.id, err)
 		}
 	}()
-	if _, err := bundle.Create(p.id, p.req, p.pol, d.bundlePaths(p.paths)); err != nil {
+	if p.network == config.NetworkSandbox {
+		if err := netns.Create(p.paths.NetNS); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := bundle.Create(p.id, p.req, p.pol, p.bundlePaths()); err != nil {
 		return nil, err
 	}
 	if err := writeMeta(p.paths.Meta, rec); err != nil {

@@ -313,7 +313,7 @@ func Leftovers(dir string) []string {
 			out = append(out, "process "+filepath.Base(filepath.Dir(p))+": "+strings.ReplaceAll(string(b), "\x00", " "))
 		}
 	}
-	for _, sub := range []string{"root/containers", "state/runsc", "state/supervisors", "state/secrets"} {
+	for _, sub := range []string{"root/containers", "state/runsc", "state/supervisors", "state/secrets", "state/netns"} {
 		entries, _ := os.ReadDir(filepath.Join(dir, sub))
 		for _, e := range entries {
 			out = append(out, "file "+filepath.Join(sub, e.Name()))

@@ -407,3 +407,31 @@ func TestE2ETimeoutAndLimits(t *testing.T) {
 		t.Fatalf("refused creates changed the records: %d containers", len(list))
 	}
 }
+
+// TestE2ENetworkModes: none and sandbox both give the sandbox a working
+// loopback (sandbox through a namespace the daemon prepares) and no other
+// interface; delete removes the prepared namespace.
+func TestE2ENetworkModes(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	for _, mode := range []string{"none", "sandbox"} {
+		var out bytes.Buffer
+		spec := sh("cat /proc/net/dev")
+		spec.Network, spec.AutoRemove = mode, true
+		ex, id, err := c.Run(ctx, spec, client.RunOptions{Stdout: &out})
+		if err != nil || ex.GetExitCode() != 0 {
+			t.Fatalf("network %s: %v %v", mode, ex, err)
+		}
+		var ifaces []string
+		for _, line := range strings.Split(out.String(), "\n")[2:] {
+			if name, _, ok := strings.Cut(strings.TrimSpace(line), ":"); ok {
+				ifaces = append(ifaces, name)
+			}
+		}
+		if strings.Join(ifaces, ",") != "lo" {
+			t.Errorf("network %s: interfaces %v, want only lo", mode, ifaces)
+		}
+		waitGone(t, c, id)
+	}
+}

@@ -1,0 +1,81 @@
+package netns
+
+import (
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/internal/testutil"
+)
+
+func TestCreateHasLoopbackUpAndRemoveCleans(t *testing.T) {
+	testutil.E2E(t) // needs root (CAP_SYS_ADMIN) for unshare and mount
+	path := filepath.Join(t.TempDir(), "ns")
+	if err := Create(path); err != nil {
+		t.Fatal(err)
+	}
+	var loUp bool
+	var names []string
+	done := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // discarded with the goroutine
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- err
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			done <- err
+			return
+		}
+		ifaces, err := net.Interfaces()
+		for _, i := range ifaces {
+			names = append(names, i.Name)
+			if i.Name == "lo" && i.Flags&net.FlagUp != 0 {
+				loUp = true
+			}
+		}
+		done <- err
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if !loUp || len(names) != 1 {
+		t.Fatalf("interfaces in the new namespace: %v (lo up: %v), want only lo, up", names, loUp)
+	}
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	if !strings.Contains(string(mi), path) {
+		t.Fatal("namespace not pinned by a mount")
+	}
+	if err := Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	if err := Remove(path); err != nil {
+		t.Fatalf("second Remove: %v", err)
+	}
+	mi, _ = os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(mi), path) {
+		t.Fatal("mount left after Remove")
+	}
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatal(fmt.Sprintf("file left after Remove: %v", err))
+	}
+}
+
+func TestCreateRefusesExistingPath(t *testing.T) {
+	testutil.E2E(t)
+	path := filepath.Join(t.TempDir(), "ns")
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := Create(path); err == nil {
+		t.Fatal("Create over an existing file succeeded")
+	}
+}
