@@ -118,7 +118,17 @@ func TestE2ERecoveryKill9DuringConcurrentCreates(t *testing.T) {
 			c = d.Client()
 			ctx := ctxT(t, 3*time.Minute)
 
-			list, err := c.List(ctx, nil)
+			// Interrupted creates show as creating while the restarted
+			// daemon undoes them in the background; wait for that.
+			list, err := c.List(ctx, &nucleusv1.ListRequest{States: []nucleusv1.ContainerState{nucleusv1.ContainerState_CONTAINER_STATE_CREATING}})
+			for err == nil && len(list) > 0 && ctx.Err() == nil {
+				time.Sleep(200 * time.Millisecond)
+				list, err = c.List(ctx, &nucleusv1.ListRequest{States: []nucleusv1.ContainerState{nucleusv1.ContainerState_CONTAINER_STATE_CREATING}})
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			list, err = c.List(ctx, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
