@@ -96,19 +96,43 @@ func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) error 
 // and kills it if it lingers (it has recorded the exit status by then).
 func (m *Manager) endSupervisor(ctx context.Context, id string) error {
 	dir := m.Paths(id).Supervisor
-	deadline := time.Now().Add(10 * time.Second)
+	pid, alive := supervisor.Running(dir)
+	if !alive {
+		return nil
+	}
+	if exited, err := waitPid(ctx, pid, 10*time.Second); err != nil || exited {
+		return err
+	}
+	m.log.Warn("supervisor lingers after its container; killing it", zap.String("id", id), zap.Int("pid", pid))
+	_ = unix.Kill(pid, unix.SIGKILL)
+	_, err := waitPid(ctx, pid, 5*time.Second)
+	return err
+}
+
+// waitPid waits up to d for pid to exit, through a pidfd (no polling);
+// it reports whether it did.
+func waitPid(ctx context.Context, pid int, d time.Duration) (bool, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return errors.Is(err, unix.ESRCH), nil // already gone
+	}
+	defer unix.Close(fd)
+	deadline := time.Now().Add(d)
 	for {
-		pid, alive := supervisor.Running(dir)
-		if !alive {
-			return nil
+		if err := ctx.Err(); err != nil {
+			return false, err
 		}
-		if time.Now().After(deadline) {
-			m.log.Warn("supervisor lingers after its container; killing it", zap.String("id", id), zap.Int("pid", pid))
-			_ = unix.Kill(pid, unix.SIGKILL)
-			deadline = time.Now().Add(5 * time.Second)
+		left := time.Until(deadline)
+		if left <= 0 {
+			return false, nil
 		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			return err
+		// Wake at least every 100ms to notice ctx.
+		n, err := unix.Poll([]unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}, int(min(left, 100*time.Millisecond)/time.Millisecond)+1)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			return false, err
+		}
+		if n > 0 {
+			return true, nil
 		}
 	}
 }

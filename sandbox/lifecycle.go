@@ -94,6 +94,12 @@ func (m *Manager) Start(ctx context.Context, id string) (Status, error) {
 // without recording a status is reported as it is: running unsupervised
 // (SupervisorPid 0), or stopped with reason "lost".
 func (m *Manager) Status(ctx context.Context, id string) (Status, error) {
+	return m.status(ctx, id, true)
+}
+
+// status is Status; withPaused asks runsc whether a running container is
+// paused, a runsc process that waiting has no use for.
+func (m *Manager) status(ctx context.Context, id string, withPaused bool) (Status, error) {
 	if err := supervisor.ValidID(id); err != nil {
 		return Status{}, err
 	}
@@ -104,8 +110,11 @@ func (m *Manager) Status(ctx context.Context, id string) (Status, error) {
 			break
 		}
 		st, err := c.Status(ctx)
-		if err == nil {
+		if err == nil && withPaused {
 			return m.withPaused(ctx, st), nil
+		}
+		if err == nil {
+			return st, nil
 		}
 		if !errors.Is(err, errdefs.ErrUnavailable) {
 			return Status{}, err
@@ -170,7 +179,7 @@ func (m *Manager) offlineStatus(ctx context.Context, id string) (Status, error) 
 // it returns at once for an exited container.
 func (m *Manager) Wait(ctx context.Context, id string) (ExitStatus, error) {
 	for {
-		st, err := m.Status(ctx, id)
+		st, err := m.status(ctx, id, false)
 		if err != nil {
 			return ExitStatus{}, err
 		}

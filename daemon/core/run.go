@@ -43,9 +43,15 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 	}
 	id := c.GetId()
 	defer func() {
+		// The caller has its exit status before the removal, which runs
+		// in the background (as when nobody is attached).
 		d.markAttached(id, -1)
 		if rec, err := d.store.GetContainer(id); err == nil && rec.State == stateExited && rec.AutoRemove {
-			d.autoRemove(id)
+			d.wg.Add(1)
+			go func() {
+				defer d.wg.Done()
+				d.autoRemove(id)
+			}()
 		}
 	}()
 	if rio.Started != nil {

@@ -28,10 +28,13 @@ func live(s nucleusv1.ContainerState) bool {
 
 // Kill sends sig (SIGKILL when 0) to every process of a live container.
 func (d *Daemon) Kill(ctx context.Context, caller auth.Identity, idOrName string, sig uint32) error {
-	c, err := d.lookup(caller, idOrName)
+	// Under the container's lock, so that the exit this causes is recorded
+	// (and published) after the kill.
+	c, unlock, err := d.lookupLocked(caller, idOrName)
 	if err != nil {
 		return err
 	}
+	defer unlock()
 	if sig == 0 {
 		sig = uint32(unix.SIGKILL)
 	}

@@ -105,6 +105,9 @@ func (d *Daemon) recordExit(id string, ex sandbox.ExitStatus) (*store.Container,
 		r.FinishedAt = finished.UTC()
 		r.Pid = 0
 		r.Exit = &store.Exit{Code: int32(ex.ExitCode), Signal: int32(ex.Signal), OOMKilled: ex.OOMKilled, Reason: ex.Reason, Message: ex.Message}
+		// Without poststop hooks there is nothing left to do once: say so
+		// in this same commit.
+		r.PoststopDone = r.PoststopDone || !d.hasHooks(r.HookSet, hooks.Poststop)
 		if r.StartedAt.IsZero() && !ex.StartedAt.IsZero() {
 			r.StartedAt = ex.StartedAt.UTC()
 		}

@@ -15,10 +15,13 @@ type CreateOptions struct {
 	// Stdin, Stdout and Stderr become the container's stdio: runsc create
 	// hands its own stdio to the sandbox. Nil means /dev/null.
 	Stdin, Stdout, Stderr *os.File
+	// Start also starts the workload, in the same runsc process (`runsc
+	// run --detach`): one runsc start-up less than Create then Start.
+	Start bool
 }
 
 // Create creates the container: sandbox and gofer start, the workload does
-// not (see Start). runsc's error message is read from --log-fd, since its
+// not (see Start) unless o.Start. runsc's error message is read from --log-fd, since its
 // stderr is the container's.
 func (r *Runsc) Create(ctx context.Context, id string, o CreateOptions) error {
 	if o.Bundle == "" {
@@ -28,12 +31,15 @@ func (r *Runsc) Create(ctx context.Context, id string, o CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	args := []string{"--bundle=" + o.Bundle}
+	verb, args := "create", []string{"--bundle=" + o.Bundle}
+	if o.Start {
+		verb, args = "run", append([]string{"--detach"}, args...)
+	}
 	if o.PidFile != "" {
 		args = append(args, "--pid-file="+o.PidFile)
 	}
 	inv := invocation{
-		verb: "create", id: id, args: append(args, id),
+		verb: verb, id: id, args: append(args, id),
 		call: map[string]string{"log-fd": "3"},
 		setup: func(cmd *exec.Cmd) {
 			cmd.ExtraFiles = []*os.File{elog.w}

@@ -434,3 +434,14 @@ func TestParseSignal(t *testing.T) {
 		}
 	}
 }
+
+func TestCreateWithStartRunsDetached(t *testing.T) {
+	f := newFake(t)
+	if err := f.r.Create(context.Background(), testID, CreateOptions{Bundle: "/b", PidFile: "/p", Start: true}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"run", "--detach", "--bundle=/b", "--pid-file=/p", testID}
+	if got := f.lastVerbArgs(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("argv %q, want %q", got, want)
+	}
+}

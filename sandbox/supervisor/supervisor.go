@@ -152,6 +152,7 @@ func (s *supervisor) create() error {
 	start := time.Now()
 	err = s.rs.Create(ctx, s.spec.ID, runsc.CreateOptions{
 		Bundle: s.spec.Bundle, PidFile: pidPath, Stdin: stdinR, Stdout: outW, Stderr: errW,
+		Start: s.spec.Start,
 	})
 	outW.Close()
 	errW.Close()
@@ -182,6 +183,12 @@ func (s *supervisor) create() error {
 	}
 	s.mu.Lock()
 	s.state, s.sandboxPid, s.pidfd = specs.StateCreated, pid, pidfd
+	if s.spec.Start { // runsc run --detach started it too
+		s.state, s.startedAt = specs.StateRunning, start
+		if s.spec.Timeout > 0 {
+			s.timer = time.AfterFunc(s.spec.Timeout-time.Since(start), s.onTimeout)
+		}
+	}
 	if dir, err := cgroup.Dir(pid, "memory"); err == nil {
 		s.memCgroup = dir
 		s.oomBefore, _ = cgroup.OOMKills(dir)
