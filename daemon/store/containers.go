@@ -55,7 +55,7 @@ func (s *Store) UpdateContainer(id string, fn func(*Container) error) (*Containe
 	var out *Container
 	err := s.update(func(tx *bolt.Tx) error {
 		containers := bucket(tx, bucketContainers)
-		c, err := getByID(containers, id)
+		c, err := s.getByID(containers, id)
 		if err != nil {
 			return err
 		}
@@ -88,7 +88,7 @@ func (s *Store) GetContainer(idOrName string) (*Container, error) {
 				id = string(v)
 			}
 		}
-		c, err := getByID(containers, id)
+		c, err := s.getByID(containers, id)
 		out = c
 		return err
 	})
@@ -101,7 +101,7 @@ func (s *Store) ListContainers(keep func(*Container) bool) ([]*Container, error)
 	var out []*Container
 	err := s.view(func(tx *bolt.Tx) error {
 		return bucket(tx, bucketContainers).ForEach(func(k, v []byte) error {
-			c, err := decodeContainer(v)
+			c, err := s.cache.decode(string(k), v)
 			if err != nil {
 				return fmt.Errorf("container %s: %w", k, err)
 			}
@@ -123,9 +123,10 @@ func (s *Store) ListContainers(keep func(*Container) bool) ([]*Container, error)
 // DeleteContainer removes the record of id (exact id) and frees its name;
 // NotFound when there is none.
 func (s *Store) DeleteContainer(id string) error {
+	defer s.cache.forget(id)
 	return s.update(func(tx *bolt.Tx) error {
 		containers := bucket(tx, bucketContainers)
-		c, err := getByID(containers, id)
+		c, err := s.getByID(containers, id)
 		if err != nil {
 			return err
 		}
@@ -162,12 +163,12 @@ func countOwner(owners *bolt.Bucket, uid uint32) int {
 	return n
 }
 
-func getByID(containers *bolt.Bucket, id string) (*Container, error) {
+func (s *Store) getByID(containers *bolt.Bucket, id string) (*Container, error) {
 	v := containers.Get([]byte(id))
 	if v == nil {
 		return nil, errdefs.NotFound("container %q not found", id)
 	}
-	c, err := decodeContainer(v)
+	c, err := s.cache.decode(id, v)
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}

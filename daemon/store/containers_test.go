@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 
@@ -188,4 +189,41 @@ func TestSecretDataNeverStored(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestCachedRecordsAreCopies: what a caller does to a returned record never
+// reaches the store or other callers, and updates are seen at once.
+func TestCachedRecordsAreCopies(t *testing.T) {
+	s := openTest(t, "", Options{})
+	c := testContainer(1, "cached")
+	c.Labels = map[string]string{"k": "v"}
+	if err := s.CreateContainer(c); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.GetContainer("cached")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got.Labels["k"] = "changed"
+	got.Spec.Args = append(got.Spec.Args, "changed")
+	got.State = nucleusv1.ContainerState_CONTAINER_STATE_EXITED
+	again, _ := s.GetContainer("cached")
+	list, _ := s.ListContainers(nil)
+	for _, r := range []*Container{again, list[0]} {
+		if r.Labels["k"] != "v" || slices.Contains(r.Spec.GetArgs(), "changed") || r.State == nucleusv1.ContainerState_CONTAINER_STATE_EXITED {
+			t.Fatalf("a caller's change reached the store: %+v", r)
+		}
+	}
+	if _, err := s.UpdateContainer(c.ID, func(r *Container) error { r.Labels["k"] = "new"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := s.GetContainer(c.ID); r.Labels["k"] != "new" {
+		t.Fatalf("update not seen: %v", r.Labels)
+	}
+	if _, err := s.UpdateContainer(c.ID, func(r *Container) error { r.Labels["k"] = "aborted"; return errors.New("abort") }); err == nil {
+		t.Fatal("aborted update succeeded")
+	}
+	if r, _ := s.GetContainer(c.ID); r.Labels["k"] != "new" {
+		t.Fatalf("an aborted update reached the cache: %v", r.Labels)
+	}
 }

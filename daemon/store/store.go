@@ -59,10 +59,11 @@ type OpenInfo struct {
 
 // Store is an open store. Its methods are safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
-	lock *os.File
-	opts Options
-	info OpenInfo
+	db    *bolt.DB
+	cache decodeCache
+	lock  *os.File
+	opts  Options
+	info  OpenInfo
 }
 
 // Info reports what Open found.
