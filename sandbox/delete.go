@@ -61,6 +61,14 @@ func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) error 
 	if err := m.runsc.Delete(ctx, id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return fmt.Errorf("delete %s: %w", id, err)
 	}
+	// runsc has no state for id any more; a create interrupted before it
+	// wrote one leaves its lock file, which runsc delete does not remove.
+	locks, _ := filepath.Glob(filepath.Join(m.runsc.Root, id+"_sandbox:*.lock"))
+	for _, l := range locks {
+		if err := os.Remove(l); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("delete %s: %w", id, err)
+		}
+	}
 	if err := removeAllAtomic(p.Supervisor); err != nil {
 		return err
 	}

@@ -4,6 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
@@ -51,6 +54,7 @@ func (d *Daemon) recover(ctx context.Context) error {
 			d.log.Error("recovery: orphan cleanup", zap.String("id", st.ID), zap.Error(err))
 		}
 	}
+	d.removeStaleRunscLocks(known)
 	states, err := d.sb.Runsc().List(ctx)
 	if err != nil {
 		d.log.Warn("recovery: runsc list", zap.Error(err))
@@ -150,4 +154,27 @@ func (d *Daemon) rebuild(ctx context.Context, st sandbox.Status) error {
 		d.watch(c.ID)
 	}
 	return nil
+}
+
+// removeStaleRunscLocks removes the lock files runsc leaves in its root for
+// containers it never wrote a state for (a create interrupted early), when
+// no record knows them.
+func (d *Daemon) removeStaleRunscLocks(known map[string]bool) {
+	root := d.sb.Runsc().Root
+	locks, _ := filepath.Glob(filepath.Join(root, "*_sandbox:*.lock"))
+	for _, l := range locks {
+		id, _, _ := strings.Cut(filepath.Base(l), "_sandbox:")
+		state := strings.TrimSuffix(l, ".lock") + ".state"
+		if known[id] || exists(state) {
+			continue
+		}
+		if err := os.Remove(l); err == nil {
+			d.log.Warn("recovery: removed a stale runsc lock", zap.String("runsc_id", id))
+		}
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

@@ -43,15 +43,11 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 	}
 	id := c.GetId()
 	defer func() {
-		// The caller has its exit status before the removal, which runs
-		// in the background (as when nobody is attached).
+		// Like `docker run --rm`: once the caller has the exit status, the
+		// container is gone.
 		d.markAttached(id, -1)
 		if rec, err := d.store.GetContainer(id); err == nil && rec.State == stateExited && rec.AutoRemove {
-			d.wg.Add(1)
-			go func() {
-				defer d.wg.Done()
-				d.autoRemove(id)
-			}()
+			d.autoRemove(id)
 		}
 	}()
 	if rio.Started != nil {
