@@ -40,34 +40,29 @@ func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) error 
 		return err
 	}
 	p := m.Paths(id)
-	st, err := m.Status(ctx, id)
-	switch {
-	case errors.Is(err, errdefs.ErrNotFound):
-	case err != nil:
-		return err
-	case st.Exit == nil && st.State != specs.StateCreated && !o.Force:
-		return errdefs.FailedPrecondition("container %s is %s; stop it or delete with force", id, st.State)
-	case st.Exit == nil:
-		if st.State == runsc.StatePaused {
-			_ = m.runsc.Resume(ctx, id) // a frozen sandbox dies slowly
+	for attempt := 0; ; attempt++ {
+		if err := m.stopForDelete(ctx, id, o); err != nil {
+			return err
 		}
-		if _, err := m.Stop(ctx, id, 0); err != nil {
-			return fmt.Errorf("delete %s: stopping: %w", id, err)
+		// Hold the supervisor lock from here on: a supervisor spawned but
+		// not started yet then never runs runsc for id.
+		release, busy, err := supervisor.Claim(p.Supervisor)
+		if err != nil {
+			return fmt.Errorf("delete %s: %w", id, err)
 		}
-	}
-	if err := m.endSupervisor(ctx, id); err != nil {
-		return err
+		if !busy {
+			defer release()
+			break
+		}
+		if attempt == 10 {
+			return errdefs.Unavailable("delete %s: a supervisor is still starting; try again", id)
+		}
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
+			return err
+		}
 	}
 	if err := m.runsc.Delete(ctx, id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return fmt.Errorf("delete %s: %w", id, err)
-	}
-	// runsc has no state for id any more; a create interrupted before it
-	// wrote one leaves its lock file, which runsc delete does not remove.
-	locks, _ := filepath.Glob(filepath.Join(m.runsc.Root, id+"_sandbox:*.lock"))
-	for _, l := range locks {
-		if err := os.Remove(l); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("delete %s: %w", id, err)
-		}
 	}
 	if err := removeAllAtomic(p.Supervisor); err != nil {
 		return err
@@ -96,8 +91,38 @@ func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) error 
 			return fmt.Errorf("delete %s: %w", id, err)
 		}
 	}
+	// Last, once nothing makes a status query run `runsc state` for id any
+	// more (that takes runsc's lock file): runsc has no state for id, and a
+	// create interrupted before writing one leaves its lock file behind.
+	locks, _ := filepath.Glob(filepath.Join(m.runsc.Root, id+"_sandbox:*.lock"))
+	for _, l := range locks {
+		if err := os.Remove(l); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("delete %s: %w", id, err)
+		}
+	}
 	m.log.Info("container deleted", zap.String("id", id))
 	return nil
+}
+
+// stopForDelete stops the container (with Force) and waits for its
+// supervisor to end.
+func (m *Manager) stopForDelete(ctx context.Context, id string, o DeleteOptions) error {
+	st, err := m.Status(ctx, id)
+	switch {
+	case errors.Is(err, errdefs.ErrNotFound):
+	case err != nil:
+		return err
+	case st.Exit == nil && st.State != specs.StateCreated && !o.Force:
+		return errdefs.FailedPrecondition("container %s is %s; stop it or delete with force", id, st.State)
+	case st.Exit == nil:
+		if st.State == runsc.StatePaused {
+			_ = m.runsc.Resume(ctx, id) // a frozen sandbox dies slowly
+		}
+		if _, err := m.Stop(ctx, id, 0); err != nil {
+			return fmt.Errorf("delete %s: stopping: %w", id, err)
+		}
+	}
+	return m.endSupervisor(ctx, id)
 }
 
 // endSupervisor waits for the supervisor to exit after its container did,

@@ -26,8 +26,9 @@ import (
 
 // Files in a supervisor's directory.
 const (
-	SpecFile    = "spec.json"      // the Spec, written by Spawn
-	PidFile     = "supervisor.pid" // the supervisor's pid, removed last at exit
+	SpecFile    = "spec.json"       // the Spec, written by Spawn
+	PidFile     = "supervisor.pid"  // the supervisor's pid, removed last at exit
+	LockFile    = "supervisor.lock" // flocked by the supervisor for its whole life
 	SocketFile  = "supervisor.sock"
 	LogFile     = "supervisor.log" // its own diagnostics (zap JSON)
 	SandboxPid  = "sandbox.pid"    // written by runsc create --pid-file

@@ -78,6 +78,12 @@ func (s *supervisor) run(ready *readyReporter) int {
 	// The supervisor ends only after its container: signals that would end
 	// it earlier (and lose the exit status) are ignored. SIGKILL still works.
 	signal.Ignore(unix.SIGTERM, unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
+	lock, err := lockDir(s.spec.Dir)
+	if err != nil { // deleted before it started, or a second supervisor
+		ready.fail(err)
+		return 1
+	}
+	defer lock.Close() // held until the process ends
 	if err := writeFileAtomic(s.spec.path(PidFile), []byte(strconv.Itoa(os.Getpid())+"\n"), 0o600); err != nil {
 		ready.fail(err)
 		return 1
