@@ -136,10 +136,37 @@ func (m *Manager) endSupervisor(ctx context.Context, id string) error {
 	if exited, err := waitPid(ctx, pid, 10*time.Second); err != nil || exited {
 		return err
 	}
-	m.log.Warn("supervisor lingers after its container; killing it", zap.String("id", id), zap.Int("pid", pid))
-	_ = unix.Kill(pid, unix.SIGKILL)
+	m.log.Warn("supervisor lingers after its container; killing it and its session", zap.String("id", id), zap.Int("pid", pid))
+	killSession(pid) // a runsc child must not outlive it and run on
 	_, err := waitPid(ctx, pid, 5*time.Second)
 	return err
+}
+
+// killSession SIGKILLs every process in session sid (a supervisor is a
+// session leader; its runsc commands run in its session).
+func killSession(sid int) {
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, path := range stats {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			continue
+		}
+		// "pid (comm) state ppid pgrp session ...": fields after the last ')'.
+		s := string(data)
+		i := strings.LastIndexByte(s, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(s[i+1:])
+		if len(f) < 4 {
+			continue
+		}
+		if sess, err := strconv.Atoi(f[3]); err == nil && sess == sid {
+			if pid, err := strconv.Atoi(filepath.Base(filepath.Dir(path))); err == nil {
+				_ = unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+	}
 }
 
 // waitPid waits up to d for pid to exit, through a pidfd (no polling);

@@ -164,6 +164,14 @@ func (m *Manager) offlineStatus(ctx context.Context, id string) (Status, error) 
 	case err != nil && !errors.Is(err, errdefs.ErrNotFound):
 		return Status{}, err
 	}
+	// A supervisor that holds its lock but has not written its pid file
+	// yet is starting: not lost.
+	if release, busy, err := supervisor.Claim(p.Supervisor); err == nil {
+		release()
+		if busy {
+			return Status{ID: id, State: specs.StateCreating}, nil
+		}
+	}
 	// Gone, and nobody recorded how: say so, once and for all.
 	ex := ExitStatus{ExitCode: -1, Reason: supervisor.ReasonLost, FinishedAt: time.Now(),
 		Message: "the supervisor is gone and recorded no exit status; the exit code is unknown"}
@@ -229,13 +237,19 @@ func (m *Manager) Stop(ctx context.Context, id string, grace time.Duration) (Exi
 		if st.Exit != nil {
 			return *st.Exit, nil
 		}
-		if st.SupervisorPid == 0 {
+		if st.SupervisorPid == 0 && st.State != specs.StateCreating {
 			_ = m.runsc.Kill(ctx, id, unix.SIGTERM, runsc.KillOptions{})
 			wctx, cancel := context.WithTimeout(ctx, grace)
 			_, _ = m.Wait(wctx, id)
 			cancel()
 			_ = m.runsc.Kill(ctx, id, unix.SIGKILL, runsc.KillOptions{All: true})
 			return m.Wait(ctx, id)
+		}
+		if st.SupervisorPid == 0 { // starting: wait for it to answer
+			if err := sleep(ctx, 100*time.Millisecond); err != nil {
+				return ExitStatus{}, err
+			}
+			continue
 		}
 		st, err = m.client(id).Stop(ctx, 0, grace)
 		if err == nil && st.Exit != nil {

@@ -140,6 +140,8 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		d.Close()
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
+	d.wg.Add(1)
+	go d.janitor()
 	return d, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
@@ -154,6 +155,34 @@ func (d *Daemon) rebuild(ctx context.Context, st sandbox.Status) error {
 		d.watch(c.ID)
 	}
 	return nil
+}
+
+// janitorInterval is how often the janitor sweeps runsc's root.
+const janitorInterval = 5 * time.Second
+
+// janitor sweeps, while the daemon runs, what a runsc process that outlived
+// an interrupted create can leave after its container was undone: runsc's
+// lock file for an id no record knows.
+func (d *Daemon) janitor() {
+	defer d.wg.Done()
+	t := time.NewTicker(janitorInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.ctx.Done():
+			return
+		case <-t.C:
+		}
+		recs, err := d.store.ListContainers(nil)
+		if err != nil {
+			continue
+		}
+		known := map[string]bool{}
+		for _, c := range recs {
+			known[c.ID] = true
+		}
+		d.removeStaleRunscLocks(known)
+	}
 }
 
 // removeStaleRunscLocks removes the lock files runsc leaves in its root for
