@@ -244,7 +244,8 @@ func TestE2ERecoveryKill9AtEachCreateStep(t *testing.T) {
 				_, err := c.Create(ctx, &nucleusv1.ContainerSpec{Name: name, Args: []string{"/bin/sleep", "30"}})
 				done <- err
 			}()
-			hit := false
+			hit, finished := false, false
+			var err error
 			deadline := time.Now().Add(time.Minute)
 		poll:
 			for time.Now().Before(deadline) {
@@ -256,7 +257,8 @@ func TestE2ERecoveryKill9AtEachCreateStep(t *testing.T) {
 					}
 				}
 				select {
-				case <-done:
+				case err = <-done:
+					finished = true
 					break poll // finished before the point was seen
 				default:
 				}
@@ -272,7 +274,9 @@ func TestE2ERecoveryKill9AtEachCreateStep(t *testing.T) {
 			}
 			d.Kill9()
 			logStart := len(d.Log())
-			err := <-done
+			if !finished {
+				err = <-done
+			}
 			rec := recordAfterKill(t, d, name)
 			step := "no record"
 			if rec != nil {
