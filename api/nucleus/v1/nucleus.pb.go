@@ -1658,7 +1658,9 @@ type isRunResponse_Msg interface {
 }
 
 type RunResponse_Container struct {
-	// First message: the container, started.
+	// First message: the container, started. When the command cannot be
+	// run at all (not found: exit 127, not executable: 126) no container
+	// is kept and the only message is exit.
 	Container *Container `protobuf:"bytes,1,opt,name=container,proto3,oneof"`
 }
 
