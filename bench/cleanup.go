@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"os"
@@ -15,6 +14,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/sandbox"
 )
 
 // cleanup removes everything the run made: containers through the API,
@@ -164,23 +165,9 @@ func processesUnder(dir string) []int {
 
 // unmountUnder detaches every mount at or below dir, deepest first.
 func unmountUnder(dir string) (int, error) {
-	f, err := os.Open("/proc/self/mountinfo")
+	points, err := sandbox.MountsUnder(dir)
 	if err != nil {
 		return 0, err
-	}
-	defer f.Close()
-	var points []string
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		fields := strings.Fields(sc.Text())
-		if len(fields) < 5 {
-			continue
-		}
-		p := unescapeMount(fields[4])
-		if p == dir || strings.HasPrefix(p, dir+"/") {
-			points = append(points, p)
-		}
 	}
 	sort.Slice(points, func(i, j int) bool { return len(points[i]) > len(points[j]) })
 	var errs []string
@@ -193,25 +180,6 @@ func unmountUnder(dir string) (int, error) {
 		return len(points), fmt.Errorf("%s", strings.Join(errs, "; "))
 	}
 	return len(points), nil
-}
-
-// unescapeMount undoes mountinfo's octal escapes (\040 for a space).
-func unescapeMount(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			if n, err := strconv.ParseUint(s[i+1:i+4], 8, 8); err == nil {
-				b.WriteByte(byte(n))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
 }
 
 // containerIDRe finds the container ids in nucleusd's log.

@@ -6,13 +6,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"time"
 
 	"nucleus.dev/nucleus/bundle"
+	"nucleus.dev/nucleus/sandbox/runsc"
 )
 
 // raw runs runsc directly on bundles equivalent to nucleusd's: the same
@@ -32,6 +32,9 @@ func newRaw(bin, dir string, extra []string) *raw {
 }
 
 func (r *raw) init() error {
+	if _, err := r.globalFlags(r.root); err != nil {
+		return fmt.Errorf("runsc flags: %w", err)
+	}
 	for _, d := range []string{r.root, filepath.Join(r.dir, "bundles")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return err
@@ -40,33 +43,21 @@ func (r *raw) init() error {
 	return nil
 }
 
-// globalFlags mirrors sandbox/runsc.(*Runsc).globalFlags for the daemon's
-// defaults: every flag as --name=value, sorted by name.
-func (r *raw) globalFlags(root string) []string {
-	flags := map[string]string{"root": root, "platform": "systrap", "network": "none"}
-	for _, f := range r.extra {
-		name, value, ok := strings.Cut(strings.TrimPrefix(f, "--"), "=")
-		if !ok {
-			value = "true"
-		}
-		flags[name] = value
-	}
-	keys := make([]string, 0, len(flags))
-	for k := range flags {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	argv := make([]string, 0, len(keys))
-	for _, k := range keys {
-		argv = append(argv, "--"+k+"="+flags[k])
-	}
-	return argv
+// globalFlags are the global flags the daemon's runsc driver passes, for
+// root: the same function builds both.
+func (r *raw) globalFlags(root string) ([]string, error) {
+	rs := runsc.Runsc{Binary: r.bin, Root: root, ExtraFlags: r.extra}
+	return rs.GlobalFlags()
 }
 
 // command is runsc with the global flags for root, then args. It runs in
 // its own process group, as the daemon's runsc does.
 func (r *raw) command(ctx context.Context, root string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, r.bin, append(r.globalFlags(root), args...)...)
+	flags, err := r.globalFlags(root)
+	cmd := exec.CommandContext(ctx, r.bin, append(flags, args...)...)
+	if err != nil {
+		cmd.Err = err // Start and Run report it; nothing runs with other flags
+	}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	return cmd
 }

@@ -71,6 +71,11 @@ func (r *Runsc) Validate() error {
 	return err
 }
 
+// GlobalFlags returns the global flags every runsc command gets from r:
+// what a caller running runsc itself (a benchmark baseline) must pass to
+// behave exactly like the driver.
+func (r *Runsc) GlobalFlags() ([]string, error) { return r.globalFlags(nil) }
+
 // globalFlags renders the settings, plus per-call flags, as sorted
 // "--name=value" arguments: the one place global argv is built.
 func (r *Runsc) globalFlags(call map[string]string) ([]string, error) {
