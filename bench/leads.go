@@ -31,12 +31,9 @@ func leadsFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			return timedRun(exec.CommandContext(ctx, e.cfg.runsc, "--version"))
 		}},
 	}
-	minsup := filepath.Join(e.base, "minsup")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", minsup, "./bench/minsup").CombinedOutput(); err != nil {
-		f.Notes = append(f.Notes, fmt.Sprintf("building ./bench/minsup (run from the repository root): %v: %s", err, tail(string(out))))
-	} else {
-		procs = append(procs, variant{"exec supervisor-only binary (bench/minsup)", func(ctx context.Context) (time.Duration, error) {
-			d, _ := timedRun(exec.CommandContext(ctx, minsup, "supervise"))
+	if sup := filepath.Join(filepath.Dir(e.cfg.nucleusd), "nucleus-supervisor"); fileExists(sup) {
+		procs = append(procs, variant{"exec nucleus-supervisor (Go init, no spec)", func(ctx context.Context) (time.Duration, error) {
+			d, _ := timedRun(exec.CommandContext(ctx, sup)) // exits 2: no spec
 			return d, nil
 		}})
 	}
@@ -199,4 +196,9 @@ func atomicWrite(path string) (time.Duration, error) {
 	elapsed := time.Since(start)
 	_ = os.Remove(path)
 	return elapsed, err
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

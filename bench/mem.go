@@ -27,7 +27,7 @@ func (p proc) kind() string {
 	case "runsc-gofer":
 		return "gofer"
 	}
-	if len(p.argv) > 1 && p.argv[1] == "supervise" {
+	if filepath.Base(p.argv[0]) == "nucleus-supervisor" || len(p.argv) > 1 && p.argv[1] == "supervise" {
 		return "supervisor"
 	}
 	return "other"

@@ -472,7 +472,7 @@ func TestE2EDeployFreshHostDefaultConfig(t *testing.T) {
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for name, src := range map[string]string{"nucleusd": binary(t, "nucleusd"), "nucleusctl": binary(t, "nucleusctl"), "runsc": runsc} {
+	for name, src := range map[string]string{"nucleusd": binary(t, "nucleusd"), "nucleus-supervisor": binary(t, "nucleus-supervisor"), "nucleusctl": binary(t, "nucleusctl"), "runsc": runsc} {
 		if out, err := exec.Command("install", "-m", "0755", src, filepath.Join(bin, name)).CombinedOutput(); err != nil {
 			t.Fatalf("install %s: %v %s", name, err, out)
 		}

@@ -21,7 +21,7 @@ import (
 )
 
 // builds holds the binaries built for this test process, one build each.
-var builds sync.Map // command name → *build
+var builds sync.Map // command name → *build; "" → the directory they go to
 
 type build struct {
 	once sync.Once
@@ -35,7 +35,7 @@ func binary(t *testing.T, name string) string {
 	v, _ := builds.LoadOrStore(name, &build{})
 	b := v.(*build)
 	b.once.Do(func() {
-		dir, err := os.MkdirTemp("", "nucleus-e2e-bin-")
+		dir, err := binDir()
 		if err != nil {
 			b.err = err
 			return
@@ -52,6 +52,16 @@ func binary(t *testing.T, name string) string {
 		t.Fatal(b.err)
 	}
 	return b.path
+}
+
+// binDir is the one directory the binaries of this test process are built
+// into, so that nucleusd finds nucleus-supervisor next to itself as it does
+// when installed.
+func binDir() (string, error) {
+	v, _ := builds.LoadOrStore("", &build{})
+	b := v.(*build)
+	b.once.Do(func() { b.path, b.err = os.MkdirTemp("", "nucleus-e2e-bin-") })
+	return b.path, b.err
 }
 
 // Daemon is one nucleusd under test.
@@ -81,6 +91,7 @@ type DaemonOptions struct {
 func NewDaemon(t *testing.T, o DaemonOptions) *Daemon {
 	t.Helper()
 	runsc := testutil.Runsc(t)
+	binary(t, "nucleus-supervisor") // found next to nucleusd
 	bin := binary(t, "nucleusd")
 	dir, err := os.MkdirTemp("", "nucleus-e2e-")
 	if err != nil {
@@ -260,6 +271,9 @@ func (d *Daemon) cleanup() {
 	}
 	if d.t.Failed() {
 		d.t.Logf("nucleusd log:\n%s", tail(d.Log(), 12000))
+	}
+	if strings.Contains(d.Log(), "no nucleus-supervisor next to nucleusd") {
+		d.t.Errorf("nucleusd did not find nucleus-supervisor next to itself; supervisors re-executed nucleusd")
 	}
 	leftovers := Leftovers(d.Dir)
 	for _, l := range leftovers {

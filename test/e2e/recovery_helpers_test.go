@@ -417,7 +417,7 @@ func stopRunscOf(d *Daemon) []int {
 		var pids []int
 		create := false
 		for pid, cmdline := range recProcessesMentioning(filepath.Join(d.State, "runsc")) {
-			if strings.Contains(cmdline, " supervise ") {
+			if strings.Contains(cmdline, " --spec ") { // a supervisor
 				continue
 			}
 			create = create || strings.Contains(cmdline, " create ")

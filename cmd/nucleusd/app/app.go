@@ -19,6 +19,10 @@ import (
 // container's supervisor.
 const SuperviseCommand = "supervise"
 
+// SupervisorExecutable is the dedicated supervisor (cmd/nucleus-supervisor)
+// nucleusd looks for next to itself.
+const SupervisorExecutable = "nucleus-supervisor"
+
 // Flags are nucleusd's command-line flags.
 type Flags struct {
 	ConfigPath string

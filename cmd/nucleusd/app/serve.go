@@ -13,6 +13,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/daemon"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -55,10 +56,15 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	if err != nil {
 		return fmt.Errorf("locating nucleusd: %w", err)
 	}
+	supervise, dedicated := supervisorCommand(self)
+	if !dedicated {
+		log.Warn("no "+SupervisorExecutable+" next to nucleusd: supervisors re-execute nucleusd, which starts slower",
+			zap.String("looked_for", filepath.Join(filepath.Dir(self), SupervisorExecutable)))
+	}
 	_, _ = daemon.SdNotify(false, "STATUS=recovering containers")
 	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
-		SupervisorCommand: []string{self, SuperviseCommand}, SelfExe: self,
+		SupervisorCommand: supervise, SelfExe: self,
 	}
 	var mx *metrics.Metrics // nil when [metrics] address is empty
 	if cfg.Metrics.Address != "" {
@@ -174,4 +180,15 @@ func serveMetrics(ctx context.Context, log *zap.Logger, mx *metrics.Metrics, add
 	}()
 	log.Info("metrics endpoint", zap.String("address", l.Addr().String()), zap.String("url", "http://"+l.Addr().String()+"/metrics"))
 	return func() { cancel(); <-done }, nil
+}
+
+// supervisorCommand is how nucleusd starts a container's supervisor: the
+// dedicated nucleus-supervisor executable next to nucleusd when there is
+// one (dedicated), else nucleusd itself in its hidden supervise mode.
+func supervisorCommand(self string) (cmd []string, dedicated bool) {
+	p := filepath.Join(filepath.Dir(self), SupervisorExecutable)
+	if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() && unix.Access(p, unix.X_OK) == nil {
+		return []string{p}, true
+	}
+	return []string{self, SuperviseCommand}, false
 }
