@@ -36,34 +36,102 @@ type DeleteOptions struct {
 // (Config.RemoveBundle), exit.json and, unless KeepLogs, the logs. Deleting
 // a container that is already gone succeeds.
 func (m *Manager) Delete(ctx context.Context, id string, o DeleteOptions) error {
+	return m.DeleteAll(ctx, []string{id}, o)[0]
+}
+
+// DeleteAll is Delete for several containers, with one runsc process for
+// all of their runsc state instead of one each: what a burst of removals
+// costs the host. It returns one error per id (nil when it is gone).
+func (m *Manager) DeleteAll(ctx context.Context, ids []string, o DeleteOptions) []error {
+	errs := make([]error, len(ids))
+	var claimed []int
+	for i, id := range ids {
+		release, err := m.claimForDelete(ctx, id, o)
+		if err != nil {
+			errs[i] = err
+			continue
+		}
+		defer release()
+		claimed = append(claimed, i)
+	}
+	runscIDs := make([]string, 0, len(claimed))
+	for _, i := range claimed {
+		runscIDs = append(runscIDs, ids[i])
+	}
+	for id, err := range m.deleteRunscState(ctx, runscIDs) {
+		for _, i := range claimed {
+			if ids[i] == id {
+				errs[i] = err
+			}
+		}
+	}
+	for _, i := range claimed {
+		if errs[i] == nil {
+			errs[i] = m.removeFiles(ids[i], o)
+		}
+	}
+	return errs
+}
+
+// claimForDelete stops the container (with Force), waits for its
+// supervisor to end and takes the supervisor lock, held until release: a
+// supervisor spawned but not started yet then never runs runsc for id.
+func (m *Manager) claimForDelete(ctx context.Context, id string, o DeleteOptions) (release func(), err error) {
 	if err := supervisor.ValidID(id); err != nil {
-		return err
+		return nil, err
 	}
 	p := m.Paths(id)
 	for attempt := 0; ; attempt++ {
 		if err := m.stopForDelete(ctx, id, o); err != nil {
-			return err
+			return nil, err
 		}
-		// Hold the supervisor lock from here on: a supervisor spawned but
-		// not started yet then never runs runsc for id.
 		release, busy, err := supervisor.Claim(p.Supervisor)
 		if err != nil {
-			return fmt.Errorf("delete %s: %w", id, err)
+			return nil, fmt.Errorf("delete %s: %w", id, err)
 		}
 		if !busy {
-			defer release()
-			break
+			return release, nil
 		}
 		if attempt == 10 {
-			return errdefs.Unavailable("delete %s: a supervisor is still starting; try again", id)
+			return nil, errdefs.Unavailable("delete %s: a supervisor is still starting; try again", id)
 		}
 		if err := sleep(ctx, 200*time.Millisecond); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	if err := m.runsc.Delete(ctx, id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
-		return fmt.Errorf("delete %s: %w", id, err)
+}
+
+// deleteRunscState runs `runsc delete --force` for ids, in one process when
+// there are several, and returns the ids it could not delete. runsc stops
+// at the first id it has no state for, so what still has state afterwards
+// is deleted one by one.
+func (m *Manager) deleteRunscState(ctx context.Context, ids []string) map[string]error {
+	failed := map[string]error{}
+	if len(ids) > 1 {
+		if err := m.runsc.DeleteAll(ctx, ids); err != nil {
+			m.log.Info("batched runsc delete failed; deleting one by one", zap.Strings("ids", ids), zap.Error(err))
+		}
+		var left []string
+		for _, id := range ids {
+			if m.runsc.HasState(id) {
+				left = append(left, id)
+			}
+		}
+		ids = left
 	}
+	for _, id := range ids {
+		if err := m.runsc.Delete(ctx, id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			failed[id] = fmt.Errorf("delete %s: %w", id, err)
+		}
+	}
+	return failed
+}
+
+// removeFiles removes what is left of a container once runsc has no state
+// for it: the supervisor directory, bundle, network namespace, exit and
+// meta files, logs (unless KeepLogs) and runsc's lock files.
+func (m *Manager) removeFiles(id string, o DeleteOptions) error {
+	p := m.Paths(id)
 	if err := removeAllAtomic(p.Supervisor); err != nil {
 		return err
 	}

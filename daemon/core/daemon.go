@@ -72,6 +72,8 @@ type Daemon struct {
 	mu       sync.Mutex
 	exited   map[string]chan struct{} // closed once the exit is recorded
 	attached map[string]int           // attached runs that remove their container themselves
+
+	cleanups *cleanupQueue // removed containers whose host side the cleaner removes
 }
 
 // Open checks the directories, opens the store, validates the hooks,
@@ -135,13 +137,15 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		cfg: cfg, rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
 		events: newEventBus(st), metrics: o.Metrics, runscVersion: ver.String(),
 		ctx: dctx, cancel: dcancel, exited: map[string]chan struct{}{}, attached: map[string]int{},
+		cleanups: newCleanupQueue(),
 	}
 	if err := d.recover(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("recovery: %w", err)
 	}
-	d.wg.Add(1)
+	d.wg.Add(2)
 	go d.janitor()
+	go d.cleaner()
 	return d, nil
 }
 

@@ -194,7 +194,7 @@ func (d *Daemon) removeStaleRunscLocks(known map[string]bool) {
 	for _, l := range locks {
 		id, _, _ := strings.Cut(filepath.Base(l), "_sandbox:")
 		state := strings.TrimSuffix(l, ".lock") + ".state"
-		if known[id] || exists(state) {
+		if known[id] || exists(state) || d.cleanups.has(id) {
 			continue
 		}
 		if err := os.Remove(l); err == nil {

@@ -150,11 +150,3 @@ func (d *Daemon) poststop(c *store.Container) {
 		d.log.Error("recording poststop", zap.String("id", c.ID), zap.Error(err))
 	}
 }
-
-func (d *Daemon) autoRemove(id string) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), time.Minute)
-	defer cancel()
-	if _, err := d.remove(ctx, id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
-		d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
-	}
-}

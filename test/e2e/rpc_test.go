@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -288,6 +289,82 @@ func TestE2EFiftyConcurrentRuns(t *testing.T) {
 		if err != nil {
 			t.Error(err)
 		}
+	}
+	// The host side of auto_remove containers goes in the background,
+	// batched: all of it, soon.
+	left := waitNoLeftovers(d, 60*time.Second)
+	for _, l := range left {
+		t.Errorf("left behind after the runs: %s", l)
+	}
+	t.Logf("host cleanup done %v after the last run", time.Since(begin))
+}
+
+// waitNoLeftovers polls the running daemon's leftovers until there are none
+// or d passes, and returns the last list.
+func waitNoLeftovers(d *Daemon, within time.Duration) []string {
+	deadline := time.Now().Add(within)
+	for {
+		left := d.Leftovers()
+		if len(left) == 0 || time.Now().After(deadline) {
+			return left
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestE2EAutoRemoveAnswersFirst: an attached auto_remove run answers with
+// the exit status once its record is gone; the name is free at once, the
+// DELETED event is published, and the host side follows in the background.
+func TestE2EAutoRemoveAnswersFirst(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 2*time.Minute)
+	// The supervisor is the dedicated executable found next to nucleusd.
+	ct := running(t, c, ctx, "sleep 60")
+	sups := 0
+	for _, cmdline := range recProcessesMentioning(ct.GetId()) {
+		if strings.Contains(cmdline, " --spec ") {
+			sups++
+			if argv0, _, _ := strings.Cut(cmdline, " "); filepath.Base(argv0) != "nucleus-supervisor" {
+				t.Errorf("supervisor runs %q, want nucleus-supervisor", cmdline)
+			}
+		}
+	}
+	if sups != 1 {
+		t.Errorf("%d supervisors for %s, want 1", sups, ct.GetId())
+	}
+	if _, err := c.Delete(ctx, ct.GetId(), true); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		ex, id, err := c.Run(ctx, &nucleusv1.ContainerSpec{Name: "again", Args: []string{"/bin/sh", "-c", "exit 4"}, AutoRemove: true}, client.RunOptions{})
+		if err != nil || ex.GetExitCode() != 4 {
+			t.Fatalf("run %d: %v %v", i, ex, err)
+		}
+		if _, err := c.Get(ctx, id); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Fatalf("run %d: Get after the answer = %v, want NotFound", i, err)
+		}
+		if _, err := c.Wait(ctx, id); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Fatalf("run %d: Wait after the answer = %v, want NotFound", i, err)
+		}
+	}
+	var deleted int
+	since := uint64(0)
+	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_ = c.Events(ectx, &nucleusv1.EventsRequest{SinceSequence: &since}, func(r *nucleusv1.EventsResponse) error {
+		if ev := r.GetEvent(); ev.GetType() == nucleusv1.EventType_EVENT_TYPE_DELETED && ev.GetContainerName() == "again" {
+			if deleted++; deleted == 3 {
+				cancel()
+			}
+		}
+		return nil
+	})
+	if deleted != 3 {
+		t.Errorf("%d DELETED events, want 3", deleted)
+	}
+	if left := waitNoLeftovers(d, 30*time.Second); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
 	}
 }
 

@@ -353,7 +353,10 @@ type ContainerSpec struct {
 	// Maximum runtime after start; the container is killed with exit reason
 	// "timeout" when it expires. Unset or zero: the daemon's default timeout.
 	Timeout *durationpb.Duration `protobuf:"bytes,18,opt,name=timeout,proto3" json:"timeout,omitempty"`
-	// Delete the container (record, bundle, logs) as soon as it exits.
+	// Delete the container (record, bundle, logs) as soon as it exits. The
+	// record goes first (an attached Run answers once it is gone, and the
+	// name is free again); the host side (runsc state, bundle, logs) follows
+	// in the background within moments, batched with other removals.
 	AutoRemove bool `protobuf:"varint,19,opt,name=auto_remove,json=autoRemove,proto3" json:"auto_remove,omitempty"`
 	// Keep the process's stdin open so Run (attached) can write to it.
 	OpenStdin bool `protobuf:"varint,20,opt,name=open_stdin,json=openStdin,proto3" json:"open_stdin,omitempty"`

@@ -1,0 +1,94 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.uber.org/zap"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox"
+)
+
+// cleanupTimeout bounds one background cleanup round (and the final one at
+// Close).
+const cleanupTimeout = time.Minute
+
+// autoRemove removes an exited auto_remove container the way `docker run
+// --rm` does, but answers first: its poststop hooks run and its record goes
+// (its name is free again and Get, List and Wait no longer know it) before
+// this returns; the host side — runsc state, supervisor directory, bundle,
+// logs — is left to the cleaner goroutine, which takes whatever piled up in
+// one round and removes it with a single runsc process. A daemon that dies
+// before the cleanup finds the leftovers without a record at its next start
+// and removes them then (recovery's orphan cleanup).
+func (d *Daemon) autoRemove(id string) {
+	unlock := d.locks.lock(id)
+	c, err := d.store.GetContainer(id)
+	if err != nil {
+		unlock()
+		if !errors.Is(err, errdefs.ErrNotFound) {
+			d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
+		}
+		return
+	}
+	if live(c.State) {
+		// Not expected (callers remove exited containers); do it in full.
+		unlock()
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), cleanupTimeout)
+		defer cancel()
+		if _, err := d.remove(ctx, id, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
+		}
+		return
+	}
+	defer unlock()
+	d.poststop(c)
+	d.cleanups.add(id) // before the record goes: the janitor must know it
+	if err := d.store.DeleteContainer(id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
+		d.cleanups.cancel(id)
+		return
+	}
+	d.forgetWatch(id)
+	c.State = nucleusv1.ContainerState_CONTAINER_STATE_REMOVED
+	d.log.Info("container removed (auto_remove); host cleanup follows", zap.String("id", id), zap.String("name", c.Name))
+	d.publish(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil)
+	d.cleanups.wake()
+}
+
+// cleaner removes the host side of removed containers in rounds until the
+// daemon closes; then it runs a last round so that a clean stop leaves
+// nothing behind.
+func (d *Daemon) cleaner() {
+	defer d.wg.Done()
+	for {
+		select {
+		case <-d.cleanups.woken():
+			d.cleanupRound()
+		case <-d.ctx.Done():
+			d.cleanupRound()
+			return
+		}
+	}
+}
+
+func (d *Daemon) cleanupRound() {
+	ids := d.cleanups.take()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(d.ctx), cleanupTimeout)
+	defer cancel()
+	begin := time.Now()
+	errs := d.sb.DeleteAll(ctx, ids, sandbox.DeleteOptions{Force: true})
+	for i, err := range errs {
+		if err != nil {
+			d.log.Error("cleaning up a removed container; the next start of nucleusd retries", zap.String("id", ids[i]), zap.Error(err))
+		}
+	}
+	d.cleanups.done(ids)
+	d.log.Debug("cleanup round", zap.Int("containers", len(ids)), zap.Duration("took", time.Since(begin)))
+}

@@ -1,0 +1,51 @@
+package sandbox
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"nucleus.dev/nucleus/sandbox/internal/testbundle"
+)
+
+// TestE2EDeleteAll deletes several containers with one call: exited ones,
+// a running one and one whose runsc state is already gone (runsc's own
+// delete stops at the first id it does not know and reports success, so
+// the ones after it must still go). Nothing of any of them may be left.
+func TestE2EDeleteAll(t *testing.T) {
+	e := newEnv(t)
+	var ids []string
+	for i := 0; i < 4; i++ {
+		script := "exit 3"
+		if i == 3 {
+			script = "sleep 60"
+		}
+		id, _, _ := e.run(script, CreateOptions{}, testbundle.Options{})
+		ids = append(ids, id)
+	}
+	for _, id := range ids[:3] {
+		if ex := e.wait(id, 30*time.Second); ex.ExitCode != 3 {
+			t.Fatalf("%s exited %+v, want 3", id, ex)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	// The second one's runsc state goes first, behind the manager's back.
+	if err := e.m.runsc.Delete(ctx, ids[1], true); err != nil {
+		t.Fatal(err)
+	}
+	if e.m.runsc.HasState(ids[1]) || !e.m.runsc.HasState(ids[2]) {
+		t.Fatalf("HasState after deleting %s: %v, %s: %v", ids[1], e.m.runsc.HasState(ids[1]), ids[2], e.m.runsc.HasState(ids[2]))
+	}
+	begin := time.Now()
+	errs := e.m.DeleteAll(ctx, ids, DeleteOptions{Force: true})
+	t.Logf("DeleteAll of %d containers: %v", len(ids), time.Since(begin))
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("delete %s: %v", ids[i], err)
+		}
+	}
+	for _, id := range ids {
+		e.assertGone(id)
+	}
+}
