@@ -172,15 +172,19 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	if err := writeMeta(p.paths.Meta, rec); err != nil {
 		return nil, err
 	}
-	if rec, err = d.setStep(p.id, store.StepBundle, nil); err != nil {
-		return nil, err
-	}
+	// No commit for the bundle step: whatever step a create stopped at,
+	// recovery undoes all of it the same way.
 	st, err := d.sb.Create(cctx, p.id, sandbox.CreateOptions{
 		Network: p.network, OpenStdin: spec.GetOpenStdin(), Timeout: p.timeout,
 		Start: o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
 	})
 	if err != nil {
 		return nil, d.runError("create", err)
+	}
+	if st.State == specs.StateRunning {
+		// Created and started by one runsc process (no createRuntime hooks
+		// between them): one commit for the record and both events.
+		return d.createdRunning(cctx, caller, rec, st)
 	}
 	if rec, err = d.setStep(p.id, store.StepRunscCreated, func(c *store.Container) { c.Pid = st.SandboxPid }); err != nil {
 		return nil, err
@@ -211,6 +215,30 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		}
 	}
 	return d.started(cctx, rec, st)
+}
+
+// createdRunning records a container that was created and started in one
+// step: create complete, running, CREATED and STARTED in one commit; then
+// the exit watcher and the poststart hooks.
+func (d *Daemon) createdRunning(ctx context.Context, caller auth.Identity, rec *store.Container, st sandbox.Status) (*nucleusv1.Container, error) {
+	startedAt := st.StartedAt
+	if startedAt.IsZero() {
+		startedAt = time.Now()
+	}
+	rec, err := d.store.UpdateContainer(rec.ID, func(c *store.Container) error {
+		c.CreateStep = store.StepComplete
+		c.State = nucleusv1.ContainerState_CONTAINER_STATE_RUNNING
+		c.Pid = st.SandboxPid
+		c.StartedAt = startedAt.UTC()
+		return nil
+	}, d.event(nucleusv1.EventType_EVENT_TYPE_CREATED, rec, "", 0, nil), d.event(nucleusv1.EventType_EVENT_TYPE_STARTED, rec, "", 0, nil))
+	if err != nil {
+		return nil, err
+	}
+	d.events.notify()
+	d.watch(rec.ID)
+	d.log.Info("container created and started", zap.String("id", rec.ID), zap.String("name", rec.Name), zap.String("owner", caller.Principal()))
+	return d.poststart(ctx, rec)
 }
 
 // asPrecondition keeps a hook failure's message but makes it a

@@ -31,11 +31,17 @@ func (b *eventBus) publish(ev *nucleusv1.Event) error {
 	if _, err := b.store.AppendEvent(ev); err != nil {
 		return err
 	}
+	b.notify()
+	return nil
+}
+
+// notify wakes the subscribers after events were stored (by publish, or
+// in the transaction of the record change that caused them).
+func (b *eventBus) notify() {
 	b.mu.Lock()
 	close(b.wake)
 	b.wake = make(chan struct{})
 	b.mu.Unlock()
-	return nil
 }
 
 func (b *eventBus) waiter() <-chan struct{} {
@@ -114,6 +120,15 @@ func (b *eventBus) subscribe(ctx context.Context, f EventFilter, emit func(ev *n
 // publish records an event for c; a failure to record is logged, never
 // fatal to the operation that caused it.
 func (d *Daemon) publish(typ nucleusv1.EventType, c *store.Container, msg string, exitCode int32, attrs map[string]string) {
+	if err := d.events.publish(d.event(typ, c, msg, exitCode, attrs)); err != nil {
+		d.log.Error("recording event", zap.String("type", typ.String()), zap.Error(err))
+	}
+}
+
+// event builds the event publish records; callers that store it with the
+// record change it announces (store.UpdateContainer's events) call
+// d.events.notify() after the commit.
+func (d *Daemon) event(typ nucleusv1.EventType, c *store.Container, msg string, exitCode int32, attrs map[string]string) *nucleusv1.Event {
 	ev := &nucleusv1.Event{Type: typ, Message: msg, ExitCode: exitCode, Attributes: map[string]string{}}
 	for k, v := range attrs {
 		ev.Attributes[k] = v
@@ -122,9 +137,7 @@ func (d *Daemon) publish(typ nucleusv1.EventType, c *store.Container, msg string
 		ev.ContainerId, ev.ContainerName = c.ID, c.Name
 		ev.Attributes[ownerAttr] = strconv.FormatUint(uint64(c.OwnerUID), 10)
 	}
-	if err := d.events.publish(ev); err != nil {
-		d.log.Error("recording event", zap.String("type", typ.String()), zap.Error(err))
-	}
+	return ev
 }
 
 // ownerAttr is the event attribute naming the container owner's uid, by

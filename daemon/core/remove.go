@@ -47,15 +47,16 @@ func (d *Daemon) autoRemove(id string) {
 	defer unlock()
 	d.poststop(c)
 	d.cleanups.add(id) // before the record goes: the janitor must know it
-	if err := d.store.DeleteContainer(id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
-		d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
+	if err := d.store.DeleteContainer(id, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil)); err != nil {
+		if !errors.Is(err, errdefs.ErrNotFound) {
+			d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
+		}
 		d.cleanups.cancel(id)
 		return
 	}
+	d.events.notify()
 	d.forgetWatch(id)
-	c.State = nucleusv1.ContainerState_CONTAINER_STATE_REMOVED
 	d.log.Info("container removed (auto_remove); host cleanup follows", zap.String("id", id), zap.String("name", c.Name))
-	d.publish(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil)
 	d.cleanups.wake()
 }
 

@@ -56,6 +56,13 @@ func (d *Daemon) started(ctx context.Context, c *store.Container, st sandbox.Sta
 		return nil, err
 	}
 	d.publish(nucleusv1.EventType_EVENT_TYPE_STARTED, c, "", 0, nil)
+	return d.poststart(ctx, c)
+}
+
+// poststart runs the poststart hooks of a container that just started,
+// best effort: failures become HOOK_FAILED events and record warnings.
+func (d *Daemon) poststart(ctx context.Context, c *store.Container) (*nucleusv1.Container, error) {
+	var err error
 	if d.hasHooks(c.HookSet, hooks.Poststart) {
 		hstart := time.Now()
 		errs := d.hooks.RunBestEffort(ctx, c.HookSet, hooks.Poststart, d.hookState(c, specs.StateRunning))

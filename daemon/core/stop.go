@@ -160,12 +160,14 @@ func (d *Daemon) remove(ctx context.Context, id string, force bool) (*nucleusv1.
 	if err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: force}); err != nil {
 		return nil, err
 	}
-	if err := d.store.DeleteContainer(id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	switch err := d.store.DeleteContainer(id, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil)); {
+	case err == nil:
+		d.events.notify()
+	case !errors.Is(err, errdefs.ErrNotFound):
 		return nil, err
 	}
 	d.forgetWatch(id)
 	c.State = nucleusv1.ContainerState_CONTAINER_STATE_REMOVED
 	d.log.Info("container removed", zap.String("id", id), zap.String("name", c.Name))
-	d.publish(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil)
 	return toAPI(c), nil
 }

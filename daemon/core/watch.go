@@ -100,6 +100,12 @@ func (d *Daemon) recordExit(id string, ex sandbox.ExitStatus) (*store.Container,
 	if finished.IsZero() {
 		finished = time.Now()
 	}
+	// The record and its events in one commit.
+	var evs []*nucleusv1.Event
+	if ex.OOMKilled {
+		evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_OOM, prev, "the sandbox went over its memory limit and was killed", int32(ex.ExitCode), nil))
+	}
+	evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_EXITED, prev, ex.Reason, int32(ex.ExitCode), map[string]string{"reason": ex.Reason}))
 	c, err := d.store.UpdateContainer(id, func(r *store.Container) error {
 		r.State = nucleusv1.ContainerState_CONTAINER_STATE_EXITED
 		r.FinishedAt = finished.UTC()
@@ -112,15 +118,12 @@ func (d *Daemon) recordExit(id string, ex sandbox.ExitStatus) (*store.Container,
 			r.StartedAt = ex.StartedAt.UTC()
 		}
 		return nil
-	})
+	}, evs...)
 	if err != nil {
 		return nil, err
 	}
+	d.events.notify()
 	d.log.Info("container exited", zap.String("id", id), zap.Int("exit_code", ex.ExitCode), zap.String("reason", ex.Reason), zap.Bool("oom_killed", ex.OOMKilled))
-	if ex.OOMKilled {
-		d.publish(nucleusv1.EventType_EVENT_TYPE_OOM, c, "the sandbox went over its memory limit and was killed", int32(ex.ExitCode), nil)
-	}
-	d.publish(nucleusv1.EventType_EVENT_TYPE_EXITED, c, ex.Reason, int32(ex.ExitCode), map[string]string{"reason": ex.Reason})
 	return c, nil
 }
 

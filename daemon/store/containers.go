@@ -7,6 +7,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/identifiers"
 )
@@ -50,10 +51,15 @@ func (s *Store) CreateContainer(c *Container) error {
 // UpdateContainer applies fn to the record of id (exact id) and stores the
 // result, all in one transaction; fn's error aborts it. fn runs inside the
 // write transaction: it must be quick and do no I/O. ID, Name and OwnerUID
-// cannot change. It returns the stored record.
-func (s *Store) UpdateContainer(id string, fn func(*Container) error) (*Container, error) {
+// cannot change. events, if any, are appended (see AppendEvent) in the same
+// transaction: one commit for a change and what it announces. It returns
+// the stored record.
+func (s *Store) UpdateContainer(id string, fn func(*Container) error, events ...*nucleusv1.Event) (*Container, error) {
 	var out *Container
 	err := s.update(func(tx *bolt.Tx) error {
+		if err := s.appendEvents(tx, events); err != nil {
+			return err
+		}
 		containers := bucket(tx, bucketContainers)
 		c, err := s.getByID(containers, id)
 		if err != nil {
@@ -121,10 +127,14 @@ func (s *Store) ListContainers(keep func(*Container) bool) ([]*Container, error)
 }
 
 // DeleteContainer removes the record of id (exact id) and frees its name;
-// NotFound when there is none.
-func (s *Store) DeleteContainer(id string) error {
+// NotFound when there is none. events are appended in the same
+// transaction.
+func (s *Store) DeleteContainer(id string, events ...*nucleusv1.Event) error {
 	defer s.cache.forget(id)
 	return s.update(func(tx *bolt.Tx) error {
+		if err := s.appendEvents(tx, events); err != nil {
+			return err
+		}
 		containers := bucket(tx, bucketContainers)
 		c, err := s.getByID(containers, id)
 		if err != nil {

@@ -16,37 +16,43 @@ import (
 // Options.EventsRetained events, in one transaction. Sequences strictly
 // increase, also across Close and Open. It returns the sequence.
 func (s *Store) AppendEvent(ev *nucleusv1.Event) (uint64, error) {
-	var seq uint64
-	ts := ev.GetTime()
-	if ts == nil {
-		ts = timestamppb.New(s.opts.Now())
+	err := s.update(func(tx *bolt.Tx) error { return s.appendEvents(tx, []*nucleusv1.Event{ev}) })
+	if err != nil {
+		return 0, err
 	}
-	err := s.update(func(tx *bolt.Tx) error {
-		meta, events := bucket(tx, bucketMeta), bucket(tx, bucketEvents)
-		next, ok := getU64(meta.Get([]byte(metaNextSeq)))
-		if !ok {
-			return fmt.Errorf("next event sequence missing")
+	return ev.Sequence, nil
+}
+
+// appendEvents is AppendEvent for several events inside tx (a record's
+// change and the events it causes commit together). It sets each event's
+// Sequence and Time; on a failed transaction the caller discards them.
+func (s *Store) appendEvents(tx *bolt.Tx, evs []*nucleusv1.Event) error {
+	if len(evs) == 0 {
+		return nil
+	}
+	meta, events := bucket(tx, bucketMeta), bucket(tx, bucketEvents)
+	next, ok := getU64(meta.Get([]byte(metaNextSeq)))
+	if !ok {
+		return fmt.Errorf("next event sequence missing")
+	}
+	for _, ev := range evs {
+		if ev.Time == nil {
+			ev.Time = timestamppb.New(s.opts.Now())
 		}
-		rec := proto.CloneOf(ev)
-		rec.Sequence, rec.Time = next, ts
-		data, err := proto.Marshal(rec)
+		ev.Sequence = next
+		data, err := proto.Marshal(ev)
 		if err != nil {
 			return fmt.Errorf("encoding event: %w", err)
 		}
 		if err := events.Put(u64(next), data); err != nil {
 			return err
 		}
-		if err := meta.Put([]byte(metaNextSeq), u64(next+1)); err != nil {
-			return err
-		}
-		seq = next
-		return prune(events, next, s.opts.EventsRetained)
-	})
-	if err != nil {
-		return 0, err
+		next++
 	}
-	ev.Sequence, ev.Time = seq, ts
-	return seq, nil
+	if err := meta.Put([]byte(metaNextSeq), u64(next)); err != nil {
+		return err
+	}
+	return prune(events, next-1, s.opts.EventsRetained)
 }
 
 // prune deletes events older than the newest keep, given the newest

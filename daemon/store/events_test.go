@@ -1,10 +1,13 @@
 package store
 
 import (
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 func appendN(t *testing.T, s *Store, n int) []uint64 {
@@ -67,5 +70,58 @@ func TestSequencesMonotonicAcrossReopen(t *testing.T) {
 		if all[i] <= all[i-1] {
 			t.Fatalf("sequences not strictly increasing: %v", all)
 		}
+	}
+}
+
+// TestEventsCommitWithTheirRecord: events given to UpdateContainer and
+// DeleteContainer are stored in the same transaction as the change, in
+// order and numbered after the events before them; a change that fails
+// stores none of them.
+func TestEventsCommitWithTheirRecord(t *testing.T) {
+	s := openTest(t, "", Options{EventsRetained: 100})
+	appendN(t, s, 2)
+	c := testContainer(0, "web")
+	if err := s.CreateContainer(c); err != nil {
+		t.Fatal(err)
+	}
+	ev := func(typ nucleusv1.EventType) *nucleusv1.Event {
+		return &nucleusv1.Event{Type: typ, ContainerId: c.ID}
+	}
+	if _, err := s.UpdateContainer(c.ID, func(r *Container) error {
+		r.State = nucleusv1.ContainerState_CONTAINER_STATE_RUNNING
+		return nil
+	}, ev(nucleusv1.EventType_EVENT_TYPE_CREATED), ev(nucleusv1.EventType_EVENT_TYPE_STARTED)); err != nil {
+		t.Fatal(err)
+	}
+	// A failing change keeps neither the record change nor the events.
+	if _, err := s.UpdateContainer(c.ID, func(r *Container) error {
+		r.State = nucleusv1.ContainerState_CONTAINER_STATE_EXITED
+		return errdefs.FailedPrecondition("no")
+	}, ev(nucleusv1.EventType_EVENT_TYPE_EXITED)); err == nil {
+		t.Fatal("a failing update succeeded")
+	}
+	if err := s.DeleteContainer(testID(7), ev(nucleusv1.EventType_EVENT_TYPE_DELETED)); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("deleting an unknown record: %v", err)
+	}
+	if err := s.DeleteContainer(c.ID, ev(nucleusv1.EventType_EVENT_TYPE_DELETED)); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := s.EventsSince(0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for i, e := range evs {
+		if e.GetSequence() != uint64(i+1) || e.GetTime() == nil {
+			t.Errorf("event %d: sequence %d, time %v", i, e.GetSequence(), e.GetTime())
+		}
+		got = append(got, e.GetType().String())
+	}
+	want := "EVENT_TYPE_STARTED EVENT_TYPE_STARTED EVENT_TYPE_CREATED EVENT_TYPE_STARTED EVENT_TYPE_DELETED"
+	if strings.Join(got, " ") != want {
+		t.Fatalf("events %v\nwant %s", got, want)
+	}
+	if _, last, _ := s.EventRange(); last != 5 {
+		t.Fatalf("last sequence %d, want 5", last)
 	}
 }
