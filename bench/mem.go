@@ -14,6 +14,7 @@ import (
 type proc struct {
 	pid  int
 	argv []string
+	cwd  string
 }
 
 // kind names what a process is: "sandbox", "gofer", "supervisor" or "other".
@@ -34,7 +35,9 @@ func (p proc) kind() string {
 }
 
 // container is the container id a process belongs to: runsc's last
-// argument, or the supervisor's directory name.
+// argument, or the supervisor's directory name (its --spec argument's, or
+// its working directory's: a supervisor started ahead of need learns its
+// spec after exec).
 func (p proc) container() string {
 	if p.kind() == "supervisor" {
 		for i, a := range p.argv {
@@ -42,11 +45,13 @@ func (p proc) container() string {
 				return filepath.Base(filepath.Dir(p.argv[i+1]))
 			}
 		}
+		return filepath.Base(p.cwd)
 	}
 	return p.argv[len(p.argv)-1]
 }
 
-// procsMentioning lists the processes (but skip) whose argv mentions dir.
+// procsMentioning lists the processes (but skip) whose argv mentions dir
+// or whose working directory is under it.
 func procsMentioning(dir string, skip int) []proc {
 	entries, _ := os.ReadDir("/proc")
 	var out []proc
@@ -56,11 +61,15 @@ func procsMentioning(dir string, skip int) []proc {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join("/proc", ent.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(data, []byte(dir)) {
+		if err != nil || len(data) == 0 {
+			continue
+		}
+		cwd, _ := os.Readlink(filepath.Join("/proc", ent.Name(), "cwd"))
+		if !bytes.Contains(data, []byte(dir)) && !strings.HasPrefix(cwd, dir+"/") {
 			continue
 		}
 		argv := strings.Split(strings.TrimRight(string(data), "\x00"), "\x00")
-		out = append(out, proc{pid: pid, argv: argv})
+		out = append(out, proc{pid: pid, argv: argv, cwd: cwd})
 	}
 	return out
 }

@@ -216,7 +216,8 @@ func (e *env) assertGone(id string) {
 	}
 }
 
-// processesMentioning lists live processes whose command line contains s.
+// processesMentioning lists live processes whose command line or working
+// directory contains s.
 func processesMentioning(s string) []string {
 	var out []string
 	self := fmt.Sprint(os.Getpid())
@@ -226,10 +227,16 @@ func processesMentioning(s string) []string {
 			continue
 		}
 		cmdline, err := os.ReadFile(filepath.Join(d, "cmdline"))
-		if err != nil || !bytes.Contains(cmdline, []byte(s)) {
+		if err != nil || len(cmdline) == 0 {
 			continue
 		}
-		out = append(out, filepath.Base(d)+": "+strings.ReplaceAll(string(cmdline), "\x00", " "))
+		// A supervisor's command line need not name its container; its
+		// working directory does.
+		cwd, _ := os.Readlink(filepath.Join(d, "cwd"))
+		if !bytes.Contains(cmdline, []byte(s)) && !strings.Contains(cwd, s) {
+			continue
+		}
+		out = append(out, filepath.Base(d)+": "+strings.ReplaceAll(string(cmdline), "\x00", " ")+" (cwd "+cwd+")")
 	}
 	return out
 }

@@ -67,7 +67,13 @@ func (m *Manager) Create(ctx context.Context, id string, o CreateOptions) (Statu
 		LogPath: p.Log, LogMaxBytes: logMax, ExitPath: p.Exit,
 		OpenStdin: o.OpenStdin, Timeout: o.Timeout, Start: o.Start,
 	}
-	st, err := supervisor.Spawn(ctx, spec, supervisor.SpawnOptions{Command: m.cfg.SupervisorCommand, Env: m.cfg.SupervisorEnv})
+	var st Status
+	var err error
+	if m.spawner != nil {
+		st, err = m.spawner.Spawn(ctx, spec)
+	} else {
+		st, err = supervisor.Spawn(ctx, spec, m.spawnOptions())
+	}
 	if err != nil {
 		return Status{}, err
 	}

@@ -35,6 +35,10 @@ type Config struct {
 	SupervisorCommand []string
 	// SupervisorEnv is the supervisors' environment.
 	SupervisorEnv []string
+	// WarmSupervisor keeps a supervisor process started ahead of the next
+	// create (supervisor.Spawner); Close ends it. A daemon sets it; the
+	// Managers a test makes to look at containers do not need it.
+	WarmSupervisor bool
 	// LogMaxBytes is the default per-container log cap (0: containerlog's).
 	LogMaxBytes int64
 	// RemoveBundle removes a container's bundle and secrets (the bundle
@@ -49,9 +53,10 @@ type Config struct {
 // memory: everything is found from the directories, so a new Manager after
 // a daemon restart sees every container the old one had.
 type Manager struct {
-	cfg   Config
-	runsc *runsc.Runsc
-	log   *zap.Logger
+	cfg     Config
+	runsc   *runsc.Runsc
+	log     *zap.Logger
+	spawner *supervisor.Spawner // nil: every create starts its supervisor
 }
 
 // New checks cfg and makes the state directories (0700).
@@ -81,7 +86,23 @@ func New(cfg Config) (*Manager, error) {
 		cfg.Logger = zap.NewNop()
 	}
 	rs := cfg.Runsc
-	return &Manager{cfg: cfg, runsc: &rs, log: cfg.Logger}, nil
+	m := &Manager{cfg: cfg, runsc: &rs, log: cfg.Logger}
+	if cfg.WarmSupervisor {
+		m.spawner = supervisor.NewSpawner(m.spawnOptions())
+	}
+	return m, nil
+}
+
+// Close ends the warm supervisor, if any. Containers and their supervisors
+// keep running.
+func (m *Manager) Close() {
+	if m.spawner != nil {
+		m.spawner.Close()
+	}
+}
+
+func (m *Manager) spawnOptions() supervisor.SpawnOptions {
+	return supervisor.SpawnOptions{Command: m.cfg.SupervisorCommand, Env: m.cfg.SupervisorEnv}
 }
 
 // Runsc returns the driver the manager uses.

@@ -112,7 +112,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	}
 	sb, err := sandbox.New(sandbox.Config{
 		RootDir: o.RootDir, StateDir: o.StateDir, Runsc: rs,
-		SupervisorCommand: o.SupervisorCommand, LogMaxBytes: int64(cfg.Limits.LogMaxBytes),
+		SupervisorCommand: o.SupervisorCommand, WarmSupervisor: true, LogMaxBytes: int64(cfg.Limits.LogMaxBytes),
 		RemoveBundle: func(_ string, p sandbox.Paths) error {
 			return bundle.Remove(bundle.Paths{BundleDir: p.Bundle, SecretsDir: p.Secrets})
 		},
@@ -154,6 +154,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 func (d *Daemon) Close() error {
 	d.cancel()
 	d.wg.Wait()
+	d.sb.Close()
 	return d.store.Close()
 }
 

@@ -150,6 +150,7 @@ func (r *Runsc) command(ctx context.Context, inv invocation) (*exec.Cmd, error) 
 	argv := append(global, inv.verb)
 	argv = append(argv, inv.args...)
 	cmd := exec.CommandContext(ctx, r.Binary, argv...)
+	cmd.Dir = "/" // not the caller's (a supervisor's is its directory)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.WaitDelay = 2 * time.Second
 	if inv.setup != nil {

@@ -34,8 +34,8 @@ func NewClient(dir string) *Client { return &Client{dir: dir} }
 func (c *Client) Dir() string { return c.dir }
 
 // Running reports the pid of the supervisor of dir if it is alive: the pid
-// file names a live process whose command line carries dir's spec.json (a
-// recycled pid or a zombie does not).
+// file names a live process whose command line carries dir's spec.json or
+// whose working directory is dir (a recycled pid or a zombie has neither).
 func Running(dir string) (int, bool) {
 	data, err := os.ReadFile(filepath.Join(dir, PidFile))
 	if err != nil {
@@ -54,6 +54,9 @@ func Running(dir string) (int, bool) {
 		if string(arg) == want {
 			return pid, true
 		}
+	}
+	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil && cwd == filepath.Clean(dir) {
+		return pid, true
 	}
 	return 0, false
 }

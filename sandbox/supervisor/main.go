@@ -1,10 +1,13 @@
 package supervisor
 
 import (
+	"bufio"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
+	"strings"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -18,21 +21,38 @@ import (
 //		os.Exit(supervisor.Main(os.Args[2:]))
 //	}
 //
-// args are "--spec <dir>/spec.json --ready-fd 3" as Spawn passes them. Its
-// stdio is /dev/null; it reports readiness on the ready fd and logs to
-// <dir>/supervisor.log.
+// args are "--spec-fd 4 --ready-fd 3" as Spawn passes them: the spec's path
+// ("<dir>/spec.json") arrives as one line on the spec fd, so that the
+// process can be started before it is needed (EOF instead: it exits 0).
+// "--spec <path>" names the spec directly. Its stdio is /dev/null; it
+// reports readiness on the ready fd and logs to <dir>/supervisor.log.
 func Main(args []string) int {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
 	specPath := fs.String(specFlag[2:], "", "path of the supervisor spec (JSON)")
+	specFD := fs.Int(specFDFlag[2:], -1, "fd to read the spec's path from (one line), instead of --spec")
 	readyFD := fs.Int(readyFDFlag[2:], -1, "fd to report readiness on; -1 for none")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if *specFD >= 0 && *specPath == "" {
+		path, ok := readSpecPath(*specFD)
+		if !ok {
+			return 0 // a spare nobody needed
+		}
+		*specPath = path
 	}
 	ready := newReadyReporter(*readyFD)
 	spec, err := loadSpec(*specPath)
 	if err != nil {
 		ready.fail(err)
 		fmt.Fprintf(os.Stderr, "supervisor: %v\n", err)
+		return 2
+	}
+	// Its directory is its working directory: Running recognises it by that
+	// (a spare's command line does not name its spec; the runsc commands it
+	// starts run in /).
+	if err := os.Chdir(spec.Dir); err != nil {
+		ready.fail(err)
 		return 2
 	}
 	log, closeLog := newLogger(spec.path(LogFile))
@@ -87,4 +107,17 @@ func (r *readyReporter) ok(st Status) { r.send(Response{OK: true, Status: &st}) 
 
 func (r *readyReporter) fail(err error) {
 	r.send(Response{Error: err.Error(), Kind: kindName(err)})
+}
+
+// readSpecPath reads the spec's path, one line, from fd; false on EOF (the
+// spawner closed the pipe: no container for this process) or a bad line.
+func readSpecPath(fd int) (string, bool) {
+	f := os.NewFile(uintptr(fd), "spec-fd")
+	defer f.Close()
+	line, err := bufio.NewReader(f).ReadString('\n')
+	if err != nil {
+		return "", false
+	}
+	path := strings.TrimSuffix(line, "\n")
+	return path, filepath.IsAbs(path)
 }

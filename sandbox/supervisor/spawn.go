@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync"
 	"syscall"
 
 	"nucleus.dev/nucleus/internal/errdefs"
@@ -36,10 +37,56 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // If ctx ends first, the supervisor is killed; the container may be half
 // created and must be deleted.
 func Spawn(ctx context.Context, spec Spec, opts SpawnOptions) (Status, error) {
+	return (&Spawner{opts: opts}).spawn(ctx, spec, false)
+}
+
+// Spawner starts supervisors like Spawn, keeping one started ahead of need
+// (a spare): the spare has paid for its exec and Go runtime start (about
+// 20 ms of a cold run here) before the create that takes it. A spare waits
+// for the path of its spec on a pipe and exits when the pipe closes
+// without one (Close, or the daemon's death): spares never outlive the
+// daemon, only supervisors of containers do.
+type Spawner struct {
+	opts SpawnOptions
+
+	mu     sync.Mutex
+	spare  *spare
+	closed bool
+}
+
+// spare is a supervisor process started without a spec.
+type spare struct {
+	cmd    *exec.Cmd
+	specW  *os.File // write end of the pipe it reads its spec path from (fd 4)
+	readyR *os.File // read end of its ready pipe (fd 3)
+}
+
+// NewSpawner returns a Spawner; the first spare starts after the first
+// Spawn (a daemon that creates nothing runs no spare).
+func NewSpawner(opts SpawnOptions) *Spawner { return &Spawner{opts: opts} }
+
+// Spawn is the package's Spawn, served by the spare when there is one.
+func (s *Spawner) Spawn(ctx context.Context, spec Spec) (Status, error) {
+	return s.spawn(ctx, spec, true)
+}
+
+// Close ends the spare (its pipe closes and it exits). Supervisors of
+// containers are not affected.
+func (s *Spawner) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	if s.spare != nil {
+		s.spare.discard()
+		s.spare = nil
+	}
+}
+
+func (s *Spawner) spawn(ctx context.Context, spec Spec, keepSpare bool) (Status, error) {
 	if err := spec.Validate(); err != nil {
 		return Status{}, err
 	}
-	if len(opts.Command) == 0 {
+	if len(s.opts.Command) == 0 {
 		return Status{}, errdefs.InvalidArgument("supervisor command not set")
 	}
 	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
@@ -56,39 +103,113 @@ func Spawn(ctx context.Context, spec Spec, opts SpawnOptions) (Status, error) {
 	if err := writeFileAtomic(specPath, data, 0o600); err != nil {
 		return Status{}, err
 	}
+	sp := s.takeSpare()
+	if sp == nil || !sp.hand(specPath) {
+		if sp, err = s.start(); err != nil {
+			return Status{}, err
+		}
+		if !sp.hand(specPath) {
+			return Status{}, fmt.Errorf("supervisor of %s exited before it was given its spec; its log: %s: %w",
+				spec.ID, logTail(spec.path(LogFile)), errdefs.ErrInternal)
+		}
+	}
+	st, err := sp.await(ctx, spec)
+	if keepSpare {
+		s.refill()
+	}
+	return st, err
+}
+
+// takeSpare returns the spare, if any, leaving none.
+func (s *Spawner) takeSpare() *spare {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	sp := s.spare
+	s.spare = nil
+	return sp
+}
+
+// refill starts a new spare in the background when there is none.
+func (s *Spawner) refill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.spare != nil || s.closed {
+		return
+	}
+	sp, err := s.start()
+	if err != nil {
+		return // the next Spawn starts one itself and reports the error
+	}
+	s.spare = sp
+}
+
+// start starts a supervisor process that waits for its spec path on fd 4
+// and reports on fd 3.
+func (s *Spawner) start() (*spare, error) {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
-		return Status{}, err
+		return nil, err
 	}
-	defer readyR.Close()
+	defer readyW.Close()
+	specR, specW, err := os.Pipe()
+	if err != nil {
+		readyR.Close()
+		return nil, err
+	}
+	defer specR.Close()
 	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		readyW.Close()
-		return Status{}, err
+		readyR.Close()
+		specW.Close()
+		return nil, err
 	}
 	defer devNull.Close()
-
-	args := append(append([]string{}, opts.Command[1:]...), specFlag, specPath, readyFDFlag, "3")
-	cmd := exec.Command(opts.Command[0], args...)
+	args := append(append([]string{}, s.opts.Command[1:]...), specFDFlag, "4", readyFDFlag, "3")
+	cmd := exec.Command(s.opts.Command[0], args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, devNull, devNull
-	cmd.ExtraFiles = []*os.File{readyW}
-	cmd.Env = withPath(opts.Env)
+	cmd.ExtraFiles = []*os.File{readyW, specR}
+	cmd.Env = withPath(s.opts.Env)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	err = cmd.Start()
-	readyW.Close()
-	if err != nil {
-		return Status{}, errdefs.Unavailable("starting supervisor %s: %v", opts.Command[0], err)
+	if err := cmd.Start(); err != nil {
+		readyR.Close()
+		specW.Close()
+		return nil, errdefs.Unavailable("starting supervisor %s: %v", s.opts.Command[0], err)
 	}
 	go func() { _ = cmd.Wait() }()
+	return &spare{cmd: cmd, specW: specW, readyR: readyR}, nil
+}
 
+// hand gives the spare its spec path; false when it is gone (then it is
+// discarded).
+func (sp *spare) hand(specPath string) bool {
+	_, err := sp.specW.WriteString(specPath + "\n")
+	if cerr := sp.specW.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		sp.discard()
+		return false
+	}
+	return true
+}
+
+// discard ends a spare that will not be used.
+func (sp *spare) discard() {
+	_ = sp.specW.Close() // a waiting spare exits on EOF
+	_ = sp.readyR.Close()
+}
+
+// await waits for the readiness report of the supervisor given spec.
+func (sp *spare) await(ctx context.Context, spec Spec) (Status, error) {
+	defer sp.readyR.Close()
 	type result struct {
 		resp Response
 		err  error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		line, err := bufio.NewReader(readyR).ReadBytes('\n')
+		line, err := bufio.NewReader(sp.readyR).ReadBytes('\n')
 		if err != nil {
 			ch <- result{err: err}
 			return
@@ -98,7 +219,7 @@ func Spawn(ctx context.Context, spec Spec, opts SpawnOptions) (Status, error) {
 	}()
 	select {
 	case <-ctx.Done():
-		_ = cmd.Process.Kill()
+		_ = sp.cmd.Process.Kill()
 		return Status{}, errdefs.DeadlineExceeded("supervisor of %s did not report in time: %v", spec.ID, ctx.Err())
 	case r := <-ch:
 		switch {

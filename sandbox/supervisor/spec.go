@@ -1,15 +1,17 @@
 // Package supervisor is the per-container process that outlives nucleusd
 // (like containerd's shim or CRI-O's conmon) and the daemon's client for it.
 //
-// A supervisor is nucleusd re-executed in a hidden mode (Main), in its own
-// session, detached from the daemon. It is a child subreaper: `runsc create`
+// A supervisor is the nucleus-supervisor executable (or nucleusd in a hidden
+// mode; both run Main), in its own session, detached from the daemon. A
+// Spawner keeps one started ahead of need that waits for its spec. It is a child subreaper: `runsc create`
 // leaves the sandbox process behind and the sandbox is reparented to the
 // supervisor, which therefore reaps it and learns of every death, an OOM kill
 // of the sentry included. It holds the container's stdio and writes it to the
 // container log, forwards stdin, enforces the max runtime, and records the
 // exit status durably (exit.json, written with fsync and rename) before it
-// exits. The daemon finds it again after a restart through its directory:
-// supervisor.pid, supervisor.sock (JSON-lines protocol, mode 0600), spec.json.
+// exits. The daemon finds it again after a restart through its directory
+// (also its working directory): supervisor.pid, supervisor.sock (JSON-lines
+// protocol, mode 0600), spec.json.
 package supervisor
 
 import (
@@ -34,6 +36,7 @@ const (
 	SandboxPid  = "sandbox.pid"    // written by runsc create --pid-file
 	readyFDFlag = "--ready-fd"
 	specFlag    = "--spec"
+	specFDFlag  = "--spec-fd"
 )
 
 // Spec is everything a supervisor needs; Spawn writes it to Dir/spec.json.

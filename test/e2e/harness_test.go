@@ -323,7 +323,12 @@ func Leftovers(dir string) []string {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
-		if err == nil && bytes.Contains(b, []byte(dir)) {
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		// Supervisors are found by their working directory.
+		cwd, _ := os.Readlink(filepath.Join(filepath.Dir(p), "cwd"))
+		if bytes.Contains(b, []byte(dir)) || strings.HasPrefix(cwd, dir+"/") {
 			out = append(out, "process "+filepath.Base(filepath.Dir(p))+": "+strings.ReplaceAll(string(b), "\x00", " "))
 		}
 	}

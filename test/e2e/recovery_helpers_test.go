@@ -109,7 +109,13 @@ func recProcessesMentioning(s string) map[int]string {
 	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
 	for _, p := range procs {
 		b, err := os.ReadFile(p)
-		if err != nil || !bytes.Contains(b, []byte(s)) {
+		if err != nil || len(b) == 0 {
+			continue
+		}
+		// A supervisor's command line need not name its container; its
+		// working directory does.
+		cwd, _ := os.Readlink(filepath.Join(filepath.Dir(p), "cwd"))
+		if !bytes.Contains(b, []byte(s)) && !strings.Contains(cwd, s) {
 			continue
 		}
 		pid, err := strconv.Atoi(filepath.Base(filepath.Dir(p)))
@@ -117,6 +123,9 @@ func recProcessesMentioning(s string) map[int]string {
 			continue
 		}
 		out[pid] = strings.TrimSpace(strings.ReplaceAll(string(b), "\x00", " "))
+		if strings.Contains(cwd, s) {
+			out[pid] += " (cwd " + cwd + ")"
+		}
 	}
 	return out
 }
@@ -417,7 +426,7 @@ func stopRunscOf(d *Daemon) []int {
 		var pids []int
 		create := false
 		for pid, cmdline := range recProcessesMentioning(filepath.Join(d.State, "runsc")) {
-			if strings.Contains(cmdline, " --spec ") { // a supervisor
+			if strings.Contains(cmdline, "nucleus-supervisor") { // a supervisor
 				continue
 			}
 			create = create || strings.Contains(cmdline, " create ")

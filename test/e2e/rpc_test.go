@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -322,8 +323,9 @@ func TestE2EAutoRemoveAnswersFirst(t *testing.T) {
 	// The supervisor is the dedicated executable found next to nucleusd.
 	ct := running(t, c, ctx, "sleep 60")
 	sups := 0
-	for _, cmdline := range recProcessesMentioning(ct.GetId()) {
-		if strings.Contains(cmdline, " --spec ") {
+	for pid, cmdline := range recProcessesMentioning(ct.GetId()) {
+		// The supervisor: its working directory is its directory.
+		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); filepath.Base(cwd) == ct.GetId() && strings.Contains(cwd, "supervisors") {
 			sups++
 			if argv0, _, _ := strings.Cut(cmdline, " "); filepath.Base(argv0) != "nucleus-supervisor" {
 				t.Errorf("supervisor runs %q, want nucleus-supervisor", cmdline)

@@ -1,0 +1,121 @@
+package supervisor
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// TestSpawnerUsesItsSpare: the second create is served by the supervisor
+// started after the first (a spare, already past its exec); the spare takes
+// the command line of a --spec supervisor and is recognised by Running;
+// Close ends an unused spare and leaves the containers' supervisors alone.
+func TestSpawnerUsesItsSpare(t *testing.T) {
+	w := newFakeWorld(t, "exit 0")
+	s := NewSpawner(w.opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	first, err := s.Spawn(ctx, w.spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp := s.spare
+	if sp == nil {
+		t.Fatal("no spare after the first spawn")
+	}
+	if args := cmdline(t, sp.cmd.Process.Pid); bytes.Contains(args, []byte(specFlag+"\x00")) {
+		t.Fatalf("the spare already names a spec: %q", args)
+	}
+
+	second := w.spec
+	second.ID = "ffeeddccbbaa99887766554433221100"
+	second.Dir = filepath.Join(filepath.Dir(w.spec.Dir), "sup2")
+	second.LogPath += ".2"
+	second.ExitPath += ".2"
+	st, err := s.Spawn(ctx, second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.SupervisorPid != sp.cmd.Process.Pid || st.State != specs.StateCreated {
+		t.Fatalf("second create: %+v; the spare was pid %d", st, sp.cmd.Process.Pid)
+	}
+	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", st.SupervisorPid)); err != nil || cwd != second.Dir {
+		t.Errorf("the spare's working directory after its spec: %q (%v), want %s", cwd, err, second.Dir)
+	}
+	if pid, ok := Running(second.Dir); !ok || pid != st.SupervisorPid {
+		t.Errorf("Running(%s) = %d, %v; want %d", second.Dir, pid, ok, st.SupervisorPid)
+	}
+	if pid, ok := Running(w.spec.Dir); !ok || pid != first.SupervisorPid {
+		t.Errorf("Running(first) = %d, %v; want %d", pid, ok, first.SupervisorPid)
+	}
+
+	third := s.spare
+	if third == nil {
+		t.Fatal("no new spare after the second spawn")
+	}
+	s.Close()
+	if !exits(third.cmd.Process.Pid, 5*time.Second) {
+		t.Error("the unused spare did not exit after Close")
+	}
+	for _, pid := range []int{first.SupervisorPid, st.SupervisorPid} {
+		if unix.Kill(pid, 0) != nil {
+			t.Errorf("supervisor %d ended with the spawner", pid)
+		}
+	}
+	// Both containers (the fake sandboxes share one "started" flag) run
+	// "exit 0" and their supervisors end.
+	if _, err := NewClient(w.spec.Dir).Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{w.spec.Dir, second.Dir} {
+		if st, err := NewClient(dir).Wait(ctx); err != nil || st.Exit == nil || st.Exit.ExitCode != 0 {
+			t.Errorf("wait %s: %+v %v", dir, st, err)
+		}
+	}
+	if _, err := s.Spawn(ctx, third2(w)); err != nil {
+		t.Fatalf("spawn after Close: %v", err)
+	}
+	if s.spare != nil {
+		t.Error("a closed spawner started a spare")
+	}
+}
+
+// third2 is a third container's spec in w.
+func third2(w *fakeWorld) Spec {
+	s := w.spec
+	s.ID = "0123456789abcdef0123456789abcdef"
+	s.Dir = filepath.Join(filepath.Dir(w.spec.Dir), "sup3")
+	s.LogPath += ".3"
+	s.ExitPath += ".3"
+	return s
+}
+
+func cmdline(t *testing.T, pid int) []byte {
+	t.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// exits waits up to d for pid to be gone (or a zombie: the spawner's
+// goroutine reaps it).
+func exits(pid int, d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for time.Now().Before(deadline) {
+		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil || bytes.Contains(data, []byte(") Z ")) {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
