@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 )
 
 // flushAfter is how long a partial line (a prompt, a progress bar) waits for
@@ -74,9 +75,29 @@ func (c *copier) run() {
 	}
 }
 
-// drain waits for EOF up to deadline, then stops reading, and closes the pipe.
+// drain, called once the sandbox is dead, waits until the copier has read
+// everything left in the pipe (or reached EOF, or deadline), then stops it
+// and closes the pipe. It does not wait for EOF: runsc's gofer holds the
+// pipe's write end until it exits, tens of milliseconds after the sandbox,
+// and writes nothing of the container's there.
 func (c *copier) drain(deadline time.Time) {
-	_ = c.r.SetReadDeadline(deadline)
+	for time.Now().Before(deadline) && unread(c.r) > 0 {
+		select {
+		case <-c.done:
+		case <-time.After(time.Millisecond):
+		}
+	}
+	_ = c.r.SetReadDeadline(time.Now())
 	<-c.done
 	_ = c.r.Close()
+}
+
+// unread is the number of bytes waiting in pipe r (FIONREAD, alias TIOCINQ); 0 when it
+// cannot tell.
+func unread(r *os.File) int {
+	n := 0
+	if rc, err := r.SyscallConn(); err == nil {
+		_ = rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
+	}
+	return n
 }
