@@ -100,7 +100,7 @@ func (d *Daemon) List(caller auth.Identity, f ListFilter) ([]*nucleusv1.Containe
 			return nil, errdefs.InvalidArgument("label filter %q: use key or key=value", l)
 		}
 	}
-	recs, err := d.store.ListContainers(func(c *store.Container) bool {
+	recs, err := d.store.ViewContainers(func(c *store.Container) bool {
 		if !visible(caller, c) {
 			return false
 		}

@@ -5,6 +5,7 @@ import (
 	"os"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -88,6 +89,9 @@ func idMappings(in []*nucleusv1.IDMapping) []bundle.IDMapping {
 func timestamp(t interface{ IsZero() bool }) bool { return !t.IsZero() }
 
 // toAPI renders a record for callers.
+// toAPI converts a record for the API. It never changes c (List passes the
+// store's shared copies), and the result shares c's spec, labels and
+// warnings: callers must not change those either.
 func toAPI(c *store.Container) *nucleusv1.Container {
 	out := &nucleusv1.Container{
 		Id:           c.ID,
@@ -115,6 +119,10 @@ func toAPI(c *store.Container) *nucleusv1.Container {
 		out.Exit = exitToAPI(c.Exit)
 	}
 	if c.Spec != nil && c.Timeout > 0 && c.Spec.GetTimeout() == nil {
+		// Records written before the effective timeout went into the
+		// stored spec (see Create). c may be the store's shared copy:
+		// change a copy.
+		out.Spec = proto.CloneOf(c.Spec)
 		out.Spec.Timeout = durationpb.New(c.Timeout)
 	}
 	return out

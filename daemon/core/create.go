@@ -10,6 +10,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/bundle"
@@ -134,6 +135,12 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	p, err := d.plan(caller, spec)
 	if err != nil {
 		return nil, err
+	}
+	if spec.GetTimeout() == nil && p.timeout > 0 {
+		// The stored spec says which timeout applies (the daemon's
+		// default when the caller set none).
+		spec = proto.CloneOf(spec)
+		spec.Timeout = durationpb.New(p.timeout)
 	}
 	rec := &store.Container{
 		ID: p.id, Name: p.name, OwnerUID: uint32(caller.UID), State: nucleusv1.ContainerState_CONTAINER_STATE_CREATING,

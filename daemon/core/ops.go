@@ -116,7 +116,7 @@ func (d *Daemon) Stats(ctx context.Context, caller auth.Identity, idOrName strin
 
 // Counts returns how many containers are in each state.
 func (d *Daemon) Counts() (map[nucleusv1.ContainerState]int, int, error) {
-	recs, err := d.store.ListContainers(nil)
+	recs, err := d.store.ViewContainers(nil)
 	if err != nil {
 		return nil, 0, err
 	}

@@ -173,7 +173,7 @@ func (d *Daemon) janitor() {
 			return
 		case <-t.C:
 		}
-		recs, err := d.store.ListContainers(nil)
+		recs, err := d.store.ViewContainers(nil)
 		if err != nil {
 			continue
 		}

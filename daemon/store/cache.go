@@ -11,8 +11,9 @@ import (
 
 // decodeCache keeps the decoded form of each record next to the bytes it
 // was decoded from: a record whose stored bytes are unchanged is not
-// decoded again (decoding dominated List). Callers always get a copy, so
-// nothing they do reaches the cache.
+// decoded again (decoding dominated List). decode returns the cached record
+// itself: the store copies it (clone) before a caller may change it, or
+// hands it out read-only (ViewContainers).
 type decodeCache struct {
 	mu      sync.Mutex
 	entries map[string]cacheEntry
@@ -29,7 +30,7 @@ func (dc *decodeCache) decode(id string, raw []byte) (*Container, error) {
 	e, ok := dc.entries[id]
 	dc.mu.Unlock()
 	if ok && bytes.Equal(e.raw, raw) {
-		return e.c.clone(), nil
+		return e.c, nil
 	}
 	c, err := decodeContainer(raw)
 	if err != nil {
@@ -42,7 +43,7 @@ func (dc *decodeCache) decode(id string, raw []byte) (*Container, error) {
 	// raw belongs to bbolt and is valid only inside the transaction.
 	dc.entries[id] = cacheEntry{raw: bytes.Clone(raw), c: c}
 	dc.mu.Unlock()
-	return c.clone(), nil
+	return c, nil
 }
 
 func (dc *decodeCache) forget(id string) {

@@ -101,9 +101,22 @@ func (s *Store) GetContainer(idOrName string) (*Container, error) {
 	return out, err
 }
 
-// ListContainers returns the records for which keep returns true (all when
-// keep is nil), oldest first.
+// ListContainers returns copies of the records for which keep returns true
+// (all when keep is nil), oldest first. keep sees the store's own copy and
+// must not change it.
 func (s *Store) ListContainers(keep func(*Container) bool) ([]*Container, error) {
+	recs, err := s.ViewContainers(keep)
+	for i, c := range recs {
+		recs[i] = c.clone()
+	}
+	return recs, err
+}
+
+// ViewContainers is ListContainers without the copies, for callers that
+// only read: the records are the store's own (shared with other callers and
+// replaced, never changed, when a record is written), so nothing may modify
+// them or anything they point to.
+func (s *Store) ViewContainers(keep func(*Container) bool) ([]*Container, error) {
 	var out []*Container
 	err := s.view(func(tx *bolt.Tx) error {
 		return bucket(tx, bucketContainers).ForEach(func(k, v []byte) error {
@@ -182,7 +195,7 @@ func (s *Store) getByID(containers *bolt.Bucket, id string) (*Container, error) 
 	if err != nil {
 		return nil, fmt.Errorf("container %s: %w", id, err)
 	}
-	return c, nil
+	return c.clone(), nil
 }
 
 func validateKeys(c *Container) error {

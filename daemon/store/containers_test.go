@@ -226,4 +226,21 @@ func TestCachedRecordsAreCopies(t *testing.T) {
 	if r, _ := s.GetContainer(c.ID); r.Labels["k"] != "new" {
 		t.Fatalf("an aborted update reached the cache: %v", r.Labels)
 	}
+	// A copy from ListContainers is the caller's too.
+	list, _ = s.ListContainers(nil)
+	list[0].Labels["k"] = "listed"
+	// ViewContainers shares the store's copy (no clone per List) and sees
+	// updates, which replace it rather than change it.
+	view1, _ := s.ViewContainers(nil)
+	view2, _ := s.ViewContainers(nil)
+	if view1[0] != view2[0] || view1[0].Labels["k"] != "new" {
+		t.Fatalf("views: %p %p %v", view1[0], view2[0], view1[0].Labels)
+	}
+	if _, err := s.UpdateContainer(c.ID, func(r *Container) error { r.Labels["k"] = "newer"; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	view3, _ := s.ViewContainers(nil)
+	if view1[0].Labels["k"] != "new" || view3[0].Labels["k"] != "newer" {
+		t.Fatalf("an update changed a view's record (%v) or is not seen (%v)", view1[0].Labels, view3[0].Labels)
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -31,7 +32,17 @@ import (
 // shutdownGrace bounds how long in-flight calls may finish after SIGTERM.
 const shutdownGrace = 10 * time.Second
 
+// gcPercent is nucleusd's GOGC unless the environment sets one. Its live
+// heap is small (a few MiB), so the default 100 collects every few MiB of
+// garbage, and List answers with a copy of every record: at 100 records its
+// p99 went from 6.6-7.4 ms to 4.9-5.5 ms with 400 (p50 1.6-1.9 → 1.2-1.4
+// ms), for a few MiB more RSS.
+const gcPercent = 400
+
 func serve(ctx context.Context, f Flags, explicitConfig bool) error {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(gcPercent)
+	}
 	cfg, err := loadConfig(f.ConfigPath, explicitConfig)
 	if err != nil {
 		return err
