@@ -102,7 +102,8 @@ func (m *Manager) Close() {
 }
 
 func (m *Manager) spawnOptions() supervisor.SpawnOptions {
-	return supervisor.SpawnOptions{Command: m.cfg.SupervisorCommand, Env: m.cfg.SupervisorEnv}
+	return supervisor.SpawnOptions{Command: m.cfg.SupervisorCommand, Env: m.cfg.SupervisorEnv,
+		Parent: filepath.Join(m.cfg.StateDir, "supervisors")}
 }
 
 // Runsc returns the driver the manager uses.

@@ -12,6 +12,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 // Main runs a supervisor and returns its exit code; nucleusd calls it for
@@ -21,15 +23,17 @@ import (
 //		os.Exit(supervisor.Main(os.Args[2:]))
 //	}
 //
-// args are "--spec-fd 4 --ready-fd 3" as Spawn passes them: the spec's path
-// ("<dir>/spec.json") arrives as one line on the spec fd, so that the
-// process can be started before it is needed (EOF instead: it exits 0).
-// "--spec <path>" names the spec directly. Its stdio is /dev/null; it
+// args are "[--parent <dir>] --spec-fd 4 --ready-fd 3" as Spawn passes
+// them: the spec's path ("<dir>/spec.json") arrives as one line on the spec
+// fd, so that the process can be started before it is needed (EOF instead:
+// it exits 0); with --parent the spec's directory must be directly in that
+// one. "--spec <path>" names the spec directly. Its stdio is /dev/null; it
 // reports readiness on the ready fd and logs to <dir>/supervisor.log.
 func Main(args []string) int {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
 	specPath := fs.String(specFlag[2:], "", "path of the supervisor spec (JSON)")
 	specFD := fs.Int(specFDFlag[2:], -1, "fd to read the spec's path from (one line), instead of --spec")
+	parent := fs.String(parentFlag[2:], "", "directory the spec's directory must be in")
 	readyFD := fs.Int(readyFDFlag[2:], -1, "fd to report readiness on; -1 for none")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -43,6 +47,9 @@ func Main(args []string) int {
 	}
 	ready := newReadyReporter(*readyFD)
 	spec, err := loadSpec(*specPath)
+	if err == nil && *parent != "" && filepath.Dir(filepath.Clean(spec.Dir)) != filepath.Clean(*parent) {
+		err = errdefs.InvalidArgument("supervisor directory %s is not in %s (--parent)", spec.Dir, *parent)
+	}
 	if err != nil {
 		ready.fail(err)
 		fmt.Fprintf(os.Stderr, "supervisor: %v\n", err)

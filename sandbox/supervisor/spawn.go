@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -17,13 +18,17 @@ import (
 // SpawnOptions say how to start the supervisor process.
 type SpawnOptions struct {
 	// Command is the executable and its leading arguments; Spawn appends
-	// "--spec <dir>/spec.json --ready-fd 3". In nucleusd this is
-	// {"/proc/self/exe", "supervise"} (or the nucleusd path), whose main
-	// hands the rest to Main.
+	// "[--parent <Parent>] --spec-fd 4 --ready-fd 3". In nucleusd this is
+	// the nucleus-supervisor executable (or {nucleusd, "supervise"}), whose
+	// main hands the rest to Main.
 	Command []string
 	// Env is the supervisor's whole environment; PATH is added when
 	// missing. The daemon's own environment is not inherited.
 	Env []string
+	// Parent, when set, is the directory every spec's Dir must be directly
+	// in (nucleusd's <state>/supervisors). Supervisors are started with it,
+	// so ps tells whose a spare is, and they refuse a spec elsewhere.
+	Parent string
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -88,6 +93,9 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, keepSpare bool) (Status,
 	}
 	if len(s.opts.Command) == 0 {
 		return Status{}, errdefs.InvalidArgument("supervisor command not set")
+	}
+	if s.opts.Parent != "" && filepath.Dir(filepath.Clean(spec.Dir)) != filepath.Clean(s.opts.Parent) {
+		return Status{}, errdefs.InvalidArgument("supervisor directory %s is not in %s", spec.Dir, s.opts.Parent)
 	}
 	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
 		return Status{}, err
@@ -164,7 +172,11 @@ func (s *Spawner) start() (*spare, error) {
 		return nil, err
 	}
 	defer devNull.Close()
-	args := append(append([]string{}, s.opts.Command[1:]...), specFDFlag, "4", readyFDFlag, "3")
+	args := append([]string{}, s.opts.Command[1:]...)
+	if s.opts.Parent != "" {
+		args = append(args, parentFlag, s.opts.Parent)
+	}
+	args = append(args, specFDFlag, "4", readyFDFlag, "3")
 	cmd := exec.Command(s.opts.Command[0], args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, devNull, devNull
 	cmd.ExtraFiles = []*os.File{readyW, specR}

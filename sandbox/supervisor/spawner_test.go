@@ -3,14 +3,19 @@ package supervisor
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 // TestSpawnerUsesItsSpare: the second create is served by the supervisor
@@ -127,4 +132,39 @@ func exits(pid int, d time.Duration) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return false
+}
+
+// TestSpawnerParent: with Parent set, a spec whose directory is elsewhere
+// is refused before any process starts, and the supervisor checks it too.
+func TestSpawnerParent(t *testing.T) {
+	w := newFakeWorld(t, "exit 0")
+	opts := w.opts
+	opts.Parent = filepath.Join(filepath.Dir(w.spec.Dir), "elsewhere")
+	s := NewSpawner(opts)
+	defer s.Close()
+	_, err := s.Spawn(context.Background(), w.spec)
+	if !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("Spawn outside Parent = %v, want InvalidArgument", err)
+	}
+	if s.spare != nil {
+		t.Fatal("a refused spawn started a spare")
+	}
+	// The supervisor's own check: a spare told another parent refuses.
+	sp, err := (&Spawner{opts: SpawnOptions{Command: opts.Command, Env: opts.Env, Parent: "/nowhere"}}).start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(w.spec.Dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := json.Marshal(w.spec)
+	if err := os.WriteFile(w.spec.path(SpecFile), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if !sp.hand(w.spec.path(SpecFile)) {
+		t.Fatal("the spare was gone")
+	}
+	if _, err := sp.await(context.Background(), w.spec); !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "--parent") {
+		t.Fatalf("a supervisor given a spec outside --parent: %v", err)
+	}
 }

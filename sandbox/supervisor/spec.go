@@ -37,6 +37,7 @@ const (
 	readyFDFlag = "--ready-fd"
 	specFlag    = "--spec"
 	specFDFlag  = "--spec-fd"
+	parentFlag  = "--parent"
 )
 
 // Spec is everything a supervisor needs; Spawn writes it to Dir/spec.json.

@@ -67,7 +67,7 @@ func recArtifacts(d *Daemon) map[string][]string {
 		daemonPid = d.cmd.Process.Pid
 	}
 	for pid, cmdline := range recProcessesMentioning(d.Dir) {
-		if pid == daemonPid {
+		if pid == daemonPid || isSpareSupervisor(cmdline) {
 			continue
 		}
 		// runsc invocations that name no container (list, version) are
@@ -442,4 +442,13 @@ func stopRunscOf(d *Daemon) []int {
 		}
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// isSpareSupervisor reports whether a process (command line as
+// recProcessesMentioning gives it) is the supervisor a running daemon keeps
+// started ahead of need: it names the supervisors directory (--parent) but
+// has no container yet (its working directory is not in it). It is the
+// daemon's, not a container's, and exits with the daemon.
+func isSpareSupervisor(cmdline string) bool {
+	return strings.Contains(cmdline, "--spec-fd") && !strings.Contains(cmdline, "(cwd ")
 }

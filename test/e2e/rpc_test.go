@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -513,4 +514,57 @@ func TestE2ENetworkModes(t *testing.T) {
 		}
 		waitGone(t, c, id)
 	}
+}
+
+// TestE2ESpareSupervisor: after a create the daemon keeps one supervisor
+// started ahead of need, named after its supervisors directory; the next
+// create uses it; it ends with the daemon, SIGKILLed or stopped, and never
+// becomes a leftover.
+func TestE2ESpareSupervisor(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	ctx := ctxT(t, 2*time.Minute)
+	spare := func() int {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			for pid, cmdline := range recProcessesMentioning(filepath.Join(d.State, "supervisors")) {
+				if isSpareSupervisor(cmdline) {
+					return pid
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("no spare supervisor after a create")
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	for round, stop := range []func(){d.Kill9, d.Stop} {
+		c := d.Client()
+		if ex, _, err := c.Run(ctx, &nucleusv1.ContainerSpec{Args: []string{"/bin/true"}, AutoRemove: true}, client.RunOptions{}); err != nil || ex.GetExitCode() != 0 {
+			t.Fatalf("round %d: run: %v %v", round, ex, err)
+		}
+		pid := spare()
+		ct := running(t, c, ctx, "sleep 60")
+		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd != filepath.Join(d.State, "supervisors", ct.GetId()) {
+			t.Errorf("round %d: the spare %d did not serve the next create (cwd %q)", round, pid, cwd)
+		}
+		next := spare()
+		stop()
+		deadline := time.Now().Add(5 * time.Second)
+		for syscall.Kill(next, 0) == nil && !isZombie(next) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the spare supervisor %d outlived the daemon", round, next)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		d.Start()
+		if _, err := d.Client().Delete(ctx, ct.GetId(), true); err != nil {
+			t.Fatalf("round %d: %v", round, err)
+		}
+	}
+}
+
+func isZombie(pid int) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	return err != nil || strings.Contains(string(b), ") Z ")
 }
