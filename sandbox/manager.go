@@ -4,11 +4,14 @@
 package sandbox
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
 
 	"nucleus.dev/nucleus/internal/errdefs"
@@ -35,6 +38,9 @@ type Config struct {
 	SupervisorCommand []string
 	// SupervisorEnv is the supervisors' environment.
 	SupervisorEnv []string
+	// Execer, when set, runs Exec without a runsc process (sandbox/gvisor);
+	// nil runs `runsc exec`.
+	Execer Execer
 	// WarmSupervisor keeps a supervisor process started ahead of the next
 	// create (supervisor.Spawner); Close ends it. A daemon sets it; the
 	// Managers a test makes to look at containers do not need it.
@@ -47,6 +53,12 @@ type Config struct {
 	RemoveBundle func(id string, p Paths) error
 	// Logger; nil means no logging.
 	Logger *zap.Logger
+}
+
+// Execer runs a process in a running container and returns its exit code
+// (128+n for signal n); ctx's end kills it.
+type Execer interface {
+	Exec(ctx context.Context, id string, p *specs.Process, stdin io.Reader, stdout, stderr io.Writer) (int, error)
 }
 
 // Manager runs supervised containers. It keeps no per-container state in

@@ -85,6 +85,8 @@ type DaemonOptions struct {
 	Config string
 	// Env is added to the daemon's environment.
 	Env []string
+	// Runsc is the config's [runsc] path; empty: the runsc under test.
+	Runsc string
 }
 
 // NewDaemon prepares (but does not start) a daemon in a fresh directory.
@@ -101,7 +103,11 @@ func NewDaemon(t *testing.T, o DaemonOptions) *Daemon {
 		Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
 		ConfigPath: filepath.Join(dir, "nucleusd.toml")}
 	d.Socket = filepath.Join(d.State, "nucleusd.sock")
-	cfg := fmt.Sprintf("version = 1\n[runsc]\npath = %q\n%s\n", runsc, o.Config)
+	path := runsc
+	if o.Runsc != "" {
+		path = o.Runsc
+	}
+	cfg := fmt.Sprintf("version = 1\n[runsc]\npath = %q\n%s\n", path, o.Config)
 	if !strings.Contains(o.Config, "[api]") {
 		cfg += "[api]\nsocket_group = \"root\"\n"
 	}

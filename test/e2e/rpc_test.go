@@ -22,6 +22,7 @@ import (
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/internal/testutil"
 )
 
 func running(t *testing.T, c *client.Client, ctx context.Context, script string) *nucleusv1.Container {
@@ -142,6 +143,35 @@ func TestE2EExecAndExecSync(t *testing.T) {
 	}
 	if _, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: stopped.GetId(), Args: []string{"/bin/true"}}); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Fatalf("exec in an exited container: %v", err)
+	}
+	if !strings.Contains(d.Log(), "exec runs in nucleusd") {
+		t.Error("exec went through runsc processes here: the in-process exec (sandbox/gvisor) was not tested")
+	}
+}
+
+// TestE2EExecThroughRunscProcesses: when runsc is not the build nucleusd
+// links (here a wrapper script), exec runs a runsc process per call, with
+// the same results.
+func TestE2EExecThroughRunscProcesses(t *testing.T) {
+	wrapper := filepath.Join(t.TempDir(), "runsc")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexec "+testutil.Runsc(t)+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := StartDaemon(t, DaemonOptions{Runsc: wrapper})
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	ct := running(t, c, ctx, "sleep 30")
+	var out bytes.Buffer
+	code, err := c.Exec(ctx, client.ExecOptions{ID: ct.GetId(), Args: []string{"/bin/sh", "-c", "cat; exit 5"}, Stdin: strings.NewReader("via runsc\n"), Stdout: &out})
+	if err != nil || code != 5 || out.String() != "via runsc\n" {
+		t.Fatalf("exec: code %d err %v out %q", code, err, out.String())
+	}
+	st, err := c.ExecStatus(ctx, client.ExecOptions{ID: ct.GetId(), Args: []string{"/nope"}})
+	if err != nil || st.GetExitCode() != 127 {
+		t.Fatalf("missing command: %v %v", st, err)
+	}
+	if !strings.Contains(d.Log(), "exec runs a runsc process per call") {
+		t.Errorf("the daemon did not say it falls back to runsc exec; log:\n%s", d.Log())
 	}
 }
 

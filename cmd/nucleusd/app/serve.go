@@ -27,6 +27,8 @@ import (
 	"nucleus.dev/nucleus/daemon/metrics"
 	"nucleus.dev/nucleus/daemon/server"
 	"nucleus.dev/nucleus/daemon/service"
+	"nucleus.dev/nucleus/sandbox"
+	"nucleus.dev/nucleus/sandbox/gvisor"
 )
 
 // shutdownGrace bounds how long in-flight calls may finish after SIGTERM.
@@ -76,6 +78,9 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
 		SupervisorCommand: supervise, SelfExe: self,
+		NewExecer: func(binary string, flags []string) (sandbox.Execer, error) {
+			return gvisor.Open(binary, flags)
+		},
 	}
 	var mx *metrics.Metrics // nil when [metrics] address is empty
 	if cfg.Metrics.Address != "" {
