@@ -101,12 +101,25 @@ func (m *Manager) claimForDelete(ctx context.Context, id string, o DeleteOptions
 	}
 }
 
-// deleteRunscState runs `runsc delete --force` for ids, in one process when
-// there are several, and returns the ids it could not delete. runsc stops
+// deleteRunscState removes the runsc state of ids: in nucleusd (Direct)
+// when it can, else with `runsc delete --force`, in one process when there
+// are several; it returns the ids it could not delete. runsc stops
 // at the first id it has no state for, so what still has state afterwards
 // is deleted one by one.
 func (m *Manager) deleteRunscState(ctx context.Context, ids []string) map[string]error {
 	failed := map[string]error{}
+	if m.cfg.Direct != nil {
+		// In nucleusd, no runsc process at all; what fails there is left
+		// to runsc below.
+		var left []string
+		for _, id := range ids {
+			if err := m.cfg.Direct.Delete(id); err != nil {
+				m.log.Info("deleting runsc state in process failed; running runsc delete", zap.String("id", id), zap.Error(err))
+				left = append(left, id)
+			}
+		}
+		ids = left
+	}
 	if len(ids) > 1 {
 		if err := m.runsc.DeleteAll(ctx, ids); err != nil {
 			m.log.Info("batched runsc delete failed; deleting one by one", zap.Strings("ids", ids), zap.Error(err))

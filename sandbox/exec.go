@@ -42,8 +42,8 @@ func (m *Manager) Exec(ctx context.Context, id string, e ExecSpec, stdin io.Read
 	if err != nil {
 		return -1, err
 	}
-	if m.cfg.Execer != nil {
-		return m.cfg.Execer.Exec(ctx, id, p, stdin, stdout, stderr)
+	if m.cfg.Direct != nil {
+		return m.cfg.Direct.Exec(ctx, id, p, stdin, stdout, stderr)
 	}
 	return m.runsc.Exec(ctx, id, p, runsc.ExecOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
 }

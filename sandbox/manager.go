@@ -38,9 +38,10 @@ type Config struct {
 	SupervisorCommand []string
 	// SupervisorEnv is the supervisors' environment.
 	SupervisorEnv []string
-	// Execer, when set, runs Exec without a runsc process (sandbox/gvisor);
-	// nil runs `runsc exec`.
-	Execer Execer
+	// Direct, when set, runs Exec and the removal of runsc state without a
+	// runsc process (sandbox/gvisor); nil runs `runsc exec` and `runsc
+	// delete`.
+	Direct Direct
 	// WarmSupervisor keeps a supervisor process started ahead of the next
 	// create (supervisor.Spawner); Close ends it. A daemon sets it; the
 	// Managers a test makes to look at containers do not need it.
@@ -55,10 +56,14 @@ type Config struct {
 	Logger *zap.Logger
 }
 
-// Execer runs a process in a running container and returns its exit code
-// (128+n for signal n); ctx's end kills it.
-type Execer interface {
+// Direct does in nucleusd what would otherwise cost a runsc process.
+type Direct interface {
+	// Exec runs a process in a running container and returns its exit
+	// code (128+n for signal n); ctx's end kills it.
 	Exec(ctx context.Context, id string, p *specs.Process, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// Delete is `runsc delete --force id`; an id without runsc state is
+	// not an error.
+	Delete(id string) error
 }
 
 // Manager runs supervised containers. It keeps no per-container state in

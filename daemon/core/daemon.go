@@ -34,10 +34,11 @@ type Options struct {
 	SelfExe string
 	// Metrics observes lifecycle timings; nil discards them.
 	Metrics Metrics
-	// NewExecer, when set, makes the in-process exec for the runsc at
-	// binary run with globalFlags (sandbox/gvisor); an error (another
-	// runsc version) leaves exec to runsc processes, with a log line.
-	NewExecer func(binary string, globalFlags []string) (sandbox.Execer, error)
+	// NewDirect, when set, makes the in-process exec and delete for the
+	// runsc at binary run with globalFlags (sandbox/gvisor); an error
+	// (another runsc version) leaves them to runsc processes, with a log
+	// line.
+	NewDirect func(binary string, globalFlags []string) (sandbox.Direct, error)
 }
 
 // Metrics receives what the core measures.
@@ -114,21 +115,21 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runsc at %s does not answer --version: %w", path, err)
 	}
-	var execer sandbox.Execer
-	if o.NewExecer != nil {
+	var direct sandbox.Direct
+	if o.NewDirect != nil {
 		flags, err := rs.GlobalFlags()
 		if err != nil {
 			return nil, err
 		}
-		if execer, err = o.NewExecer(path, flags); err != nil {
-			o.Logger.Info("exec runs a runsc process per call", zap.String("reason", err.Error()))
-			execer = nil
+		if direct, err = o.NewDirect(path, flags); err != nil {
+			o.Logger.Info("exec and delete run a runsc process per call", zap.String("reason", err.Error()))
+			direct = nil
 		} else {
-			o.Logger.Info("exec runs in nucleusd: runsc was built from the gVisor version nucleusd links")
+			o.Logger.Info("exec and delete run in nucleusd: runsc was built from the gVisor version nucleusd links")
 		}
 	}
 	sb, err := sandbox.New(sandbox.Config{
-		Execer:  execer,
+		Direct:  direct,
 		RootDir: o.RootDir, StateDir: o.StateDir, Runsc: rs,
 		SupervisorCommand: o.SupervisorCommand, WarmSupervisor: true, LogMaxBytes: int64(cfg.Limits.LogMaxBytes),
 		RemoveBundle: func(_ string, p sandbox.Paths) error {

@@ -6,7 +6,9 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -116,6 +118,33 @@ func TestE2EExec(t *testing.T) {
 	t.Logf("exec /bin/true, best of 5: in process %v, runsc exec %v", direct, viaRunsc)
 	if direct >= viaRunsc {
 		t.Errorf("the in-process exec (%v) is not faster than runsc exec (%v)", direct, viaRunsc)
+	}
+
+	// Delete: like runsc delete --force, sandbox included; twice is fine.
+	data, err := os.ReadFile(filepath.Join(filepath.Dir(r.Root), "pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		t.Fatalf("sandbox pid %q is not running before the delete", data)
+	}
+	begin = time.Now()
+	if err := c.Delete(id); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("in-process delete of a running sandbox: %v", time.Since(begin))
+	if r.HasState(id) {
+		t.Error("runsc state left after Delete")
+	}
+	if b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat"); err == nil && !strings.Contains(string(b), ") Z ") {
+		t.Errorf("the sandbox (pid %d) outlived Delete", pid)
+	}
+	if err := c.Delete(id); err != nil {
+		t.Errorf("second Delete: %v", err)
+	}
+	if states, err := r.List(ctx); err != nil || len(states) != 0 {
+		t.Errorf("runsc list after Delete: %v %v", states, err)
 	}
 }
 

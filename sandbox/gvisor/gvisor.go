@@ -1,6 +1,6 @@
-// Package gvisor runs, inside nucleusd, the runsc operation that would
-// otherwise cost a runsc process per call — exec into a running container —
-// through gVisor's own runsc/container package, from the gVisor version
+// Package gvisor runs, inside nucleusd, the runsc operations that would
+// otherwise cost a runsc process per call — exec into a running container,
+// delete — through gVisor's own runsc/container package, from the gVisor version
 // pinned in go.mod: the very code bin/runsc is built from. A runsc process
 // spends tens of milliseconds starting (Go runtime and gVisor's package
 // initialisation) before it sends one request to the sandbox's control
@@ -113,8 +113,7 @@ func linkedVersion() (string, error) {
 func (c *Client) Exec(ctx context.Context, id string, p *specs.Process, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
 	// Checked first: runsc's own loader logs a warning to stderr for an id
 	// without state.
-	state := filepath.Join(c.conf.RootDir, id+"_sandbox:"+id+".state")
-	if _, err := os.Stat(state); errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(c.statePath(id)); errors.Is(err, os.ErrNotExist) {
 		return -1, errdefs.NotFound("container %s: runsc has no state for it", id)
 	}
 	cont, err := container.Load(c.conf.RootDir, container.FullID{SandboxID: id, ContainerID: id}, container.LoadOpts{Exact: true}) // one container per sandbox, same id
@@ -189,6 +188,31 @@ func (c *Client) Exec(ctx context.Context, id string, p *specs.Process, stdin io
 // its output pipes to close (a background child may hold them), like
 // runsc.Runsc's WaitDelay for a runsc exec process.
 const outputGrace = 2 * time.Second
+
+// Delete removes container id's runsc state like `runsc delete --force`:
+// sandbox and gofer are killed if still there, then runsc's state files
+// and the cgroups it made go. An id runsc has no state for is not an error.
+func (c *Client) Delete(id string) error {
+	if _, err := os.Stat(c.statePath(id)); errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	cont, err := container.Load(c.conf.RootDir, container.FullID{SandboxID: id, ContainerID: id}, container.LoadOpts{Exact: true})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("loading container %s: %w", id, err)
+	}
+	if err := cont.Destroy(); err != nil {
+		return fmt.Errorf("destroying container %s: %w", id, err)
+	}
+	return nil
+}
+
+// statePath is runsc's state file of id (a one-container sandbox).
+func (c *Client) statePath(id string) string {
+	return filepath.Join(c.conf.RootDir, id+"_sandbox:"+id+".state")
+}
 
 // stdio are the pipes an exec'd process gets and the copying around them.
 type stdio struct {

@@ -144,7 +144,7 @@ func TestE2EExecAndExecSync(t *testing.T) {
 	if _, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: stopped.GetId(), Args: []string{"/bin/true"}}); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Fatalf("exec in an exited container: %v", err)
 	}
-	if !strings.Contains(d.Log(), "exec runs in nucleusd") {
+	if !strings.Contains(d.Log(), "exec and delete run in nucleusd") {
 		t.Error("exec went through runsc processes here: the in-process exec (sandbox/gvisor) was not tested")
 	}
 }
@@ -170,7 +170,7 @@ func TestE2EExecThroughRunscProcesses(t *testing.T) {
 	if err != nil || st.GetExitCode() != 127 {
 		t.Fatalf("missing command: %v %v", st, err)
 	}
-	if !strings.Contains(d.Log(), "exec runs a runsc process per call") {
+	if !strings.Contains(d.Log(), "exec and delete run a runsc process per call") {
 		t.Errorf("the daemon did not say it falls back to runsc exec; log:\n%s", d.Log())
 	}
 }

@@ -78,7 +78,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
 		SupervisorCommand: supervise, SelfExe: self,
-		NewExecer: func(binary string, flags []string) (sandbox.Execer, error) {
+		NewDirect: func(binary string, flags []string) (sandbox.Direct, error) {
 			return gvisor.Open(binary, flags)
 		},
 	}
