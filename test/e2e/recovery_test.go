@@ -871,3 +871,54 @@ func TestE2ERecoverySimulatedReboot(t *testing.T) {
 		recAssertGone(t, d, c, id, "deleted after the reboot", 15*time.Second)
 	}
 }
+
+// TestE2ERecoveryKill9BeforeAutoRemoveCleanup: auto_remove runs answer once
+// their records are gone and leave the host side to a background cleanup;
+// a daemon SIGKILLed right after the answers, before that cleanup could
+// finish, leaves no record, and the next daemon removes every leftover
+// (runsc state, supervisor and container directories, mounts).
+func TestE2ERecoveryKill9BeforeAutoRemoveCleanup(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 3*time.Minute)
+	const n = 8
+	var wg sync.WaitGroup
+	ids := make([]string, n)
+	errs := make([]error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ex, id, err := c.Run(ctx, &nucleusv1.ContainerSpec{Args: []string{"/bin/sh", "-c", "exit 2"}, AutoRemove: true}, client.RunOptions{})
+			ids[i] = id
+			if err == nil && ex.GetExitCode() != 2 {
+				err = fmt.Errorf("exit %d", ex.GetExitCode())
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	d.Kill9()
+	for i, err := range errs {
+		if err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	pending := 0
+	for _, id := range ids {
+		if len(recArtifacts(d)[id]) > 0 {
+			pending++
+		}
+	}
+	t.Logf("%d of %d containers still had host leftovers at the kill", pending, n)
+	d.Start()
+	c = d.Client()
+	for _, id := range ids {
+		if _, err := c.Get(ctx, id); !errors.Is(err, errdefs.ErrNotFound) {
+			t.Errorf("%s: Get after restart = %v, want NotFound", id, err)
+		}
+	}
+	if stray := waitOnlyKnown(d, map[string]bool{}, 30*time.Second); len(stray) > 0 {
+		t.Fatalf("left behind after the restart:%s", recDescribe(stray))
+	}
+}
