@@ -43,7 +43,11 @@ func sandboxFor(t *testing.T) (*runsc.Runsc, string) {
 	}
 	t.Cleanup(func() {
 		_ = r.Delete(context.Background(), id, true)
-		_ = os.RemoveAll(dir)
+		// runsc's shared empty network namespace lives in its root.
+		_ = syscall.Unmount(filepath.Join(r.Root, "null-netns"), syscall.MNT_DETACH)
+		if err := os.RemoveAll(dir); err != nil {
+			t.Errorf("cleaning up: %v", err)
+		}
 	})
 	if err := r.Start(ctx, id); err != nil {
 		t.Fatal(err)
