@@ -34,6 +34,26 @@ func (e *env) clientRun(ctx context.Context, args []string) (time.Duration, erro
 	return d, nil
 }
 
+// addComparison adds the rows of an alternating comparison whose first
+// variant is raw runsc: each variant's times with its ratio to raw against
+// the ≤ 1.10 target, then (withCPU) the CPU used outside the sandbox.
+func (f *Figure) addComparison(vs []variant, samples, cpu [][]time.Duration, withCPU bool) {
+	base := timeRow(vs[0].name, samples[0])
+	f.Rows = append(f.Rows, base)
+	for i := 1; i < len(vs); i++ {
+		r := timeRow(vs[i].name, samples[i]).against(base)
+		f.Rows = append(f.Rows, r.target("ratio <= 1.10", r.Ratio <= 1.10))
+	}
+	if !withCPU {
+		return
+	}
+	cbase := msRow("CPU outside the sandbox: "+vs[0].name, cpu[0])
+	f.Rows = append(f.Rows, cbase)
+	for i := 1; i < len(vs); i++ {
+		f.Rows = append(f.Rows, msRow("CPU outside the sandbox: "+vs[i].name, cpu[i]).against(cbase))
+	}
+}
+
 // variant is one side of an alternating comparison.
 type variant struct {
 	name string
@@ -88,18 +108,8 @@ func coldFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	}
 	samples, cpu, err := alternateCPU(ctx, e.cpu, e.cfg.pairs, 2, vs)
 	f := &Figure{Key: "1 cold run", Title: "Cold run-to-exit of /bin/true (create, start, wait, remove)"}
-	base := timeRow(vs[0].name, samples[0])
-	f.Rows = append(f.Rows, base)
-	for i := 1; i < len(vs); i++ {
-		r := timeRow(vs[i].name, samples[i]).against(base)
-		f.Rows = append(f.Rows, r.target("ratio <= 1.10", r.Ratio <= 1.10))
-	}
+	f.addComparison(vs, samples, cpu, e.cpu != nil)
 	if e.cpu != nil {
-		cbase := msRow("CPU outside the sandbox: "+vs[0].name, cpu[0])
-		f.Rows = append(f.Rows, cbase)
-		for i := 1; i < len(vs); i++ {
-			f.Rows = append(f.Rows, msRow("CPU outside the sandbox: "+vs[i].name, cpu[i]).against(cbase))
-		}
 		f.Notes = append(f.Notes, "CPU outside the sandbox: cpuacct usage of a cgroup holding the benchmark, nucleusd, the supervisors and the runsc command-line processes (runsc moves sandbox and gofer to the spec's cgroup), per run")
 	}
 	f.Notes = append(f.Notes, "raw: `runsc run` of a prepared bundle written by bundle.Create with nucleusd's request and policy; the bundle write is not timed")

@@ -52,19 +52,7 @@ func execFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	}
 	samples, cpu, err := alternateCPU(ctx, e.cpu, e.cfg.execPairs, 2, vs)
 	f := &Figure{Key: "2 exec", Title: "Exec of /bin/true into a running sandbox"}
-	base := timeRow(vs[0].name, samples[0])
-	f.Rows = append(f.Rows, base)
-	for i := 1; i < len(vs); i++ {
-		r := timeRow(vs[i].name, samples[i]).against(base)
-		f.Rows = append(f.Rows, r.target("ratio <= 1.10", r.Ratio <= 1.10))
-	}
-	if e.cpu != nil {
-		cbase := msRow("CPU outside the sandbox: "+vs[0].name, cpu[0])
-		f.Rows = append(f.Rows, cbase)
-		for i := 1; i < len(vs); i++ {
-			f.Rows = append(f.Rows, msRow("CPU outside the sandbox: "+vs[i].name, cpu[i]).against(cbase))
-		}
-	}
+	f.addComparison(vs, samples, cpu, e.cpu != nil)
 	if _, derr := e.c.Delete(ctx, id, true); derr != nil && err == nil {
 		err = derr
 	}

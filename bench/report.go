@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -93,24 +94,7 @@ func (res *Results) print(w io.Writer) {
 	fmt.Fprintln(tw, "figure\tvariant\tn\tmedian\tp90\tp99\tratio\ttarget\t")
 	for _, f := range res.Figures {
 		for i, r := range f.Rows {
-			title := ""
-			if i == 0 {
-				title = f.Key
-			}
-			rat := ""
-			if r.Baseline != "" {
-				rat = fmt.Sprintf("%.2fx", r.Ratio)
-			}
-			tgt := r.Target
-			if r.Met != nil {
-				if *r.Met {
-					tgt += " ok"
-				} else {
-					tgt += " MISSED"
-				}
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t\n", title, r.Name, r.N,
-				fmtVal(r.Median, r.Unit), fmtVal(r.P90, r.Unit), fmtVal(r.P99, r.Unit), rat, tgt)
+			fmt.Fprintln(tw, strings.Join(f.cells(i, r, "x", " ok", " MISSED"), "\t")+"\t")
 		}
 	}
 	_ = tw.Flush()
@@ -122,6 +106,28 @@ func (res *Results) print(w io.Writer) {
 	for _, n := range append(append([]string{}, res.Notes...), res.Cleanup...) {
 		fmt.Fprintf(w, "  note: %s\n", n)
 	}
+}
+
+// cells are the table cells of row r, the i-th of f: the figure's key on
+// its first row, the ratio with timesSign, the target with met or missed.
+func (f *Figure) cells(i int, r *Row, timesSign, met, missed string) []string {
+	title := ""
+	if i == 0 {
+		title = f.Key
+	}
+	rat := ""
+	if r.Baseline != "" {
+		rat = fmt.Sprintf("%.2f%s", r.Ratio, timesSign)
+	}
+	tgt := r.Target
+	if r.Met != nil {
+		if *r.Met {
+			tgt += met
+		} else {
+			tgt += missed
+		}
+	}
+	return []string{title, r.Name, strconv.Itoa(r.N), fmtVal(r.Median, r.Unit), fmtVal(r.P90, r.Unit), fmtVal(r.P99, r.Unit), rat, tgt}
 }
 
 func fmtVal(v float64, unit string) string {
@@ -144,20 +150,7 @@ func (res *Results) markdown(w io.Writer) {
 	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|---|")
 	for _, f := range res.Figures {
 		for i, r := range f.Rows {
-			title := ""
-			if i == 0 {
-				title = f.Key
-			}
-			rat := ""
-			if r.Baseline != "" {
-				rat = fmt.Sprintf("%.2f×", r.Ratio)
-			}
-			tgt := r.Target
-			if r.Met != nil {
-				tgt += map[bool]string{true: " ✓", false: " ✗"}[*r.Met]
-			}
-			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s |\n", title, r.Name, r.N,
-				fmtVal(r.Median, r.Unit), fmtVal(r.P90, r.Unit), fmtVal(r.P99, r.Unit), rat, tgt)
+			fmt.Fprintf(w, "| %s |\n", strings.Join(f.cells(i, r, "×", " ✓", " ✗"), " | "))
 		}
 	}
 }
