@@ -7,7 +7,6 @@ import (
 
 	"go.uber.org/zap"
 
-	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/sandbox"
 )
@@ -47,15 +46,13 @@ func (d *Daemon) autoRemove(id string) {
 	defer unlock()
 	d.poststop(c)
 	d.cleanups.add(id) // before the record goes: the janitor must know it
-	if err := d.store.DeleteContainer(id, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil)); err != nil {
+	if err := d.dropRecord(c); err != nil {
 		if !errors.Is(err, errdefs.ErrNotFound) {
 			d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
 		}
 		d.cleanups.cancel(id)
 		return
 	}
-	d.events.notify()
-	d.forgetWatch(id)
 	d.log.Info("container removed (auto_remove); host cleanup follows", zap.String("id", id), zap.String("name", c.Name))
 	d.cleanups.wake()
 }

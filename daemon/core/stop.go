@@ -160,14 +160,23 @@ func (d *Daemon) remove(ctx context.Context, id string, force bool) (*nucleusv1.
 	if err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: force}); err != nil {
 		return nil, err
 	}
-	switch err := d.store.DeleteContainer(id, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil)); {
-	case err == nil:
-		d.events.notify()
-	case !errors.Is(err, errdefs.ErrNotFound):
+	if err := d.dropRecord(c); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return nil, err
 	}
-	d.forgetWatch(id)
 	c.State = nucleusv1.ContainerState_CONTAINER_STATE_REMOVED
 	d.log.Info("container removed", zap.String("id", id), zap.String("name", c.Name))
 	return toAPI(c), nil
+}
+
+// dropRecord deletes c's record with its DELETED event in one commit and,
+// once the record is gone (NotFound included), forgets its watch.
+func (d *Daemon) dropRecord(c *store.Container) error {
+	err := d.store.DeleteContainer(c.ID, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil))
+	if err == nil {
+		d.events.notify()
+	}
+	if err == nil || errors.Is(err, errdefs.ErrNotFound) {
+		d.forgetWatch(c.ID)
+	}
+	return err
 }
