@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -326,21 +327,14 @@ func Leftovers(dir string) []string {
 			}
 		}
 	}
-	procs, _ := filepath.Glob("/proc/[0-9]*/cmdline")
-	for _, p := range procs {
-		b, err := os.ReadFile(p)
-		if err != nil || len(b) == 0 {
-			continue
-		}
-		// Supervisors are found by their working directory.
-		cwd, _ := os.Readlink(filepath.Join(filepath.Dir(p), "cwd"))
-		if bytes.Contains(b, []byte("--spec-fd")) && !strings.HasPrefix(cwd, dir+"/") {
-			continue // a running daemon's spare supervisor (TestE2ESpareSupervisor)
-		}
-		if bytes.Contains(b, []byte(dir)) || strings.HasPrefix(cwd, dir+"/") {
-			out = append(out, "process "+filepath.Base(filepath.Dir(p))+": "+strings.ReplaceAll(string(b), "\x00", " "))
+	var procs []string
+	for pid, cmdline := range recProcessesMentioning(dir) {
+		if !isSpareSupervisor(cmdline) { // a running daemon's, not a leftover
+			procs = append(procs, fmt.Sprintf("process %d: %s", pid, cmdline))
 		}
 	}
+	sort.Strings(procs)
+	out = append(out, procs...)
 	for _, sub := range []string{"root/containers", "state/runsc", "state/supervisors", "state/secrets", "state/netns"} {
 		entries, _ := os.ReadDir(filepath.Join(dir, sub))
 		for _, e := range entries {
