@@ -38,7 +38,7 @@ func TestE2EDaemonKilledContainerSurvives(t *testing.T) {
 	if st.State != specs.StateRunning || st.SupervisorPid != supPid {
 		t.Fatalf("after the daemon died: %+v (supervisor pid %d)", st, supPid)
 	}
-	recovered := m2.Recover(context.Background())
+	recovered := m2.Recover(context.Background(), nil)
 	if len(recovered) != 1 || recovered[0].ID != id {
 		t.Fatalf("Recover = %+v", recovered)
 	}

@@ -282,10 +282,14 @@ func (m *Manager) AttachStdin(ctx context.Context, id string, keepOpen bool) (io
 	return m.client(id).Stdin(ctx, keepOpen)
 }
 
-// Recover lists every container found on disk with its status: the scan a
-// restarted daemon runs. One unreadable entry is logged and skipped, never
-// fatal.
-func (m *Manager) Recover(ctx context.Context) []Status {
+// Recover lists every container found on disk with its status, but for
+// the ids in skip: the scan a restarted daemon runs for containers it has
+// no record of. Those in skip are not looked at at all: asking for a
+// status has effects (a container found with neither supervisor nor exit
+// status gets a "lost" exit.json), which must not race with the caller
+// undoing or deleting them. One unreadable entry is logged and skipped,
+// never fatal.
+func (m *Manager) Recover(ctx context.Context, skip map[string]bool) []Status {
 	ids := map[string]bool{}
 	for _, dir := range []string{filepath.Join(m.cfg.StateDir, "supervisors"), filepath.Join(m.cfg.RootDir, "containers")} {
 		entries, err := os.ReadDir(dir)
@@ -294,7 +298,7 @@ func (m *Manager) Recover(ctx context.Context) []Status {
 			continue
 		}
 		for _, e := range entries {
-			if e.IsDir() && supervisor.ValidID(e.Name()) == nil {
+			if e.IsDir() && supervisor.ValidID(e.Name()) == nil && !skip[e.Name()] {
 				ids[e.Name()] = true
 			}
 		}

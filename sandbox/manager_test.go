@@ -76,8 +76,17 @@ func TestStatusWithoutSupervisor(t *testing.T) {
 	if ex, err := supervisor.ReadExit(p.Exit); err != nil || ex.Reason != supervisor.ReasonLost {
 		t.Fatalf("lost status not recorded: %+v %v", ex, err)
 	}
-	if got := m.Recover(ctx); len(got) != 1 || got[0].ID != id {
+	if got := m.Recover(ctx, nil); len(got) != 1 || got[0].ID != id {
 		t.Fatalf("Recover = %+v", got)
+	}
+	// A skipped id is not looked at: no status asked, so nothing written
+	// (a recovering daemon may be deleting it at the same time).
+	os.Remove(p.Exit)
+	if got := m.Recover(ctx, map[string]bool{id: true}); len(got) != 0 {
+		t.Fatalf("Recover skipping %s = %+v", id, got)
+	}
+	if _, err := os.Stat(p.Exit); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Recover wrote %s for a skipped id: %v", p.Exit, err)
 	}
 	if err := m.Delete(ctx, id, DeleteOptions{}); err != nil {
 		t.Fatal(err)

@@ -38,10 +38,9 @@ func (d *Daemon) recover(ctx context.Context) error {
 	}
 	info := d.store.Info()
 	rebuild := info.Rebuilt || info.Created
-	for _, st := range d.sb.Recover(ctx) {
-		if known[st.ID] {
-			continue
-		}
+	// Containers with a record are not looked at again: the undo of an
+	// interrupted create may be deleting them right now.
+	for _, st := range d.sb.Recover(ctx, known) {
 		known[st.ID] = true
 		if rebuild {
 			if err := d.rebuild(ctx, st); err == nil {
