@@ -2,6 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -49,6 +52,61 @@ func TestE2EExitCodes(t *testing.T) {
 				if got := string(e.logs(id)["stderr"]); got != "bye\n" {
 					t.Errorf("stderr %q", got)
 				}
+			}
+		})
+	}
+}
+
+// TestE2ECreateWithoutRunscProcess checks that, runsc being built from the
+// gVisor version linked in, the supervisor creates and starts the sandbox
+// itself: runsc's debug log (one file per runsc command) names the sandbox
+// ("boot") and the gofer, and no create, run or start command. A runsc
+// the supervisor cannot vouch for (a wrapper script) gets runsc processes,
+// and works the same.
+func TestE2ECreateWithoutRunscProcess(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		wrapped bool
+	}{{"linked", false}, {"wrapped", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			e.cfg.Runsc.DebugLogDir = filepath.Join(e.dir, "runsc-debug")
+			if tc.wrapped {
+				wrapper := filepath.Join(e.dir, "runsc-wrapper")
+				script := "#!/bin/sh\nexec " + e.cfg.Runsc.Binary + " \"$@\"\n"
+				if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
+					t.Fatal(err)
+				}
+				e.cfg.Runsc.Binary = wrapper
+			}
+			e.m = e.manager()
+			id, _, took := e.run("echo hi; exit 3", CreateOptions{}, testbundle.Options{})
+			if ex := e.wait(id, 30*time.Second); ex.ExitCode != 3 {
+				t.Fatalf("exit status %+v, want code 3", ex)
+			}
+			if got := string(e.logs(id)["stdout"]); got != "hi\n" {
+				t.Errorf("stdout %q", got)
+			}
+			commands := map[string]int{}
+			files, err := os.ReadDir(e.cfg.Runsc.DebugLogDir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range files {
+				// runsc.log.<timestamp>.<command>.txt
+				parts := strings.Split(strings.TrimSuffix(f.Name(), ".txt"), ".")
+				commands[parts[len(parts)-1]]++
+			}
+			t.Logf("create+start %v; runsc commands: %v", took, commands)
+			if commands["boot"] != 1 || commands["gofer"] != 1 {
+				t.Errorf("runsc commands %v: want one boot and one gofer", commands)
+			}
+			runscProcesses := commands["create"] + commands["run"] + commands["start"]
+			if !tc.wrapped && runscProcesses != 0 {
+				t.Errorf("runsc commands %v: the supervisor ran runsc to create or start", commands)
+			}
+			if tc.wrapped && commands["run"] != 1 {
+				t.Errorf("runsc commands %v: want one `runsc run --detach` through the wrapper", commands)
 			}
 		})
 	}

@@ -36,7 +36,7 @@ type APIConfig struct {
 
 // RunscConfig is the [runsc] section.
 type RunscConfig struct {
-	Path       string   `toml:"path" doc:"runsc binary; empty means the runsc next to nucleusd, else the one on PATH. When it is a build of the gVisor version nucleusd links (as make build makes it), exec and delete run inside nucleusd instead of as runsc processes."`
+	Path       string   `toml:"path" doc:"runsc binary; empty means the runsc next to nucleusd, else the one on PATH. When it is a build of the gVisor version nucleusd links (as make build makes it), create and start run inside each supervisor, exec and delete inside nucleusd, instead of as runsc processes."`
 	Platform   string   `toml:"platform" doc:"runsc --platform: systrap, ptrace or kvm."`
 	Network    string   `toml:"network" doc:"Default network mode: none, sandbox or host; must be in security.allowed_networks."`
 	Overlay2   string   `toml:"overlay2" doc:"runsc --overlay2 value (e.g. \"root:self\"); empty leaves runsc's default."`

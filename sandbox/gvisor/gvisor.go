@@ -34,6 +34,7 @@ import (
 	"gvisor.dev/gvisor/pkg/sentry/kernel/auth"
 	"gvisor.dev/gvisor/runsc/config"
 	"gvisor.dev/gvisor/runsc/container"
+	"gvisor.dev/gvisor/runsc/gvisorbinaries"
 	"gvisor.dev/gvisor/runsc/specutils"
 
 	"nucleus.dev/nucleus/internal/errdefs"
@@ -46,9 +47,13 @@ const module = "gvisor.dev/gvisor"
 // version linked into this program; callers then run runsc instead.
 var ErrOtherVersion = errors.New("runsc was built from another gVisor version")
 
-// Client drives the running sandboxes under one runsc --root.
+// Client drives the sandboxes under one runsc --root.
 type Client struct {
-	conf *config.Config
+	conf   *config.Config
+	flags  []string // runsc's global flags, parsed again per Create
+	binary string
+
+	stdioMu sync.Mutex // Create swaps the process's os.Stdin/out/err
 }
 
 // Open returns a Client for the runsc at binary, run with globalFlags (its
@@ -65,6 +70,22 @@ func Open(binary string, globalFlags []string) (*Client, error) {
 	if bi.Main.Path != module || bi.Main.Version != linked {
 		return nil, fmt.Errorf("%w: %s is %s %s, nucleusd links %s", ErrOtherVersion, binary, bi.Main.Path, bi.Main.Version, linked)
 	}
+	conf, err := parseConfig(globalFlags)
+	if err != nil {
+		return nil, err
+	}
+	// The sandbox and gofer processes gVisor starts run this binary (the
+	// default, /proc/self/exe, is the calling program), under the sidecar
+	// policies runsc's main would set from its flags.
+	specutils.ExePath = binary
+	gvisorbinaries.ReleaseEnforcementPolicy = conf.SidecarReleaseEnforcementPolicy
+	gvisorbinaries.UsagePolicy = conf.SidecarUsagePolicy
+	return &Client{conf: conf, flags: globalFlags, binary: binary}, nil
+}
+
+// parseConfig builds runsc's configuration from its global flags, as its
+// main does.
+func parseConfig(globalFlags []string) (*config.Config, error) {
 	fs := flag.NewFlagSet("runsc", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	config.RegisterFlags(fs)
@@ -75,7 +96,7 @@ func Open(binary string, globalFlags []string) (*Client, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runsc flags %v: %w", globalFlags, err)
 	}
-	return &Client{conf: conf}, nil
+	return conf, nil
 }
 
 // linkedVersion is the gVisor module version this program was built with:

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/gvisor"
 )
 
 // Main runs a supervisor and returns its exit code; nucleusd calls it for
@@ -72,7 +73,14 @@ func Main(args []string) int {
 		ready.fail(err)
 		return 1
 	}
-	s := newSupervisor(spec, log)
+	// gVisor's own log lines (create and start run its code here) are
+	// kept when runsc debugging is on, as runsc keeps them only then.
+	if spec.Runsc.DebugLogDir != "" {
+		gvisor.LogTo(log)
+	} else {
+		gvisor.LogTo(zap.NewNop())
+	}
+	s := newSupervisor(spec, log, true)
 	return s.run(ready)
 }
 

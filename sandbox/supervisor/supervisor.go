@@ -22,10 +22,11 @@ import (
 
 // supervisor is the state of one supervisor process.
 type supervisor struct {
-	spec   *Spec
-	log    *zap.Logger
-	rs     *runsc.Runsc
-	reaper *reaper
+	spec    *Spec
+	log     *zap.Logger
+	rs      *runsc.Runsc
+	creator creator // rs, or gVisor's code in this process
+	reaper  *reaper
 
 	logw    *containerlog.Writer
 	copiers []*copier
@@ -60,12 +61,27 @@ type intent struct {
 	message string
 }
 
-func newSupervisor(spec *Spec, log *zap.Logger) *supervisor {
+// creator creates and starts the container: a runsc.Runsc (a runsc
+// process per step) or a gvisor.Client (gVisor's own code, in this process).
+type creator interface {
+	Create(ctx context.Context, id string, o runsc.CreateOptions) error
+	Start(ctx context.Context, id string) error
+}
+
+// newSupervisor prepares the supervisor of spec. With inProcess it creates
+// and starts the container through gVisor's packages linked into this
+// program when runsc was built from the same gVisor version (else, and
+// without inProcess, through runsc processes).
+func newSupervisor(spec *Spec, log *zap.Logger, inProcess bool) *supervisor {
 	r := newReaper()
 	rs := spec.Runsc
 	rs.Tracker = r
+	var c creator = &rs
+	if inProcess {
+		c = inProcessCreator(&rs, log)
+	}
 	return &supervisor{
-		spec: spec, log: log, rs: &rs, reaper: r,
+		spec: spec, log: log, rs: &rs, creator: c, reaper: r,
 		state: "creating", pidfd: -1, conns: connTracker{conns: map[net.Conn]struct{}{}},
 		dead: make(chan struct{}), ws: make(chan unix.WaitStatus, 1), done: make(chan struct{}),
 	}
@@ -156,7 +172,7 @@ func (s *supervisor) create() error {
 
 	s.reaper.hold()
 	start := time.Now()
-	err = s.rs.Create(ctx, s.spec.ID, runsc.CreateOptions{
+	err = s.creator.Create(ctx, s.spec.ID, runsc.CreateOptions{
 		Bundle: s.spec.Bundle, PidFile: pidPath, Stdin: stdinR, Stdout: outW, Stderr: errW,
 		Start: s.spec.Start,
 	})
@@ -266,7 +282,7 @@ func (s *supervisor) start(ctx context.Context) error {
 	s.mu.Lock()
 	s.startedAt = startedAt
 	s.mu.Unlock()
-	if err := s.rs.Start(ctx, s.spec.ID); err != nil {
+	if err := s.creator.Start(ctx, s.spec.ID); err != nil {
 		s.log.Error("start failed", zap.Error(err))
 		s.end(intent{reason: ReasonError, message: "start: " + err.Error()})
 		return err

@@ -65,6 +65,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	gvisor.LogTo(log) // exec and delete run gVisor's code in nucleusd
 	socket := f.Address
 	if socket == "" {
 		socket = cfg.API.Socket

@@ -1,0 +1,117 @@
+package gvisor
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+
+	"gvisor.dev/gvisor/runsc/container"
+	"gvisor.dev/gvisor/runsc/specutils"
+
+	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/runsc"
+)
+
+// Create creates container id from o.Bundle as `runsc create` does, and
+// starts it too when o.Start (`runsc run --detach`), without a runsc
+// process: the sandbox and gofer processes (the runsc binary) are started
+// from here and become the caller's children. o.PidFile receives the
+// sandbox's pid.
+//
+// It is meant for a process that serves this one sandbox, the supervisor:
+// gVisor hands the sandbox the process's own standard streams, so for the
+// duration of the call os.Stdin, os.Stdout and os.Stderr are o's (nil:
+// /dev/null), and runsc joins the container's cgroups for a moment to start
+// the gofer in them. Cancelling ctx makes Create return; the creation
+// itself is not interrupted (the caller then deletes whatever was made).
+func (c *Client) Create(ctx context.Context, id string, o runsc.CreateOptions) error {
+	if o.Bundle == "" {
+		return errdefs.InvalidArgument("create %s: bundle not set", id)
+	}
+	conf, err := parseConfig(c.flags)
+	if err != nil {
+		return err
+	}
+	spec, err := specutils.ReadSpec(o.Bundle, conf)
+	if err != nil {
+		return fmt.Errorf("create %s: reading spec: %w", id, err)
+	}
+	if err := specutils.FixConfig(conf, spec); err != nil {
+		return fmt.Errorf("create %s: applying the spec's annotations: %w", id, err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		done <- c.withStdio(o, func() error {
+			cont, err := container.New(conf, container.Args{ID: id, Spec: spec, BundleDir: o.Bundle, PIDFile: o.PidFile})
+			if err != nil {
+				return fmt.Errorf("creating container %s: %w", id, err)
+			}
+			if !o.Start {
+				return nil
+			}
+			if err := cont.Start(conf); err != nil {
+				_ = cont.Destroy()
+				return fmt.Errorf("starting container %s: %w", id, err)
+			}
+			return nil
+		})
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("create %s: %w", id, ctx.Err())
+	}
+}
+
+// Start starts created container id, like `runsc start`.
+func (c *Client) Start(ctx context.Context, id string) error {
+	if _, err := os.Stat(c.statePath(id)); errors.Is(err, os.ErrNotExist) {
+		return errdefs.NotFound("container %s: runsc has no state for it", id)
+	}
+	conf, err := parseConfig(c.flags)
+	if err != nil {
+		return err
+	}
+	cont, err := container.Load(conf.RootDir, container.FullID{SandboxID: id, ContainerID: id}, container.LoadOpts{Exact: true})
+	if err != nil {
+		return fmt.Errorf("loading container %s: %w", id, err)
+	}
+	if err := specutils.FixConfig(conf, cont.Spec); err != nil {
+		return fmt.Errorf("start %s: applying the spec's annotations: %w", id, err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cont.Start(conf) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("starting container %s: %w", id, err)
+		}
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("start %s: %w", id, ctx.Err())
+	}
+}
+
+// withStdio runs fn with os.Stdin, os.Stdout and os.Stderr set to o's
+// streams (nil: /dev/null), which gVisor passes to the sandbox.
+func (c *Client) withStdio(o runsc.CreateOptions, fn func() error) error {
+	c.stdioMu.Lock()
+	defer c.stdioMu.Unlock()
+	devNull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	defer devNull.Close()
+	pick := func(f *os.File) *os.File {
+		if f == nil {
+			return devNull
+		}
+		return f
+	}
+	in, out, errw := os.Stdin, os.Stdout, os.Stderr
+	os.Stdin, os.Stdout, os.Stderr = pick(o.Stdin), pick(o.Stdout), pick(o.Stderr)
+	defer func() { os.Stdin, os.Stdout, os.Stderr = in, out, errw }()
+	return fn()
+}
