@@ -42,6 +42,13 @@ func (c *Client) Create(ctx context.Context, id string, o runsc.CreateOptions) e
 	}
 	done := make(chan error, 1)
 	go func() {
+		// gVisor asserts its invariants with panics; one is this create's
+		// failure, reported like any other, not the caller's crash.
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("creating container %s: gVisor panicked: %v", id, r)
+			}
+		}()
 		done <- c.withStdio(o, func() error {
 			cont, err := container.New(conf, container.Args{ID: id, Spec: spec, BundleDir: o.Bundle, PIDFile: o.PidFile})
 			if err != nil {
