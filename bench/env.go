@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"nucleus.dev/nucleus/client"
 )
 
@@ -38,10 +40,22 @@ func newEnv(ctx context.Context, cfg *config) (*env, error) {
 		return nil, err
 	}
 	e := &env{cfg: cfg, base: base}
+	// Runtime state goes where it lives in production: nucleusd's --state
+	// is /run/nucleus and runsc's default --root /run/runsc, a tmpfs on a
+	// systemd host. Both sides get one here (this machine's /run is not).
+	run := filepath.Join(base, "run")
+	if err := os.Mkdir(run, 0o755); err != nil {
+		return e, err
+	}
+	if cfg.runTmpfs {
+		if err := unix.Mount("tmpfs", run, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "mode=0755"); err != nil {
+			return e, fmt.Errorf("tmpfs for runtime state at %s: %w", run, err)
+		}
+	}
 	e.rootDir = filepath.Join(base, "root")
-	e.stateDir = filepath.Join(base, "state")
+	e.stateDir = filepath.Join(run, "nucleus")
 	e.sock = filepath.Join(e.stateDir, "nucleusd.sock")
-	e.raw = newRaw(cfg.runsc, filepath.Join(base, "raw"), cfg.runscFlags)
+	e.raw = newRaw(cfg.runsc, filepath.Join(base, "raw"), filepath.Join(run, "runsc"), cfg.runscFlags)
 	if e.cpu, err = newCPUGroup(); err != nil {
 		return e, fmt.Errorf("cpuacct group: %w", err)
 	}

@@ -38,6 +38,7 @@ type config struct {
 	runscFlags                  []string
 	daemonLogLevel              string
 	keep                        bool
+	runTmpfs                    bool // runtime state on a tmpfs, as /run is
 	cliOK                       bool // nucleusctl runs
 }
 
@@ -62,6 +63,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
 	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (daemon log, state) after cleanup")
+	fs.BoolVar(&c.runTmpfs, "run-tmpfs", true, "put nucleusd's --state and raw runsc's --root on a tmpfs, as /run is in production; false: on the temporary directory's filesystem")
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}

@@ -27,8 +27,9 @@ type raw struct {
 	seq   atomic.Int64
 }
 
-func newRaw(bin, dir string, extra []string) *raw {
-	return &raw{bin: bin, dir: dir, root: filepath.Join(dir, "runsc"), extra: extra}
+// newRaw keeps bundles under dir and runsc's state in root.
+func newRaw(bin, dir, root string, extra []string) *raw {
+	return &raw{bin: bin, dir: dir, root: root, extra: extra}
 }
 
 func (r *raw) init() error {
