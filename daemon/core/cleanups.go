@@ -8,19 +8,37 @@ import "sync"
 type cleanupQueue struct {
 	mu      sync.Mutex
 	pending []string        // not taken by a round yet
-	known   map[string]bool // pending or in a round
+	held    map[string]bool // added, but not to be cleaned until released
+	known   map[string]bool // held, pending or in a round
 	signal  chan struct{}   // 1-buffered: a round is due
 }
 
 func newCleanupQueue() *cleanupQueue {
-	return &cleanupQueue{known: map[string]bool{}, signal: make(chan struct{}, 1)}
+	return &cleanupQueue{known: map[string]bool{}, held: map[string]bool{}, signal: make(chan struct{}, 1)}
 }
 
-func (q *cleanupQueue) add(id string) {
+// add queues id for cleanup; with hold, it waits for release (an attached
+// run still reads its log) while the janitor already leaves it alone.
+func (q *cleanupQueue) add(id string, hold bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if !q.known[id] {
-		q.known[id] = true
+	if q.known[id] {
+		return
+	}
+	q.known[id] = true
+	if hold {
+		q.held[id] = true
+		return
+	}
+	q.pending = append(q.pending, id)
+}
+
+// release queues a held id for the next round.
+func (q *cleanupQueue) release(id string) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.held[id] {
+		delete(q.held, id)
 		q.pending = append(q.pending, id)
 	}
 }
@@ -30,6 +48,7 @@ func (q *cleanupQueue) cancel(id string) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	delete(q.known, id)
+	delete(q.held, id)
 	for i, p := range q.pending {
 		if p == id {
 			q.pending = append(q.pending[:i], q.pending[i+1:]...)

@@ -75,8 +75,8 @@ type Daemon struct {
 	wg     sync.WaitGroup
 
 	mu       sync.Mutex
-	exited   map[string]chan struct{} // closed once the exit is recorded
-	attached map[string]int           // attached runs that remove their container themselves
+	exited   map[string]*exitWatch // per watched container: its exit, once recorded
+	attached map[string]int        // attached runs that remove their container themselves
 
 	cleanups *cleanupQueue // removed containers whose host side the cleaner removes
 }
@@ -155,7 +155,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
 		events: newEventBus(st), metrics: o.Metrics, runscVersion: ver.String(),
-		ctx: dctx, cancel: dcancel, exited: map[string]chan struct{}{}, attached: map[string]int{},
+		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
 		cleanups: newCleanupQueue(),
 	}
 	if err := d.recover(ctx); err != nil {

@@ -45,7 +45,7 @@ func (d *Daemon) autoRemove(id string) {
 	}
 	defer unlock()
 	d.poststop(c)
-	d.cleanups.add(id) // before the record goes: the janitor must know it
+	d.cleanups.add(id, false) // before the record goes: the janitor must know it
 	if err := d.dropRecord(c); err != nil {
 		if !errors.Is(err, errdefs.ErrNotFound) {
 			d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))

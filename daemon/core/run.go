@@ -11,6 +11,7 @@ import (
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/auth"
+	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/sandbox/runsc"
 )
 
@@ -44,8 +45,18 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 	id := c.GetId()
 	defer func() {
 		// Like `docker run --rm`: once the caller has the exit status, the
-		// container is gone.
+		// container is gone. Its exit may have removed the record already
+		// (no poststop hooks); its host side waited for this run's end.
+		unlock := d.locks.lock(id)
 		d.markAttached(id, -1)
+		removed := !d.isAttached(id) && d.finalRecord(id) != nil
+		unlock()
+		if removed {
+			d.forgetWatch(id)
+			d.cleanups.release(id)
+			d.cleanups.wake()
+			return
+		}
 		if rec, err := d.store.GetContainer(id); err == nil && rec.State == stateExited && rec.AutoRemove {
 			d.autoRemove(id)
 		}
@@ -91,6 +102,11 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 		return nil, err
 	}
 	rec, err := d.store.GetContainer(id)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		if final := d.finalRecord(id); final != nil {
+			return toAPI(final), nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -118,8 +118,14 @@ func (d *Daemon) Wait(ctx context.Context, caller auth.Identity, idOrName string
 		if err := d.awaitExit(ctx, c.ID); err != nil {
 			return nil, err
 		}
-		if c, err = d.store.GetContainer(c.ID); err != nil {
+		id := c.ID
+		if c, err = d.store.GetContainer(id); err != nil {
 			if errors.Is(err, errdefs.ErrNotFound) {
+				// Removed by its exit; a run still attached to it keeps
+				// its last record, which answers this Wait too.
+				if final := d.finalRecord(id); final != nil {
+					return final, nil
+				}
 				return nil, errdefs.NotFound("container %s exited and was removed (auto_remove)", idOrName)
 			}
 			return nil, err

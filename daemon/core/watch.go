@@ -15,6 +15,15 @@ import (
 	"nucleus.dev/nucleus/sandbox"
 )
 
+// exitWatch is what the daemon knows of a watched container's exit.
+type exitWatch struct {
+	done chan struct{} // closed once the exit is recorded
+	// final is the last record of an auto_remove container whose exit
+	// removed it (set before done closes), kept for the run attached to
+	// it until that run ends.
+	final *store.Container
+}
+
 // watch starts the goroutine that waits for id's exit and records it. One
 // per container; a second call is a no-op.
 func (d *Daemon) watch(id string) {
@@ -24,7 +33,7 @@ func (d *Daemon) watch(id string) {
 		return
 	}
 	done := make(chan struct{})
-	d.exited[id] = done
+	d.exited[id] = &exitWatch{done: done}
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go func() {
@@ -46,7 +55,21 @@ func (d *Daemon) watch(id string) {
 func (d *Daemon) exitedChan(id string) <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.exited[id]
+	if w := d.exited[id]; w != nil {
+		return w.done
+	}
+	return nil
+}
+
+// finalRecord is the last record of id when its exit removed it and a run
+// attached to it has not ended yet; else nil.
+func (d *Daemon) finalRecord(id string) *store.Container {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if w := d.exited[id]; w != nil {
+		return w.final
+	}
+	return nil
 }
 
 func (d *Daemon) forgetWatch(id string) {
@@ -74,12 +97,15 @@ func (d *Daemon) isAttached(id string) bool {
 // removes an auto_remove container (unless an attached run will).
 func (d *Daemon) onExit(id string, ex sandbox.ExitStatus) {
 	unlock := d.locks.lock(id)
-	c, err := d.recordExit(id, ex)
+	c, removed, err := d.recordExit(id, ex)
 	unlock()
 	if err != nil {
 		if !errors.Is(err, errdefs.ErrNotFound) {
 			d.log.Error("recording exit", zap.String("id", id), zap.Error(err))
 		}
+		return
+	}
+	if removed {
 		return
 	}
 	d.poststop(c)
@@ -88,25 +114,29 @@ func (d *Daemon) onExit(id string, ex sandbox.ExitStatus) {
 	}
 }
 
-func (d *Daemon) recordExit(id string, ex sandbox.ExitStatus) (*store.Container, error) {
+// recordExit records id's exit and its events in one commit. An
+// auto_remove container without poststop hooks has nothing left to do
+// after its exit: its record goes in that same commit (removed reports
+// it), which is one store commit less between the exit and the answer to
+// `run --rm`. The caller holds id's lock.
+func (d *Daemon) recordExit(id string, ex sandbox.ExitStatus) (c *store.Container, removed bool, err error) {
 	prev, err := d.store.GetContainer(id)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if prev.State == nucleusv1.ContainerState_CONTAINER_STATE_EXITED {
-		return prev, nil
+		return prev, false, nil
 	}
 	finished := ex.FinishedAt
 	if finished.IsZero() {
 		finished = time.Now()
 	}
-	// The record and its events in one commit.
 	var evs []*nucleusv1.Event
 	if ex.OOMKilled {
 		evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_OOM, prev, "the sandbox went over its memory limit and was killed", int32(ex.ExitCode), nil))
 	}
 	evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_EXITED, prev, ex.Reason, int32(ex.ExitCode), map[string]string{"reason": ex.Reason}))
-	c, err := d.store.UpdateContainer(id, func(r *store.Container) error {
+	exited := func(r *store.Container) error {
 		r.State = nucleusv1.ContainerState_CONTAINER_STATE_EXITED
 		r.FinishedAt = finished.UTC()
 		r.Pid = 0
@@ -118,13 +148,54 @@ func (d *Daemon) recordExit(id string, ex sandbox.ExitStatus) (*store.Container,
 			r.StartedAt = ex.StartedAt.UTC()
 		}
 		return nil
-	}, evs...)
+	}
+	if prev.AutoRemove && !d.hasHooks(prev.HookSet, hooks.Poststop) {
+		_ = exited(prev)
+		if err := d.exitRemoved(prev, evs); err != nil {
+			return nil, false, err
+		}
+		d.logExit(id, ex)
+		return prev, true, nil
+	}
+	c, err = d.store.UpdateContainer(id, exited, evs...)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	d.events.notify()
+	d.logExit(id, ex)
+	return c, false, nil
+}
+
+func (d *Daemon) logExit(id string, ex sandbox.ExitStatus) {
 	d.log.Info("container exited", zap.String("id", id), zap.Int("exit_code", ex.ExitCode), zap.String("reason", ex.Reason), zap.Bool("oom_killed", ex.OOMKilled))
-	return c, nil
+}
+
+// exitRemoved removes the record of final, an auto_remove container that
+// just exited, with the exit events evs and its DELETED event, in one
+// commit. Its host side is cleaned up in the background, but not before a
+// run attached to it has streamed all its output: that run releases it
+// when it ends (and is handed final, since the record is gone).
+func (d *Daemon) exitRemoved(final *store.Container, evs []*nucleusv1.Event) error {
+	attached := d.isAttached(final.ID)
+	d.cleanups.add(final.ID, attached) // before the record goes: the janitor must know it
+	evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, final, "", 0, nil))
+	if err := d.store.DeleteContainer(final.ID, evs...); err != nil {
+		d.cleanups.cancel(final.ID)
+		return err
+	}
+	d.events.notify()
+	d.log.Info("container removed (auto_remove); host cleanup follows", zap.String("id", final.ID), zap.String("name", final.Name))
+	if attached {
+		d.mu.Lock()
+		if w := d.exited[final.ID]; w != nil {
+			w.final = final
+		}
+		d.mu.Unlock()
+		return nil
+	}
+	d.forgetWatch(final.ID)
+	d.cleanups.wake()
+	return nil
 }
 
 // poststop runs the poststop hooks once per container, best effort.

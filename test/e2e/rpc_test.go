@@ -381,20 +381,56 @@ func TestE2EAutoRemoveAnswersFirst(t *testing.T) {
 			t.Fatalf("run %d: Wait after the answer = %v, want NotFound", i, err)
 		}
 	}
+	// Its whole output reaches an attached run even though the exit
+	// removes the record: the host side (the log) waits for the run.
+	var out bytes.Buffer
+	ex, _, err := c.Run(ctx, &nucleusv1.ContainerSpec{Name: "big", Args: []string{"/bin/sh", "-c", "seq 1 100000; exit 5"}, AutoRemove: true},
+		client.RunOptions{Stdout: &out})
+	if err != nil || ex.GetExitCode() != 5 {
+		t.Fatalf("big run: %v %v", ex, err)
+	}
+	var want bytes.Buffer
+	for i := 1; i <= 100000; i++ {
+		fmt.Fprintf(&want, "%d\n", i)
+	}
+	if !bytes.Equal(out.Bytes(), want.Bytes()) {
+		t.Errorf("big run: %d bytes of output, want %d", out.Len(), want.Len())
+	}
+	// A detached auto_remove container goes by itself when it exits.
+	det, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Name: "detached", Args: []string{"/bin/sh", "-c", "exit 6"}, AutoRemove: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w, err := c.Wait(ctx, det.GetId()); err == nil && w.GetExit().GetExitCode() != 6 {
+		t.Errorf("detached: Wait = %v, want exit 6 (or NotFound once removed)", w)
+	} else if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("detached: Wait = %v", err)
+	}
+	// Each removal by exit is published with its exit: EXITED, then
+	// DELETED with the next sequence number (one commit).
+	exited := map[string]uint64{}
 	var deleted int
 	since := uint64(0)
 	ectx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	_ = c.Events(ectx, &nucleusv1.EventsRequest{SinceSequence: &since}, func(r *nucleusv1.EventsResponse) error {
-		if ev := r.GetEvent(); ev.GetType() == nucleusv1.EventType_EVENT_TYPE_DELETED && ev.GetContainerName() == "again" {
-			if deleted++; deleted == 3 {
+		ev := r.GetEvent()
+		switch name := ev.GetContainerName(); {
+		case name != "again" && name != "big" && name != "detached":
+		case ev.GetType() == nucleusv1.EventType_EVENT_TYPE_EXITED:
+			exited[ev.GetContainerId()] = ev.GetSequence()
+		case ev.GetType() == nucleusv1.EventType_EVENT_TYPE_DELETED:
+			if seq, ok := exited[ev.GetContainerId()]; !ok || ev.GetSequence() != seq+1 {
+				t.Errorf("%s: DELETED is event %d, EXITED %d (seen: %v); want them adjacent", name, ev.GetSequence(), seq, ok)
+			}
+			if deleted++; deleted == 5 {
 				cancel()
 			}
 		}
 		return nil
 	})
-	if deleted != 3 {
-		t.Errorf("%d DELETED events, want 3", deleted)
+	if deleted != 5 {
+		t.Errorf("%d DELETED events, want 5", deleted)
 	}
 	if left := waitNoLeftovers(d, 30*time.Second); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
