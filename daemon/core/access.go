@@ -95,6 +95,38 @@ type ListFilter struct {
 // List returns the caller's containers (all for an admin) matching f,
 // oldest first.
 func (d *Daemon) List(caller auth.Identity, f ListFilter) ([]*nucleusv1.Container, error) {
+	recs, err := d.listRecords(caller, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*nucleusv1.Container, 0, len(recs))
+	for _, c := range recs {
+		out = append(out, toAPI(c))
+	}
+	return out, nil
+}
+
+// ListResponse is List as the answer of the List call, its containers
+// already encoded (see wireCache): the message carries them as its
+// unknown fields, which protobuf writes out as they are, so the caller
+// reads an ordinary repeated containers field. In this process, read it
+// only through proto.Marshal.
+func (d *Daemon) ListResponse(caller auth.Identity, f ListFilter) (*nucleusv1.ListResponse, error) {
+	recs, err := d.listRecords(caller, f)
+	if err != nil {
+		return nil, err
+	}
+	wire, err := d.wire.appendWire(nil, recs)
+	if err != nil {
+		return nil, fmt.Errorf("list: %w", err)
+	}
+	resp := &nucleusv1.ListResponse{}
+	resp.ProtoReflect().SetUnknown(wire)
+	return resp, nil
+}
+
+// listRecords returns the records List shows caller, read-only.
+func (d *Daemon) listRecords(caller auth.Identity, f ListFilter) ([]*store.Container, error) {
 	for _, l := range f.Labels {
 		if strings.HasPrefix(l, "=") || l == "" {
 			return nil, errdefs.InvalidArgument("label filter %q: use key or key=value", l)
@@ -122,11 +154,7 @@ func (d *Daemon) List(caller auth.Identity, f ListFilter) ([]*nucleusv1.Containe
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
-	out := make([]*nucleusv1.Container, 0, len(recs))
-	for _, c := range recs {
-		out = append(out, toAPI(c))
-	}
-	return out, nil
+	return recs, nil
 }
 
 // Get returns one container.

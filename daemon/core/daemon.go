@@ -79,6 +79,7 @@ type Daemon struct {
 	attached map[string]int        // attached runs that remove their container themselves
 
 	cleanups *cleanupQueue // removed containers whose host side the cleaner removes
+	wire     wireCache     // each record's encoded API form, for List
 }
 
 // Open checks the directories, opens the store, validates the hooks,

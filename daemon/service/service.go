@@ -89,11 +89,7 @@ func (s *Service) List(ctx context.Context, req *nucleusv1.ListRequest) (*nucleu
 	if err != nil {
 		return nil, err
 	}
-	cs, err := s.d.List(id, core.ListFilter{States: req.GetStates(), Labels: req.GetLabels(), Name: req.GetName()})
-	if err != nil {
-		return nil, err
-	}
-	return &nucleusv1.ListResponse{Containers: cs}, nil
+	return s.d.ListResponse(id, core.ListFilter{States: req.GetStates(), Labels: req.GetLabels(), Name: req.GetName()})
 }
 
 // Kill implements nucleusv1.NucleusServer.
