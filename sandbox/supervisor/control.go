@@ -211,10 +211,18 @@ func (s *supervisor) flushOutput() {
 	}
 }
 
-// record writes exit.json durably, then publishes the status and wakes
-// everyone waiting. A failed write is retried: the status is the one thing
-// the supervisor must not lose.
+// record publishes the status and wakes everyone waiting, then writes
+// exit.json durably; the supervisor exits only after that, so whoever finds
+// it gone reads the file. Waiters are answered first: the daemon commits
+// the status to its own store (durably) before it tells anyone, so the
+// write's two fsyncs need not delay the answer; the status is lost only if
+// both processes die within those milliseconds. A failed write is retried:
+// the status is the one thing the supervisor must not lose.
 func (s *supervisor) record(st ExitStatus) {
+	s.mu.Lock()
+	s.state, s.exit, s.sandboxPid = specs.StateStopped, &st, 0
+	s.mu.Unlock()
+	close(s.done)
 	for attempt := 0; ; attempt++ {
 		err := WriteExit(s.spec.ExitPath, st)
 		if err == nil {
@@ -226,10 +234,6 @@ func (s *supervisor) record(st ExitStatus) {
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
-	s.mu.Lock()
-	s.state, s.exit, s.sandboxPid = specs.StateStopped, &st, 0
-	s.mu.Unlock()
-	close(s.done)
 }
 
 // recordFailure records a failed create.
