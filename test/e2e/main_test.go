@@ -45,7 +45,14 @@ func TestMain(m *testing.M) {
 	if req := os.Getenv(childEnv); req != "" {
 		os.Exit(runChild(req))
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	// The binaries built for this run (≈ 130 MB) go with it.
+	if v, ok := builds.Load(""); ok {
+		if b := v.(*build); b.path != "" {
+			_ = os.RemoveAll(b.path)
+		}
+	}
+	os.Exit(code)
 }
 
 func runChild(raw string) int {
