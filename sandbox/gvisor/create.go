@@ -2,7 +2,6 @@ package gvisor
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 
@@ -40,16 +39,8 @@ func (c *Client) Create(ctx context.Context, id string, o runsc.CreateOptions) e
 	if err := specutils.FixConfig(conf, spec); err != nil {
 		return fmt.Errorf("create %s: applying the spec's annotations: %w", id, err)
 	}
-	done := make(chan error, 1)
-	go func() {
-		// gVisor asserts its invariants with panics; one is this create's
-		// failure, reported like any other, not the caller's crash.
-		defer func() {
-			if r := recover(); r != nil {
-				done <- fmt.Errorf("creating container %s: gVisor panicked: %v", id, r)
-			}
-		}()
-		done <- c.withStdio(o, func() error {
+	return untilDone(ctx, "create "+id, func() error {
+		return c.withStdio(o, func() error {
 			cont, err := container.New(conf, container.Args{ID: id, Spec: spec, BundleDir: o.Bundle, PIDFile: o.PidFile})
 			if err != nil {
 				return fmt.Errorf("creating container %s: %w", id, err)
@@ -63,41 +54,49 @@ func (c *Client) Create(ctx context.Context, id string, o runsc.CreateOptions) e
 			}
 			return nil
 		})
-	}()
-	select {
-	case err := <-done:
-		return err
-	case <-ctx.Done():
-		return fmt.Errorf("create %s: %w", id, ctx.Err())
-	}
+	})
 }
 
 // Start starts created container id, like `runsc start`.
 func (c *Client) Start(ctx context.Context, id string) error {
-	if _, err := os.Stat(c.statePath(id)); errors.Is(err, os.ErrNotExist) {
-		return errdefs.NotFound("container %s: runsc has no state for it", id)
+	cont, err := c.load(id)
+	if err != nil {
+		return err
 	}
 	conf, err := parseConfig(c.flags)
 	if err != nil {
 		return err
 	}
-	cont, err := container.Load(conf.RootDir, container.FullID{SandboxID: id, ContainerID: id}, container.LoadOpts{Exact: true})
-	if err != nil {
-		return fmt.Errorf("loading container %s: %w", id, err)
-	}
 	if err := specutils.FixConfig(conf, cont.Spec); err != nil {
 		return fmt.Errorf("start %s: applying the spec's annotations: %w", id, err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cont.Start(conf) }()
-	select {
-	case err := <-done:
-		if err != nil {
+	return untilDone(ctx, "start "+id, func() error {
+		if err := cont.Start(conf); err != nil {
 			return fmt.Errorf("starting container %s: %w", id, err)
 		}
 		return nil
+	})
+}
+
+// untilDone runs fn, gVisor's work, in its own goroutine and returns its
+// error, or ctx's once ctx ends first (fn is not interrupted: it cannot
+// be). gVisor asserts its invariants with panics; one is fn's failure,
+// reported like any other, not the caller's crash.
+func untilDone(ctx context.Context, what string, fn func() error) error {
+	done := make(chan error, 1)
+	go func() {
+		defer func() {
+			if r := recover(); r != nil {
+				done <- fmt.Errorf("%s: gVisor panicked: %v", what, r)
+			}
+		}()
+		done <- fn()
+	}()
+	select {
+	case err := <-done:
+		return err
 	case <-ctx.Done():
-		return fmt.Errorf("start %s: %w", id, ctx.Err())
+		return fmt.Errorf("%s: %w", what, ctx.Err())
 	}
 }
 

@@ -132,17 +132,9 @@ func linkedVersion() (string, error) {
 // returns its code with ctx's error. Errors starting it are
 // runsc's own ("failed to load ...": see runsc.CommandFailure).
 func (c *Client) Exec(ctx context.Context, id string, p *specs.Process, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	// Checked first: runsc's own loader logs a warning to stderr for an id
-	// without state.
-	if _, err := os.Stat(c.statePath(id)); errors.Is(err, os.ErrNotExist) {
-		return -1, errdefs.NotFound("container %s: runsc has no state for it", id)
-	}
-	cont, err := container.Load(c.conf.RootDir, container.FullID{SandboxID: id, ContainerID: id}, container.LoadOpts{Exact: true}) // one container per sandbox, same id
-	if errors.Is(err, os.ErrNotExist) {
-		return -1, errdefs.NotFound("container %s: runsc has no state for it", id)
-	}
+	cont, err := c.load(id)
 	if err != nil {
-		return -1, fmt.Errorf("loading container %s: %w", id, err)
+		return -1, err
 	}
 	caps, err := specutils.Capabilities(c.conf.EnableRaw, p.Capabilities)
 	if err != nil {
@@ -214,15 +206,12 @@ const outputGrace = 2 * time.Second
 // sandbox and gofer are killed if still there, then runsc's state files
 // and the cgroups it made go. An id runsc has no state for is not an error.
 func (c *Client) Delete(id string) error {
-	if _, err := os.Stat(c.statePath(id)); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	cont, err := container.Load(c.conf.RootDir, container.FullID{SandboxID: id, ContainerID: id}, container.LoadOpts{Exact: true})
-	if errors.Is(err, os.ErrNotExist) {
+	cont, err := c.load(id)
+	if errors.Is(err, errdefs.ErrNotFound) {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("loading container %s: %w", id, err)
+		return err
 	}
 	if err := cont.Destroy(); err != nil {
 		return fmt.Errorf("destroying container %s: %w", id, err)
@@ -230,9 +219,24 @@ func (c *Client) Delete(id string) error {
 	return nil
 }
 
-// statePath is runsc's state file of id (a one-container sandbox).
-func (c *Client) statePath(id string) string {
-	return filepath.Join(c.conf.RootDir, id+"_sandbox:"+id+".state")
+// load loads container id (one container per sandbox, same id) from
+// runsc's state; NotFound when runsc has none. The state file is checked
+// first: runsc's own loader logs a warning to stderr for an id without
+// state.
+func (c *Client) load(id string) (*container.Container, error) {
+	notFound := errdefs.NotFound("container %s: runsc has no state for it", id)
+	state := filepath.Join(c.conf.RootDir, id+"_sandbox:"+id+".state")
+	if _, err := os.Stat(state); errors.Is(err, os.ErrNotExist) {
+		return nil, notFound
+	}
+	cont, err := container.Load(c.conf.RootDir, container.FullID{SandboxID: id, ContainerID: id}, container.LoadOpts{Exact: true})
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("loading container %s: %w", id, err)
+	}
+	return cont, nil
 }
 
 // stdio are the pipes an exec'd process gets and the copying around them.
