@@ -13,7 +13,6 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
-	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/sandbox/gvisor"
 )
 
@@ -48,8 +47,8 @@ func Main(args []string) int {
 	}
 	ready := newReadyReporter(*readyFD)
 	spec, err := loadSpec(*specPath)
-	if err == nil && *parent != "" && filepath.Dir(filepath.Clean(spec.Dir)) != filepath.Clean(*parent) {
-		err = errdefs.InvalidArgument("supervisor directory %s is not in %s (--parent)", spec.Dir, *parent)
+	if err == nil {
+		err = spec.checkParent(*parent)
 	}
 	if err != nil {
 		ready.fail(err)
@@ -80,7 +79,7 @@ func Main(args []string) int {
 	} else {
 		gvisor.LogTo(zap.NewNop())
 	}
-	s := newSupervisor(spec, log, true)
+	s := newSupervisor(spec, log)
 	return s.run(ready)
 }
 

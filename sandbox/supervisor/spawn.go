@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -94,8 +93,8 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, keepSpare bool) (Status,
 	if len(s.opts.Command) == 0 {
 		return Status{}, errdefs.InvalidArgument("supervisor command not set")
 	}
-	if s.opts.Parent != "" && filepath.Dir(filepath.Clean(spec.Dir)) != filepath.Clean(s.opts.Parent) {
-		return Status{}, errdefs.InvalidArgument("supervisor directory %s is not in %s", spec.Dir, s.opts.Parent)
+	if err := spec.checkParent(s.opts.Parent); err != nil {
+		return Status{}, err
 	}
 	if err := os.MkdirAll(spec.Dir, 0o700); err != nil {
 		return Status{}, err

@@ -117,3 +117,12 @@ func loadSpec(path string) (*Spec, error) {
 	}
 	return &s, nil
 }
+
+// checkParent fails unless s's directory is directly in parent (nucleusd's
+// <state>/supervisors, --parent); an empty parent allows any.
+func (s *Spec) checkParent(parent string) error {
+	if parent == "" || filepath.Dir(filepath.Clean(s.Dir)) == filepath.Clean(parent) {
+		return nil
+	}
+	return errdefs.InvalidArgument("supervisor directory %s is not in %s (--parent)", s.Dir, parent)
+}

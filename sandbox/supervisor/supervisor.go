@@ -68,18 +68,14 @@ type creator interface {
 	Start(ctx context.Context, id string) error
 }
 
-// newSupervisor prepares the supervisor of spec. With inProcess it creates
-// and starts the container through gVisor's packages linked into this
-// program when runsc was built from the same gVisor version (else, and
-// without inProcess, through runsc processes).
-func newSupervisor(spec *Spec, log *zap.Logger, inProcess bool) *supervisor {
+// newSupervisor prepares the supervisor of spec. It creates and starts the
+// container through gVisor's packages linked into this program when runsc
+// was built from the same gVisor version, else through runsc processes.
+func newSupervisor(spec *Spec, log *zap.Logger) *supervisor {
 	r := newReaper()
 	rs := spec.Runsc
 	rs.Tracker = r
-	var c creator = &rs
-	if inProcess {
-		c = inProcessCreator(&rs, log)
-	}
+	c := inProcessCreator(&rs, log)
 	return &supervisor{
 		spec: spec, log: log, rs: &rs, creator: c, reaper: r,
 		state: "creating", pidfd: -1, conns: connTracker{conns: map[net.Conn]struct{}{}},
