@@ -7,6 +7,8 @@ import (
 
 	"go.uber.org/zap"
 
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/daemon/store"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/sandbox"
 )
@@ -45,16 +47,26 @@ func (d *Daemon) autoRemove(id string) {
 	}
 	defer unlock()
 	d.poststop(c)
-	d.cleanups.add(id, false) // before the record goes: the janitor must know it
-	if err := d.dropRecord(c); err != nil {
-		if !errors.Is(err, errdefs.ErrNotFound) {
-			d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
-		}
-		d.cleanups.cancel(id)
-		return
+	if err := d.dropForCleaner(c, false); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+		d.log.Error("auto-remove", zap.String("id", id), zap.Error(err))
 	}
-	d.log.Info("container removed (auto_remove); host cleanup follows", zap.String("id", id), zap.String("name", c.Name))
-	d.cleanups.wake()
+}
+
+// dropForCleaner removes the record of c, an exited auto_remove container,
+// with evs and its DELETED event in one commit, and leaves its host side
+// to the cleaner: at once, or with hold once a run attached to it releases
+// it (cleanupQueue.release), its watch kept for that run.
+func (d *Daemon) dropForCleaner(c *store.Container, hold bool, evs ...*nucleusv1.Event) error {
+	d.cleanups.add(c.ID, hold) // before the record goes: the janitor must know it
+	if err := d.dropRecord(c, hold, evs...); err != nil {
+		d.cleanups.cancel(c.ID)
+		return err
+	}
+	d.log.Info("container removed (auto_remove); host cleanup follows", zap.String("id", c.ID), zap.String("name", c.Name))
+	if !hold {
+		d.cleanups.wake()
+	}
+	return nil
 }
 
 // cleaner removes the host side of removed containers in rounds until the

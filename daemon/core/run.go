@@ -11,7 +11,6 @@ import (
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/auth"
-	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/sandbox/runsc"
 )
 
@@ -101,12 +100,7 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 	if err := d.awaitExit(ctx, id); err != nil {
 		return nil, err
 	}
-	rec, err := d.store.GetContainer(id)
-	if errors.Is(err, errdefs.ErrNotFound) {
-		if final := d.finalRecord(id); final != nil {
-			return toAPI(final), nil
-		}
-	}
+	rec, err := d.lastRecord(id)
 	if err != nil {
 		return nil, err
 	}

@@ -118,14 +118,10 @@ func (d *Daemon) Wait(ctx context.Context, caller auth.Identity, idOrName string
 		if err := d.awaitExit(ctx, c.ID); err != nil {
 			return nil, err
 		}
-		id := c.ID
-		if c, err = d.store.GetContainer(id); err != nil {
+		// Removed by its exit, a run still attached to it has its last
+		// record, which answers this Wait too.
+		if c, err = d.lastRecord(c.ID); err != nil {
 			if errors.Is(err, errdefs.ErrNotFound) {
-				// Removed by its exit; a run still attached to it keeps
-				// its last record, which answers this Wait too.
-				if final := d.finalRecord(id); final != nil {
-					return final, nil
-				}
 				return nil, errdefs.NotFound("container %s exited and was removed (auto_remove)", idOrName)
 			}
 			return nil, err
@@ -166,7 +162,7 @@ func (d *Daemon) remove(ctx context.Context, id string, force bool) (*nucleusv1.
 	if err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: force}); err != nil {
 		return nil, err
 	}
-	if err := d.dropRecord(c); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	if err := d.dropRecord(c, false); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return nil, err
 	}
 	c.State = nucleusv1.ContainerState_CONTAINER_STATE_REMOVED
@@ -174,14 +170,16 @@ func (d *Daemon) remove(ctx context.Context, id string, force bool) (*nucleusv1.
 	return toAPI(c), nil
 }
 
-// dropRecord deletes c's record with its DELETED event in one commit and,
-// once the record is gone (NotFound included), forgets its watch.
-func (d *Daemon) dropRecord(c *store.Container) error {
-	err := d.store.DeleteContainer(c.ID, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil))
+// dropRecord deletes c's record with evs and then its DELETED event in one
+// commit and, once the record is gone (NotFound included), forgets its
+// watch unless keepWatch (a run attached to it still needs it).
+func (d *Daemon) dropRecord(c *store.Container, keepWatch bool, evs ...*nucleusv1.Event) error {
+	evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil))
+	err := d.store.DeleteContainer(c.ID, evs...)
 	if err == nil {
 		d.events.notify()
 	}
-	if err == nil || errors.Is(err, errdefs.ErrNotFound) {
+	if !keepWatch && (err == nil || errors.Is(err, errdefs.ErrNotFound)) {
 		d.forgetWatch(c.ID)
 	}
 	return err

@@ -61,6 +61,18 @@ func (d *Daemon) exitedChan(id string) <-chan struct{} {
 	return nil
 }
 
+// lastRecord is id's record or, once its exit removed the record, the
+// final one a run attached to it still holds.
+func (d *Daemon) lastRecord(id string) (*store.Container, error) {
+	c, err := d.store.GetContainer(id)
+	if errors.Is(err, errdefs.ErrNotFound) {
+		if final := d.finalRecord(id); final != nil {
+			return final, nil
+		}
+	}
+	return c, err
+}
+
 // finalRecord is the last record of id when its exit removed it and a run
 // attached to it has not ended yet; else nil.
 func (d *Daemon) finalRecord(id string) *store.Container {
@@ -171,30 +183,21 @@ func (d *Daemon) logExit(id string, ex sandbox.ExitStatus) {
 }
 
 // exitRemoved removes the record of final, an auto_remove container that
-// just exited, with the exit events evs and its DELETED event, in one
-// commit. Its host side is cleaned up in the background, but not before a
-// run attached to it has streamed all its output: that run releases it
-// when it ends (and is handed final, since the record is gone).
+// just exited, with the exit events evs (dropForCleaner). A run attached
+// to it streams all its output before the host side goes, and is handed
+// final, since the record is gone.
 func (d *Daemon) exitRemoved(final *store.Container, evs []*nucleusv1.Event) error {
 	attached := d.isAttached(final.ID)
-	d.cleanups.add(final.ID, attached) // before the record goes: the janitor must know it
-	evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, final, "", 0, nil))
-	if err := d.store.DeleteContainer(final.ID, evs...); err != nil {
-		d.cleanups.cancel(final.ID)
+	if err := d.dropForCleaner(final, attached, evs...); err != nil {
 		return err
 	}
-	d.events.notify()
-	d.log.Info("container removed (auto_remove); host cleanup follows", zap.String("id", final.ID), zap.String("name", final.Name))
 	if attached {
 		d.mu.Lock()
 		if w := d.exited[final.ID]; w != nil {
 			w.final = final
 		}
 		d.mu.Unlock()
-		return nil
 	}
-	d.forgetWatch(final.ID)
-	d.cleanups.wake()
 	return nil
 }
 
