@@ -63,13 +63,16 @@ type variant struct {
 // alternate runs every variant once per pair, rotating which goes first,
 // after warm runs that are not kept; it returns the samples per variant.
 func alternate(ctx context.Context, pairs, warm int, vs []variant) ([][]time.Duration, error) {
-	out, _, err := alternateCPU(ctx, nil, pairs, warm, vs)
+	out, _, err := alternateCPU(ctx, nil, pairs, warm, 0, vs)
 	return out, err
 }
 
 // alternateCPU is alternate that also returns, per variant, the CPU time
-// the cpuacct group used during each sample (none when g is nil).
-func alternateCPU(ctx context.Context, g *cpuGroup, pairs, warm int, vs []variant) ([][]time.Duration, [][]time.Duration, error) {
+// the cpuacct group used during each sample (none when g is nil). After
+// each sample it waits settle: work a variant defers past its answer
+// (nucleusd's next spare supervisor, its host cleanup) then lands in no
+// other sample's time, and its CPU is counted in the sample that caused it.
+func alternateCPU(ctx context.Context, g *cpuGroup, pairs, warm int, settle time.Duration, vs []variant) ([][]time.Duration, [][]time.Duration, error) {
 	out := make([][]time.Duration, len(vs))
 	cpu := make([][]time.Duration, len(vs))
 	for i := -warm; i < pairs; i++ {
@@ -83,6 +86,9 @@ func alternateCPU(ctx context.Context, g *cpuGroup, pairs, warm int, vs []varian
 			d, err := v.fn(ctx)
 			if err != nil {
 				return out, cpu, fmt.Errorf("%s: %w", v.name, err)
+			}
+			if err := sleepCtx(ctx, settle); err != nil {
+				return out, cpu, err
 			}
 			if i >= 0 {
 				out[idx] = append(out[idx], d)
@@ -106,7 +112,7 @@ func coldFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			return e.cli(ctx, "run", "--rm", "/bin/true")
 		}})
 	}
-	samples, cpu, err := alternateCPU(ctx, e.cpu, e.cfg.pairs, 2, vs)
+	samples, cpu, err := alternateCPU(ctx, e.cpu, e.cfg.pairs, 2, e.cfg.settle, vs)
 	f := &Figure{Key: "1 cold run", Title: "Cold run-to-exit of /bin/true (create, start, wait, remove)"}
 	f.addComparison(vs, samples, cpu, e.cpu != nil)
 	if e.cpu != nil {
@@ -221,4 +227,19 @@ func (e *env) rawSteps(ctx context.Context) ([]time.Duration, error) {
 		return nil, err
 	}
 	return append(out, d), nil
+}
+
+// sleepCtx waits d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) error {
+	if d <= 0 {
+		return ctx.Err()
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }

@@ -127,7 +127,8 @@ func startPairs(ctx context.Context, e *env) ([][]time.Duration, error) {
 			return d, err
 		}},
 	}
-	return alternate(ctx, e.cfg.loadPairs, 1, vs)
+	out, _, err := alternateCPU(ctx, nil, e.cfg.loadPairs, 1, e.cfg.settle, vs)
+	return out, err
 }
 
 func startRows(s [][]time.Duration, cond string) []*Row {

@@ -50,7 +50,7 @@ func execFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			return e.cli(ctx, "exec", id, "--", "/bin/true")
 		}})
 	}
-	samples, cpu, err := alternateCPU(ctx, e.cpu, e.cfg.execPairs, 2, vs)
+	samples, cpu, err := alternateCPU(ctx, e.cpu, e.cfg.execPairs, 2, e.cfg.settle, vs)
 	f := &Figure{Key: "2 exec", Title: "Exec of /bin/true into a running sandbox"}
 	f.addComparison(vs, samples, cpu, e.cpu != nil)
 	if _, derr := e.c.Delete(ctx, id, true); derr != nil && err == nil {

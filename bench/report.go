@@ -175,7 +175,7 @@ func (c *config) describe() map[string]any {
 		"quick": c.quick, "pairs": c.pairs, "exec_pairs": c.execPairs, "burst": c.burstN,
 		"burst_rounds": c.burstRounds, "density": c.densityN, "records": c.records,
 		"load_pairs": c.loadPairs, "runsc_flags": c.runscFlags, "figures": figs,
-		"cli": c.cliOK, "log_level": c.daemonLogLevel, "run_tmpfs": c.runTmpfs,
+		"cli": c.cliOK, "log_level": c.daemonLogLevel, "run_tmpfs": c.runTmpfs, "settle": c.settle.String(),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"nucleus.dev/nucleus/internal/errdefs"
 )
@@ -28,6 +29,12 @@ type SpawnOptions struct {
 	// in (nucleusd's <state>/supervisors). Supervisors are started with it,
 	// so ps tells whose a spare is, and they refuse a spec elsewhere.
 	Parent string
+	// RefillDelay is how long a Spawner waits after a create before it
+	// starts the next spare; zero starts it at once. A process start-up
+	// overlapping the sandbox just created (its boot, its workload's first
+	// steps) slows that container, so the spare is better started once
+	// the new container is past them.
+	RefillDelay time.Duration
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -53,9 +60,10 @@ func Spawn(ctx context.Context, spec Spec, opts SpawnOptions) (Status, error) {
 type Spawner struct {
 	opts SpawnOptions
 
-	mu     sync.Mutex
-	spare  *spare
-	closed bool
+	mu      sync.Mutex
+	spare   *spare
+	pending *time.Timer // a refill after RefillDelay, not yet started
+	closed  bool
 }
 
 // spare is a supervisor process started without a spec.
@@ -80,6 +88,10 @@ func (s *Spawner) Close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.closed = true
+	if s.pending != nil {
+		s.pending.Stop()
+		s.pending = nil
+	}
 	if s.spare != nil {
 		s.spare.discard()
 		s.spare = nil
@@ -122,9 +134,29 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, keepSpare bool) (Status,
 	}
 	st, err := sp.await(ctx, spec)
 	if keepSpare {
-		s.refill()
+		s.scheduleRefill()
 	}
 	return st, err
+}
+
+// scheduleRefill starts the next spare after RefillDelay (at once when it
+// is zero), unless one exists or is already scheduled.
+func (s *Spawner) scheduleRefill() {
+	if s.opts.RefillDelay <= 0 {
+		s.refill()
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed || s.spare != nil || s.pending != nil {
+		return
+	}
+	s.pending = time.AfterFunc(s.opts.RefillDelay, func() {
+		s.mu.Lock()
+		s.pending = nil
+		s.mu.Unlock()
+		s.refill()
+	})
 }
 
 // takeSpare returns the spare, if any, leaving none.

@@ -168,3 +168,56 @@ func TestSpawnerParent(t *testing.T) {
 		t.Fatalf("a supervisor given a spec outside --parent: %v", err)
 	}
 }
+
+// TestSpawnerRefillDelay: with RefillDelay the next spare starts that long
+// after a create, not at once, and Close cancels a refill still pending.
+func TestSpawnerRefillDelay(t *testing.T) {
+	w := newFakeWorld(t, "exit 0")
+	opts := w.opts
+	opts.RefillDelay = 400 * time.Millisecond
+	s := NewSpawner(opts)
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := s.Spawn(ctx, w.spec); err != nil {
+		t.Fatal(err)
+	}
+	spawned := time.Now()
+	if sp := s.currentSpare(); sp != nil {
+		t.Fatalf("a spare (pid %d) started at once despite RefillDelay", sp.cmd.Process.Pid)
+	}
+	var sp *spare
+	for sp == nil {
+		if time.Since(spawned) > 10*time.Second {
+			t.Fatal("no spare 10 s after a create")
+		}
+		time.Sleep(10 * time.Millisecond)
+		sp = s.currentSpare()
+	}
+	if waited := time.Since(spawned); waited < opts.RefillDelay-50*time.Millisecond {
+		t.Errorf("the spare started %v after the create, before RefillDelay (%v)", waited, opts.RefillDelay)
+	}
+
+	// A create served by that spare schedules the next refill; Close
+	// before it fires leaves no spare and starts none later.
+	if _, err := s.Spawn(ctx, third2(w)); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	time.Sleep(opts.RefillDelay + 200*time.Millisecond)
+	if sp := s.currentSpare(); sp != nil {
+		t.Errorf("a closed spawner started a spare (pid %d) when its pending refill was due", sp.cmd.Process.Pid)
+	}
+	for _, sp := range []Spec{w.spec, third2(w)} {
+		if _, err := NewClient(sp.Dir).Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// currentSpare reads the spare under the spawner's lock.
+func (s *Spawner) currentSpare() *spare {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.spare
+}
