@@ -13,6 +13,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"os"
@@ -26,7 +27,7 @@ import (
 // config holds the flags.
 type config struct {
 	nucleusd, nucleusctl, runsc string
-	out, md                     string
+	out, md, from               string
 	quick                       bool
 	pairs                       int // cold run pairs
 	execPairs                   int
@@ -52,6 +53,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.runsc, "runsc", "bin/runsc", "runsc binary, for nucleusd and the raw baseline")
 	fs.StringVar(&c.out, "out", "bench/results.json", "JSON results file; empty: none")
 	fs.StringVar(&c.md, "md", "", "also write the table as Markdown to this file (for the README)")
+	fs.StringVar(&c.from, "from", "", "measure nothing: print (and with -md write) the table of this earlier run's JSON results file")
 	fs.BoolVar(&c.quick, "quick", false, "few pairs and small N, to iterate (not for the README)")
 	fs.IntVar(&c.pairs, "pairs", 20, "cold run pairs (nucleusd vs raw runsc)")
 	fs.IntVar(&c.execPairs, "exec-pairs", 30, "exec pairs")
@@ -115,6 +117,9 @@ func main() {
 }
 
 func run(cfg *config) int {
+	if cfg.from != "" {
+		return render(cfg)
+	}
 	if os.Geteuid() != 0 {
 		fmt.Fprintln(os.Stderr, "bench: runsc and nucleusd need root")
 		return 1
@@ -150,15 +155,34 @@ func run(cfg *config) int {
 		fmt.Printf("\nwrote %s\n", cfg.out)
 	}
 	if cfg.md != "" {
-		var b strings.Builder
-		res.markdown(&b)
-		if werr := os.WriteFile(cfg.md, []byte(b.String()), 0o644); werr != nil {
+		if werr := res.writeMarkdown(cfg.md); werr != nil {
 			fmt.Fprintf(os.Stderr, "bench: %v\n", werr)
 			return 1
 		}
 	}
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		return 1
+	}
+	return 0
+}
+
+// render prints the table of the results file cfg.from and, with -md,
+// writes it as Markdown: a README table from the committed results.json.
+func render(cfg *config) int {
+	data, err := os.ReadFile(cfg.from)
+	var res Results
+	if err == nil {
+		err = json.Unmarshal(data, &res)
+	}
+	if err == nil {
+		res.print(os.Stdout)
+		if cfg.md != "" {
+			err = res.writeMarkdown(cfg.md)
+		}
+	}
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %s: %v\n", cfg.from, err)
 		return 1
 	}
 	return 0

@@ -37,13 +37,17 @@ func (p proc) kind() string {
 // container is the container id a process belongs to: runsc's last
 // argument, or the supervisor's directory name (its --spec argument's, or
 // its working directory's: a supervisor started ahead of need learns its
-// spec after exec).
+// spec after exec). It is "" for a spare still waiting for its spec (its
+// working directory is /): no container's.
 func (p proc) container() string {
 	if p.kind() == "supervisor" {
 		for i, a := range p.argv {
 			if a == "--spec" && i+1 < len(p.argv) {
 				return filepath.Base(filepath.Dir(p.argv[i+1]))
 			}
+		}
+		if p.cwd == "/" {
+			return ""
 		}
 		return filepath.Base(p.cwd)
 	}
@@ -120,6 +124,9 @@ func measureMem(procs []proc) (memByContainer, error) {
 			return nil, err
 		}
 		id := p.container()
+		if id == "" {
+			continue
+		}
 		if m[id] == nil {
 			m[id] = map[string]int64{}
 		}

@@ -144,6 +144,13 @@ func fmtVal(v float64, unit string) string {
 	return fmt.Sprintf("%.3g %s", v, unit)
 }
 
+// writeMarkdown writes the Markdown table to path.
+func (res *Results) writeMarkdown(path string) error {
+	var b strings.Builder
+	res.markdown(&b)
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
 // markdown renders the table for a README.
 func (res *Results) markdown(w io.Writer) {
 	fmt.Fprintln(w, "| figure | variant | n | median | p90 | p99 | ratio vs raw | target |")
