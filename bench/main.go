@@ -58,7 +58,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.pairs, "pairs", 20, "cold run pairs (nucleusd vs raw runsc)")
 	fs.IntVar(&c.execPairs, "exec-pairs", 30, "exec pairs")
 	fs.IntVar(&c.burstN, "burst", 50, "concurrent runs in one burst")
-	fs.IntVar(&c.burstRounds, "burst-rounds", 3, "bursts per variant")
+	fs.IntVar(&c.burstRounds, "burst-rounds", 5, "bursts per variant (the wall-time row is the median of these)")
 	fs.IntVar(&c.densityN, "density", 50, "idle sandboxes for the density and under-load figures")
 	fs.IntVar(&c.records, "records", 200, "container records for the control-plane figure")
 	fs.IntVar(&c.loadPairs, "load-pairs", 10, "start-latency pairs, idle and under load")
