@@ -51,7 +51,7 @@ func controlFigure(ctx context.Context, e *env) ([]*Figure, error) {
 		if len(ids) != cp {
 			return nil, fmt.Errorf("list returned %d containers, expected %d", len(ids), cp)
 		}
-		lists, gets, err := controlCallsAt(ctx, e, ids)
+		lists, gets, sums, err := controlCallsAt(ctx, e, ids, cp == e.cfg.records)
 		if err != nil {
 			return nil, err
 		}
@@ -67,6 +67,9 @@ func controlFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			lr.target("p99 < 5 ms", lr.P99 < 5)
 		}
 		f.Rows = append(f.Rows, lr, gr)
+		if len(sums) > 0 {
+			f.Rows = append(f.Rows, msRow(fmt.Sprintf("List, summary view (as ps), %d records", cp), sums).against(lr))
+		}
 	}
 	rss, _ := rssKiB(e.daemonPid())
 	r := valueRow(fmt.Sprintf("nucleusd daemon RSS, %d records", e.cfg.records), "MiB", float64(rss)/1024)
@@ -74,31 +77,40 @@ func controlFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	filled := time.Since(fill)
 	del := time.Now()
 	n, err := e.deleteAll(ctx)
-	f.Notes = append(f.Notes, fmt.Sprintf("ratios here are growth against the 10-record row, not raw runsc; recording %d containers took %.1f s, deleting %d took %.1f s (4 at a time)",
+	f.Notes = append(f.Notes, fmt.Sprintf("ratios here are growth against the 10-record row, not raw runsc (the summary row: against the full List at the same count); recording %d containers took %.1f s, deleting %d took %.1f s (4 at a time)",
 		e.cfg.records, filled.Seconds(), n, time.Since(del).Seconds()))
 	return []*Figure{f}, err
 }
 
-// controlCalls times controlCalls List calls and as many Gets of random ids,
-// interleaved.
-func controlCallsAt(ctx context.Context, e *env, ids []string) (lists, gets []time.Duration, err error) {
+// controlCallsAt times controlCalls List calls and as many Gets of random
+// ids, interleaved; with summary also as many Lists of the summary view
+// (what nucleusctl ps asks for), in the same rotation.
+func controlCallsAt(ctx context.Context, e *env, ids []string, summary bool) (lists, gets, sums []time.Duration, err error) {
 	for range 10 { // warm the connection and the daemon's caches
 		if _, err := e.c.List(ctx, nil); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 	}
+	sumReq := &nucleusv1.ListRequest{View: nucleusv1.ListView_LIST_VIEW_SUMMARY}
 	for range controlCalls {
 		t := time.Now()
 		if _, err := e.c.List(ctx, nil); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		lists = append(lists, time.Since(t))
 		id := ids[rand.IntN(len(ids))]
 		t = time.Now()
 		if _, err := e.c.Get(ctx, id); err != nil {
-			return nil, nil, err
+			return nil, nil, nil, err
 		}
 		gets = append(gets, time.Since(t))
+		if summary {
+			t = time.Now()
+			if _, err := e.c.List(ctx, sumReq); err != nil {
+				return nil, nil, nil, err
+			}
+			sums = append(sums, time.Since(t))
+		}
 	}
-	return lists, gets, nil
+	return lists, gets, sums, nil
 }

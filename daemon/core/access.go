@@ -90,6 +90,9 @@ type ListFilter struct {
 	Labels []string
 	// Name matches names containing it.
 	Name string
+	// Summary returns each container as LIST_VIEW_SUMMARY shows it
+	// (ListResponse only).
+	Summary bool
 }
 
 // List returns the caller's containers (all for an admin) matching f,
@@ -116,7 +119,7 @@ func (d *Daemon) ListResponse(caller auth.Identity, f ListFilter) (*nucleusv1.Li
 	if err != nil {
 		return nil, err
 	}
-	wire, err := d.wire.appendWire(nil, recs)
+	wire, err := d.wire.wire(recs, f.Summary)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}

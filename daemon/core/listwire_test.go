@@ -13,8 +13,9 @@ import (
 )
 
 // TestWireCacheFollowsTheStore: List's pre-encoded containers decode to
-// exactly what toAPI makes of the current records, after updates and
-// removals too (a stale entry would show an old state).
+// exactly what toAPI makes of the current records (or its summary), after
+// updates and removals too (a stale entry would show an old state), in
+// whichever order the two views are asked for.
 func TestWireCacheFollowsTheStore(t *testing.T) {
 	st, err := store.Open(filepath.Join(t.TempDir(), "db"), store.Options{})
 	if err != nil {
@@ -28,20 +29,20 @@ func TestWireCacheFollowsTheStore(t *testing.T) {
 		c := &store.Container{
 			ID: id, Name: fmt.Sprintf("c%d", i), State: nucleusv1.ContainerState_CONTAINER_STATE_RUNNING,
 			Spec: &nucleusv1.ContainerSpec{Args: []string{"/bin/sleep", fmt.Sprint(i)}}, CreatedAt: time.Now().UTC(),
-			Labels: map[string]string{"n": fmt.Sprint(i)}, Timeout: time.Minute,
+			Labels: map[string]string{"n": fmt.Sprint(i)}, Timeout: time.Minute, BundleDir: "/b/" + id,
 		}
 		if err := st.CreateContainer(c); err != nil {
 			t.Fatal(err)
 		}
 	}
 	var w wireCache
-	check := func(what string, want int) []byte {
+	check := func(what string, want int, summary bool) []byte {
 		t.Helper()
 		recs, err := st.ViewContainers(func(*store.Container) bool { return true })
 		if err != nil {
 			t.Fatal(err)
 		}
-		wire, err := w.appendWire(nil, recs)
+		wire, err := w.wire(recs, summary)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -53,8 +54,17 @@ func TestWireCacheFollowsTheStore(t *testing.T) {
 			t.Fatalf("%s: %d containers decoded, %d records; want %d", what, len(got.GetContainers()), len(recs), want)
 		}
 		for i, c := range recs {
-			if !proto.Equal(got.GetContainers()[i], toAPI(c)) {
-				t.Fatalf("%s: container %d decodes to %v, want %v", what, i, got.GetContainers()[i], toAPI(c))
+			want := toAPI(c)
+			if summary {
+				want = summarize(want)
+				g := got.GetContainers()[i]
+				if !proto.Equal(g.GetSpec(), &nucleusv1.ContainerSpec{Args: c.Spec.GetArgs()}) || g.GetBundle() != "" ||
+					g.GetLabels()["n"] != c.Labels["n"] || g.GetState() != c.State || g.GetCreatedAt() == nil {
+					t.Fatalf("%s: summary of container %d is %v", what, i, g)
+				}
+			}
+			if !proto.Equal(got.GetContainers()[i], want) {
+				t.Fatalf("%s: container %d decodes to %v, want %v", what, i, got.GetContainers()[i], want)
 			}
 		}
 		// What the daemon sends is this wire as a message's unknown fields.
@@ -66,9 +76,13 @@ func TestWireCacheFollowsTheStore(t *testing.T) {
 		}
 		return wire
 	}
-	first := check("fresh", 3)
-	if again := check("unchanged", 3); string(again) != string(first) {
+	first := check("fresh", 3, false)
+	if again := check("unchanged", 3, false); string(again) != string(first) {
 		t.Fatal("unchanged records encode differently")
+	}
+	summary := check("fresh summary", 3, true)
+	if len(summary) >= len(first) {
+		t.Fatalf("the summary view is %d bytes, the full one %d", len(summary), len(first))
 	}
 	if _, err := st.UpdateContainer(ids[1], func(c *store.Container) error {
 		c.State = nucleusv1.ContainerState_CONTAINER_STATE_EXITED
@@ -77,11 +91,15 @@ func TestWireCacheFollowsTheStore(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if updated := check("after an update", 3); string(updated) == string(first) {
+	if updated := check("summary after an update", 3, true); string(updated) == string(summary) {
+		t.Fatal("an updated record is summarized as it was")
+	}
+	if updated := check("after an update", 3, false); string(updated) == string(first) {
 		t.Fatal("an updated record is listed as it was")
 	}
 	if err := st.DeleteContainer(ids[0]); err != nil {
 		t.Fatal(err)
 	}
-	check("after a removal", 2)
+	check("after a removal", 2, false)
+	check("summary after a removal", 2, true)
 }

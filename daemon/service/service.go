@@ -89,7 +89,15 @@ func (s *Service) List(ctx context.Context, req *nucleusv1.ListRequest) (*nucleu
 	if err != nil {
 		return nil, err
 	}
-	return s.d.ListResponse(id, core.ListFilter{States: req.GetStates(), Labels: req.GetLabels(), Name: req.GetName()})
+	var summary bool
+	switch req.GetView() {
+	case nucleusv1.ListView_LIST_VIEW_UNSPECIFIED, nucleusv1.ListView_LIST_VIEW_FULL:
+	case nucleusv1.ListView_LIST_VIEW_SUMMARY:
+		summary = true
+	default:
+		return nil, errdefs.InvalidArgument("list view %d is unknown: use LIST_VIEW_FULL or LIST_VIEW_SUMMARY", req.GetView())
+	}
+	return s.d.ListResponse(id, core.ListFilter{States: req.GetStates(), Labels: req.GetLabels(), Name: req.GetName(), Summary: summary})
 }
 
 // Kill implements nucleusv1.NucleusServer.

@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
@@ -72,6 +74,7 @@ func TestE2ECreateStartWaitLogsDelete(t *testing.T) {
 	spec := sh("echo hello; sleep 0.2; echo bye >&2; exit 3")
 	spec.Name = "lifecycle"
 	spec.Labels = map[string]string{"team": "a"}
+	spec.Env = []string{"GREETING=hello"}
 	ct, err := c.Create(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -125,6 +128,26 @@ func TestE2ECreateStartWaitLogsDelete(t *testing.T) {
 	}
 	if list, _ := c.List(ctx, &nucleusv1.ListRequest{Labels: []string{"team=b"}}); len(list) != 0 {
 		t.Fatalf("list by other label: %v", list)
+	}
+	// The summary view: what ps shows, and of the spec only the args.
+	sum, err := c.List(ctx, &nucleusv1.ListRequest{Labels: []string{"team=a"}, View: nucleusv1.ListView_LIST_VIEW_SUMMARY})
+	if err != nil || len(sum) != 1 {
+		t.Fatalf("summary list: %v %v", sum, err)
+	}
+	s, full := sum[0], list[0]
+	if full.GetBundle() == "" || full.GetRunscVersion() == "" || len(full.GetSpec().GetEnv()) == 0 {
+		t.Fatalf("the full view lacks bundle, runsc version or env: %v", full)
+	}
+	if s.GetId() != full.GetId() || s.GetName() != "lifecycle" || s.GetState() != full.GetState() ||
+		s.GetExit().GetExitCode() != 3 || s.GetLabels()["team"] != "a" || !proto.Equal(s.GetCreatedAt(), full.GetCreatedAt()) ||
+		!proto.Equal(s.GetFinishedAt(), full.GetFinishedAt()) || !slices.Equal(s.GetSpec().GetArgs(), full.GetSpec().GetArgs()) {
+		t.Fatalf("summary %v does not match the full record %v", s, full)
+	}
+	if s.GetBundle() != "" || s.GetRunscVersion() != "" || len(s.GetSpec().GetEnv()) != 0 || s.GetSpec().GetTimeout() != nil {
+		t.Fatalf("the summary carries more than a listing needs: %v", s)
+	}
+	if _, err := c.List(ctx, &nucleusv1.ListRequest{View: 7}); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("list with an unknown view: %v, want InvalidArgument", err)
 	}
 	if _, err := c.Delete(ctx, "lifecycle", false); err != nil {
 		t.Fatal(err)

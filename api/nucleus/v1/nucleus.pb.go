@@ -164,6 +164,63 @@ func (ContainerState) EnumDescriptor() ([]byte, []int) {
 	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
 }
 
+// ListView is how much of each container List returns.
+type ListView int32
+
+const (
+	// LIST_VIEW_FULL.
+	ListView_LIST_VIEW_UNSPECIFIED ListView = 0
+	// Every field, as Get returns it.
+	ListView_LIST_VIEW_FULL ListView = 1
+	// What a listing shows (nucleusctl ps): id, name, state, owner_uid,
+	// created_at, started_at, finished_at, exit, labels and pid, and of the
+	// spec only args. The rest (the spec's other fields, bundle, hook_set,
+	// runsc_version, warnings) is left unset: Get has it. Fewer bytes to send
+	// and to decode.
+	ListView_LIST_VIEW_SUMMARY ListView = 2
+)
+
+// Enum value maps for ListView.
+var (
+	ListView_name = map[int32]string{
+		0: "LIST_VIEW_UNSPECIFIED",
+		1: "LIST_VIEW_FULL",
+		2: "LIST_VIEW_SUMMARY",
+	}
+	ListView_value = map[string]int32{
+		"LIST_VIEW_UNSPECIFIED": 0,
+		"LIST_VIEW_FULL":        1,
+		"LIST_VIEW_SUMMARY":     2,
+	}
+)
+
+func (x ListView) Enum() *ListView {
+	p := new(ListView)
+	*p = x
+	return p
+}
+
+func (x ListView) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ListView) Descriptor() protoreflect.EnumDescriptor {
+	return file_api_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
+}
+
+func (ListView) Type() protoreflect.EnumType {
+	return &file_api_nucleus_v1_nucleus_proto_enumTypes[2]
+}
+
+func (x ListView) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ListView.Descriptor instead.
+func (ListView) EnumDescriptor() ([]byte, []int) {
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+}
+
 // LogStream selects or names an output stream.
 type LogStream int32
 
@@ -201,11 +258,11 @@ func (x LogStream) String() string {
 }
 
 func (LogStream) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
+	return file_api_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
 }
 
 func (LogStream) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[2]
+	return &file_api_nucleus_v1_nucleus_proto_enumTypes[3]
 }
 
 func (x LogStream) Number() protoreflect.EnumNumber {
@@ -214,7 +271,7 @@ func (x LogStream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LogStream.Descriptor instead.
 func (LogStream) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
 }
 
 // EventType is what happened.
@@ -286,11 +343,11 @@ func (x EventType) String() string {
 }
 
 func (EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
+	return file_api_nucleus_v1_nucleus_proto_enumTypes[4].Descriptor()
 }
 
 func (EventType) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[3]
+	return &file_api_nucleus_v1_nucleus_proto_enumTypes[4]
 }
 
 func (x EventType) Number() protoreflect.EnumNumber {
@@ -299,7 +356,7 @@ func (x EventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
 }
 
 // ContainerSpec is everything a client may ask for. The daemon hardens it into
@@ -1790,7 +1847,9 @@ type ListRequest struct {
 	// Label selectors, each "key" (label present) or "key=value".
 	Labels []string `protobuf:"bytes,2,rep,name=labels,proto3" json:"labels,omitempty"`
 	// Only names containing this substring; empty = any.
-	Name          string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// How much of each container to return; unset = LIST_VIEW_FULL.
+	View          ListView `protobuf:"varint,4,opt,name=view,proto3,enum=nucleus.v1.ListView" json:"view,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1844,6 +1903,13 @@ func (x *ListRequest) GetName() string {
 		return x.Name
 	}
 	return ""
+}
+
+func (x *ListRequest) GetView() ListView {
+	if x != nil {
+		return x.View
+	}
+	return ListView_LIST_VIEW_UNSPECIFIED
 }
 
 // ListResponse returns the matching containers, oldest first.
@@ -4297,11 +4363,12 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"GetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"B\n" +
 	"\vGetResponse\x123\n" +
-	"\tcontainer\x18\x01 \x01(\v2\x15.nucleus.v1.ContainerR\tcontainer\"m\n" +
+	"\tcontainer\x18\x01 \x01(\v2\x15.nucleus.v1.ContainerR\tcontainer\"\x97\x01\n" +
 	"\vListRequest\x122\n" +
 	"\x06states\x18\x01 \x03(\x0e2\x1a.nucleus.v1.ContainerStateR\x06states\x12\x16\n" +
 	"\x06labels\x18\x02 \x03(\tR\x06labels\x12\x12\n" +
-	"\x04name\x18\x03 \x01(\tR\x04name\"E\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12(\n" +
+	"\x04view\x18\x04 \x01(\x0e2\x14.nucleus.v1.ListViewR\x04view\"E\n" +
 	"\fListResponse\x125\n" +
 	"\n" +
 	"containers\x18\x01 \x03(\v2\x15.nucleus.v1.ContainerR\n" +
@@ -4482,7 +4549,11 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x17CONTAINER_STATE_RUNNING\x10\x03\x12\x1a\n" +
 	"\x16CONTAINER_STATE_PAUSED\x10\x04\x12\x1a\n" +
 	"\x16CONTAINER_STATE_EXITED\x10\x05\x12\x1b\n" +
-	"\x17CONTAINER_STATE_REMOVED\x10\x06*U\n" +
+	"\x17CONTAINER_STATE_REMOVED\x10\x06*P\n" +
+	"\bListView\x12\x19\n" +
+	"\x15LIST_VIEW_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eLIST_VIEW_FULL\x10\x01\x12\x15\n" +
+	"\x11LIST_VIEW_SUMMARY\x10\x02*U\n" +
 	"\tLogStream\x12\x1a\n" +
 	"\x16LOG_STREAM_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LOG_STREAM_STDOUT\x10\x01\x12\x15\n" +
@@ -4533,177 +4604,179 @@ func file_api_nucleus_v1_nucleus_proto_rawDescGZIP() []byte {
 	return file_api_nucleus_v1_nucleus_proto_rawDescData
 }
 
-var file_api_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_api_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_api_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_api_nucleus_v1_nucleus_proto_goTypes = []any{
 	(VolumeType)(0),               // 0: nucleus.v1.VolumeType
 	(ContainerState)(0),           // 1: nucleus.v1.ContainerState
-	(LogStream)(0),                // 2: nucleus.v1.LogStream
-	(EventType)(0),                // 3: nucleus.v1.EventType
-	(*ContainerSpec)(nil),         // 4: nucleus.v1.ContainerSpec
-	(*User)(nil),                  // 5: nucleus.v1.User
-	(*UserNamespace)(nil),         // 6: nucleus.v1.UserNamespace
-	(*IDMapping)(nil),             // 7: nucleus.v1.IDMapping
-	(*Volume)(nil),                // 8: nucleus.v1.Volume
-	(*Secret)(nil),                // 9: nucleus.v1.Secret
-	(*Resources)(nil),             // 10: nucleus.v1.Resources
-	(*ExitStatus)(nil),            // 11: nucleus.v1.ExitStatus
-	(*Container)(nil),             // 12: nucleus.v1.Container
-	(*CreateRequest)(nil),         // 13: nucleus.v1.CreateRequest
-	(*CreateResponse)(nil),        // 14: nucleus.v1.CreateResponse
-	(*StartRequest)(nil),          // 15: nucleus.v1.StartRequest
-	(*StartResponse)(nil),         // 16: nucleus.v1.StartResponse
-	(*RunRequest)(nil),            // 17: nucleus.v1.RunRequest
-	(*RunStart)(nil),              // 18: nucleus.v1.RunStart
-	(*RunResponse)(nil),           // 19: nucleus.v1.RunResponse
-	(*GetRequest)(nil),            // 20: nucleus.v1.GetRequest
-	(*GetResponse)(nil),           // 21: nucleus.v1.GetResponse
-	(*ListRequest)(nil),           // 22: nucleus.v1.ListRequest
-	(*ListResponse)(nil),          // 23: nucleus.v1.ListResponse
-	(*KillRequest)(nil),           // 24: nucleus.v1.KillRequest
-	(*KillResponse)(nil),          // 25: nucleus.v1.KillResponse
-	(*StopRequest)(nil),           // 26: nucleus.v1.StopRequest
-	(*StopResponse)(nil),          // 27: nucleus.v1.StopResponse
-	(*DeleteRequest)(nil),         // 28: nucleus.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 29: nucleus.v1.DeleteResponse
-	(*WaitRequest)(nil),           // 30: nucleus.v1.WaitRequest
-	(*WaitResponse)(nil),          // 31: nucleus.v1.WaitResponse
-	(*PauseRequest)(nil),          // 32: nucleus.v1.PauseRequest
-	(*PauseResponse)(nil),         // 33: nucleus.v1.PauseResponse
-	(*ResumeRequest)(nil),         // 34: nucleus.v1.ResumeRequest
-	(*ResumeResponse)(nil),        // 35: nucleus.v1.ResumeResponse
-	(*UpdateRequest)(nil),         // 36: nucleus.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 37: nucleus.v1.UpdateResponse
-	(*LogsRequest)(nil),           // 38: nucleus.v1.LogsRequest
-	(*LogsResponse)(nil),          // 39: nucleus.v1.LogsResponse
-	(*LogEntry)(nil),              // 40: nucleus.v1.LogEntry
-	(*ExecRequest)(nil),           // 41: nucleus.v1.ExecRequest
-	(*ExecStart)(nil),             // 42: nucleus.v1.ExecStart
-	(*ExecResponse)(nil),          // 43: nucleus.v1.ExecResponse
-	(*ExecSyncRequest)(nil),       // 44: nucleus.v1.ExecSyncRequest
-	(*ExecSyncResponse)(nil),      // 45: nucleus.v1.ExecSyncResponse
-	(*StatsRequest)(nil),          // 46: nucleus.v1.StatsRequest
-	(*StatsResponse)(nil),         // 47: nucleus.v1.StatsResponse
-	(*ContainerStats)(nil),        // 48: nucleus.v1.ContainerStats
-	(*EventsRequest)(nil),         // 49: nucleus.v1.EventsRequest
-	(*EventsResponse)(nil),        // 50: nucleus.v1.EventsResponse
-	(*Event)(nil),                 // 51: nucleus.v1.Event
-	(*VersionRequest)(nil),        // 52: nucleus.v1.VersionRequest
-	(*VersionResponse)(nil),       // 53: nucleus.v1.VersionResponse
-	(*InfoRequest)(nil),           // 54: nucleus.v1.InfoRequest
-	(*StateCount)(nil),            // 55: nucleus.v1.StateCount
-	(*InfoResponse)(nil),          // 56: nucleus.v1.InfoResponse
-	nil,                           // 57: nucleus.v1.ContainerSpec.AnnotationsEntry
-	nil,                           // 58: nucleus.v1.ContainerSpec.LabelsEntry
-	nil,                           // 59: nucleus.v1.ContainerSpec.SysctlsEntry
-	nil,                           // 60: nucleus.v1.Container.LabelsEntry
-	nil,                           // 61: nucleus.v1.Event.AttributesEntry
-	(*durationpb.Duration)(nil),   // 62: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 63: google.protobuf.Timestamp
+	(ListView)(0),                 // 2: nucleus.v1.ListView
+	(LogStream)(0),                // 3: nucleus.v1.LogStream
+	(EventType)(0),                // 4: nucleus.v1.EventType
+	(*ContainerSpec)(nil),         // 5: nucleus.v1.ContainerSpec
+	(*User)(nil),                  // 6: nucleus.v1.User
+	(*UserNamespace)(nil),         // 7: nucleus.v1.UserNamespace
+	(*IDMapping)(nil),             // 8: nucleus.v1.IDMapping
+	(*Volume)(nil),                // 9: nucleus.v1.Volume
+	(*Secret)(nil),                // 10: nucleus.v1.Secret
+	(*Resources)(nil),             // 11: nucleus.v1.Resources
+	(*ExitStatus)(nil),            // 12: nucleus.v1.ExitStatus
+	(*Container)(nil),             // 13: nucleus.v1.Container
+	(*CreateRequest)(nil),         // 14: nucleus.v1.CreateRequest
+	(*CreateResponse)(nil),        // 15: nucleus.v1.CreateResponse
+	(*StartRequest)(nil),          // 16: nucleus.v1.StartRequest
+	(*StartResponse)(nil),         // 17: nucleus.v1.StartResponse
+	(*RunRequest)(nil),            // 18: nucleus.v1.RunRequest
+	(*RunStart)(nil),              // 19: nucleus.v1.RunStart
+	(*RunResponse)(nil),           // 20: nucleus.v1.RunResponse
+	(*GetRequest)(nil),            // 21: nucleus.v1.GetRequest
+	(*GetResponse)(nil),           // 22: nucleus.v1.GetResponse
+	(*ListRequest)(nil),           // 23: nucleus.v1.ListRequest
+	(*ListResponse)(nil),          // 24: nucleus.v1.ListResponse
+	(*KillRequest)(nil),           // 25: nucleus.v1.KillRequest
+	(*KillResponse)(nil),          // 26: nucleus.v1.KillResponse
+	(*StopRequest)(nil),           // 27: nucleus.v1.StopRequest
+	(*StopResponse)(nil),          // 28: nucleus.v1.StopResponse
+	(*DeleteRequest)(nil),         // 29: nucleus.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 30: nucleus.v1.DeleteResponse
+	(*WaitRequest)(nil),           // 31: nucleus.v1.WaitRequest
+	(*WaitResponse)(nil),          // 32: nucleus.v1.WaitResponse
+	(*PauseRequest)(nil),          // 33: nucleus.v1.PauseRequest
+	(*PauseResponse)(nil),         // 34: nucleus.v1.PauseResponse
+	(*ResumeRequest)(nil),         // 35: nucleus.v1.ResumeRequest
+	(*ResumeResponse)(nil),        // 36: nucleus.v1.ResumeResponse
+	(*UpdateRequest)(nil),         // 37: nucleus.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 38: nucleus.v1.UpdateResponse
+	(*LogsRequest)(nil),           // 39: nucleus.v1.LogsRequest
+	(*LogsResponse)(nil),          // 40: nucleus.v1.LogsResponse
+	(*LogEntry)(nil),              // 41: nucleus.v1.LogEntry
+	(*ExecRequest)(nil),           // 42: nucleus.v1.ExecRequest
+	(*ExecStart)(nil),             // 43: nucleus.v1.ExecStart
+	(*ExecResponse)(nil),          // 44: nucleus.v1.ExecResponse
+	(*ExecSyncRequest)(nil),       // 45: nucleus.v1.ExecSyncRequest
+	(*ExecSyncResponse)(nil),      // 46: nucleus.v1.ExecSyncResponse
+	(*StatsRequest)(nil),          // 47: nucleus.v1.StatsRequest
+	(*StatsResponse)(nil),         // 48: nucleus.v1.StatsResponse
+	(*ContainerStats)(nil),        // 49: nucleus.v1.ContainerStats
+	(*EventsRequest)(nil),         // 50: nucleus.v1.EventsRequest
+	(*EventsResponse)(nil),        // 51: nucleus.v1.EventsResponse
+	(*Event)(nil),                 // 52: nucleus.v1.Event
+	(*VersionRequest)(nil),        // 53: nucleus.v1.VersionRequest
+	(*VersionResponse)(nil),       // 54: nucleus.v1.VersionResponse
+	(*InfoRequest)(nil),           // 55: nucleus.v1.InfoRequest
+	(*StateCount)(nil),            // 56: nucleus.v1.StateCount
+	(*InfoResponse)(nil),          // 57: nucleus.v1.InfoResponse
+	nil,                           // 58: nucleus.v1.ContainerSpec.AnnotationsEntry
+	nil,                           // 59: nucleus.v1.ContainerSpec.LabelsEntry
+	nil,                           // 60: nucleus.v1.ContainerSpec.SysctlsEntry
+	nil,                           // 61: nucleus.v1.Container.LabelsEntry
+	nil,                           // 62: nucleus.v1.Event.AttributesEntry
+	(*durationpb.Duration)(nil),   // 63: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 64: google.protobuf.Timestamp
 }
 var file_api_nucleus_v1_nucleus_proto_depIdxs = []int32{
-	5,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
-	57, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
-	58, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
-	59, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
-	6,  // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
-	8,  // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
-	9,  // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
-	10, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
-	62, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
-	7,  // 9: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
-	7,  // 10: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
+	6,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
+	58, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
+	59, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
+	60, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
+	7,  // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
+	9,  // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
+	10, // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
+	11, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
+	63, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
+	8,  // 9: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
+	8,  // 10: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
 	0,  // 11: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
-	4,  // 12: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
+	5,  // 12: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
 	1,  // 13: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
-	63, // 14: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
-	63, // 15: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
-	63, // 16: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
-	11, // 17: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
-	60, // 18: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
-	4,  // 19: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
-	12, // 20: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
-	12, // 21: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
-	18, // 22: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
-	4,  // 23: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
-	12, // 24: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
-	11, // 25: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
-	12, // 26: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
+	64, // 14: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
+	64, // 15: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
+	64, // 16: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
+	12, // 17: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
+	61, // 18: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
+	5,  // 19: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
+	13, // 20: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
+	13, // 21: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
+	19, // 22: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
+	5,  // 23: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
+	13, // 24: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
+	12, // 25: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
+	13, // 26: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
 	1,  // 27: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
-	12, // 28: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
-	62, // 29: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
-	12, // 30: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
-	12, // 31: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
-	11, // 32: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
-	63, // 33: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
-	12, // 34: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
-	12, // 35: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
-	10, // 36: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
-	12, // 37: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
-	63, // 38: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	2,  // 39: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
-	40, // 40: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
-	63, // 41: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
-	2,  // 42: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
-	42, // 43: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
-	5,  // 44: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
-	62, // 45: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
-	11, // 46: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
-	5,  // 47: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
-	62, // 48: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
-	62, // 49: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
-	48, // 50: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
-	63, // 51: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
-	3,  // 52: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
-	51, // 53: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
-	63, // 54: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
-	3,  // 55: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
-	61, // 56: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
-	1,  // 57: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
-	55, // 58: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
-	13, // 59: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
-	15, // 60: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
-	17, // 61: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
-	20, // 62: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
-	22, // 63: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
-	24, // 64: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
-	26, // 65: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
-	28, // 66: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
-	30, // 67: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
-	38, // 68: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
-	41, // 69: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
-	44, // 70: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
-	46, // 71: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
-	32, // 72: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
-	34, // 73: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
-	36, // 74: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
-	49, // 75: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
-	52, // 76: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
-	54, // 77: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
-	14, // 78: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
-	16, // 79: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
-	19, // 80: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
-	21, // 81: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
-	23, // 82: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
-	25, // 83: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
-	27, // 84: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
-	29, // 85: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
-	31, // 86: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
-	39, // 87: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
-	43, // 88: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
-	45, // 89: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
-	47, // 90: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
-	33, // 91: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
-	35, // 92: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
-	37, // 93: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
-	50, // 94: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
-	53, // 95: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
-	56, // 96: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
-	78, // [78:97] is the sub-list for method output_type
-	59, // [59:78] is the sub-list for method input_type
-	59, // [59:59] is the sub-list for extension type_name
-	59, // [59:59] is the sub-list for extension extendee
-	0,  // [0:59] is the sub-list for field type_name
+	2,  // 28: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
+	13, // 29: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
+	63, // 30: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
+	13, // 31: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
+	13, // 32: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
+	12, // 33: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
+	64, // 34: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
+	13, // 35: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
+	13, // 36: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
+	11, // 37: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
+	13, // 38: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
+	64, // 39: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	3,  // 40: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
+	41, // 41: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
+	64, // 42: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	3,  // 43: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
+	43, // 44: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
+	6,  // 45: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
+	63, // 46: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
+	12, // 47: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
+	6,  // 48: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
+	63, // 49: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
+	63, // 50: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
+	49, // 51: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
+	64, // 52: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
+	4,  // 53: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
+	52, // 54: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
+	64, // 55: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
+	4,  // 56: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
+	62, // 57: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
+	1,  // 58: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
+	56, // 59: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
+	14, // 60: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
+	16, // 61: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
+	18, // 62: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
+	21, // 63: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
+	23, // 64: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
+	25, // 65: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
+	27, // 66: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
+	29, // 67: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
+	31, // 68: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
+	39, // 69: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
+	42, // 70: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
+	45, // 71: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
+	47, // 72: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
+	33, // 73: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
+	35, // 74: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
+	37, // 75: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
+	50, // 76: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
+	53, // 77: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
+	55, // 78: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
+	15, // 79: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
+	17, // 80: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
+	20, // 81: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
+	22, // 82: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
+	24, // 83: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
+	26, // 84: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
+	28, // 85: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
+	30, // 86: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
+	32, // 87: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
+	40, // 88: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
+	44, // 89: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
+	46, // 90: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
+	48, // 91: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
+	34, // 92: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
+	36, // 93: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
+	38, // 94: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
+	51, // 95: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
+	54, // 96: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
+	57, // 97: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
+	79, // [79:98] is the sub-list for method output_type
+	60, // [60:79] is the sub-list for method input_type
+	60, // [60:60] is the sub-list for extension type_name
+	60, // [60:60] is the sub-list for extension extendee
+	0,  // [0:60] is the sub-list for field type_name
 }
 
 func init() { file_api_nucleus_v1_nucleus_proto_init() }
@@ -4742,7 +4815,7 @@ func file_api_nucleus_v1_nucleus_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_nucleus_v1_nucleus_proto_rawDesc), len(file_api_nucleus_v1_nucleus_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,

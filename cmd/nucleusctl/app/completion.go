@@ -46,7 +46,7 @@ func (g *globals) completeContainers(cmd *cobra.Command, args []string, toComple
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
 	defer c.Close()
-	ctrs, err := c.List(ctx, &nucleusv1.ListRequest{})
+	ctrs, err := c.List(ctx, &nucleusv1.ListRequest{View: nucleusv1.ListView_LIST_VIEW_SUMMARY})
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}

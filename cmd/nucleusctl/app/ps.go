@@ -85,6 +85,11 @@ func listRequest(o PsOptions) (*nucleusv1.ListRequest, error) {
 	if !o.All && len(req.States) == 0 {
 		req.States = []nucleusv1.ContainerState{nucleusv1.ContainerState_CONTAINER_STATE_RUNNING, nucleusv1.ContainerState_CONTAINER_STATE_PAUSED}
 	}
+	if o.Output != outputJSON {
+		// The table and -q show what the summary has; -o json prints
+		// the whole Container messages.
+		req.View = nucleusv1.ListView_LIST_VIEW_SUMMARY
+	}
 	return req, nil
 }
 

@@ -84,15 +84,19 @@ func TestPsQuietAndJSON(t *testing.T) {
 func TestPsFilters(t *testing.T) {
 	running, paused := nucleusv1.ContainerState_CONTAINER_STATE_RUNNING, nucleusv1.ContainerState_CONTAINER_STATE_PAUSED
 	exited, created := nucleusv1.ContainerState_CONTAINER_STATE_EXITED, nucleusv1.ContainerState_CONTAINER_STATE_CREATED
+	summary := nucleusv1.ListView_LIST_VIEW_SUMMARY
 	for _, c := range []struct {
 		args []string
 		want *nucleusv1.ListRequest
 	}{
-		{[]string{"ps"}, &nucleusv1.ListRequest{States: []nucleusv1.ContainerState{running, paused}}},
-		{[]string{"ps", "-a"}, &nucleusv1.ListRequest{}},
-		{[]string{"ps", "--filter", "status=exited", "-f", "status=created"}, &nucleusv1.ListRequest{States: []nucleusv1.ContainerState{exited, created}}},
+		{[]string{"ps"}, &nucleusv1.ListRequest{States: []nucleusv1.ContainerState{running, paused}, View: summary}},
+		{[]string{"ps", "-a"}, &nucleusv1.ListRequest{View: summary}},
+		{[]string{"ps", "-aq"}, &nucleusv1.ListRequest{View: summary}},
+		{[]string{"ps", "--filter", "status=exited", "-f", "status=created"}, &nucleusv1.ListRequest{States: []nucleusv1.ContainerState{exited, created}, View: summary}},
 		{[]string{"ps", "-a", "--filter", "label=team=ml", "--filter", "label=tier", "--filter", "name=we"},
-			&nucleusv1.ListRequest{Labels: []string{"team=ml", "tier"}, Name: "we"}},
+			&nucleusv1.ListRequest{Labels: []string{"team=ml", "tier"}, Name: "we", View: summary}},
+		// JSON is the whole API message.
+		{[]string{"ps", "-a", "-o", "json"}, &nucleusv1.ListRequest{}},
 	} {
 		f := &clienttest.Fake{}
 		cli(t, f, c.args...).wantCode(t, 0)
