@@ -3,6 +3,7 @@ package sandbox
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/internal/cgroup"
 	"nucleus.dev/nucleus/sandbox/netns"
 	"nucleus.dev/nucleus/sandbox/runsc"
 	"nucleus.dev/nucleus/sandbox/supervisor"
@@ -147,6 +149,9 @@ func (m *Manager) removeFiles(id string, o DeleteOptions) error {
 	p := m.Paths(id)
 	if err := removeAllAtomic(p.Supervisor); err != nil {
 		return err
+	}
+	if err := removeCgroup(id, p); err != nil {
+		return fmt.Errorf("delete %s: %w", id, err)
 	}
 	remove := m.cfg.RemoveBundle
 	if remove == nil {
@@ -290,6 +295,29 @@ func removeBundle(_ string, p Paths) error {
 		}
 	}
 	return nil
+}
+
+// removeCgroup removes the container's host cgroup (its bundle's
+// linux.cgroupsPath) where it is left: runsc removes it when it destroys a
+// sandbox it has state for, but a create that failed before runsc wrote
+// any leaves it behind. Read before the bundle goes; a cgroup path that
+// does not end in the container's id is not touched.
+func removeCgroup(id string, p Paths) error {
+	data, err := os.ReadFile(filepath.Join(p.Bundle, "config.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(data, &spec); err != nil {
+		return fmt.Errorf("reading the bundle's cgroup path: %w", err)
+	}
+	if spec.Linux == nil || spec.Linux.CgroupsPath == "" || filepath.Base(spec.Linux.CgroupsPath) != id {
+		return nil
+	}
+	return cgroup.Remove(spec.Linux.CgroupsPath)
 }
 
 // unmountUnder detaches every mount at or below dir.

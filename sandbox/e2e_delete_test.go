@@ -2,6 +2,9 @@ package sandbox
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -47,5 +50,52 @@ func TestE2EDeleteAll(t *testing.T) {
 	}
 	for _, id := range ids {
 		e.assertGone(id)
+	}
+}
+
+// TestE2EDeleteRemovesALeftCgroup: a create that failed before runsc wrote
+// any state leaves its host cgroup (runsc removes it only when it destroys
+// a sandbox it knows); Delete removes it from every hierarchy, using the
+// bundle's cgroupsPath, and leaves other cgroups alone.
+func TestE2EDeleteRemovesALeftCgroup(t *testing.T) {
+	e := newEnv(t)
+	id := e.bundle(testbundle.Options{Args: []string{"/bin/true"}})
+	other := e.bundle(testbundle.Options{Args: []string{"/bin/true"}})
+	var made []string
+	for _, h := range []string{"memory", "pids", ""} {
+		root := filepath.Join("/sys/fs/cgroup", h)
+		if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err != nil {
+			continue // not a hierarchy here (v1 vs v2)
+		}
+		for _, cid := range []string{id, other} {
+			dir := filepath.Join(root, cgroupParent, cid)
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			made = append(made, dir)
+			t.Cleanup(func() { _ = os.Remove(dir) })
+		}
+	}
+	if len(made) == 0 {
+		t.Fatal("no cgroup hierarchy found under /sys/fs/cgroup")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := e.m.Delete(ctx, id, DeleteOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertGone(id)
+	for _, dir := range made {
+		_, err := os.Stat(dir)
+		switch filepath.Base(dir) {
+		case id:
+			if !errors.Is(err, os.ErrNotExist) {
+				t.Errorf("cgroup %s left after delete (%v)", dir, err)
+			}
+		case other:
+			if err != nil {
+				t.Errorf("the cgroup of another container went: %v", err)
+			}
+		}
 	}
 }

@@ -1,10 +1,12 @@
 // Package cgroup reads the few host cgroup values the sandbox package needs
-// (OOM-kill counts and limits) for a process, on cgroup v1 and v2.
+// (OOM-kill counts and limits) for a process, and removes a container's
+// cgroup that runsc left behind, on cgroup v1 and v2.
 package cgroup
 
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -141,4 +143,30 @@ func field(data []byte, key string) (uint64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// Remove removes the cgroup at path (a spec's linux.cgroupsPath: clean,
+// absolute, below the root) from every mounted hierarchy that has it. rmdir
+// removes only a cgroup without processes or child cgroups; one that still
+// has them is an error. A hierarchy without it is not.
+func Remove(path string) error {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
+		return fmt.Errorf("cgroup path %q: want a clean absolute path below the root", path)
+	}
+	mounts, err := mountPoints()
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	var errs []error
+	for _, mnt := range mounts {
+		if seen[mnt] {
+			continue
+		}
+		seen[mnt] = true
+		if err := os.Remove(filepath.Join(mnt, path)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, fmt.Errorf("removing cgroup: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }

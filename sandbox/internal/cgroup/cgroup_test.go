@@ -48,3 +48,16 @@ func TestFiles(t *testing.T) {
 		t.Errorf("unlimited v1 limit = %d", n)
 	}
 }
+
+// TestRemoveRefusesPathsOutsideAContainer: only a clean absolute path below
+// the root is removed anywhere; a missing one is no error.
+func TestRemoveRefusesPathsOutsideAContainer(t *testing.T) {
+	for _, p := range []string{"", "/", "nucleus/x", "/nucleus/../x", "/nucleus/x/"} {
+		if err := Remove(p); err == nil {
+			t.Errorf("Remove(%q) = nil, want an error", p)
+		}
+	}
+	if err := Remove("/nucleus-unit-test-absent/0123456789abcdef"); err != nil {
+		t.Errorf("Remove of a cgroup no hierarchy has: %v", err)
+	}
+}
