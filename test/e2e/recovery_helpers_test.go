@@ -417,31 +417,31 @@ func recordAfterKill(t *testing.T, d *Daemon, name string) *store.Container {
 	return c
 }
 
-// stopRunscOf SIGSTOPs every runsc process of the daemon (runsc create and
-// whatever it has started so far) and returns their pids.
-// It waits up to 5 s for `runsc create` to show up.
-func stopRunscOf(d *Daemon) []int {
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		var pids []int
-		create := false
-		for pid, cmdline := range recProcessesMentioning(filepath.Join(d.State, "runsc")) {
-			if strings.Contains(cmdline, "nucleus-supervisor") { // a supervisor
-				continue
-			}
-			create = create || strings.Contains(cmdline, " create ")
-			if syscall.Kill(pid, syscall.SIGSTOP) == nil {
-				pids = append(pids, pid)
-			}
+// stopCreateOf SIGSTOPs what is creating container id for d and returns
+// their pids: its supervisor (which runs gVisor's create in process, or
+// `runsc create` when runsc is another build) first, so that it starts
+// nothing more, then every runsc process of the daemon (a `runsc create`,
+// the gofer and sandbox started so far). Nothing is resumed in between: a
+// stop and resume storm on a booting sandbox makes its create fail, which
+// is not the slow create this stands for.
+func stopCreateOf(d *Daemon, id string) []int {
+	var pids []int
+	stop := func(pid int) {
+		if syscall.Kill(pid, syscall.SIGSTOP) == nil {
+			pids = append(pids, pid)
 		}
-		if create || time.Now().After(deadline) {
-			return pids
-		}
-		for _, pid := range pids {
-			_ = syscall.Kill(pid, syscall.SIGCONT)
-		}
-		time.Sleep(time.Millisecond)
 	}
+	if data, err := os.ReadFile(filepath.Join(d.State, "supervisors", id, "supervisor.pid")); err == nil {
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 0 {
+			stop(pid)
+		}
+	}
+	for pid, cmdline := range recProcessesMentioning(filepath.Join(d.State, "runsc")) {
+		if !strings.Contains(cmdline, "nucleus-supervisor") {
+			stop(pid)
+		}
+	}
+	return pids
 }
 
 // isSpareSupervisor reports whether a process (command line as

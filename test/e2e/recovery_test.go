@@ -225,9 +225,10 @@ func TestE2ERecoveryKill9AtEachCreateStep(t *testing.T) {
 		{"supervisor-answering", func(id string) bool {
 			return recExists(filepath.Join(d.State, "supervisors", id, "supervisor.sock"))
 		}},
-		// A slow `runsc create` (a loaded host: 20 concurrent creates take
-		// 5-10 s each on 2 cores), made deterministic by stopping runsc
-		// until the daemon has restarted.
+		// A slow create (a loaded host: 20 concurrent creates take 5-10 s
+		// each on 2 cores), made deterministic by stopping it (the
+		// supervisor creating in process, and runsc's processes) until
+		// the daemon has restarted.
 		{"in-slow-runsc-create", func(id string) bool {
 			sup := filepath.Join(d.State, "supervisors", id)
 			return recExists(filepath.Join(sup, "supervisor.pid")) && !recExists(filepath.Join(sup, "supervisor.sock"))
@@ -246,13 +247,14 @@ func TestE2ERecoveryKill9AtEachCreateStep(t *testing.T) {
 			}()
 			hit, finished := false, false
 			var err error
+			var id string
 			deadline := time.Now().Add(time.Minute)
 		poll:
 			for time.Now().Before(deadline) {
 				entries, _ := os.ReadDir(filepath.Join(d.Root, "containers"))
 				for _, e := range entries {
 					if p.reached(e.Name()) {
-						hit = true
+						hit, id = true, e.Name()
 						break poll
 					}
 				}
@@ -266,10 +268,10 @@ func TestE2ERecoveryKill9AtEachCreateStep(t *testing.T) {
 			}
 			var stopped []int
 			if p.name == "in-slow-runsc-create" && hit {
-				stopped = stopRunscOf(d)
-				t.Logf("stopped %d runsc processes", len(stopped))
+				stopped = stopCreateOf(d, id)
+				t.Logf("stopped %d processes of the create (supervisor, runsc)", len(stopped))
 				if len(stopped) == 0 {
-					t.Log("runsc create finished before it could be stopped; this run tests a fast create")
+					t.Log("the create finished before it could be stopped; this run tests a fast create")
 				}
 			}
 			d.Kill9()
