@@ -99,6 +99,19 @@ func TestSpawnerUsesItsSpare(t *testing.T) {
 	if s.spare != nil {
 		t.Error("a closed spawner started a spare")
 	}
+	waitExited(t, ctx, third2(w))
+}
+
+// waitExited starts the container of spec if it is not yet, and waits for
+// its supervisor to record the exit and end, so that nothing writes into
+// the test's directory after its cleanup.
+func waitExited(t *testing.T, ctx context.Context, spec Spec) {
+	t.Helper()
+	_, _ = NewClient(spec.Dir).Start(ctx)
+	(&fakeWorld{t: t, spec: spec}).waitGone()
+	if _, err := ReadExit(spec.ExitPath); err != nil {
+		t.Errorf("exit of %s: %v", spec.Dir, err)
+	}
 }
 
 // third2 is a third container's spec in w.
@@ -209,9 +222,7 @@ func TestSpawnerRefillDelay(t *testing.T) {
 		t.Errorf("a closed spawner started a spare (pid %d) when its pending refill was due", sp.cmd.Process.Pid)
 	}
 	for _, sp := range []Spec{w.spec, third2(w)} {
-		if _, err := NewClient(sp.Dir).Start(ctx); err != nil {
-			t.Fatal(err)
-		}
+		waitExited(t, ctx, sp)
 	}
 }
 
