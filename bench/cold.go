@@ -87,9 +87,7 @@ func alternateCPU(ctx context.Context, g *cpuGroup, pairs, warm int, settle time
 			if err != nil {
 				return out, cpu, fmt.Errorf("%s: %w", v.name, err)
 			}
-			if err := sleepCtx(ctx, settle); err != nil {
-				return out, cpu, err
-			}
+			time.Sleep(settle)
 			if i >= 0 {
 				out[idx] = append(out[idx], d)
 				if g != nil {
@@ -227,19 +225,4 @@ func (e *env) rawSteps(ctx context.Context) ([]time.Duration, error) {
 		return nil, err
 	}
 	return append(out, d), nil
-}
-
-// sleepCtx waits d or until ctx ends.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
