@@ -20,6 +20,7 @@ import (
 	"nucleus.dev/nucleus/client"
 	"nucleus.dev/nucleus/daemon/store"
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/supervisor"
 )
 
 // recIDPattern finds container ids (32 lowercase hex) in paths and cmdlines.
@@ -431,10 +432,8 @@ func stopCreateOf(d *Daemon, id string) []int {
 			pids = append(pids, pid)
 		}
 	}
-	if data, err := os.ReadFile(filepath.Join(d.State, "supervisors", id, "supervisor.pid")); err == nil {
-		if pid, err := strconv.Atoi(strings.TrimSpace(string(data))); err == nil && pid > 0 {
-			stop(pid)
-		}
+	if pid, ok := supervisor.Running(filepath.Join(d.State, "supervisors", id)); ok {
+		stop(pid)
 	}
 	for pid, cmdline := range recProcessesMentioning(filepath.Join(d.State, "runsc")) {
 		if !strings.Contains(cmdline, "nucleus-supervisor") {
