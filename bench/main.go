@@ -168,7 +168,7 @@ func run(cfg *config) int {
 }
 
 // render prints the table of the results file cfg.from and, with -md,
-// writes it as Markdown: a README table from the committed results.json.
+// writes it as Markdown: a README table from the results a run left.
 func render(cfg *config) int {
 	data, err := os.ReadFile(cfg.from)
 	var res Results
