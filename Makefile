@@ -39,7 +39,7 @@ bin/runsc: go.mod go.sum
 	mv bin/runsc.tmp bin/runsc
 
 .PHONY: test
-test: build lint unit e2e fuzz ## everything: lint, unit, e2e (root + real runsc) and a short fuzz run
+test: build lint check-api unit e2e fuzz ## everything: lint, the API check, unit, e2e (root + real runsc) and a short fuzz run
 
 .PHONY: unit
 unit: ## unit tests only (e2e tests are left to `make e2e`)
@@ -74,6 +74,33 @@ generate: ## regenerate the gRPC code from api/**/*.proto with the pinned genera
 	  --plugin=protoc-gen-go=bin/protoc-gen-go --go_out=. --go_opt=paths=source_relative \
 	  --plugin=protoc-gen-go-grpc=bin/protoc-gen-go-grpc --go-grpc_out=. --go-grpc_opt=paths=source_relative \
 	  $$(find api -name '*.proto' | sort)
+
+# buf (lint and breaking-change detection) is pinned in tools/go.mod, a
+# module of its own, so its dependencies never move the daemon's.
+bin/buf: tools/go.mod tools/go.sum
+	@mkdir -p bin
+	$(GO) -C tools build -o ../bin/buf.tmp github.com/bufbuild/buf/cmd/buf
+	mv bin/buf.tmp bin/buf
+
+# The API as released: check-api refuses any change that breaks a client
+# built against it. A deliberate break updates it (make api-snapshot) in the
+# same commit, and the commit message says so.
+API_SNAPSHOT := api/released.binpb
+
+.PHONY: check-api
+check-api: bin/buf ## buf lint + breaking-change check of api/ against $(API_SNAPSHOT)
+	bin/buf lint
+	bin/buf breaking --against $(API_SNAPSHOT)
+	@# The check must be able to fail: a copy of the API with one field
+	@# removed must be refused.
+	@tmp=$$(mktemp -d); trap 'rm -rf $$tmp' EXIT; cp -r api buf.yaml $$tmp/; \
+	  sed -i '0,/^  string id = 1;/s///' $$tmp/api/nucleus/v1/nucleus.proto; \
+	  if (cd $$tmp && $(CURDIR)/bin/buf breaking --against $(CURDIR)/$(API_SNAPSHOT) >/dev/null 2>&1); then \
+	    echo "check-api: buf breaking accepted a removed field"; exit 1; fi
+
+.PHONY: api-snapshot
+api-snapshot: bin/buf ## record the current API as released ($(API_SNAPSHOT))
+	bin/buf build -o $(API_SNAPSHOT)
 
 .PHONY: check-generate
 check-generate: generate ## fail when the checked-in generated code drifts from the protos
