@@ -16,7 +16,8 @@ nucleusd reads one TOML file: ` + "`/etc/nucleus/nucleusd.toml`" + `, or the fil
 built-in defaults; a missing file that was named is an error. The file must set
 ` + "`version = 1`" + `, and unknown keys are errors. ` + "`nucleusd config default`" + ` prints
 the file below (it is installed as ` + "`/etc/nucleus/nucleusd.toml`" + `), and
-` + "`nucleusd config check`" + ` validates a file.
+` + "`nucleusd config check`" + ` validates a file, and every hook it
+configures on disk exactly as nucleusd does when it starts.
 
 Flags override a few keys: ` + "`--address`" + ` (` + "`[api] socket`" + `), ` + "`--log-level`" + `
 (` + "`[logging] level`" + `); ` + "`--root`" + ` (default ` + "`/var/lib/nucleus`" + `) and ` + "`--state`" + `

@@ -19,9 +19,10 @@ import (
 type Config struct {
 	// TrustedDirs (trusted_dirs) lists the directories a hook may live in.
 	// When set it replaces the built-in list, DefaultTrustedDirs. Entries
-	// are absolute, clean paths other than "/". Each directory from the
-	// trusted one down to the hook must be owned by root or nucleusd's uid,
-	// not world-writable and not group-writable unless owned by root.
+	// are absolute, clean paths other than "/". The hook and each directory
+	// above it, from "/" down, must be owned by root or nucleusd's uid and
+	// writable by their owner alone (not group- or world-writable, not
+	// even with the sticky bit).
 	TrustedDirs []string `toml:"trusted_dirs,omitempty"`
 	// DefaultSet (default_set) is the set applied to a container whose
 	// request names none. Empty (the default): such containers run no hooks.

@@ -5,10 +5,11 @@
 // container request may select; a request carrying hook paths is refused
 // (RefuseRawHooks). Each hook is validated when the Runner is built and
 // again right before every run: an absolute, clean path under a trusted
-// directory, no symlink in any component, a regular executable file owned
-// by root or nucleusd's uid, not world-writable, not group-writable unless
-// owned by root, no setuid or setgid bit; the directories from the trusted
-// one down obey the same ownership rules.
+// directory, no symlink in any component, a regular executable file with
+// no setuid or setgid bit; the file and every directory above it, from "/"
+// down (not only from the trusted directory), owned by root or nucleusd's
+// uid and writable by their owner alone — group-writable is refused
+// whoever owns it, and so is a sticky world-writable directory like /tmp.
 //
 // The run executes exactly the inode that was validated: the path is
 // walked with openat(O_PATH|O_NOFOLLOW) one component at a time, the checks

@@ -24,7 +24,7 @@ import (
 )
 
 func TestStdinIsTheState(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	out := filepath.Join(dir, "state.json")
 	h := writeScript(t, filepath.Join(dir, "h"), `/usr/bin/cat > "$1"`)
 	r := newRunner(t, dir, Set{Poststart: []Hook{{Path: h, Args: []string{"h", out}}}})
@@ -54,7 +54,7 @@ func TestStdinIsTheState(t *testing.T) {
 // fixed minimal one; the daemon's env never leaks in.
 func TestEnvIsolation(t *testing.T) {
 	t.Setenv("NUCLEUS_TEST_SECRET", "hunter2")
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	// /proc/$$/environ is what the kernel handed the hook, before the shell adds anything.
 	h := writeScript(t, filepath.Join(dir, "h"), `/usr/bin/tr '\0' '\n' < /proc/$$/environ > "$1"`)
 	bare, custom := filepath.Join(dir, "bare"), filepath.Join(dir, "custom")
@@ -81,7 +81,7 @@ func TestEnvIsolation(t *testing.T) {
 // TestConfinement checks from inside a hook: cwd /, NO_NEW_PRIVS, the
 // rlimits, its own process group, and which fds it holds.
 func TestConfinement(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	out := filepath.Join(dir, "out")
 	h := writeScript(t, filepath.Join(dir, "h"), `exec > "$1"
 echo "cwd=$(pwd)"
@@ -137,7 +137,7 @@ exec /usr/bin/ls /proc/self/fd`)
 // TestELFHookAndArgv0 runs an ELF binary (a copy of dash) and checks that
 // args[0] is its argv[0].
 func TestELFHookAndArgv0(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	bin, err := os.ReadFile("/usr/bin/dash")
 	if err != nil {
 		if testutil.InCI() {
@@ -160,7 +160,7 @@ func TestELFHookAndArgv0(t *testing.T) {
 }
 
 func TestExecFailureIsReported(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	p := filepath.Join(dir, "noshebang")
 	if err := os.WriteFile(p, []byte("echo hi\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -173,7 +173,7 @@ func TestExecFailureIsReported(t *testing.T) {
 }
 
 func TestHookIgnoringStdin(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	h := writeScript(t, filepath.Join(dir, "h"), "/usr/bin/sleep 0.2")
 	r := newRunner(t, dir, Set{CreateRuntime: []Hook{{Path: h}}})
 	st := testState("big")
@@ -185,7 +185,7 @@ func TestHookIgnoringStdin(t *testing.T) {
 
 // TestTimeoutKillsTheGroup: at the timeout the hook and its grandchild die.
 func TestTimeoutKillsTheGroup(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	pidFile := filepath.Join(dir, "pid")
 	h := writeScript(t, filepath.Join(dir, "h"), `/usr/bin/sleep 100 &
 echo $! > "$1"
@@ -206,7 +206,7 @@ echo $! > "$1"
 
 // TestLeftoversAreKilled: what a successful hook leaves in its group dies.
 func TestLeftoversAreKilled(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	pidFile := filepath.Join(dir, "pid")
 	h := writeScript(t, filepath.Join(dir, "h"), `/usr/bin/sleep 100 > /dev/null 2>&1 &
 echo $! > "$1"`)
@@ -222,7 +222,7 @@ echo $! > "$1"`)
 // TestEscapedChildCannotHang: a grandchild that left the group (setsid)
 // and holds stdout open does not keep Run waiting.
 func TestEscapedChildCannotHang(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	pidFile := filepath.Join(dir, "pid")
 	// The hook exits only once its child has left the group (the pid file
 	// is written after setsid), so the group kill cannot reach the child.
@@ -244,7 +244,7 @@ while [ ! -s "$1" ]; do /usr/bin/sleep 0.01; done`)
 }
 
 func TestOutputIsBounded(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	h := writeScript(t, filepath.Join(dir, "h"), `/usr/bin/head -c 1048576 /dev/zero | /usr/bin/tr '\0' 'x'
 echo "to stderr" >&2
 echo THE-END
@@ -270,7 +270,7 @@ exit 3`)
 // TestStrictVersusBestEffort: the 2nd hook fails; strict stops there,
 // best effort runs the 3rd.
 func TestStrictVersusBestEffort(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	log := filepath.Join(dir, "log")
 	ok := writeScript(t, filepath.Join(dir, "ok"), `echo -n "$2" >> "$1"`)
 	bad := writeScript(t, filepath.Join(dir, "bad"), `echo -n "$2" >> "$1"; echo "boom" >&2; exit 7`)
@@ -296,7 +296,7 @@ func TestStrictVersusBestEffort(t *testing.T) {
 }
 
 func TestResolveAndSets(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	h := writeScript(t, filepath.Join(dir, "h"), "true")
 	r, err := New(Config{DefaultSet: "audit", Sets: map[string]Set{
 		"audit": {Poststop: []Hook{{Path: h}}}, "other": {},
@@ -334,7 +334,7 @@ func TestResolveAndSets(t *testing.T) {
 }
 
 func TestContextCancelKillsTheHook(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	h := writeScript(t, filepath.Join(dir, "h"), "/usr/bin/sleep 100")
 	r := newRunner(t, dir, Set{CreateRuntime: []Hook{{Path: h}, {Path: h}}})
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
@@ -347,7 +347,7 @@ func TestContextCancelKillsTheHook(t *testing.T) {
 }
 
 func TestConcurrentRuns(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	h := writeScript(t, filepath.Join(dir, "h"), `/usr/bin/cat > /dev/null; echo done`)
 	r := newRunner(t, dir, Set{Poststart: []Hook{{Path: h}, {Path: h}}})
 	var wg sync.WaitGroup
@@ -363,7 +363,7 @@ func TestConcurrentRuns(t *testing.T) {
 
 // TestNoLeaks counts goroutines and fds around many runs, failing and not.
 func TestNoLeaks(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	ok := writeScript(t, filepath.Join(dir, "ok"), "/usr/bin/cat; echo out; echo err >&2")
 	bad := writeScript(t, filepath.Join(dir, "bad"), "/usr/bin/sleep 100 & exit 1")
 	slow := writeScript(t, filepath.Join(dir, "slow"), "/usr/bin/sleep 100")
@@ -385,7 +385,7 @@ func TestNoLeaks(t *testing.T) {
 
 // TestLogNamesEnvKeysOnly: env values never reach the log; output does.
 func TestLogNamesEnvKeysOnly(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	h := writeScript(t, filepath.Join(dir, "h"), `echo "visible output"; exit 2`)
 	core, logs := observer.New(zap.DebugLevel)
 	r := newRunner(t, dir, Set{CreateRuntime: []Hook{{Path: h, Env: []string{"API_TOKEN=s3cr3t-value"}}}}, WithLogger(zap.New(core)))

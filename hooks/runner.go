@@ -50,8 +50,9 @@ func WithLogger(l *zap.Logger) Option {
 func WithDaemonUID(uid int) Option { return func(r *Runner) { r.uid = uid } }
 
 // New validates cfg, every hook in every set included, against the files on
-// disk now. Its error names the set, the phase, the hook's index and path,
-// and the rule broken; nucleusd refuses to start on it.
+// disk now. Its error names, for each broken hook (all of them, one per
+// line), the set, the phase, the hook's index and path, and the rule
+// broken; nucleusd refuses to start on it.
 func New(cfg Config, opts ...Option) (*Runner, error) {
 	r := &Runner{
 		sets:    make(map[string]Set, len(cfg.Sets)),
@@ -73,15 +74,21 @@ func New(cfg Config, opts ...Option) (*Runner, error) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	var errs []error
 	for _, name := range names {
 		if err := identifiers.Validate("hook set name", name); err != nil {
-			return nil, fmt.Errorf("hooks.sets: %w", err)
+			errs = append(errs, fmt.Errorf("hooks.sets: %w", err))
+			continue
 		}
 		set, err := r.checkSet(name, cfg.Sets[name])
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			continue
 		}
 		r.sets[name] = set
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if cfg.DefaultSet != "" {
 		if _, ok := r.sets[cfg.DefaultSet]; !ok {
@@ -108,6 +115,7 @@ func (r *Runner) checkSet(name string, s Set) (Set, error) {
 		}
 	}
 	out := Set{}
+	var errs []error
 	for _, ph := range []struct {
 		key   string
 		hooks []Hook
@@ -120,10 +128,14 @@ func (r *Runner) checkSet(name string, s Set) (Set, error) {
 		for i, h := range ph.hooks {
 			h, err := r.checkHook(h)
 			if err != nil {
-				return Set{}, errdefs.InvalidArgument("hooks.sets.%s.%s[%d] (%s): %v", name, ph.key, i, h.Path, err)
+				errs = append(errs, errdefs.InvalidArgument("hooks.sets.%s.%s[%d] (%s): %v", name, ph.key, i, h.Path, err))
+				continue
 			}
 			*ph.dst = append(*ph.dst, h)
 		}
+	}
+	if len(errs) > 0 {
+		return Set{}, errors.Join(errs...)
 	}
 	return out, nil
 }

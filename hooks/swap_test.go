@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/internal/testutil"
 )
 
 // TestSwapAfterValidation swaps the hook between its validation and its
@@ -44,7 +45,7 @@ func TestSwapAfterValidation(t *testing.T) {
 	}
 	for name, swap := range swaps {
 		t.Run(name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testutil.HookDir(t)
 			marker := filepath.Join(dir, "ran")
 			hook := writeScript(t, filepath.Join(mkdir(t, dir, "d"), "hook"), `echo validated > "$1"`)
 			evil := writeScript(t, filepath.Join(dir, "evil"), `echo swapped-in > "$1"`)
@@ -76,7 +77,7 @@ func TestSwapAfterValidation(t *testing.T) {
 // TestRevalidatedBeforeEveryRun: a hook broken after New is refused, and
 // not run.
 func TestRevalidatedBeforeEveryRun(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	marker := filepath.Join(dir, "ran")
 	hook := writeScript(t, filepath.Join(dir, "hook"), `echo ran > "$1"`)
 	r := newRunner(t, dir, Set{CreateRuntime: []Hook{{Path: hook, Args: []string{"hook", marker}}}})

@@ -33,8 +33,11 @@ func checkTrustedDirs(dirs []string) error {
 // openVerified opens the hook at path and checks every rule on the opened
 // inodes, never on a path looked up again. It walks from "/" one component
 // at a time with openat(O_PATH|O_NOFOLLOW), so a symlink anywhere is seen
-// and refused rather than followed, and returns an O_PATH fd of the checked
-// file: exec through that fd runs exactly the inode that was validated.
+// and refused rather than followed, checks the owner and mode of "/" and of
+// every directory on the way (not only those from the trusted directory
+// down: a writable ancestor could swap the trusted directory itself), and
+// returns an O_PATH fd of the checked file: exec through that fd runs
+// exactly the inode that was validated.
 func openVerified(path string, trusted []string, daemonUID int) (int, error) {
 	if path == "" || !filepath.IsAbs(path) {
 		return -1, broken("hook path %q must be absolute", path)
@@ -56,6 +59,15 @@ func openVerified(path string, trusted []string, daemonUID int) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("open /: %w", err)
 	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		unix.Close(fd)
+		return -1, broken("cannot stat /: %v", err)
+	}
+	if rule := checkOwnerAndMode("/", "directory", &st, daemonUID); rule != nil {
+		unix.Close(fd)
+		return -1, rule
+	}
 	comps := strings.Split(path[1:], "/")
 	cur := ""
 	for i, name := range comps {
@@ -69,21 +81,19 @@ func openVerified(path string, trusted []string, daemonUID int) (int, error) {
 			return -1, broken("cannot open %s: %v", cur, err)
 		}
 		fd = next
-		var st unix.Stat_t
 		if err := unix.Fstat(fd, &st); err != nil {
 			unix.Close(fd)
 			return -1, broken("cannot stat %s: %v", cur, err)
 		}
-		last := i == len(comps)-1
 		var rule error
 		switch {
 		case st.Mode&unix.S_IFMT == unix.S_IFLNK:
 			rule = broken("%s is a symlink; hooks are never reached through symlinks", cur)
-		case last:
+		case i == len(comps)-1:
 			rule = checkFile(cur, &st, daemonUID)
 		case st.Mode&unix.S_IFMT != unix.S_IFDIR:
 			rule = broken("%s is not a directory", cur)
-		case cur == base || strings.HasPrefix(cur, base+"/"):
+		default:
 			rule = checkOwnerAndMode(cur, "directory", &st, daemonUID)
 		}
 		if rule != nil {
@@ -111,17 +121,26 @@ func checkFile(path string, st *unix.Stat_t, daemonUID int) error {
 	return nil
 }
 
-// checkOwnerAndMode applies the ownership rules shared by the hook and the
-// directories from its trusted directory down.
+// checkOwnerAndMode applies the ownership rules shared by the hook and
+// every directory above it, from "/" down: owned by root or nucleusd's uid
+// and writable by its owner alone. Whoever may write a directory on the
+// path may rename another directory or file into its place, so a
+// group-writable component lets the group choose what runs as root, even
+// when root owns it; and a sticky world-writable directory such as /tmp is
+// refused too (the sticky bit protects existing entries, but the
+// directory is still one anyone may create names in, a race away from a
+// planted path): hooks belong in a directory only root can change.
 func checkOwnerAndMode(path, what string, st *unix.Stat_t, daemonUID int) error {
 	mode := st.Mode & 0o7777
 	switch {
 	case st.Uid != 0 && int64(st.Uid) != int64(daemonUID):
 		return broken("%s %s is owned by uid %d; it must be owned by root or nucleusd's uid %d", what, path, st.Uid, daemonUID)
+	case mode&0o002 != 0 && mode&unix.S_ISVTX != 0:
+		return broken("%s %s is world-writable (mode %04o; the sticky bit does not make it safe for hooks)", what, path, mode)
 	case mode&0o002 != 0:
 		return broken("%s %s is world-writable (mode %04o)", what, path, mode)
-	case mode&0o020 != 0 && st.Uid != 0:
-		return broken("%s %s is group-writable and not owned by root (mode %04o, uid %d)", what, path, mode, st.Uid)
+	case mode&0o020 != 0:
+		return broken("%s %s is group-writable (mode %04o, gid %d); only its owner may write it", what, path, mode, st.Gid)
 	}
 	return nil
 }

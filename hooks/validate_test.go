@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/internal/testutil"
 )
 
 // TestValidationRules checks that New refuses each broken rule with a
@@ -86,7 +87,47 @@ func TestValidationRules(t *testing.T) {
 			}
 			chmod(t, p, 0o775)
 			return p, []Option{WithDaemonUID(12345)}
-		}, "is group-writable and not owned by root (mode 0775, uid 12345)"},
+		}, "file DIR/h is group-writable (mode 0775, gid 0)"},
+		{"group-writable, owned by root", func(t *testing.T, dir string) (string, []Option) {
+			// root:<socket group> 0775: a group member could rewrite it.
+			p := writeScript(t, filepath.Join(dir, "h"), "true")
+			if err := os.Chown(p, 0, 4242); err != nil {
+				t.Fatal(err)
+			}
+			chmod(t, p, 0o775)
+			return p, nil
+		}, "file DIR/h is group-writable (mode 0775, gid 4242)"},
+		{"group-writable directory owned by root", func(t *testing.T, dir string) (string, []Option) {
+			sub := mkdir(t, dir, "gw")
+			p := writeScript(t, filepath.Join(sub, "h"), "true")
+			if err := os.Chown(sub, 0, 4242); err != nil {
+				t.Fatal(err)
+			}
+			chmod(t, sub, 0o775)
+			return p, nil
+		}, "directory DIR/gw is group-writable (mode 0775, gid 4242)"},
+		{"group-writable parent above the trusted dir", func(t *testing.T, dir string) (string, []Option) {
+			// The group could rename the trusted directory away and put its own in place.
+			trusted := mkdir(t, dir, "trusted")
+			p := writeScript(t, filepath.Join(trusted, "h"), "true")
+			if err := os.Chown(dir, 0, 4242); err != nil {
+				t.Fatal(err)
+			}
+			chmod(t, dir, 0o775)
+			return p, []Option{WithTrustedDirs(trusted)}
+		}, "directory DIR is group-writable (mode 0775, gid 4242)"},
+		{"world-writable parent above the trusted dir", func(t *testing.T, dir string) (string, []Option) {
+			trusted := mkdir(t, dir, "ww", "trusted")
+			p := writeScript(t, filepath.Join(trusted, "h"), "true")
+			chmod(t, filepath.Dir(trusted), 0o777)
+			return p, []Option{WithTrustedDirs(trusted)}
+		}, "directory DIR/ww is world-writable (mode 0777)"},
+		{"sticky world-writable ancestor, like /tmp", func(t *testing.T, dir string) (string, []Option) {
+			trusted := mkdir(t, dir, "sticky", "trusted")
+			p := writeScript(t, filepath.Join(trusted, "h"), "true")
+			chmod(t, filepath.Dir(trusted), 0o777|os.ModeSticky)
+			return p, []Option{WithTrustedDirs(trusted)}
+		}, "directory DIR/sticky is world-writable (mode 1777; the sticky bit does not make it safe for hooks)"},
 		{"setuid", func(t *testing.T, dir string) (string, []Option) {
 			p := writeScript(t, filepath.Join(dir, "h"), "true")
 			chmod(t, p, 0o755|os.ModeSetuid)
@@ -117,7 +158,7 @@ func TestValidationRules(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := testutil.HookDir(t)
 			path, opts := tc.setup(t, dir)
 			cfg := Config{Sets: map[string]Set{"audit": {
 				Poststop: []Hook{{Path: path}},
@@ -141,15 +182,13 @@ func TestValidationRules(t *testing.T) {
 // TestValidationAccepts checks the cases the rules allow.
 func TestValidationAccepts(t *testing.T) {
 	requireRoot(t)
-	dir := t.TempDir()
-	gw := writeScript(t, filepath.Join(dir, "group-writable-root"), "true")
-	chmod(t, gw, 0o775) // group-writable is fine when root owns it
+	dir := testutil.HookDir(t)
 	mine := writeScript(t, filepath.Join(dir, "mine"), "true")
 	if err := os.Chown(mine, 12345, 0); err != nil {
 		t.Fatal(err)
 	}
 	nested := writeScript(t, filepath.Join(mkdir(t, dir, "a", "b"), "h"), "true")
-	cfg := Config{Sets: map[string]Set{"ok": {CreateRuntime: []Hook{{Path: gw}, {Path: mine}, {Path: nested}}}}}
+	cfg := Config{Sets: map[string]Set{"ok": {CreateRuntime: []Hook{{Path: mine}, {Path: nested}}}}}
 	if _, err := New(cfg, WithTrustedDirs(dir), WithDaemonUID(12345)); err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -180,7 +219,7 @@ func TestDefaultTrustedDirs(t *testing.T) {
 
 // TestConfigRules covers the non-file rules of New.
 func TestConfigRules(t *testing.T) {
-	dir := t.TempDir()
+	dir := testutil.HookDir(t)
 	ok := writeScript(t, filepath.Join(dir, "h"), "true")
 	cases := []struct {
 		name string

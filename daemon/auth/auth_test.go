@@ -29,6 +29,8 @@ func TestAuthenticate(t *testing.T) {
 		{"primary group", Identity{UID: 1000, GID: 990}, true, false},
 		{"supplementary group", Identity{UID: 1000, GID: 1000, Groups: []int{4, 990}}, true, false},
 		{"stranger", Identity{UID: 1000, GID: 1000, Groups: []int{4}}, false, false},
+		{"uid in the certificate range", Identity{UID: MinCertOwner + 1, GID: 990}, false, false},
+		{"highest uid", Identity{UID: 1<<32 - 2, GID: 990}, false, false},
 	}
 	for _, c := range cases {
 		id, err := p.Authenticate(ctxWith(c.id))
@@ -55,7 +57,7 @@ func TestPrincipal(t *testing.T) {
 	if got := (Identity{UID: 1000}).Principal(); got != "uid:1000" {
 		t.Errorf("Principal = %q", got)
 	}
-	if got := (Identity{CertSubject: "ci"}).Principal(); got != "cert:ci" {
+	if got := (Identity{UID: MinCertOwner + 1, CertSubject: "CN=ci"}).Principal(); got != "cert:2147483649:CN=ci" {
 		t.Errorf("Principal = %q", got)
 	}
 	if (Identity{Admin: true, CertSubject: "x"}).MayUseHostPaths() {

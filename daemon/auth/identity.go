@@ -2,8 +2,9 @@ package auth
 
 import (
 	"context"
+	"crypto/sha256"
+	"crypto/x509"
 	"fmt"
-	"hash/fnv"
 	"slices"
 
 	"google.golang.org/grpc/credentials"
@@ -18,17 +19,19 @@ type Identity struct {
 	UID, GID, PID int
 	// Groups are the caller's supplementary groups, read at connect time.
 	Groups []int
-	// CertSubject is the client certificate's common name (TLS callers).
+	// CertSubject is the client certificate's full subject, RFC 2253
+	// (TLS callers; for people reading logs: the owner is UID).
 	CertSubject string
 	// Admin callers (root on the socket) see and act on every container.
 	Admin bool
 }
 
-// Principal is the owner key recorded on the containers this identity
-// creates: "uid:N" for socket callers, "cert:CN" for TLS callers.
+// Principal names the caller for logs: "uid:N" for socket callers,
+// "cert:N:SUBJECT" for TLS callers, N being the owner uid recorded on the
+// containers it creates.
 func (id Identity) Principal() string {
 	if id.CertSubject != "" {
-		return "cert:" + id.CertSubject
+		return fmt.Sprintf("cert:%d:%s", id.UID, id.CertSubject)
 	}
 	return fmt.Sprintf("uid:%d", id.UID)
 }
@@ -40,7 +43,7 @@ func (id Identity) MayUseHostPaths() bool { return id.Admin && id.CertSubject ==
 // String is for logs.
 func (id Identity) String() string {
 	if id.CertSubject != "" {
-		return "cert:" + id.CertSubject
+		return id.Principal()
 	}
 	return fmt.Sprintf("uid=%d gid=%d pid=%d", id.UID, id.GID, id.PID)
 }
@@ -67,21 +70,22 @@ func FromContext(ctx context.Context) (Identity, bool) {
 	return id, ok
 }
 
-// CertUID maps a TLS client's common name to the owner uid recorded on its
-// containers: a stable value in [2^31, 2^32-2], above the uids of local
-// users, so certificate identities and socket callers never share
-// containers and each certificate name owns its own.
-func CertUID(cn string) int {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(cn))
-	return int(h.Sum32()|1<<31) &^ 1
-}
-
 // Policy decides who may call at all.
 type Policy struct {
 	// SocketGID is the group whose members may call; -1 when none.
 	SocketGID int
+	// CertOwners maps a TLS client's certificate identity (CertKey) to
+	// the owner uid recorded on its containers, allocating a new one the
+	// first time it sees the key: the store's CertOwner, whose owners are
+	// unique per key and at least MinCertOwner. Nil refuses TLS callers.
+	CertOwners func(key [32]byte, subject string) (uint32, error)
 }
+
+// MinCertOwner is the lowest owner uid of a certificate identity. Socket
+// callers with a uid this high are refused, so a local user never shares
+// an owner with a certificate (systemd reserves these uids too: many
+// tools treat uid_t as signed).
+const MinCertOwner = 1 << 31
 
 // Authenticate derives and checks the caller of ctx.
 func (p Policy) Authenticate(ctx context.Context) (Identity, error) {
@@ -94,14 +98,12 @@ func (p Policy) Authenticate(ctx context.Context) (Identity, error) {
 	case AuthInfo:
 		id = info.Identity
 	case credentials.TLSInfo:
-		certs := info.State.PeerCertificates
-		if len(certs) == 0 || certs[0].Subject.CommonName == "" {
-			return Identity{}, errdefs.PermissionDenied("TLS client certificate without a common name")
-		}
-		cn := certs[0].Subject.CommonName
-		return Identity{UID: CertUID(cn), GID: -1, PID: -1, CertSubject: cn}, nil
+		return p.certIdentity(info)
 	default:
 		return Identity{}, errdefs.PermissionDenied("caller has no verified identity")
+	}
+	if id.UID >= MinCertOwner {
+		return Identity{}, errdefs.PermissionDenied("uid %d may not call nucleusd: uids from %d up are the owners of certificate identities", id.UID, MinCertOwner)
 	}
 	if id.UID == 0 {
 		id.Admin = true
@@ -111,4 +113,40 @@ func (p Policy) Authenticate(ctx context.Context) (Identity, error) {
 		return id, nil
 	}
 	return Identity{}, errdefs.PermissionDenied("uid %d may not call nucleusd: only root and members of the socket group may", id.UID)
+}
+
+// CertKey is a client certificate's identity: the SHA-256 of its issuer's
+// and its own distinguished names, each as the DER the CA signed (one
+// self-delimiting TLV each, so the pair is unambiguous). Certificates with
+// any difference in subject — not only the common name — or from issuers
+// with different names are different identities; a renewed certificate
+// with the same subject from the same issuer is the same one.
+func CertKey(cert *x509.Certificate) [32]byte {
+	h := sha256.New()
+	h.Write(cert.RawIssuer)
+	h.Write(cert.RawSubject)
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
+}
+
+// certIdentity is the identity of a TLS caller, whose certificate the
+// handshake verified against the configured client CA.
+func (p Policy) certIdentity(info credentials.TLSInfo) (Identity, error) {
+	certs := info.State.PeerCertificates
+	if len(certs) == 0 || certs[0].Subject.CommonName == "" {
+		return Identity{}, errdefs.PermissionDenied("TLS client certificate without a common name")
+	}
+	if p.CertOwners == nil {
+		return Identity{}, errdefs.PermissionDenied("certificate identities are not enabled")
+	}
+	subject := certs[0].Subject.String()
+	uid, err := p.CertOwners(CertKey(certs[0]), subject)
+	if err != nil {
+		return Identity{}, fmt.Errorf("owner of certificate %q: %w", subject, err)
+	}
+	if uid < MinCertOwner {
+		return Identity{}, fmt.Errorf("owner %d of certificate %q is below the certificate range", uid, subject)
+	}
+	return Identity{UID: int(uid), GID: -1, PID: -1, CertSubject: subject}, nil
 }

@@ -4,7 +4,7 @@ package config
 // package's configuration, which validates it further against the file
 // system (ownership, permissions) when the daemon loads it.
 type HooksConfig struct {
-	TrustedDirs []string           `toml:"trusted_dirs" doc:"Root-owned directories that hook binaries must lie in; empty means the hooks package's built-in list."`
+	TrustedDirs []string           `toml:"trusted_dirs" doc:"Directories that hook binaries must lie in; the binary and every directory above it, from /, must be owned by root (or nucleusd's uid) and writable by no one else, so not under /tmp. Empty means the hooks package's built-in list."`
 	DefaultSet  string             `toml:"default_set" doc:"Hook set for containers that name none; empty means no hooks."`
 	Sets        map[string]HookSet `toml:"sets" doc:"Named hook sets, [hooks.sets.<name>]."`
 }

@@ -10,7 +10,9 @@ import (
 )
 
 // validate checks the hooks section's shape; the hooks package checks the
-// binaries themselves (owner, mode, symlinks) when the daemon loads them.
+// binaries and the directories above them (owner, mode, symlinks) through
+// core.NewHooks, which both the daemon's start and `nucleusd config check`
+// call.
 func (h *HooksConfig) validate(p *problems) {
 	for i, dir := range h.TrustedDirs {
 		checkAbs(p, fmt.Sprintf("hooks.trusted_dirs[%d]", i), dir, false)

@@ -95,9 +95,9 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		return nil, err
 	}
 	cfg := o.Config
-	hr, err := hooks.New(hooksConfig(cfg.Hooks), append([]hooks.Option{hooks.WithLogger(o.Logger.Named("hooks"))}, o.HookOptions...)...)
+	hr, err := NewHooks(cfg, append([]hooks.Option{hooks.WithLogger(o.Logger.Named("hooks"))}, o.HookOptions...)...)
 	if err != nil {
-		return nil, fmt.Errorf("hooks: %w", err)
+		return nil, err
 	}
 	path, err := runsc.Locate(cfg.Runsc.Path, o.SelfExe)
 	if err != nil {
@@ -209,21 +209,6 @@ func prepareDirs(root, state string) error {
 		}
 	}
 	return nil
-}
-
-func hooksConfig(c config.HooksConfig) hooks.Config {
-	out := hooks.Config{TrustedDirs: c.TrustedDirs, DefaultSet: c.DefaultSet, Sets: map[string]hooks.Set{}}
-	conv := func(in []config.Hook) []hooks.Hook {
-		var hs []hooks.Hook
-		for _, h := range in {
-			hs = append(hs, hooks.Hook{Path: h.Path, Args: h.Args, Env: h.Env, Timeout: hooks.Duration(h.Timeout)})
-		}
-		return hs
-	}
-	for name, s := range c.Sets {
-		out.Sets[name] = hooks.Set{CreateRuntime: conv(s.CreateRuntime), Poststart: conv(s.Poststart), Poststop: conv(s.Poststop)}
-	}
-	return out
 }
 
 // keyedMutex serialises lifecycle operations per container.

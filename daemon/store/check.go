@@ -70,6 +70,9 @@ func check(db *bolt.DB, path string) (reason string, err error) {
 			if err := checkRecords(tx); err != nil {
 				return err
 			}
+			if err := checkCertOwners(tx); err != nil {
+				return err
+			}
 			// Drain every error: the checker goroutine reads the tx until
 			// it closes the channel, so returning early would let it read
 			// after the rollback.

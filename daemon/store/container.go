@@ -14,7 +14,8 @@ type Container struct {
 	ID string
 	// Name is unique among records; never shaped like an ID.
 	Name string
-	// OwnerUID is the creating caller's uid (SO_PEERCRED).
+	// OwnerUID is the creating caller's uid (SO_PEERCRED), or for an mTLS
+	// caller the owner its certificate identity was given (CertOwner).
 	OwnerUID uint32
 	// State is the lifecycle state.
 	State nucleusv1.ContainerState

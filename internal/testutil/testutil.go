@@ -70,3 +70,29 @@ func Runsc(t testing.TB) string {
 	}
 	return path
 }
+
+// HookDir returns a new empty directory, mode 0755 and removed at cleanup,
+// that hook validation accepts as a trusted directory: every component from
+// "/" down is owned by root (or the caller) and writable by its owner
+// alone, so it cannot be under /tmp. Root gets one under /run, other users
+// one under their home directory.
+func HookDir(t testing.TB) string {
+	t.Helper()
+	parent := "/run"
+	if os.Geteuid() != 0 {
+		home, err := os.UserHomeDir()
+		if err != nil {
+			t.Fatalf("hook dir: %v", err)
+		}
+		parent = home
+	}
+	dir, err := os.MkdirTemp(parent, "nucleus-hooks-test-")
+	if err != nil {
+		t.Fatalf("hook dir: %v", err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatalf("hook dir: %v", err)
+	}
+	return dir
+}

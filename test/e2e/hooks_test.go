@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/internal/testutil"
 )
 
 // hookFixture makes a root-owned trusted directory with one recording hook per
@@ -20,14 +22,7 @@ import (
 // declares them as sets "rec" and "fail".
 func hookFixture(t *testing.T) (dir, cfg string) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "nucleus-hooks-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir = testutil.HookDir(t) // root-owned 0755 under /run: /tmp is world-writable, so refused
 	record := "#!/bin/sh\n{ printf '%s ' \"$1\"; cat; echo; } >> " + filepath.Join(dir, "calls.log") + "\n"
 	for name, body := range map[string]string{"record": record, "fail": "#!/bin/sh\necho 'quota service says no' >&2\nexit 3\n"} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o755); err != nil {
@@ -158,5 +153,54 @@ func TestE2EHooksFailingCreateRuntimeLeavesNothing(t *testing.T) {
 	spec.HookSet = ""
 	if _, err := c.Create(ctx, spec); err != nil {
 		t.Fatalf("create after the failed one: %v", err)
+	}
+}
+
+// TestE2EHooksGroupWritableRefused: the attack of issue 14 — a hook
+// root:nogroup 0775, which any member of the socket group could rewrite —
+// keeps nucleusd from starting and fails `nucleusd config check`, both
+// naming the rule; and a hook made group-writable while the daemon runs is
+// refused at the next run, not executed as root.
+func TestE2EHooksGroupWritableRefused(t *testing.T) {
+	dir, cfg := hookFixture(t)
+	record := filepath.Join(dir, "record")
+	if err := os.Chown(record, 0, nogroup); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(record, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("file %s is group-writable (mode 0775, gid %d)", record, nogroup)
+	d := NewDaemon(t, DaemonOptions{Config: "[api]\nsocket_group = \"nogroup\"\n" + cfg})
+
+	check := exec.Command(d.Bin, "--config", d.ConfigPath, "config", "check")
+	out, err := check.CombinedOutput()
+	if code := check.ProcessState.ExitCode(); code != 1 || !strings.Contains(string(out), want) {
+		t.Fatalf("config check: exit %d (%v), output %q; want 1 and %q", code, err, out, want)
+	}
+	start := exec.Command(d.Bin, "--config", d.ConfigPath, "--root", d.Root, "--state", d.State)
+	out, err = start.CombinedOutput()
+	if code := start.ProcessState.ExitCode(); code == 0 || !strings.Contains(string(out), want) {
+		t.Fatalf("nucleusd start: exit %d (%v), output %q; want a failure naming %q", code, err, out, want)
+	}
+
+	// Sound again, the daemon starts; then a group member's write access
+	// is restored behind its back.
+	if err := os.Chmod(record, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d.Start()
+	c := d.Client()
+	ctx := ctxT(t, 60*time.Second)
+	if err := os.Chmod(record, 0o775); err != nil {
+		t.Fatal(err)
+	}
+	spec := sh("true")
+	spec.HookSet = "rec"
+	if _, err := c.Create(ctx, spec); !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("create with the group-writable hook: %v, want FailedPrecondition naming %q", err, want)
+	}
+	if calls := hookCalls(t, dir); len(calls) != 0 {
+		t.Fatalf("the refused hook ran: %+v", calls)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"nucleus.dev/nucleus/client"
 	"nucleus.dev/nucleus/daemon/store"
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/internal/testutil"
 	"nucleus.dev/nucleus/sandbox/supervisor"
 )
 
@@ -271,14 +272,7 @@ func recAlive(pid int) bool {
 // newline to poststop.log there. It returns the dir and the config.
 func recHookDir(t *testing.T) (dir, config string) {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "nucleus-hooks-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	if err := os.Chmod(dir, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	dir = testutil.HookDir(t) // root-owned 0755 under /run: /tmp is world-writable, so refused
 	log := filepath.Join(dir, "poststop.log")
 	script := fmt.Sprintf("#!/bin/sh\ncat >> %s\necho >> %s\n", log, log)
 	if err := os.WriteFile(filepath.Join(dir, "poststop"), []byte(script), 0o755); err != nil {

@@ -48,9 +48,22 @@ func newCA(t *testing.T, name string) *testCA {
 // their paths.
 func (ca *testCA) issue(t *testing.T, dir, cn string, server bool) (certFile, keyFile string) {
 	t.Helper()
+	return ca.issueSubject(t, dir, pkix.Name{CommonName: cn}, server)
+}
+
+// issueWithOrg is issue for a client certificate whose subject also has an
+// organization.
+func (ca *testCA) issueWithOrg(t *testing.T, dir, cn, org string) (certFile, keyFile string) {
+	t.Helper()
+	return ca.issueSubject(t, dir, pkix.Name{CommonName: cn, Organization: []string{org}}, false)
+}
+
+func (ca *testCA) issueSubject(t *testing.T, dir string, subject pkix.Name, server bool) (certFile, keyFile string) {
+	t.Helper()
+	cn := subject.CommonName
 	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: cn},
+		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: subject,
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
 	}

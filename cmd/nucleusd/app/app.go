@@ -6,12 +6,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"nucleus.dev/nucleus/daemon/config"
+	"nucleus.dev/nucleus/daemon/core"
 	"nucleus.dev/nucleus/internal/version"
 )
 
@@ -33,11 +35,16 @@ type Flags struct {
 }
 
 // Run executes nucleusd with args (os.Args) and returns the exit code.
-func Run(args []string) int {
+func Run(args []string) int { return run(args, os.Stdout, os.Stderr) }
+
+// run is Run with its output streams given (tests).
+func run(args []string, stdout, stderr io.Writer) int {
 	root := newRootCommand()
 	root.SetArgs(args[1:])
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	if err := root.Execute(); err != nil {
-		fmt.Fprintf(os.Stderr, "nucleusd: %v\n", err)
+		fmt.Fprintf(stderr, "nucleusd: %v\n", err)
 		return 1
 	}
 	return 0
@@ -102,12 +109,21 @@ func newConfigCommand(f *Flags) *cobra.Command {
 		},
 	}, &cobra.Command{
 		Use:   "check",
-		Short: "Load and validate the configuration file",
+		Short: "Load and validate the configuration file, hook files included",
+		Long: `Load and validate the configuration file, then validate every configured hook
+on disk exactly as nucleusd does when it starts (owner, mode and symlinks of the
+file and of every directory above it). Exits non-zero with the reason when
+anything would keep nucleusd from starting.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if _, err := loadConfig(f.ConfigPath, cmd.Flags().Changed("config")); err != nil {
+			path := strings.TrimSpace(f.ConfigPath)
+			cfg, err := loadConfig(f.ConfigPath, cmd.Flags().Changed("config"))
+			if err != nil {
 				return err
 			}
-			_, err := fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", strings.TrimSpace(f.ConfigPath))
+			if _, err := core.NewHooks(cfg); err != nil {
+				return fmt.Errorf("%s: %w", path, err)
+			}
+			_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: ok\n", path)
 			return err
 		},
 	})

@@ -117,7 +117,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		return err
 	}
 	svc := service.New(d, cfg, f.RootDir, f.StateDir)
-	opts := server.Options{Logger: log.Named("api"), Policy: auth.Policy{SocketGID: gid}, MaxRecvBytes: int(cfg.API.MaxRecvBytes), Creds: auth.PeerCredentials{}}
+	opts := server.Options{Logger: log.Named("api"), Policy: auth.Policy{SocketGID: gid, CertOwners: d.CertOwner}, MaxRecvBytes: int(cfg.API.MaxRecvBytes), Creds: auth.PeerCredentials{}}
 	if mx != nil {
 		opts.Observe = mx.Observe
 	}
