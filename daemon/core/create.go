@@ -59,7 +59,7 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 	p := &createPlan{id: id, name: spec.GetName()}
 	if p.name == "" {
 		p.name = id[:12]
-	} else if err := identifiers.Validate("name", p.name); err != nil {
+	} else if err := identifiers.ValidateContainerName(p.name); err != nil {
 		return nil, err
 	}
 	p.network = spec.GetNetwork()
@@ -168,7 +168,7 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		CreateStep: store.StepReserved, AutoRemove: spec.GetAutoRemove(), Timeout: p.timeout,
 	}
 	if err := d.store.CreateContainer(rec); err != nil {
-		return nil, err
+		return nil, d.nameInUse(caller, rec.Name, err)
 	}
 	unlock := d.locks.lock(p.id)
 	defer unlock()
