@@ -111,9 +111,20 @@ func (d *Daemon) Stats(ctx context.Context, caller auth.Identity, idOrName strin
 	}, nil
 }
 
-// Counts returns how many containers are in each state.
+// Counts returns how many containers the host has in each state, for the
+// operator's metrics.
 func (d *Daemon) Counts() (map[nucleusv1.ContainerState]int, int, error) {
-	recs, err := d.store.ViewContainers(nil)
+	return d.counts(nil)
+}
+
+// CountsFor is Counts of the containers caller may see (every one for an
+// admin): what Info reports.
+func (d *Daemon) CountsFor(caller auth.Identity) (map[nucleusv1.ContainerState]int, int, error) {
+	return d.counts(func(c *store.Container) bool { return visible(caller, c) })
+}
+
+func (d *Daemon) counts(keep func(*store.Container) bool) (map[nucleusv1.ContainerState]int, int, error) {
+	recs, err := d.store.ViewContainers(keep)
 	if err != nil {
 		return nil, 0, err
 	}
