@@ -38,7 +38,7 @@ func (d *Daemon) lookup(caller auth.Identity, idOrName string) (*store.Container
 	}
 	c, err := d.store.GetContainerByName(idOrName)
 	if errors.Is(err, errdefs.ErrNotFound) || (err == nil && !visible(caller, c)) {
-		return nil, errdefs.NotFound("no container %q", idOrName)
+		return nil, errdefs.NotFound("container %q not found", idOrName)
 	}
 	return c, err
 }
@@ -84,7 +84,7 @@ func (d *Daemon) lookupPrefix(caller auth.Identity, prefix string) (*store.Conta
 	}
 	switch len(recs) {
 	case 0:
-		return nil, errdefs.NotFound("no container %q", prefix)
+		return nil, errdefs.NotFound("container %q not found", prefix)
 	case 1:
 		return recs[0], nil
 	}

@@ -36,6 +36,12 @@ func TestLookupNameNeverShadowsID(t *testing.T) {
 			t.Errorf("tenant lookup %q of root's container = %v, want NotFound", q, err)
 		}
 	}
+	// Another's container reads exactly like a missing one.
+	_, hidden := d.lookup(tenantCaller, "rootbox")
+	_, missing := d.lookup(tenantCaller, "nonebox")
+	if hidden == nil || missing == nil || strings.ReplaceAll(hidden.Error(), "rootbox", "nonebox") != missing.Error() {
+		t.Errorf("root's name as seen by the tenant: %v; a missing name: %v; want the same error", hidden, missing)
+	}
 	// Root reaches the tenant's container by its id or prefix, and by its
 	// name only where no id starts with it.
 	if c, err := d.lookup(rootCaller, "0123"); err != nil || c.ID != tenantID {
