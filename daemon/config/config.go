@@ -17,7 +17,7 @@ type Config struct {
 	Runsc    RunscConfig    `toml:"runsc" doc:"How nucleusd runs runsc."`
 	Security SecurityConfig `toml:"security" doc:"Operator policy for host resources."`
 	Defaults DefaultsConfig `toml:"defaults" doc:"Values for a container that does not set them."`
-	Limits   LimitsConfig   `toml:"limits" doc:"Caps that protect the host and the daemon."`
+	Limits   LimitsConfig   `toml:"limits" doc:"Caps that protect the host and the daemon. The max_* keys are per-container ceilings: Create, Run and Update above one are refused (InvalidArgument, naming the key) for every caller, root too unless exempt_root; [defaults] must fit inside them, or nucleusd refuses the config."`
 	Hooks    HooksConfig    `toml:"hooks" doc:"Operator-defined OCI hook sets; the only hooks that ever run."`
 	Logging  LoggingConfig  `toml:"logging" doc:"nucleusd's own log."`
 	Metrics  MetricsConfig  `toml:"metrics" doc:"The Prometheus endpoint."`
@@ -69,6 +69,16 @@ type LimitsConfig struct {
 	LogMaxBytes         ByteSize `toml:"log_max_bytes" doc:"Log bytes kept per container; older output is rotated away."`
 	MaxRequestBytes     ByteSize `toml:"max_request_bytes" doc:"Largest encoded container spec (secrets included); at most api.max_recv_bytes."`
 	EventsRetained      int      `toml:"events_retained" doc:"Events kept in the store for replay."`
+
+	// Per-container ceilings: every Create, Run and Update is checked
+	// against them (see Ceilings); [defaults] must fit inside them.
+	MaxMemory  ByteSize `toml:"max_memory" doc:"Largest memory limit of one container, at create and update; 0 means the host's memory (MemTotal)."`
+	MaxCPUs    float64  `toml:"max_cpus" doc:"Largest CPU limit of one container, at create and update; 0 means the host's CPUs."`
+	MaxPids    int64    `toml:"max_pids" doc:"Largest task limit inside one sandbox (its RLIMIT_NPROC); the default is the kernel's default pid_max."`
+	MaxTimeout Duration `toml:"max_timeout" doc:"Longest timeout a container may ask for; \"0s\" means no ceiling, and only then may a container ask for no timeout."`
+	MaxTmpSize ByteSize `toml:"max_tmp_size" doc:"Largest tmpfs volume one container may ask for; defaults.tmp_size (/tmp) must fit too. tmpfs pages count against the container's memory limit."`
+	MaxShmSize ByteSize `toml:"max_shm_size" doc:"Largest /dev/shm; defaults.shm_size must fit."`
+	ExemptRoot bool     `toml:"exempt_root" doc:"Exempt root on the unix socket from max_memory, max_cpus, max_pids, max_timeout and max_tmp_size."`
 }
 
 // LoggingConfig is the [logging] section.

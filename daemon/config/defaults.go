@@ -31,6 +31,9 @@ func Default() *Config {
 			LogMaxBytes:         64 * MiB,
 			MaxRequestBytes:     4 * MiB,
 			EventsRetained:      5000,
+			MaxPids:             32768,
+			MaxTmpSize:          GiB,
+			MaxShmSize:          GiB,
 		},
 		Logging: LoggingConfig{
 			Level:  "info",

@@ -19,8 +19,11 @@ func (p *problems) add(key, format string, args ...any) {
 }
 
 // Validate checks every key and returns all problems at once, joined; each
-// is an errdefs InvalidArgument whose message starts with the key.
-func (c *Config) Validate() error {
+// is an errdefs InvalidArgument whose message starts with the key. The
+// ceilings [limits] leaves to the host are those of this host.
+func (c *Config) Validate() error { return c.validateOn(HostFacts()) }
+
+func (c *Config) validateOn(h Host) error {
 	var p problems
 	if c.Version != CurrentVersion {
 		p.add("version", "got %d; this nucleusd reads version = %d", c.Version, CurrentVersion)
@@ -30,6 +33,7 @@ func (c *Config) Validate() error {
 	c.Security.validate(&p)
 	c.Defaults.validate(&p)
 	c.Limits.validate(&p, c.API.MaxRecvBytes)
+	c.Limits.validateCeilings(&p, &c.Defaults, h)
 	c.Hooks.validate(&p)
 	c.Logging.validate(&p)
 	if c.Metrics.Address != "" {

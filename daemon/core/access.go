@@ -12,23 +12,35 @@ import (
 	"nucleus.dev/nucleus/internal/errdefs"
 )
 
-// lookup finds idOrName for caller. A container the caller may not see is
-// NotFound, exactly like one that does not exist.
+// lookup finds idOrName for caller: its exact id, else the one id that
+// starts with it among the containers the caller may see (4 or more hex
+// digits), and only then a name, so a name never shadows an id. A
+// container the caller may not see is NotFound, exactly like one that does
+// not exist.
 func (d *Daemon) lookup(caller auth.Identity, idOrName string) (*store.Container, error) {
 	if idOrName == "" {
 		return nil, errdefs.InvalidArgument("a container id or name is required")
 	}
-	c, err := d.store.GetContainer(idOrName)
-	if errors.Is(err, errdefs.ErrNotFound) && isIDPrefix(idOrName) {
-		return d.lookupPrefix(caller, idOrName)
+	if store.IsID(idOrName) {
+		c, err := d.store.GetContainer(idOrName)
+		if err == nil && c.ID == idOrName && visible(caller, c) {
+			return c, nil
+		}
+		if err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+			return nil, err
+		}
 	}
-	if err != nil {
-		return nil, err
+	if isIDPrefix(idOrName) {
+		c, err := d.lookupPrefix(caller, idOrName)
+		if !errors.Is(err, errdefs.ErrNotFound) {
+			return c, err
+		}
 	}
-	if !visible(caller, c) {
-		return nil, errdefs.NotFound("no container %q", idOrName)
+	c, err := d.store.GetContainerByName(idOrName)
+	if errors.Is(err, errdefs.ErrNotFound) || (err == nil && !visible(caller, c)) {
+		return nil, errdefs.NotFound("container %q not found", idOrName)
 	}
-	return c, nil
+	return c, err
 }
 
 // lookupLocked finds idOrName for caller, takes the container's lock and
@@ -64,19 +76,19 @@ func isIDPrefix(s string) bool {
 // with prefix, like docker; other callers' containers never count, so the
 // answer reveals nothing about them.
 func (d *Daemon) lookupPrefix(caller auth.Identity, prefix string) (*store.Container, error) {
-	recs, err := d.store.ListContainers(func(c *store.Container) bool {
-		return visible(caller, c) && strings.HasPrefix(c.ID, prefix)
-	})
+	recs, err := d.store.ContainersWithIDPrefix(prefix, func(c *store.Container) bool {
+		return visible(caller, c)
+	}, 2)
 	if err != nil {
 		return nil, err
 	}
 	switch len(recs) {
 	case 0:
-		return nil, errdefs.NotFound("no container %q", prefix)
+		return nil, errdefs.NotFound("container %q not found", prefix)
 	case 1:
 		return recs[0], nil
 	}
-	return nil, errdefs.InvalidArgument("id prefix %q is ambiguous: %d containers match; give more characters", prefix, len(recs))
+	return nil, errdefs.InvalidArgument("id prefix %q is ambiguous: more than one of your containers matches; give more characters", prefix)
 }
 
 func visible(caller auth.Identity, c *store.Container) bool {
@@ -167,4 +179,17 @@ func (d *Daemon) Get(caller auth.Identity, idOrName string) (*nucleusv1.Containe
 		return nil, err
 	}
 	return toAPI(c), nil
+}
+
+// nameInUse adds to the store's "name already in use" the id of the
+// container holding it, when caller may see that container; another
+// caller's container is never identified.
+func (d *Daemon) nameInUse(caller auth.Identity, name string, err error) error {
+	if !errors.Is(err, errdefs.ErrAlreadyExists) {
+		return err
+	}
+	if holder, herr := d.store.GetContainerByName(name); herr == nil && visible(caller, holder) {
+		return errdefs.AlreadyExists("container name %q is already in use by %s", name, holder.ID)
+	}
+	return err
 }

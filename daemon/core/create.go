@@ -59,7 +59,7 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 	p := &createPlan{id: id, name: spec.GetName()}
 	if p.name == "" {
 		p.name = id[:12]
-	} else if err := identifiers.Validate("name", p.name); err != nil {
+	} else if err := identifiers.ValidateContainerName(p.name); err != nil {
 		return nil, err
 	}
 	p.network = spec.GetNetwork()
@@ -75,14 +75,13 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 	if p.hookSet, err = d.hooks.Resolve(spec.GetHookSet()); err != nil {
 		return nil, err
 	}
-	p.timeout = d.cfg.Defaults.Timeout.Std()
-	if t := spec.GetTimeout(); t != nil {
-		if err := t.CheckValid(); err != nil || t.AsDuration() < 0 {
-			return nil, errdefs.InvalidArgument("timeout must be a positive duration")
-		}
-		p.timeout = t.AsDuration()
+	if p.timeout, err = d.timeout(spec); err != nil {
+		return nil, err
 	}
 	if p.req, err = d.bundleRequest(spec); err != nil {
+		return nil, err
+	}
+	if err := d.checkCeilings(caller, p.req, p.timeout); err != nil {
 		return nil, err
 	}
 	p.pol = d.bundlePolicy(caller)
@@ -91,6 +90,24 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 		return nil, err
 	}
 	return p, nil
+}
+
+// timeout is the container's maximum runtime, 0 for none: spec.timeout
+// when positive, none with spec.no_timeout, else the daemon's default.
+func (d *Daemon) timeout(spec *nucleusv1.ContainerSpec) (time.Duration, error) {
+	t := spec.GetTimeout()
+	if t != nil && (t.CheckValid() != nil || t.AsDuration() < 0) {
+		return 0, errdefs.InvalidArgument("timeout must be a positive duration, or zero for the daemon's default")
+	}
+	switch {
+	case t.AsDuration() > 0 && spec.GetNoTimeout():
+		return 0, errdefs.InvalidArgument("timeout %s and no_timeout contradict each other; give one", t.AsDuration())
+	case t.AsDuration() > 0:
+		return t.AsDuration(), nil
+	case spec.GetNoTimeout():
+		return 0, nil
+	}
+	return d.cfg.Defaults.Timeout.Std(), nil
 }
 
 // bundlePaths are where the bundle package puts this container's files; a
@@ -105,7 +122,7 @@ func (p *createPlan) bundlePaths() bundle.Paths {
 }
 
 func (d *Daemon) bundlePolicy(caller auth.Identity) *bundle.Policy {
-	return &bundle.Policy{
+	pol := &bundle.Policy{
 		AllowedHostPaths: d.cfg.Security.AllowedHostPaths,
 		DeniedHostPaths:  []string{d.rootDir, d.stateDir},
 		AllowHostPaths:   caller.MayUseHostPaths(),
@@ -114,6 +131,8 @@ func (d *Daemon) bundlePolicy(caller auth.Identity) *bundle.Policy {
 		ShmSizeBytes:     int64(d.cfg.Defaults.ShmSize),
 		OCISeccomp:       slices.Contains(d.cfg.Runsc.ExtraFlags, "--oci-seccomp") || slices.Contains(d.cfg.Runsc.ExtraFlags, "--oci-seccomp=true"),
 	}
+	d.policyCeilings(caller, pol)
+	return pol
 }
 
 // CreateOptions are per-call choices that are not part of the spec.
@@ -136,9 +155,9 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	if err != nil {
 		return nil, err
 	}
-	if spec.GetTimeout() == nil && p.timeout > 0 {
+	if p.timeout > 0 && spec.GetTimeout().AsDuration() != p.timeout {
 		// The stored spec says which timeout applies (the daemon's
-		// default when the caller set none).
+		// default when the caller set none or zero).
 		spec = proto.CloneOf(spec)
 		spec.Timeout = durationpb.New(p.timeout)
 	}
@@ -149,7 +168,7 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		CreateStep: store.StepReserved, AutoRemove: spec.GetAutoRemove(), Timeout: p.timeout,
 	}
 	if err := d.store.CreateContainer(rec); err != nil {
-		return nil, err
+		return nil, d.nameInUse(caller, rec.Name, err)
 	}
 	unlock := d.locks.lock(p.id)
 	defer unlock()

@@ -57,6 +57,7 @@ func (noMetrics) RunscError(string)                             {}
 // Daemon is the lifecycle core.
 type Daemon struct {
 	cfg      *config.Config
+	ceil     config.Ceilings // per-container ceilings, resolved at Open
 	rootDir  string
 	stateDir string
 	log      *zap.Logger
@@ -154,7 +155,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	}
 	dctx, dcancel := context.WithCancel(context.WithoutCancel(ctx))
 	d := &Daemon{
-		cfg: cfg, rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
+		cfg: cfg, ceil: cfg.Limits.Ceilings(config.HostFacts()), rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
 		events: newEventBus(st), metrics: o.Metrics, runscVersion: ver.String(),
 		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
 		cleanups: newCleanupQueue(),

@@ -74,22 +74,11 @@ func (f EventFilter) match(ev *nucleusv1.Event) bool {
 // subscribe streams events matching f to emit until ctx ends or emit fails.
 // lost is true on the first call when events after Since were pruned.
 func (b *eventBus) subscribe(ctx context.Context, f EventFilter, emit func(ev *nucleusv1.Event, lost bool) error) error {
-	var last uint64
-	lost := false
-	if f.Since == nil {
-		seq, err := b.store.LastSequence()
-		if err != nil {
-			return err
-		}
-		last = seq
-	} else {
-		last = *f.Since
-		oldest, _, err := b.store.EventRange()
-		if err != nil {
-			return err
-		}
-		lost = oldest > 0 && last+1 < oldest
+	oldest, newest, err := b.store.EventRange()
+	if err != nil {
+		return err
 	}
+	last, lost := replayStart(f.Since, oldest, newest)
 	for {
 		wake := b.waiter()
 		evs, err := b.store.EventsSince(last, 256)

@@ -6,7 +6,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
-	"nucleus.dev/nucleus/bundle"
 	"nucleus.dev/nucleus/daemon/auth"
 	"nucleus.dev/nucleus/daemon/store"
 	"nucleus.dev/nucleus/internal/errdefs"
@@ -49,8 +48,9 @@ func (d *Daemon) transition(ctx context.Context, caller auth.Identity, idOrName 
 	return toAPI(c), nil
 }
 
-// Update changes a live container's memory and CPU limits. The in-sandbox
-// task limit (pids) is fixed at create and cannot change.
+// Update changes a live container's memory and CPU limits, within the
+// operator's ceilings (checked before the host cgroup is touched). The
+// in-sandbox task limit (pids) is fixed at create and cannot change.
 func (d *Daemon) Update(ctx context.Context, caller auth.Identity, idOrName string, r *nucleusv1.Resources) (*nucleusv1.Container, error) {
 	if r == nil || (r.GetMemoryBytes() == 0 && r.GetCpus() == 0 && r.GetPids() == 0) {
 		return nil, errdefs.InvalidArgument("nothing to update: give memory_bytes, cpus or pids")
@@ -58,11 +58,8 @@ func (d *Daemon) Update(ctx context.Context, caller auth.Identity, idOrName stri
 	if r.GetPids() != 0 {
 		return nil, errdefs.InvalidArgument("pids cannot change on a created sandbox (it is the in-sandbox RLIMIT_NPROC); create a new container")
 	}
-	if r.GetMemoryBytes() < 0 || r.GetCpus() < 0 {
-		return nil, errdefs.InvalidArgument("memory_bytes and cpus must not be negative")
-	}
-	if r.GetMemoryBytes() > 0 && r.GetMemoryBytes() < bundle.MinMemoryBytes {
-		return nil, errdefs.InvalidArgument("memory_bytes %d is below the %d bytes a sandbox needs", r.GetMemoryBytes(), bundle.MinMemoryBytes)
+	if err := d.checkUpdate(caller, r); err != nil {
+		return nil, err
 	}
 	c, unlock, err := d.lookupLocked(caller, idOrName)
 	if err != nil {
@@ -114,9 +111,20 @@ func (d *Daemon) Stats(ctx context.Context, caller auth.Identity, idOrName strin
 	}, nil
 }
 
-// Counts returns how many containers are in each state.
+// Counts returns how many containers the host has in each state, for the
+// operator's metrics.
 func (d *Daemon) Counts() (map[nucleusv1.ContainerState]int, int, error) {
-	recs, err := d.store.ViewContainers(nil)
+	return d.counts(nil)
+}
+
+// CountsFor is Counts of the containers caller may see (every one for an
+// admin): what Info reports.
+func (d *Daemon) CountsFor(caller auth.Identity) (map[nucleusv1.ContainerState]int, int, error) {
+	return d.counts(func(c *store.Container) bool { return visible(caller, c) })
+}
+
+func (d *Daemon) counts(keep func(*store.Container) bool) (map[nucleusv1.ContainerState]int, int, error) {
+	recs, err := d.store.ViewContainers(keep)
 	if err != nil {
 		return nil, 0, err
 	}

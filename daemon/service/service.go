@@ -215,7 +215,7 @@ func (s *Service) Info(ctx context.Context, _ *nucleusv1.InfoRequest) (*nucleusv
 	if err != nil {
 		return nil, err
 	}
-	counts, total, err := s.d.Counts()
+	counts, total, err := s.d.CountsFor(id)
 	if err != nil {
 		return nil, err
 	}

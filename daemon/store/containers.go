@@ -29,8 +29,10 @@ func (s *Store) CreateContainer(c *Container) error {
 		if containers.Get([]byte(c.ID)) != nil {
 			return errdefs.AlreadyExists("container id %s already exists", c.ID)
 		}
-		if id := names.Get([]byte(c.Name)); id != nil {
-			return errdefs.AlreadyExists("container name %q is already in use by %s", c.Name, id)
+		if names.Get([]byte(c.Name)) != nil {
+			// The holder may be another caller's: its id is not told
+			// here (the core adds it for callers who may see it).
+			return errdefs.AlreadyExists("container name %q is already in use", c.Name)
 		}
 		if max := s.opts.MaxContainers; max > 0 && containers.Stats().KeyN >= max {
 			return errdefs.ResourceExhausted("the host already has %d containers, the configured maximum", max)

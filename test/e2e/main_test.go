@@ -28,9 +28,10 @@ type childRequest struct {
 }
 
 type childCall struct {
-	Op   string // create, get, list, delete, info
-	ID   string
-	Spec *nucleusv1.ContainerSpec `json:",omitempty"`
+	Op        string // create, get, list, delete, info, update
+	ID        string
+	Spec      *nucleusv1.ContainerSpec `json:",omitempty"`
+	Resources *nucleusv1.Resources     `json:",omitempty"` // update
 }
 
 type childResult struct {
@@ -39,6 +40,9 @@ type childResult struct {
 	ID    string   `json:",omitempty"`
 	IDs   []string `json:",omitempty"`
 	UID   uint32   `json:",omitempty"`
+	// Containers and StateCounts are info's counts (state name → count).
+	Containers  uint32            `json:",omitempty"`
+	StateCounts map[string]uint32 `json:",omitempty"`
 }
 
 func TestMain(m *testing.M) {
@@ -89,7 +93,12 @@ func doChildCall(ctx context.Context, c *client.Client, call childCall) childRes
 			r.ID = ct.GetId()
 		}
 	case "get":
-		_, err = c.Get(ctx, call.ID)
+		var ct *nucleusv1.Container
+		if ct, err = c.Get(ctx, call.ID); err == nil {
+			r.ID = ct.GetId()
+		}
+	case "update":
+		_, err = c.Update(ctx, call.ID, call.Resources)
 	case "delete":
 		_, err = c.Delete(ctx, call.ID, true)
 	case "list":
@@ -102,7 +111,11 @@ func doChildCall(ctx context.Context, c *client.Client, call childCall) childRes
 	case "info":
 		var info *nucleusv1.InfoResponse
 		if info, err = c.Info(ctx); err == nil {
-			r.UID = info.GetCallerUid()
+			r.UID, r.Containers = info.GetCallerUid(), info.GetContainers()
+			r.StateCounts = map[string]uint32{}
+			for _, sc := range info.GetStateCounts() {
+				r.StateCounts[sc.GetState().String()] = sc.GetCount()
+			}
 		}
 	default:
 		err = fmt.Errorf("unknown op %q", call.Op)

@@ -363,8 +363,11 @@ func (EventType) EnumDescriptor() ([]byte, []int) {
 // an OCI bundle; it never carries host hook paths or runsc flags.
 type ContainerSpec struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Name: unique among containers, [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}.
-	// Empty: the daemon picks one.
+	// Name: unique among containers, [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}, and
+	// not 12 or more lowercase hex digits (that reads as an id). A name never
+	// shadows an id: lookups try the exact id, then an id prefix (4+ hex
+	// digits) among the caller's containers, and only then names. Empty: the
+	// daemon picks one (the first 12 characters of the id).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Process argv; args[0] is looked up in the container's PATH. Required.
 	Args []string `protobuf:"bytes,2,rep,name=args,proto3" json:"args,omitempty"`
@@ -408,7 +411,9 @@ type ContainerSpec struct {
 	// are refused.
 	Network string `protobuf:"bytes,17,opt,name=network,proto3" json:"network,omitempty"`
 	// Maximum runtime after start; the container is killed with exit reason
-	// "timeout" when it expires. Unset or zero: the daemon's default timeout.
+	// "timeout" when it expires. Unset or zero: the daemon's `[defaults]
+	// timeout`. At most `[limits] max_timeout` when the operator set one
+	// (INVALID_ARGUMENT above it). For no timeout at all, set no_timeout.
 	Timeout *durationpb.Duration `protobuf:"bytes,18,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	// Delete the container (record, bundle, logs) as soon as it exits. The
 	// record goes first (an attached Run answers once it is gone, and the
@@ -420,7 +425,11 @@ type ContainerSpec struct {
 	// Always refused (PERMISSION_DENIED) when non-empty: hooks come only from
 	// the operator's config. The field exists so that the refusal is explicit
 	// and testable rather than a silently dropped unknown field.
-	HookPaths     []string `protobuf:"bytes,21,rep,name=hook_paths,json=hookPaths,proto3" json:"hook_paths,omitempty"`
+	HookPaths []string `protobuf:"bytes,21,rep,name=hook_paths,json=hookPaths,proto3" json:"hook_paths,omitempty"`
+	// Run without a timeout, whatever `[defaults] timeout` says. Refused
+	// (INVALID_ARGUMENT) when the operator set `[limits] max_timeout`, and
+	// together with a non-zero timeout.
+	NoTimeout     bool `protobuf:"varint,22,opt,name=no_timeout,json=noTimeout,proto3" json:"no_timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -600,6 +609,13 @@ func (x *ContainerSpec) GetHookPaths() []string {
 		return x.HookPaths
 	}
 	return nil
+}
+
+func (x *ContainerSpec) GetNoTimeout() bool {
+	if x != nil {
+		return x.NoTimeout
+	}
+	return false
 }
 
 // User is a process identity inside the container.
@@ -798,6 +814,7 @@ type Volume struct {
 	// Mount read-only.
 	ReadOnly bool `protobuf:"varint,4,opt,name=read_only,json=readOnly,proto3" json:"read_only,omitempty"`
 	// Size cap in bytes (TMPFS only). Zero: the daemon's `[defaults] tmp_size`.
+	// At most `[limits] max_tmp_size`.
 	SizeBytes     int64 `protobuf:"varint,5,opt,name=size_bytes,json=sizeBytes,proto3" json:"size_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -942,7 +959,11 @@ func (x *Secret) GetMode() uint32 {
 	return 0
 }
 
-// Resources are a container's limits.
+// Resources are a container's limits. Create, Run and Update refuse
+// (INVALID_ARGUMENT, naming the key) a value above the operator's ceiling:
+// `[limits] max_memory` (default: the host's memory), `max_cpus` (default:
+// the host's CPUs) and `max_pids`; root is exempt only with `[limits]
+// exempt_root`. A refused Update changes nothing on the host.
 type Resources struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Memory limit in bytes. In a spec zero means the daemon default; in
@@ -3634,7 +3655,9 @@ func (x *ContainerStats) GetPidsLimit() uint64 {
 type EventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Replay retained events with a sequence greater than this, then stream
-	// live ones. Unset: live events only. 0: every retained event.
+	// live ones. Unset: live events only. 0: every retained event. A value at
+	// or beyond the newest sequence (up to 2^64-1) replays nothing and
+	// streams from now, with no pruned warning.
 	SinceSequence *uint64 `protobuf:"varint,1,opt,name=since_sequence,json=sinceSequence,proto3,oneof" json:"since_sequence,omitempty"`
 	// Only events of these containers (full ids); empty = all visible.
 	ContainerIds []string `protobuf:"bytes,2,rep,name=container_ids,json=containerIds,proto3" json:"container_ids,omitempty"`
@@ -4240,7 +4263,7 @@ var File_api_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
 const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"\x1capi/nucleus/v1/nucleus.proto\x12\n" +
-	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x89\b\n" +
+	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\b\n" +
 	"\rContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -4266,7 +4289,9 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"open_stdin\x18\x14 \x01(\bR\topenStdin\x12\x1d\n" +
 	"\n" +
-	"hook_paths\x18\x15 \x03(\tR\thookPaths\x1a>\n" +
+	"hook_paths\x18\x15 \x03(\tR\thookPaths\x12\x1d\n" +
+	"\n" +
+	"no_timeout\x18\x16 \x01(\bR\tnoTimeout\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +

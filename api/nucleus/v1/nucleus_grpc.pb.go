@@ -112,7 +112,8 @@ type NucleusClient interface {
 	Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EventsResponse], error)
 	// Version reports the versions of nucleusd, runsc and this API.
 	Version(ctx context.Context, in *VersionRequest, opts ...grpc.CallOption) (*VersionResponse, error)
-	// Info reports the daemon's configuration summary and container counts.
+	// Info reports the daemon's configuration summary and container counts:
+	// the caller's own containers (every container for root).
 	Info(ctx context.Context, in *InfoRequest, opts ...grpc.CallOption) (*InfoResponse, error)
 }
 
@@ -402,7 +403,8 @@ type NucleusServer interface {
 	Events(*EventsRequest, grpc.ServerStreamingServer[EventsResponse]) error
 	// Version reports the versions of nucleusd, runsc and this API.
 	Version(context.Context, *VersionRequest) (*VersionResponse, error)
-	// Info reports the daemon's configuration summary and container counts.
+	// Info reports the daemon's configuration summary and container counts:
+	// the caller's own containers (every container for root).
 	Info(context.Context, *InfoRequest) (*InfoResponse, error)
 	mustEmbedUnimplementedNucleusServer()
 }

@@ -16,25 +16,25 @@ import (
 // ContainerOptions are the flags create and run share. Each maps onto one
 // ContainerSpec field; see Spec.
 type ContainerOptions struct {
-	Name        string        // --name: spec.name
-	Rm          bool          // --rm: spec.auto_remove
-	Interactive bool          // -i: spec.open_stdin (run also forwards stdin)
-	Env         []string      // -e K=V or K (from our environment): spec.env, after --env-file
-	EnvFiles    []string      // --env-file: docker's format, spec.env
-	Volumes     []string      // -v SRC:DST[:ro|rw]: bind spec.volumes
-	Tmpfs       []string      // --tmpfs DST[:size=64m]: tmpfs spec.volumes
-	Rootfs      string        // --rootfs DIR (made absolute): spec.rootfs
-	Memory      string        // --memory 256m: spec.resources.memory_bytes
-	CPUs        float64       // --cpus 1.5: spec.resources.cpus
-	PidsLimit   int64         // --pids-limit: spec.resources.pids
-	Timeout     time.Duration // --timeout: spec.timeout, the max runtime
-	User        string        // -u UID[:GID]: spec.user
-	Workdir     string        // -w: spec.cwd
-	Hostname    string        // --hostname: spec.hostname
-	Network     string        // --network none|sandbox|host: spec.network
-	Secrets     []string      // --secret NAME=FILE: spec.secrets, FILE's bytes at /run/secrets/NAME
-	HookSet     string        // --hooks SET: spec.hook_set
-	Labels      []string      // -l k=v: spec.labels
+	Name        string   // --name: spec.name
+	Rm          bool     // --rm: spec.auto_remove
+	Interactive bool     // -i: spec.open_stdin (run also forwards stdin)
+	Env         []string // -e K=V or K (from our environment): spec.env, after --env-file
+	EnvFiles    []string // --env-file: docker's format, spec.env
+	Volumes     []string // -v SRC:DST[:ro|rw]: bind spec.volumes
+	Tmpfs       []string // --tmpfs DST[:size=64m]: tmpfs spec.volumes
+	Rootfs      string   // --rootfs DIR (made absolute): spec.rootfs
+	Memory      string   // --memory 256m: spec.resources.memory_bytes
+	CPUs        float64  // --cpus 1.5: spec.resources.cpus
+	PidsLimit   int64    // --pids-limit: spec.resources.pids
+	Timeout     string   // --timeout: spec.timeout, the max runtime; "0" or "none": spec.no_timeout
+	User        string   // -u UID[:GID]: spec.user
+	Workdir     string   // -w: spec.cwd
+	Hostname    string   // --hostname: spec.hostname
+	Network     string   // --network none|sandbox|host: spec.network
+	Secrets     []string // --secret NAME=FILE: spec.secrets, FILE's bytes at /run/secrets/NAME
+	HookSet     string   // --hooks SET: spec.hook_set
+	Labels      []string // -l k=v: spec.labels
 }
 
 func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
@@ -50,7 +50,7 @@ func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
 	fs.StringVar(&o.Memory, "memory", "", "memory limit, e.g. 256m or 1.5g (default: nucleusd's)")
 	fs.Float64Var(&o.CPUs, "cpus", 0, "CPU limit in CPUs, e.g. 1.5 (default: nucleusd's)")
 	fs.Int64Var(&o.PidsLimit, "pids-limit", 0, "maximum number of tasks (default: nucleusd's)")
-	fs.DurationVar(&o.Timeout, "timeout", 0, "maximum runtime, e.g. 30s; the container is killed when it expires (default: nucleusd's)")
+	fs.StringVar(&o.Timeout, "timeout", "", "maximum runtime, e.g. 30s; the container is killed when it expires; 0 or none: no timeout, if the operator allows it (default: nucleusd's)")
 	fs.StringVarP(&o.User, "user", "u", "", "UID[:GID] to run as, numeric only (default 0:0)")
 	fs.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (default /)")
 	fs.StringVar(&o.Hostname, "hostname", "", "hostname inside the sandbox")
@@ -114,8 +114,10 @@ func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleu
 			return nil, err
 		}
 	}
-	if o.Timeout != 0 {
-		spec.Timeout = durationpb.New(o.Timeout)
+	if o.Timeout != "" {
+		if err := setTimeout(spec, o.Timeout); err != nil {
+			return nil, err
+		}
 	}
 	if o.User != "" {
 		if spec.User, err = client.ParseUser(o.User); err != nil {
@@ -126,6 +128,26 @@ func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleu
 		return nil, err
 	}
 	return spec, nil
+}
+
+// setTimeout reads --timeout: a positive duration, or "0" or "none" for no
+// timeout at all (spec.no_timeout; nucleusd refuses it when the operator
+// set a maximum). Leaving the flag out gives nucleusd's default.
+func setTimeout(spec *nucleusv1.ContainerSpec, v string) error {
+	if v == "none" {
+		spec.NoTimeout = true
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	switch {
+	case err != nil || d < 0:
+		return errdefs.InvalidArgument("--timeout %q: want a duration such as 30s or 1h, or 0 or none for no timeout", v)
+	case d == 0:
+		spec.NoTimeout = true
+	default:
+		spec.Timeout = durationpb.New(d)
+	}
+	return nil
 }
 
 // lastWins keeps one K=V per key, as docker's later -e overrides an earlier

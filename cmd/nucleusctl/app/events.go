@@ -35,8 +35,8 @@ func newEventsCommand(g *globals) *cobra.Command {
 Every event has a sequence number (seq) that only grows, also across daemon
 restarts. --since takes such a number, not a time: events after it that nucleusd
 still retains are replayed first (0: all retained), then live ones follow; a
-warning on stderr tells when some had already been pruned. Without --since only
-live events are shown.
+warning on stderr tells when some had already been pruned. A number beyond the
+newest event replays nothing. Without --since only live events are shown.
 
 Filters (repeatable): container=ID|NAME, type=created|started|exited|oom|
 hook_failed|deleted|paused|resumed|killed|updated (event= works too).

@@ -30,7 +30,13 @@ or nucleusctl failed). Ctrl-C is forwarded to the container as SIGINT (SIGTERM
 is forwarded too); a second Ctrl-C stops waiting, prints the container's id and
 exits 130, leaving the container running. -i forwards stdin until its end.
 
-With -d, nucleusctl prints the container's id once it has started.`,
+With -d, nucleusctl prints the container's id once it has started.
+
+--timeout bounds the container's runtime; without it nucleusd's default
+applies, and --timeout 0 (or none) asks for no timeout, which nucleusd refuses
+when the operator set [limits] max_timeout. Memory, CPUs, pids, tmpfs sizes
+and the timeout above the operator's ceilings are refused with the ceiling
+named.`,
 		Example: `  nucleusctl run --rm echo hello
   nucleusctl run -d --name worker --memory 256m --cpus 1.5 --pids-limit 64 -- /usr/bin/sleep 300
   echo data | nucleusctl run -i --rm -- /usr/bin/wc -c

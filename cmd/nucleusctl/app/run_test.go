@@ -252,3 +252,34 @@ func TestCreateAndStart(t *testing.T) {
 	r.wantCode(t, 7)
 	cli(t, f, "start", "-a", "a", "b").wantCode(t, ExitFailure)
 }
+
+// TestRunTimeoutFlag: --timeout 0 and --timeout none ask for no timeout
+// (spec.no_timeout), a duration sets spec.timeout, no flag leaves both
+// unset (nucleusd's default), and a negative or malformed value is refused
+// before any call.
+func TestRunTimeoutFlag(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want *nucleusv1.ContainerSpec
+	}{
+		{nil, &nucleusv1.ContainerSpec{}},
+		{[]string{"--timeout", "0"}, &nucleusv1.ContainerSpec{NoTimeout: true}},
+		{[]string{"--timeout", "0s"}, &nucleusv1.ContainerSpec{NoTimeout: true}},
+		{[]string{"--timeout", "none"}, &nucleusv1.ContainerSpec{NoTimeout: true}},
+		{[]string{"--timeout", "90s"}, &nucleusv1.ContainerSpec{Timeout: durationpb.New(90 * time.Second)}},
+	} {
+		f := &clienttest.Fake{RunFunc: clienttest.RunScript{}.Serve}
+		cli(t, f, append(append([]string{"run", "-d"}, c.args...), "x")...).wantCode(t, 0)
+		got := runStarts(f)[0].GetSpec()
+		if got.GetNoTimeout() != c.want.GetNoTimeout() || !proto.Equal(got.GetTimeout(), c.want.GetTimeout()) {
+			t.Errorf("%v: timeout %v no_timeout %v, want %v %v", c.args, got.GetTimeout(), got.GetNoTimeout(), c.want.GetTimeout(), c.want.GetNoTimeout())
+		}
+	}
+	for _, bad := range []string{"-5s", "soon", "never"} {
+		f := &clienttest.Fake{RunFunc: clienttest.RunScript{}.Serve}
+		r := cli(t, f, "run", "-d", "--timeout", bad, "x")
+		if r.code == 0 || len(runStarts(f)) != 0 || !strings.Contains(r.stderr, "--timeout") {
+			t.Errorf("--timeout %s: code %d, %d calls, stderr %q; want a refusal before any call", bad, r.code, len(runStarts(f)), r.stderr)
+		}
+	}
+}

@@ -23,7 +23,9 @@ func newUpdateCommand(g *globals) *cobra.Command {
 		Use:   "update [--memory SIZE] [--cpus N] [--pids-limit N] ID...",
 		Short: "Change containers' resource limits",
 		Long: `Change the resource limits of created, running or paused containers and print
-the names or ids as given. Limits not given stay as they are.`,
+the names or ids as given. Limits not given stay as they are; limits above the
+operator's ceilings ([limits] max_memory, max_cpus) are refused and change
+nothing.`,
 		Example: `  nucleusctl update --memory 512m web
   nucleusctl update --cpus 0.5 --pids-limit 128 web worker`,
 		Args:              minArgs(1),
