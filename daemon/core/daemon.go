@@ -104,6 +104,11 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg.Security.UserNamespace {
+		if err := checkRunscForUserns(path); err != nil {
+			return nil, err
+		}
+	}
 	rs := runsc.Runsc{
 		Binary: path, Root: filepath.Join(o.StateDir, "runsc"), Platform: cfg.Runsc.Platform,
 		Network: cfg.Runsc.Network, Overlay2: cfg.Runsc.Overlay2, ExtraFlags: cfg.Runsc.ExtraFlags,
@@ -218,9 +223,23 @@ func prepareDirs(root, state string, userns bool) error {
 	return nil
 }
 
+// checkRunscForUserns fails unless others may execute runsc: runsc starts
+// a sandbox's gofer from it as the unprivileged root of the sandbox's user
+// namespace.
+func checkRunscForUserns(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o001 == 0 {
+		return fmt.Errorf("runsc at %s is mode %o: sandboxes in user namespaces (security.user_namespace) start their gofer from it as an unprivileged uid; make it executable by others (chmod o+x) or turn security.user_namespace off", path, fi.Mode().Perm())
+	}
+	return checkTraversable(path)
+}
+
 // checkTraversable fails unless others may search every parent of dir: the
-// gofer of a sandbox in a user namespace reaches its rootfs under dir as
-// an unprivileged host uid.
+// gofer of a sandbox in a user namespace reaches its rootfs under --root,
+// and is started from runsc, as an unprivileged host uid.
 func checkTraversable(dir string) error {
 	for p := filepath.Dir(filepath.Clean(dir)); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
@@ -228,7 +247,7 @@ func checkTraversable(dir string) error {
 			return err
 		}
 		if fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("%s (a parent of --root %s) is mode %o: sandboxes in user namespaces (security.user_namespace) cannot reach their rootfs; make it searchable by others (chmod o+x) or turn security.user_namespace off", p, dir, fi.Mode().Perm())
+			return fmt.Errorf("%s (a parent of %s) is mode %o: sandboxes in user namespaces (security.user_namespace) cannot reach it as an unprivileged uid; make it searchable by others (chmod o+x) or turn security.user_namespace off", p, dir, fi.Mode().Perm())
 		}
 		if p == "/" {
 			return nil

@@ -132,3 +132,29 @@ func TestPrepareDirsTraversable(t *testing.T) {
 		t.Errorf("--root mode = %v, %v; want 0711", fi.Mode().Perm(), err)
 	}
 }
+
+// TestRunscForUserns: runsc must be executable by others, as the gofer is
+// started from it as the sandbox's unprivileged root.
+func TestRunscForUserns(t *testing.T) {
+	dir, err := os.MkdirTemp("", "nucleus-runsc-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bin := filepath.Join(dir, "runsc")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\n"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkRunscForUserns(bin); err == nil || !strings.Contains(err.Error(), "chmod o+x") {
+		t.Errorf("checkRunscForUserns(0700 runsc) = %v, want an error naming the fix", err)
+	}
+	if err := os.Chmod(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := checkRunscForUserns(bin); err != nil {
+		t.Errorf("checkRunscForUserns(0755 runsc) = %v", err)
+	}
+}
