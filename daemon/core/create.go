@@ -88,6 +88,12 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 		return nil, err
 	}
 	if spec.GetUserNamespace() == nil && d.cfg.Security.UserNamespace {
+		u := spec.GetUser()
+		for _, id := range append([]uint32{u.GetUid(), u.GetGid()}, u.GetAdditionalGids()...) {
+			if id >= d.cfg.Security.UsernsSize {
+				return nil, errdefs.InvalidArgument("user: id %d is outside the sandbox's user namespace (ids 0-%d, security.userns_size)", id, d.cfg.Security.UsernsSize-1)
+			}
+		}
 		// Checked with the first range; Create picks the range it holds.
 		p.defaultUserns = true
 		p.req.UserNamespace = bundleUserNamespace(usernsMapping(d.cfg.Security, 0))

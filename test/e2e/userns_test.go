@@ -167,6 +167,11 @@ func TestE2EUserNamespaceRanges(t *testing.T) {
 		t.Errorf("inside, the file's owner is %q, want 0", out)
 	}
 
+	// Ids past the range are refused with the key to raise.
+	if _, errb, code := d.CtlRun("", "run", "--rm", "-u", "70000", "/bin/true"); code == 0 || !strings.Contains(errb, "userns_size") {
+		t.Errorf("run -u 70000: exit %d, stderr %q; want a refusal naming security.userns_size", code, errb)
+	}
+
 	// Only root chooses mappings.
 	own := sh("true")
 	own.UserNamespace = &nucleusv1.UserNamespace{
