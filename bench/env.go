@@ -40,6 +40,11 @@ func newEnv(ctx context.Context, cfg *config) (*env, error) {
 		return nil, err
 	}
 	e := &env{cfg: cfg, base: base}
+	// Searchable, as /var/lib is: each sandbox's gofer runs as its user
+	// namespace's unprivileged root and must reach its rootfs under root/.
+	if err := os.Chmod(base, 0o711); err != nil {
+		return e, err
+	}
 	// Runtime state goes where it lives in production: nucleusd's --state
 	// is /run/nucleus and runsc's default --root /run/runsc, a tmpfs on a
 	// systemd host. Both sides get one here (this machine's /run is not).

@@ -148,7 +148,7 @@ func TestServiceUnit(t *testing.T) {
 		"Service.TasksMax":                 "infinity",
 		"Service.LimitNOFILE":              "1048576",
 		"Service.StateDirectory":           filepath.Base(rootDir),
-		"Service.StateDirectoryMode":       "0700",
+		"Service.StateDirectoryMode":       "0711",
 		"Service.RuntimeDirectory":         filepath.Base(stateDir),
 		"Service.RuntimeDirectoryMode":     "0711",
 		"Service.RuntimeDirectoryPreserve": "yes", // else a stop wipes runsc state and supervisor sockets
@@ -195,7 +195,7 @@ func TestTmpfilesAndSysusers(t *testing.T) {
 		}
 		return out
 	}
-	want := map[string]string{rootDir: "d 0700 root root -", stateDir: "d 0711 root root -"}
+	want := map[string]string{rootDir: "d 0711 root root -", stateDir: "d 0711 root root -"}
 	for _, f := range lines("tmpfiles.d/nucleus.conf") {
 		if len(f) < 2 {
 			t.Fatalf("tmpfiles line %q", f)

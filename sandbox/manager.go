@@ -91,8 +91,17 @@ func New(cfg Config) (*Manager, error) {
 	if err := cfg.Runsc.Validate(); err != nil {
 		return nil, err
 	}
+	// containers/ is 0711: a sandbox in a user namespace reaches its
+	// rootfs as an unprivileged host uid; everything in it is 0700/0600.
+	containers := filepath.Join(cfg.RootDir, "containers")
+	if err := os.MkdirAll(containers, 0o711); err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(containers, 0o711); err != nil {
+		return nil, err
+	}
 	for _, d := range []string{
-		filepath.Join(cfg.RootDir, "containers"), cfg.Runsc.Root,
+		cfg.Runsc.Root,
 		filepath.Join(cfg.StateDir, "supervisors"), filepath.Join(cfg.StateDir, "secrets"),
 		filepath.Join(cfg.StateDir, "netns"),
 	} {

@@ -49,6 +49,10 @@ type SecurityConfig struct {
 	AllowedHostPaths []string `toml:"allowed_host_paths" doc:"Absolute host directories that rootfs and bind volumes may come from; empty allows none."`
 	AllowedNetworks  []string `toml:"allowed_networks" doc:"Network modes a container may ask for (none, sandbox, host)."`
 	HostPidsLimit    int64    `toml:"host_pids_limit" doc:"pids.max of each sandbox's host cgroup (sentry, gofer and their threads)."`
+	UserNamespace    bool     `toml:"user_namespace" doc:"Give each sandbox whose request sets no user_namespace one with a host id range of its own, so its root is an unprivileged host uid on bound host files; false runs such sandboxes as host root (the old behaviour)."`
+	UsernsBase       uint32   `toml:"userns_base" doc:"First host uid and gid of the ranges user_namespace hands out; pick ids no host user or other tool uses."`
+	UsernsSize       uint32   `toml:"userns_size" doc:"Ids in each container's range (container ids 0 to userns_size-1); the container's uid and gids must be below it."`
+	UsernsRanges     uint32   `toml:"userns_ranges" doc:"Number of ranges; a create fails when all are held by existing containers."`
 }
 
 // DefaultsConfig is the [defaults] section.

@@ -17,6 +17,10 @@ func Default() *Config {
 		Security: SecurityConfig{
 			AllowedNetworks: []string{NetworkNone, NetworkSandbox},
 			HostPidsLimit:   1024,
+			UserNamespace:   true,
+			UsernsBase:      DefaultUsernsBase,
+			UsernsSize:      65536,
+			UsernsRanges:    1024,
 		},
 		Defaults: DefaultsConfig{
 			Memory:  512 * MiB,
@@ -41,6 +45,12 @@ func Default() *Config {
 		},
 	}
 }
+
+// DefaultUsernsBase (0x70000000) starts the user namespace ranges after
+// the ranges systemd documents for nspawn containers (0x80000-0x6FFFFFFF)
+// and well below its "foreign" range (0x7FFE0000); the default 1024 ranges
+// of 65536 ids end at 0x74000000.
+const DefaultUsernsBase = 0x70000000
 
 // The network modes a container may run with.
 const (

@@ -102,7 +102,23 @@ func (s *SecurityConfig) validate(p *problems) {
 	if s.HostPidsLimit < 128 {
 		p.add("security.host_pids_limit", "%d is too small for the sentry and gofer; at least 128", s.HostPidsLimit)
 	}
+	if s.UsernsSize == 0 {
+		p.add("security.userns_size", "must be at least 1")
+	}
+	if s.UsernsRanges == 0 {
+		p.add("security.userns_ranges", "must be at least 1")
+	}
+	if s.UsernsBase < minUsernsBase {
+		p.add("security.userns_base", "%d would map sandboxes onto system or regular host users; at least %d", s.UsernsBase, minUsernsBase)
+	}
+	if end := uint64(s.UsernsBase) + uint64(s.UsernsSize)*uint64(s.UsernsRanges); end > 1<<32-1 {
+		p.add("security.userns_ranges", "userns_base + userns_size*userns_ranges = %d passes the last valid id %d", end, uint64(1<<32-2))
+	}
 }
+
+// minUsernsBase keeps the ranges clear of system users, regular users and
+// nobody (65534).
+const minUsernsBase = 65536
 
 func (d *DefaultsConfig) validate(p *problems) {
 	if d.Memory < 16*MiB {

@@ -32,10 +32,7 @@ func (d *Daemon) bundleRequest(spec *nucleusv1.ContainerSpec) (*bundle.Request, 
 		req.User = bundle.User{UID: u.GetUid(), GID: u.GetGid(), AdditionalGIDs: u.GetAdditionalGids()}
 	}
 	if un := spec.GetUserNamespace(); un != nil {
-		req.UserNamespace = &bundle.UserNamespace{
-			UIDMappings: idMappings(un.GetUidMappings()),
-			GIDMappings: idMappings(un.GetGidMappings()),
-		}
+		req.UserNamespace = bundleUserNamespace(un)
 	}
 	if raw := spec.GetSeccompProfileJson(); len(raw) > 0 {
 		var sc specs.LinuxSeccomp
@@ -133,4 +130,11 @@ func exitToAPI(e *store.Exit) *nucleusv1.ExitStatus {
 		return nil
 	}
 	return &nucleusv1.ExitStatus{ExitCode: e.Code, Signal: e.Signal, OomKilled: e.OOMKilled, Reason: e.Reason, Message: e.Message}
+}
+
+func bundleUserNamespace(un *nucleusv1.UserNamespace) *bundle.UserNamespace {
+	return &bundle.UserNamespace{
+		UIDMappings: idMappings(un.GetUidMappings()),
+		GIDMappings: idMappings(un.GetGidMappings()),
+	}
 }

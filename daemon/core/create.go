@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"time"
 
@@ -33,6 +34,9 @@ type createPlan struct {
 	req                        *bundle.Request
 	pol                        *bundle.Policy
 	paths                      sandbox.Paths
+	// defaultUserns: the request set no user namespace and the daemon
+	// gives the container a range of its own (see usernsRanges).
+	defaultUserns bool
 }
 
 // plan validates spec for caller and decides every value; it changes
@@ -47,10 +51,8 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 	if len(spec.GetHookPaths()) > 0 {
 		return nil, errdefs.PermissionDenied("hook_paths is refused: hooks come only from the operator's config; name a hook set with hook_set instead")
 	}
-	if spec.GetUserNamespace() != nil {
-		// runsc's gofer runs as the mapped root before it mounts the
-		// rootfs, and cannot traverse nucleusd's 0700 --root.
-		return nil, errdefs.FailedPrecondition("user_namespace is not supported by this nucleusd: the sandbox's mapped root cannot reach bundles under the daemon's private root directory")
+	if spec.GetUserNamespace() != nil && !caller.MayUseHostPaths() {
+		return nil, errdefs.PermissionDenied("user_namespace maps the sandbox onto host ids: only root on the local socket may set it; leave it unset for a range of the container's own (security.user_namespace)")
 	}
 	id, err := sandbox.NewID()
 	if err != nil {
@@ -83,6 +85,17 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 	}
 	if err := d.checkCeilings(caller, p.req, p.timeout); err != nil {
 		return nil, err
+	}
+	if spec.GetUserNamespace() == nil && d.cfg.Security.UserNamespace {
+		u := spec.GetUser()
+		for _, id := range append([]uint32{u.GetUid(), u.GetGid()}, u.GetAdditionalGids()...) {
+			if id >= d.cfg.Security.UsernsSize {
+				return nil, errdefs.InvalidArgument("user: id %d is outside the sandbox's user namespace (ids 0-%d, security.userns_size)", id, d.cfg.Security.UsernsSize-1)
+			}
+		}
+		// Checked with the first range; Create picks the range it holds.
+		p.defaultUserns = true
+		p.req.UserNamespace = bundleUserNamespace(usernsMapping(d.cfg.Security, 0))
 	}
 	p.pol = d.bundlePolicy(caller)
 	p.paths = d.sb.Paths(id)
@@ -167,7 +180,7 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		BundleDir: p.paths.Bundle, RunscID: p.id, RunscVersion: d.runscVersion,
 		CreateStep: store.StepReserved, AutoRemove: spec.GetAutoRemove(), Timeout: p.timeout,
 	}
-	if err := d.store.CreateContainer(rec); err != nil {
+	if err := d.storeNew(p, rec); err != nil {
 		return nil, d.nameInUse(caller, rec.Name, err)
 	}
 	unlock := d.locks.lock(p.id)
@@ -189,6 +202,12 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	}()
 	if p.network == config.NetworkSandbox {
 		if err := netns.Create(p.paths.NetNS); err != nil {
+			return nil, err
+		}
+	}
+	if p.req.UserNamespace != nil {
+		// The gofer, the mapped root, traverses it to the bundle (0711).
+		if err := mkdirMode(p.paths.Container, 0o711); err != nil {
 			return nil, err
 		}
 	}
@@ -241,6 +260,22 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		}
 	}
 	return d.started(cctx, rec, st)
+}
+
+// storeNew stores the new record; with a default user namespace it first
+// picks the container's id range and puts it in the stored spec (which
+// holds the range) and in the bundle request.
+func (d *Daemon) storeNew(p *createPlan, rec *store.Container) error {
+	if !p.defaultUserns {
+		return d.store.CreateContainer(rec)
+	}
+	return d.userns.reserve(d.store, d.cfg.Security, func(un *nucleusv1.UserNamespace) error {
+		spec := proto.CloneOf(rec.Spec)
+		spec.UserNamespace = un
+		rec.Spec = spec
+		p.req.UserNamespace = bundleUserNamespace(un)
+		return d.store.CreateContainer(rec)
+	})
 }
 
 // createdRunning records a container that was created and started in one
@@ -340,4 +375,12 @@ func (d *Daemon) runError(op string, err error) error {
 		return err
 	}
 	return fmt.Errorf("runsc %s failed: %w", op, err)
+}
+
+// mkdirMode creates dir with exactly mode (whatever the umask).
+func mkdirMode(dir string, mode os.FileMode) error {
+	if err := os.Mkdir(dir, mode); err != nil {
+		return err
+	}
+	return os.Chmod(dir, mode)
 }

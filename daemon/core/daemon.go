@@ -80,6 +80,7 @@ type Daemon struct {
 	attached map[string]int        // attached runs that remove their container themselves
 
 	cleanups *cleanupQueue // removed containers whose host side the cleaner removes
+	userns   usernsRanges  // default user namespace ranges
 	wire     wireCache     // each record's encoded API form, for List
 }
 
@@ -92,7 +93,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	if o.Metrics == nil {
 		o.Metrics = noMetrics{}
 	}
-	if err := prepareDirs(o.RootDir, o.StateDir); err != nil {
+	if err := prepareDirs(o.RootDir, o.StateDir, o.Config.Security.UserNamespace); err != nil {
 		return nil, err
 	}
 	cfg := o.Config
@@ -103,6 +104,11 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	path, err := runsc.Locate(cfg.Runsc.Path, o.SelfExe)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.Security.UserNamespace {
+		if err := checkRunscForUserns(path); err != nil {
+			return nil, err
+		}
 	}
 	rs := runsc.Runsc{
 		Binary: path, Root: filepath.Join(o.StateDir, "runsc"), Platform: cfg.Runsc.Platform,
@@ -182,14 +188,17 @@ func (d *Daemon) Close() error {
 // RunscVersion is the version runsc reported at start.
 func (d *Daemon) RunscVersion() string { return d.runscVersion }
 
-// prepareDirs creates --root 0700 and --state 0711 (group members must
-// reach the socket; nothing else in it is readable by them) and refuses
-// directories that others could write or, for root, read.
-func prepareDirs(root, state string) error {
+// prepareDirs creates --root and --state 0711 and refuses directories
+// that others could write or read. --state: group members must reach the
+// socket; --root: a sandbox's gofer runs as its user namespace's root (an
+// unprivileged host uid) and must reach the bundle's rootfs. Nothing else
+// in either is readable by others. With userns (the default user
+// namespace on) every parent of --root must be traversable by others too.
+func prepareDirs(root, state string, userns bool) error {
 	for _, dir := range []struct {
 		path string
 		mode os.FileMode
-	}{{root, 0o700}, {state, 0o711}} {
+	}{{root, 0o711}, {state, 0o711}} {
 		if !filepath.IsAbs(dir.path) {
 			return fmt.Errorf("%s must be an absolute path", dir.path)
 		}
@@ -209,7 +218,42 @@ func prepareDirs(root, state string) error {
 			}
 		}
 	}
+	if userns {
+		return checkTraversable(root)
+	}
 	return nil
+}
+
+// checkRunscForUserns fails unless others may execute runsc: runsc starts
+// a sandbox's gofer from it as the unprivileged root of the sandbox's user
+// namespace.
+func checkRunscForUserns(path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Perm()&0o001 == 0 {
+		return fmt.Errorf("runsc at %s is mode %o: sandboxes in user namespaces (security.user_namespace) start their gofer from it as an unprivileged uid; make it executable by others (chmod o+x) or turn security.user_namespace off", path, fi.Mode().Perm())
+	}
+	return checkTraversable(path)
+}
+
+// checkTraversable fails unless others may search every parent of dir: the
+// gofer of a sandbox in a user namespace reaches its rootfs under --root,
+// and is started from runsc, as an unprivileged host uid.
+func checkTraversable(dir string) error {
+	for p := filepath.Dir(filepath.Clean(dir)); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("%s (a parent of %s) is mode %o: sandboxes in user namespaces (security.user_namespace) cannot reach it as an unprivileged uid; make it searchable by others (chmod o+x) or turn security.user_namespace off", p, dir, fi.Mode().Perm())
+		}
+		if p == "/" {
+			return nil
+		}
+	}
 }
 
 // keyedMutex serialises lifecycle operations per container.

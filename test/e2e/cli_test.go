@@ -645,6 +645,11 @@ func TestE2ECLIRunFlags(t *testing.T) {
 	if err := os.Mkdir(vol, 0o777); err != nil {
 		t.Fatal(err)
 	}
+	// 0777 whatever the umask: sandbox root is not host root (a user
+	// namespace), so only a directory others may write takes its files.
+	if err := os.Chmod(vol, 0o777); err != nil {
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(filepath.Join(vol, "in.txt"), []byte("from host\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -468,6 +468,11 @@ func TestE2EDeployFreshHostDefaultConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(work) })
+	// Searchable, as /usr/local is: runsc starts the gofer from this runsc
+	// as the sandbox's unprivileged user namespace root.
+	if err := os.Chmod(work, 0o755); err != nil {
+		t.Fatal(err)
+	}
 	bin := filepath.Join(work, "bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -486,7 +491,7 @@ func TestE2EDeployFreshHostDefaultConfig(t *testing.T) {
 		t.Fatalf("fresh host: %v\n%s\nnucleusd log:\n%s", err, out, logb)
 	}
 	for _, want := range []string{
-		"mode /var/lib/nucleus 700 root:root",
+		"mode /var/lib/nucleus 711 root:root",
 		"mode /run/nucleus 711 root:root",
 		"mode /run/nucleus/nucleusd.sock 600 root:root",
 		"hello from a fresh host",

@@ -100,6 +100,11 @@ func NewDaemon(t *testing.T, o DaemonOptions) *Daemon {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Searchable, as /var/lib is: a sandbox's gofer runs as its user
+	// namespace's root and must reach the rootfs under root/.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
 	d := &Daemon{t: t, Bin: bin, Runsc: runsc, Dir: dir,
 		Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
 		ConfigPath: filepath.Join(dir, "nucleusd.toml")}

@@ -153,7 +153,9 @@ func TestE2EExecAndExecSync(t *testing.T) {
 // links (here a wrapper script), exec runs a runsc process per call, with
 // the same results.
 func TestE2EExecThroughRunscProcesses(t *testing.T) {
-	wrapper := filepath.Join(t.TempDir(), "runsc")
+	// Searchable (cliTempDir): nucleusd refuses a runsc the sandbox's
+	// unprivileged user namespace root could not start its gofer from.
+	wrapper := filepath.Join(cliTempDir(t, "nucleus-runsc-wrapper-"), "runsc")
 	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexec "+testutil.Runsc(t)+" \"$@\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}

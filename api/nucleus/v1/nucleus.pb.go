@@ -386,7 +386,10 @@ type ContainerSpec struct {
 	Labels map[string]string `protobuf:"bytes,8,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Namespaced sysctls (e.g. "net.ipv4.ip_forward") set in the sandbox.
 	Sysctls map[string]string `protobuf:"bytes,9,rep,name=sysctls,proto3" json:"sysctls,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// User namespace mappings. Unset: no user namespace mapping.
+	// User namespace mappings; only root on the local socket may set them.
+	// Unset: the daemon maps the container onto a host id range of its own
+	// ([security] user_namespace, on by default; Inspect shows the range),
+	// or, with that off, no user namespace.
 	UserNamespace *UserNamespace `protobuf:"bytes,10,opt,name=user_namespace,json=userNamespace,proto3" json:"user_namespace,omitempty"`
 	// Seccomp profile applied inside the sandbox: a JSON-encoded OCI
 	// LinuxSeccomp object. Empty: the daemon's default profile.
