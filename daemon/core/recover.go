@@ -90,7 +90,7 @@ func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 	case stateCreated, stateRunning, statePaused:
 		st, err := d.sb.Status(ctx, c.ID)
 		if errors.Is(err, errdefs.ErrNotFound) {
-			d.onExit(c.ID, sandbox.ExitStatus{ExitCode: -1, Reason: "lost", Message: "the sandbox and its supervisor were gone when nucleusd restarted"})
+			d.recordLater(c.ID, sandbox.ExitStatus{ExitCode: -1, Reason: "lost", Message: "the sandbox and its supervisor were gone when nucleusd restarted"})
 			return nil
 		}
 		if err != nil {
@@ -98,11 +98,7 @@ func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 		}
 		if st.Exit != nil {
 			d.log.Info("recovery: container exited while nucleusd was down", zap.String("id", c.ID), zap.Int("exit_code", st.Exit.ExitCode))
-			d.wg.Add(1)
-			go func() {
-				defer d.wg.Done()
-				d.onExit(c.ID, *st.Exit)
-			}()
+			d.recordLater(c.ID, *st.Exit)
 			return nil
 		}
 		if c.State == stateCreated && st.State == specs.StateRunning {
