@@ -79,6 +79,14 @@ func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 		// In the background: its supervisor may still be inside `runsc
 		// create`, and the daemon must not wait for that to serve.
 		d.log.Warn("recovery: undoing a create that nucleusd did not finish", zap.String("id", c.ID), zap.String("step", string(c.CreateStep)))
+		// Its name is free before the socket accepts calls: a client
+		// that retries the create at once gets it, while the undo
+		// below takes its time.
+		if name, err := d.store.ReleaseName(c.ID); err != nil {
+			d.log.Error("recovery: releasing the name of an interrupted create", zap.String("id", c.ID), zap.Error(err))
+		} else if name != "" {
+			d.log.Info("recovery: released the name of an interrupted create", zap.String("id", c.ID), zap.String("name", name))
+		}
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
