@@ -65,6 +65,9 @@ type Direct interface {
 	// Delete is `runsc delete --force id`; an id without runsc state is
 	// not an error.
 	Delete(id string) error
+	// Stats is `runsc events --stats id`: one sample of a running
+	// container.
+	Stats(id string) (runsc.Stats, error)
 }
 
 // Manager runs supervised containers. It keeps no per-container state in

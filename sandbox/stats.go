@@ -15,14 +15,22 @@ type Stats = runsc.Stats
 // Stats samples memory, CPU and pids (runsc events --stats). Limits runsc
 // does not report are read from the sandbox's host cgroup.
 func (m *Manager) Stats(ctx context.Context, id string) (Stats, error) {
-	st, err := m.Status(ctx, id)
+	// Not Status: whether it is paused (a runsc process) does not matter.
+	st, err := m.status(ctx, id, false)
 	if err != nil {
 		return Stats{}, err
 	}
 	if st.Exit != nil {
 		return Stats{}, errdefs.FailedPrecondition("container %s is not running", id)
 	}
-	s, err := m.runsc.Stats(ctx, id)
+	var s *runsc.Stats
+	if m.cfg.Direct != nil {
+		var direct runsc.Stats
+		direct, err = m.cfg.Direct.Stats(id)
+		s = &direct
+	} else {
+		s, err = m.runsc.Stats(ctx, id)
+	}
 	if err != nil {
 		return Stats{}, err
 	}
