@@ -66,8 +66,9 @@ type Direct interface {
 	// not an error.
 	Delete(id string) error
 	// Stats is `runsc events --stats id`: one sample of a running
-	// container.
-	Stats(id string) (runsc.Stats, error)
+	// container, and its sandbox's host pid. NotFound when runsc has no
+	// state for id.
+	Stats(id string) (runsc.Stats, int, error)
 }
 
 // Manager runs supervised containers. It keeps no per-container state in

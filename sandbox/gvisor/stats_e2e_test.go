@@ -23,12 +23,12 @@ func TestE2EStats(t *testing.T) {
 	begin := time.Now()
 	const n = 20
 	for range n {
-		st, err := c.Stats(id)
+		st, pid, err := c.Stats(id)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.MemoryUsage == 0 || st.PidsCurrent == 0 {
-			t.Fatalf("stats %+v: want memory in use and a process", st)
+		if st.MemoryUsage == 0 || st.PidsCurrent == 0 || pid <= 0 {
+			t.Fatalf("stats %+v, sandbox pid %d: want memory in use, a process and the sandbox's pid", st, pid)
 		}
 	}
 	direct := time.Since(begin) / n
@@ -43,7 +43,7 @@ func TestE2EStats(t *testing.T) {
 	if direct > process {
 		t.Errorf("a sample over the control socket (%v) is slower than a runsc process (%v)", direct, process)
 	}
-	if _, err := c.Stats("ffffffffffffffffffffffffffffffff"); err == nil {
+	if _, _, err := c.Stats("ffffffffffffffffffffffffffffffff"); err == nil {
 		t.Error("stats of a container without runsc state succeeded")
 	}
 }
