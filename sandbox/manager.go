@@ -65,6 +65,10 @@ type Direct interface {
 	// Delete is `runsc delete --force id`; an id without runsc state is
 	// not an error.
 	Delete(id string) error
+	// Stats is `runsc events --stats id`: one sample of a running
+	// container, and its sandbox's host pid. NotFound when runsc has no
+	// state for id.
+	Stats(id string) (runsc.Stats, int, error)
 }
 
 // Manager runs supervised containers. It keeps no per-container state in

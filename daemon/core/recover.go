@@ -79,6 +79,14 @@ func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 		// In the background: its supervisor may still be inside `runsc
 		// create`, and the daemon must not wait for that to serve.
 		d.log.Warn("recovery: undoing a create that nucleusd did not finish", zap.String("id", c.ID), zap.String("step", string(c.CreateStep)))
+		// Its name is free before the socket accepts calls: a client
+		// that retries the create at once gets it, while the undo
+		// below takes its time.
+		if name, err := d.store.ReleaseName(c.ID); err != nil {
+			d.log.Error("recovery: releasing the name of an interrupted create", zap.String("id", c.ID), zap.Error(err))
+		} else if name != "" {
+			d.log.Info("recovery: released the name of an interrupted create", zap.String("id", c.ID), zap.String("name", name))
+		}
 		d.wg.Add(1)
 		go func() {
 			defer d.wg.Done()
@@ -90,7 +98,7 @@ func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 	case stateCreated, stateRunning, statePaused:
 		st, err := d.sb.Status(ctx, c.ID)
 		if errors.Is(err, errdefs.ErrNotFound) {
-			d.onExit(c.ID, sandbox.ExitStatus{ExitCode: -1, Reason: "lost", Message: "the sandbox and its supervisor were gone when nucleusd restarted"})
+			d.recordLater(c.ID, sandbox.ExitStatus{ExitCode: -1, Reason: "lost", Message: "the sandbox and its supervisor were gone when nucleusd restarted"})
 			return nil
 		}
 		if err != nil {
@@ -98,11 +106,7 @@ func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 		}
 		if st.Exit != nil {
 			d.log.Info("recovery: container exited while nucleusd was down", zap.String("id", c.ID), zap.Int("exit_code", st.Exit.ExitCode))
-			d.wg.Add(1)
-			go func() {
-				defer d.wg.Done()
-				d.onExit(c.ID, *st.Exit)
-			}()
+			d.recordLater(c.ID, *st.Exit)
 			return nil
 		}
 		if c.State == stateCreated && st.State == specs.StateRunning {

@@ -97,7 +97,7 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 	if err != nil {
 		return nil, err
 	}
-	if err := d.awaitExit(ctx, id); err != nil {
+	if err := d.awaitExit(ctx, id, false); err != nil {
 		return nil, err
 	}
 	rec, err := d.lastRecord(id)

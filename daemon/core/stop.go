@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"go.uber.org/zap"
@@ -76,7 +77,7 @@ func (d *Daemon) stop(ctx context.Context, c *store.Container, grace time.Durati
 	if _, err := d.sb.Stop(ctx, c.ID, grace); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return nil, err
 	}
-	if err := d.awaitExit(ctx, c.ID); err != nil {
+	if err := d.awaitExit(ctx, c.ID, true); err != nil {
 		return nil, err
 	}
 	c, err := d.store.GetContainer(c.ID)
@@ -86,21 +87,33 @@ func (d *Daemon) stop(ctx context.Context, c *store.Container, grace time.Durati
 	return toAPI(c), nil
 }
 
-// awaitExit waits until the watcher recorded id's exit.
-func (d *Daemon) awaitExit(ctx context.Context, id string) error {
-	ch := d.exitedChan(id)
-	if ch == nil {
+// awaitExit waits until the watcher recorded id's exit. With stuckErr it
+// also returns when recording the exit failed (the watcher keeps
+// retrying): the container has exited but nothing may say so yet.
+func (d *Daemon) awaitExit(ctx context.Context, id string, stuckErr bool) error {
+	d.mu.Lock()
+	w := d.exited[id]
+	d.mu.Unlock()
+	if w == nil {
 		// Nothing watches it (e.g. its sandbox vanished): record it now.
 		ex, err := d.sb.Wait(ctx, id)
 		if err != nil {
 			return err
 		}
-		d.onExit(id, ex)
-		return nil
+		return d.onExit(id, ex)
+	}
+	var stuck <-chan struct{}
+	if stuckErr {
+		stuck = w.stuck
 	}
 	select {
-	case <-ch:
+	case <-w.done:
 		return nil
+	case <-stuck:
+		d.mu.Lock()
+		err := w.stuckErr
+		d.mu.Unlock()
+		return fmt.Errorf("container %s exited, but its exit could not be recorded yet (nucleusd keeps trying; wait reports it once it is): %w", id, err)
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-d.ctx.Done():
@@ -115,7 +128,9 @@ func (d *Daemon) Wait(ctx context.Context, caller auth.Identity, idOrName string
 		return nil, err
 	}
 	if live(c.State) || c.State == nucleusv1.ContainerState_CONTAINER_STATE_CREATING {
-		if err := d.awaitExit(ctx, c.ID); err != nil {
+		// Wait blocks while an exit cannot be recorded: it answers with
+		// the exit status, never with a record that does not have one.
+		if err := d.awaitExit(ctx, c.ID, false); err != nil {
 			return nil, err
 		}
 		// Removed by its exit, a run still attached to it has its last
@@ -125,6 +140,9 @@ func (d *Daemon) Wait(ctx context.Context, caller auth.Identity, idOrName string
 				return nil, errdefs.NotFound("container %s exited and was removed (auto_remove)", idOrName)
 			}
 			return nil, err
+		}
+		if c.State != stateExited {
+			return nil, errdefs.Unavailable("container %s has no recorded exit yet", idOrName)
 		}
 	}
 	return c, nil

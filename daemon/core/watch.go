@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -18,6 +19,10 @@ import (
 // exitWatch is what the daemon knows of a watched container's exit.
 type exitWatch struct {
 	done chan struct{} // closed once the exit is recorded
+	// stuck is closed when recording the exit failed at least once (the
+	// watcher keeps retrying); stuckErr is that failure. Both under d.mu.
+	stuck    chan struct{}
+	stuckErr error
 	// final is the last record of an auto_remove container whose exit
 	// removed it (set before done closes), kept for the run attached to
 	// it until that run ends.
@@ -27,27 +32,77 @@ type exitWatch struct {
 // watch starts the goroutine that waits for id's exit and records it. One
 // per container; a second call is a no-op.
 func (d *Daemon) watch(id string) {
+	d.watchWith(id, func() (sandbox.ExitStatus, error) { return d.sb.Wait(d.ctx, id) })
+}
+
+// recordLater records ex, an exit already known, as id's exit in the
+// background, through the same retrying path as a watched exit.
+func (d *Daemon) recordLater(id string, ex sandbox.ExitStatus) {
+	d.watchWith(id, func() (sandbox.ExitStatus, error) { return ex, nil })
+}
+
+// watchWith starts id's watcher, which records the exit that wait returns.
+func (d *Daemon) watchWith(id string, wait func() (sandbox.ExitStatus, error)) {
 	d.mu.Lock()
 	if _, ok := d.exited[id]; ok {
 		d.mu.Unlock()
 		return
 	}
-	done := make(chan struct{})
-	d.exited[id] = &exitWatch{done: done}
+	w := &exitWatch{done: make(chan struct{}), stuck: make(chan struct{})}
+	d.exited[id] = w
 	d.mu.Unlock()
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
-		ex, err := d.sb.Wait(d.ctx, id)
+		ex, err := wait()
 		if err != nil {
 			if d.ctx.Err() == nil && !errors.Is(err, errdefs.ErrNotFound) {
 				d.log.Error("waiting for container", zap.String("id", id), zap.Error(err))
 			}
 			return
 		}
-		d.onExit(id, ex)
-		close(done)
+		if d.recordUntilDone(w, id, ex) {
+			close(w.done)
+		}
 	}()
+}
+
+// Bounds of the pause between two attempts to record an exit.
+const (
+	recordRetryFirst = 100 * time.Millisecond
+	recordRetryMax   = 5 * time.Second
+)
+
+// recordUntilDone records id's exit, retrying a failed commit (a full
+// disk, say) until the store takes it or the daemon stops: an exit is never
+// dropped, and nobody is told a container exited before its exit is
+// durable. The first failure marks w stuck, so that Stop can say so. It
+// reports whether the exit is recorded (false: the daemon is stopping; the
+// next one reads the exit from the supervisor, which keeps it).
+func (d *Daemon) recordUntilDone(w *exitWatch, id string, ex sandbox.ExitStatus) bool {
+	pause := recordRetryFirst
+	for attempt := 1; ; attempt++ {
+		err := d.onExit(id, ex)
+		if err == nil {
+			if attempt > 1 {
+				d.log.Info("exit recorded after retries", zap.String("id", id), zap.Int("attempts", attempt))
+			}
+			return true
+		}
+		d.mu.Lock()
+		if w.stuckErr == nil {
+			close(w.stuck)
+		}
+		w.stuckErr = err
+		d.mu.Unlock()
+		d.log.Error("recording exit failed; retrying", zap.String("id", id), zap.Int("exit_code", ex.ExitCode), zap.Int("attempt", attempt), zap.Error(err))
+		select {
+		case <-d.ctx.Done():
+			return false
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, recordRetryMax)
+	}
 }
 
 // exitedChan returns the channel closed once id's exit is recorded, or nil
@@ -106,24 +161,27 @@ func (d *Daemon) isAttached(id string) bool {
 }
 
 // onExit records the exit, publishes it, runs the poststop hooks once and
-// removes an auto_remove container (unless an attached run will).
-func (d *Daemon) onExit(id string, ex sandbox.ExitStatus) {
+// removes an auto_remove container (unless an attached run will). It fails
+// only when the exit could not be recorded; a container whose record is
+// gone has nothing to record.
+func (d *Daemon) onExit(id string, ex sandbox.ExitStatus) error {
 	unlock := d.locks.lock(id)
 	c, removed, err := d.recordExit(id, ex)
 	unlock()
+	if errors.Is(err, errdefs.ErrNotFound) {
+		return nil
+	}
 	if err != nil {
-		if !errors.Is(err, errdefs.ErrNotFound) {
-			d.log.Error("recording exit", zap.String("id", id), zap.Error(err))
-		}
-		return
+		return fmt.Errorf("record the exit of %s: %w", id, err)
 	}
 	if removed {
-		return
+		return nil
 	}
 	d.poststop(c)
 	if c.AutoRemove && !d.isAttached(id) {
 		d.autoRemove(id)
 	}
+	return nil
 }
 
 // recordExit records id's exit and its events in one commit. An

@@ -275,29 +275,11 @@ func (s *Service) Stats(req *nucleusv1.StatsRequest, stream grpc.ServerStreaming
 	ticker := time.NewTicker(interval)
 	defer ticker.Stop()
 	for {
-		ids := req.GetIds()
-		if len(ids) == 0 {
-			cs, err := s.d.List(id, core.ListFilter{States: []nucleusv1.ContainerState{
-				nucleusv1.ContainerState_CONTAINER_STATE_RUNNING, nucleusv1.ContainerState_CONTAINER_STATE_PAUSED,
-			}})
-			if err != nil {
-				return err
-			}
-			for _, c := range cs {
-				ids = append(ids, c.GetId())
-			}
+		stats, err := s.d.StatsSample(ctx, id, req.GetIds())
+		if err != nil {
+			return err
 		}
-		resp := &nucleusv1.StatsResponse{}
-		for _, cid := range ids {
-			st, err := s.d.Stats(ctx, id, cid)
-			if err != nil {
-				if len(req.GetIds()) > 0 {
-					return err
-				}
-				continue // it exited meanwhile
-			}
-			resp.Stats = append(resp.Stats, st)
-		}
+		resp := &nucleusv1.StatsResponse{Stats: stats}
 		if err := stream.Send(resp); err != nil {
 			return err
 		}

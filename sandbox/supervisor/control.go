@@ -2,7 +2,9 @@ package supervisor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -216,25 +218,41 @@ func (s *supervisor) flushOutput() {
 // it gone reads the file. Waiters are answered first: the daemon commits
 // the status to its own store (durably) before it tells anyone, so the
 // write's two fsyncs need not delay the answer; the status is lost only if
-// both processes die within those milliseconds. A failed write is retried:
-// the status is the one thing the supervisor must not lose.
+// both processes die within those milliseconds. A failed write (a full
+// disk) is retried until it succeeds, however long that takes: the status
+// is the one thing the supervisor must not lose, and meanwhile it keeps
+// serving it over its socket, to this nucleusd or the next.
 func (s *supervisor) record(st ExitStatus) {
 	s.mu.Lock()
 	s.state, s.exit, s.sandboxPid = specs.StateStopped, &st, 0
 	s.mu.Unlock()
 	close(s.done)
-	for attempt := 0; ; attempt++ {
+	pause := exitRetryFirst
+	for attempt := 1; ; attempt++ {
 		err := WriteExit(s.spec.ExitPath, st)
 		if err == nil {
-			break
+			if attempt > 1 {
+				s.log.Info("exit status written after retries", zap.Int("attempts", attempt))
+			}
+			return
 		}
-		s.log.Error("writing exit status", zap.Error(err), zap.Int("attempt", attempt))
-		if attempt == 20 {
-			break // keep serving it over the socket until the waiters are done
+		if errors.Is(err, fs.ErrNotExist) {
+			// The container's directory is gone: it was removed, and
+			// nobody will read the file.
+			s.log.Warn("not writing exit status: the container's directory is gone", zap.Error(err))
+			return
 		}
-		time.Sleep(250 * time.Millisecond)
+		s.log.Error("writing exit status; retrying", zap.Error(err), zap.Int("attempt", attempt))
+		time.Sleep(pause)
+		pause = min(2*pause, exitRetryMax)
 	}
 }
+
+// Bounds of the pause between two attempts to write exit.json.
+const (
+	exitRetryFirst = 100 * time.Millisecond
+	exitRetryMax   = 5 * time.Second
+)
 
 // recordFailure records a failed create.
 func (s *supervisor) recordFailure(err error) {

@@ -207,6 +207,14 @@ func TestUnreachableAndTimeout(t *testing.T) {
 	if !strings.Contains(r.stderr, "timed out after 100ms (--timeout)") {
 		t.Errorf("stderr = %q", r.stderr)
 	}
+	// An answer without an exit status prints no code.
+	f = &clienttest.Fake{WaitFunc: func(*nucleusv1.WaitRequest) (*nucleusv1.WaitResponse, error) {
+		return &nucleusv1.WaitResponse{}, nil
+	}}
+	r = cli(t, f, "wait", "web")
+	if r.code == 0 || r.stdout != "" || !strings.Contains(r.stderr, "without an exit status") {
+		t.Errorf("wait answered without an exit: code %d, stdout %q, stderr %q; want a failure and no code", r.code, r.stdout, r.stderr)
+	}
 	// NUCLEUS_ADDRESS is the default address.
 	f = &clienttest.Fake{}
 	addr := f.Serve(t)

@@ -32,6 +32,11 @@ waited for (125).`,
 						f.add(err)
 						continue
 					}
+					if resp.GetExit() == nil {
+						// Never print a code nucleusd did not give.
+						f.add(fmt.Errorf("container %s: nucleusd answered without an exit status", id))
+						continue
+					}
 					fmt.Fprintln(g.env.Stdout, resp.GetExit().GetExitCode())
 				}
 				return f.err()
