@@ -120,11 +120,11 @@ func execExit(ex sandbox.ExecExit, timedOut bool, timeout time.Duration) *nucleu
 	st := &nucleusv1.ExitStatus{ExitCode: int32(ex.Code), Signal: int32(ex.Signal)}
 	switch {
 	case timedOut:
-		if st.Signal == 0 { // killed at the timeout, whatever the code says
-			st.Signal, st.ExitCode = int32(unix.SIGKILL), 128+int32(unix.SIGKILL)
-		}
 		st.Reason = ReasonTimeout
-		st.Message = fmt.Sprintf("killed by %s at its %v timeout", unix.SignalName(unix.Signal(st.Signal)), timeout)
+		st.Message = fmt.Sprintf("killed by SIGKILL at its %v timeout", timeout)
+		if ex.Signal == 0 { // it ended on its own as the timeout came
+			st.Message = fmt.Sprintf("its %v timeout came as it exited with code %d", timeout, ex.Code)
+		}
 	case ex.Signal != 0:
 		st.Reason, st.Message = ReasonKilled, "killed by "+unix.SignalName(ex.Signal)
 	default:

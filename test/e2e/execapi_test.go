@@ -200,38 +200,14 @@ func TestE2EExecStubsSignals(t *testing.T) {
 	ctx := ctxT(t, 120*time.Second)
 	id := stubRunning(t, ctx, api, "sleep 120")
 
-	signalWhenReady := func(stream nucleusv1.Nucleus_ExecClient, sig uint32) func(string) {
-		sent := false
-		return func(out string) {
-			if !sent && strings.Contains(out, "ready") {
-				sent = true
-				if err := stream.Send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_Signal{Signal: sig}}); err != nil {
-					t.Errorf("sending signal %d: %v", sig, err)
-				}
-			}
-		}
-	}
-
-	// SIGINT to a process that traps it: the trap runs, its exit code stands.
-	stream := startExec(t, ctx, api, &nucleusv1.ExecStart{Id: id, Args: []string{"/bin/sh", "-c",
-		"trap 'echo trapped; exit 4' INT; echo ready; while :; do sleep 0.1; done"}})
-	r := collectExec(stream, signalWhenReady(stream, 2))
-	if r.err != nil || r.stdout.String() != "ready\ntrapped\n" || r.exit.GetExitCode() != 4 || r.exit.GetSignal() != 0 {
-		t.Errorf("SIGINT with a trap: %v, stdout %q, exit %v; want the trap's output and exit 4", r.err, r.stdout.String(), r.exit)
-	}
-
-	// SIGTERM to a process without a handler: it dies of SIGTERM.
-	stream = startExec(t, ctx, api, &nucleusv1.ExecStart{Id: id, Args: []string{"/bin/sh", "-c", "echo ready; exec sleep 60"}})
-	r = collectExec(stream, signalWhenReady(stream, 15))
-	if r.err != nil || r.exit.GetExitCode() != 143 || r.exit.GetSignal() != 15 || r.exit.GetReason() != "killed" {
-		t.Errorf("SIGTERM: %v, exit %v; want 143, signal 15, reason killed", r.err, r.exit)
-	}
+	execSignalCases(t, ctx, api, id)
 
 	// Not a signal number.
-	stream = startExec(t, ctx, api, &nucleusv1.ExecStart{Id: id, Args: []string{"/bin/sleep", "60"}})
+	stream := startExec(t, ctx, api, &nucleusv1.ExecStart{Id: id, Args: []string{"/bin/sleep", "60"}})
 	if err := stream.Send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_Signal{Signal: 99}}); err != nil {
 		t.Fatal(err)
 	}
+	var r *execResult
 	if r = collectExec(stream, nil); status.Code(r.err) != codes.InvalidArgument {
 		t.Errorf("signal 99: %v, exit %v; want INVALID_ARGUMENT", r.err, r.exit)
 	}
@@ -267,6 +243,56 @@ func TestE2EExecStubsSignals(t *testing.T) {
 	res, err = api.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: id, Args: []string{"/bin/sh", "-c", "test -e /tmp/survived"}})
 	if err != nil || res.GetExitCode() != 1 {
 		t.Errorf("the cancelled exec went on (test -e: %v, %v)", res, err)
+	}
+}
+
+// signalWhenReady returns an onStdout callback that sends sig once the
+// process printed "ready".
+func signalWhenReady(t *testing.T, stream nucleusv1.Nucleus_ExecClient, sig uint32) func(string) {
+	sent := false
+	return func(out string) {
+		if !sent && strings.Contains(out, "ready") {
+			sent = true
+			if err := stream.Send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_Signal{Signal: sig}}); err != nil {
+				t.Errorf("sending signal %d: %v", sig, err)
+			}
+		}
+	}
+}
+
+// execSignalCases: SIGINT to a process that traps it runs the trap (its
+// exit code stands); SIGTERM to one without a handler ends it, reported
+// as signal 15.
+func execSignalCases(t *testing.T, ctx context.Context, api nucleusv1.NucleusClient, id string) {
+	t.Helper()
+	stream := startExec(t, ctx, api, &nucleusv1.ExecStart{Id: id, Args: []string{"/bin/sh", "-c",
+		"trap 'echo trapped; exit 4' INT; echo ready; while :; do sleep 0.1; done"}})
+	r := collectExec(stream, signalWhenReady(t, stream, 2))
+	if r.err != nil || r.stdout.String() != "ready\ntrapped\n" || r.exit.GetExitCode() != 4 || r.exit.GetSignal() != 0 {
+		t.Errorf("SIGINT with a trap: %v, stdout %q, exit %v; want the trap's output and exit 4", r.err, r.stdout.String(), r.exit)
+	}
+	stream = startExec(t, ctx, api, &nucleusv1.ExecStart{Id: id, Args: []string{"/bin/sh", "-c", "echo ready; exec sleep 60"}})
+	r = collectExec(stream, signalWhenReady(t, stream, 15))
+	if r.err != nil || r.exit.GetExitCode() != 143 || r.exit.GetSignal() != 15 || r.exit.GetReason() != "killed" {
+		t.Errorf("SIGTERM: %v, exit %v; want 143, signal 15, reason killed", r.err, r.exit)
+	}
+}
+
+// TestE2EExecStubsSignalsThroughRunsc: with a runsc nucleusd does not link
+// (a wrapper script), signals reach the exec'd process through `runsc kill
+// --pid`, with the same results.
+func TestE2EExecStubsSignalsThroughRunsc(t *testing.T) {
+	wrapper := filepath.Join(t.TempDir(), "runsc")
+	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexec "+testutil.Runsc(t)+" \"$@\"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := StartDaemon(t, DaemonOptions{Runsc: wrapper})
+	api := nucleusv1.NewNucleusClient(stubConn(t, d))
+	ctx := ctxT(t, 90*time.Second)
+	id := stubRunning(t, ctx, api, "sleep 90")
+	execSignalCases(t, ctx, api, id)
+	if !strings.Contains(d.Log(), "exec and delete run a runsc process per call") {
+		t.Error("exec did not go through runsc processes")
 	}
 }
 
