@@ -298,9 +298,9 @@ const (
 	EventType_EVENT_TYPE_PAUSED EventType = 7
 	// The container was resumed.
 	EventType_EVENT_TYPE_RESUMED EventType = 8
-	// Kill or Stop sent a signal; attributes["signal"] is its number. Stop
-	// publishes one before its first signal and one for SIGKILL if its grace
-	// period ran out, both before the EXITED event.
+	// Kill, Stop or a forced Delete sent a signal; attributes["signal"] is
+	// its number. Stop publishes one before its first signal and one for
+	// SIGKILL if its grace period ran out, both before the EXITED event.
 	EventType_EVENT_TYPE_KILLED EventType = 9
 	// Update changed the resource limits.
 	EventType_EVENT_TYPE_UPDATED EventType = 10
