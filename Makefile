@@ -13,7 +13,13 @@ SYSUSERSDIR ?= $(DESTDIR)/usr/lib/sysusers.d
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
-LDFLAGS := -X nucleus.dev/nucleus/internal/version.Version=$(VERSION) -X nucleus.dev/nucleus/internal/version.Revision=$(REVISION)
+# runsc's version stamp, as gVisor's release build sets it
+# (gvisor.dev/gvisor/runsc/version.version; a plain go build leaves
+# "VERSION_MISSING"): the gvisor.dev/gvisor module version pinned in go.mod.
+# nucleusd and the supervisor link gVisor's code too and get the same stamp.
+GVISOR_VERSION ?= $(shell $(GO) list -m -f '{{.Version}}' gvisor.dev/gvisor 2>/dev/null || echo VERSION_MISSING)
+RUNSC_LDFLAGS = -X gvisor.dev/gvisor/runsc/version.version=$(GVISOR_VERSION)
+LDFLAGS = -X nucleus.dev/nucleus/internal/version.Version=$(VERSION) -X nucleus.dev/nucleus/internal/version.Revision=$(REVISION) $(RUNSC_LDFLAGS)
 
 # Test timeouts: the e2e suite starts real sandboxes.
 TEST_TIMEOUT ?= 30m
@@ -32,10 +38,11 @@ build: bin/runsc ## build bin/nucleusd, bin/nucleus-supervisor, bin/nucleusctl a
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 # runsc is built static from the gvisor.dev/gvisor version pinned in go.mod;
-# a cgo build dies at sandbox start. Rebuilt only when go.mod changes.
+# a cgo build dies at sandbox start, and stamped with that version (runsc
+# --version, nucleusctl info). Rebuilt only when go.mod changes.
 bin/runsc: go.mod go.sum
 	@mkdir -p bin
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/runsc.tmp gvisor.dev/gvisor/runsc
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(RUNSC_LDFLAGS)' -o bin/runsc.tmp gvisor.dev/gvisor/runsc
 	mv bin/runsc.tmp bin/runsc
 
 .PHONY: test

@@ -29,23 +29,39 @@ type ExecSpec struct {
 	Cwd string
 }
 
-// Exec runs e in the running container through runsc exec and returns its
-// exit code (128+signal when signalled). The process inherits the
-// container's process settings (capabilities, rlimits, no_new_privileges)
-// from the bundle. Cancelling ctx (a vanished client) kills it; it dies
-// with the sandbox anyway.
+// ExecIO are an exec'd process's standard streams (nil: /dev/null) and
+// the signals to deliver to it.
+type ExecIO = runsc.ExecOptions
+
+// ExecExit is how an exec'd process ended: its exit code and the signal
+// that ended it, if any.
+type ExecExit = runsc.ExecExit
+
+// Exec runs e in the running container and returns its exit code
+// (128+signal when signalled); see ExecProcess.
 func (m *Manager) Exec(ctx context.Context, id string, e ExecSpec, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
+	ex, err := m.ExecProcess(ctx, id, e, ExecIO{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	return ex.Code, err
+}
+
+// ExecProcess runs e in the running container through runsc exec (or
+// Direct) and returns how it ended. The process inherits the container's
+// process settings (capabilities, rlimits, no_new_privileges) from the
+// bundle. Each signal on o.Signals is delivered to the process (its pid in
+// the sandbox). Cancelling ctx (a vanished client, a timeout) kills it
+// and its process group; it dies with the sandbox anyway.
+func (m *Manager) ExecProcess(ctx context.Context, id string, e ExecSpec, o ExecIO) (ExecExit, error) {
 	if err := supervisor.ValidID(id); err != nil {
-		return -1, err
+		return ExecExit{Code: -1}, err
 	}
 	p, err := m.execProcess(id, e)
 	if err != nil {
-		return -1, err
+		return ExecExit{Code: -1}, err
 	}
 	if m.cfg.Direct != nil {
-		return m.cfg.Direct.Exec(ctx, id, p, stdin, stdout, stderr)
+		return m.cfg.Direct.ExecProcess(ctx, id, p, o)
 	}
-	return m.runsc.Exec(ctx, id, p, runsc.ExecOptions{Stdin: stdin, Stdout: stdout, Stderr: stderr})
+	return m.runsc.ExecProcess(ctx, id, p, o)
 }
 
 // execProcess builds the exec'd process on top of the container's.

@@ -235,6 +235,12 @@ func (m *Manager) Kill(ctx context.Context, id string, sig unix.Signal, all bool
 // Stop sends SIGTERM, then SIGKILL to all processes after grace, and
 // returns the exit status. Stopping a stopped container succeeds.
 func (m *Manager) Stop(ctx context.Context, id string, grace time.Duration) (ExitStatus, error) {
+	return m.StopWith(ctx, id, 0, grace)
+}
+
+// StopWith is Stop with sig (0: SIGTERM) as the first signal; see
+// supervisor.StopSignals for which signals are sent.
+func (m *Manager) StopWith(ctx context.Context, id string, sig unix.Signal, grace time.Duration) (ExitStatus, error) {
 	for {
 		st, err := m.Status(ctx, id)
 		if err != nil {
@@ -244,12 +250,19 @@ func (m *Manager) Stop(ctx context.Context, id string, grace time.Duration) (Exi
 			return *st.Exit, nil
 		}
 		if st.SupervisorPid == 0 && st.State != specs.StateCreating {
-			_ = m.runsc.Kill(ctx, id, unix.SIGTERM, runsc.KillOptions{})
-			wctx, cancel := context.WithTimeout(ctx, grace)
-			_, _ = m.Wait(wctx, id)
-			cancel()
+			first, escalate := supervisor.StopSignals(st.State == specs.StateRunning, sig, grace)
+			escalated := false
+			if escalate {
+				_ = m.runsc.Kill(ctx, id, first, runsc.KillOptions{})
+				wctx, cancel := context.WithTimeout(ctx, grace)
+				_, werr := m.Wait(wctx, id)
+				cancel()
+				escalated = werr != nil
+			}
 			_ = m.runsc.Kill(ctx, id, unix.SIGKILL, runsc.KillOptions{All: true})
-			return m.Wait(ctx, id)
+			ex, err := m.Wait(ctx, id)
+			ex.StopEscalated = ex.StopEscalated || escalated
+			return ex, err
 		}
 		if st.SupervisorPid == 0 { // starting: wait for it to answer
 			if err := sleep(ctx, 100*time.Millisecond); err != nil {
@@ -257,7 +270,7 @@ func (m *Manager) Stop(ctx context.Context, id string, grace time.Duration) (Exi
 			}
 			continue
 		}
-		st, err = m.client(id).Stop(ctx, 0, grace)
+		st, err = m.client(id).Stop(ctx, sig, grace)
 		if err == nil && st.Exit != nil {
 			return *st.Exit, nil
 		}

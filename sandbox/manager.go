@@ -7,7 +7,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -59,9 +58,9 @@ type Config struct {
 
 // Direct does in nucleusd what would otherwise cost a runsc process.
 type Direct interface {
-	// Exec runs a process in a running container and returns its exit
-	// code (128+n for signal n); ctx's end kills it.
-	Exec(ctx context.Context, id string, p *specs.Process, stdin io.Reader, stdout, stderr io.Writer) (int, error)
+	// ExecProcess runs a process in a running container, delivers
+	// o.Signals to it and returns how it ended; ctx's end kills it.
+	ExecProcess(ctx context.Context, id string, p *specs.Process, o runsc.ExecOptions) (runsc.ExecExit, error)
 	// Delete is `runsc delete --force id`; an id without runsc state is
 	// not an error.
 	Delete(id string) error

@@ -11,10 +11,7 @@ import (
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/auth"
 	"nucleus.dev/nucleus/internal/errdefs"
-	"nucleus.dev/nucleus/sandbox"
 	"nucleus.dev/nucleus/sandbox/containerlog"
-
-	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
 // LogOptions select log entries.
@@ -74,35 +71,6 @@ func (d *Daemon) logs(ctx context.Context, id string, o LogOptions, emit func(*n
 	})
 }
 
-// ExecRequest is an extra process to run in a live container.
-type ExecRequest struct {
-	Args []string
-	Env  []string
-	User *nucleusv1.User
-	Cwd  string
-}
-
-func (r ExecRequest) spec() sandbox.ExecSpec {
-	e := sandbox.ExecSpec{Args: r.Args, Env: r.Env, Cwd: r.Cwd}
-	if u := r.User; u != nil {
-		e.User = &specs.User{UID: u.GetUid(), GID: u.GetGid(), AdditionalGids: u.GetAdditionalGids()}
-	}
-	return e
-}
-
-// Exec runs r in a running container with the given streams and returns
-// its exit code; cancelling ctx kills it.
-func (d *Daemon) Exec(ctx context.Context, caller auth.Identity, idOrName string, r ExecRequest, stdin io.Reader, stdout, stderr io.Writer) (int, error) {
-	c, err := d.lookup(caller, idOrName)
-	if err != nil {
-		return -1, err
-	}
-	if c.State != stateRunning {
-		return -1, errdefs.FailedPrecondition("container %s is %s; exec needs a running container", c.Name, stateName(c.State))
-	}
-	return d.sb.Exec(ctx, c.ID, r.spec(), stdin, stdout, stderr)
-}
-
 // cappedBuffer keeps at most max bytes and remembers whether more came.
 type cappedBuffer struct {
 	buf       []byte
@@ -128,7 +96,9 @@ type ExecSyncResult struct {
 	Stdout, Stderr                   []byte
 	StdoutTruncated, StderrTruncated bool
 	ExitCode                         int
-	TimedOut                         bool
+	// Signal ended the process (SIGKILL at the timeout); 0 if none.
+	Signal   int
+	TimedOut bool
 }
 
 // ExecSync runs r to completion with bounded output and an optional
@@ -141,28 +111,19 @@ func (d *Daemon) ExecSync(ctx context.Context, caller auth.Identity, idOrName st
 	if timeout < 0 {
 		return nil, errdefs.InvalidArgument("timeout must not be negative")
 	}
-	if timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, timeout)
-		defer cancel()
-	}
 	out, errb := &cappedBuffer{max: int(limit)}, &cappedBuffer{max: int(limit)}
 	var in io.Reader
 	if len(stdin) > 0 {
 		in = bytes.NewReader(stdin)
 	}
-	code, err := d.Exec(ctx, caller, idOrName, r, in, out, errb)
-	res := &ExecSyncResult{Stdout: out.buf, Stderr: errb.buf, StdoutTruncated: out.truncated, StderrTruncated: errb.truncated, ExitCode: code}
+	st, err := d.Exec(ctx, caller, idOrName, r, ExecIO{Stdin: in, Stdout: out, Stderr: errb, Timeout: timeout})
 	if err != nil {
-		if timeout > 0 && ctx.Err() == context.DeadlineExceeded {
-			res.TimedOut = true
-			return res, nil
-		}
-		if ex := CommandExit(err); ex != nil {
-			res.ExitCode, res.Stderr = int(ex.GetExitCode()), []byte(ex.GetMessage()+"\n")
-			return res, nil
-		}
 		return nil, err
+	}
+	res := &ExecSyncResult{Stdout: out.buf, Stderr: errb.buf, StdoutTruncated: out.truncated, StderrTruncated: errb.truncated,
+		ExitCode: int(st.GetExitCode()), Signal: int(st.GetSignal()), TimedOut: st.GetReason() == ReasonTimeout}
+	if st.GetReason() == ReasonNotFound || st.GetReason() == ReasonNotExecutable {
+		res.Stderr = []byte(st.GetMessage() + "\n")
 	}
 	return res, nil
 }

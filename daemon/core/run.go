@@ -120,14 +120,15 @@ func (d *Daemon) forwardStdin(ctx context.Context, id string, in io.Reader) {
 }
 
 // CommandExit turns a failure to start a process because of its executable
-// into the exit status a shell would report (127 not found, 126 not
-// executable); nil for any other error.
+// into the exit status a shell would report (127 and reason "not-found",
+// 126 and "not-executable"); nil for any other error. The message is
+// runsc's account of the failure, without the error kind's prefix.
 func CommandExit(err error) *nucleusv1.ExitStatus {
 	switch runsc.CommandFailure(err) {
 	case runsc.ExitNotFound:
-		return &nucleusv1.ExitStatus{ExitCode: runsc.ExitNotFound, Reason: "not-found", Message: err.Error()}
+		return &nucleusv1.ExitStatus{ExitCode: runsc.ExitNotFound, Reason: ReasonNotFound, Message: "executable not found: " + runsc.CommandFailureDetail(err)}
 	case runsc.ExitNotExecutable:
-		return &nucleusv1.ExitStatus{ExitCode: runsc.ExitNotExecutable, Reason: "not-executable", Message: err.Error()}
+		return &nucleusv1.ExitStatus{ExitCode: runsc.ExitNotExecutable, Reason: ReasonNotExecutable, Message: "executable cannot be run: " + runsc.CommandFailureDetail(err)}
 	}
 	return nil
 }

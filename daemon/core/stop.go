@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,6 +15,7 @@ import (
 	"nucleus.dev/nucleus/daemon/store"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/sandbox"
+	"nucleus.dev/nucleus/sandbox/supervisor"
 )
 
 const (
@@ -48,13 +50,20 @@ func (d *Daemon) Kill(ctx context.Context, caller auth.Identity, idOrName string
 	if err := d.sb.Kill(ctx, c.ID, unix.Signal(sig), true); err != nil {
 		return err
 	}
-	d.publish(nucleusv1.EventType_EVENT_TYPE_KILLED, c, unix.SignalName(unix.Signal(sig)), 0, map[string]string{"signal": unix.SignalName(unix.Signal(sig))})
+	d.publish(nucleusv1.EventType_EVENT_TYPE_KILLED, c, "Kill sent "+unix.SignalName(unix.Signal(sig)), 0, signalAttrs(unix.Signal(sig)))
 	return nil
 }
 
-// Stop sends SIGTERM, then SIGKILL after grace, and returns once the exit
-// is recorded. Stopping a container that is not running succeeds.
-func (d *Daemon) Stop(ctx context.Context, caller auth.Identity, idOrName string, grace time.Duration) (_ *nucleusv1.Container, err error) {
+// signalAttrs are the attributes of a KILLED event: the signal's number.
+func signalAttrs(sig unix.Signal) map[string]string {
+	return map[string]string{AttrSignal: strconv.Itoa(int(sig))}
+}
+
+// Stop sends sig (0: SIGTERM), then SIGKILL after grace, and returns once
+// the exit is recorded. Stopping a container that is not running succeeds.
+// A KILLED event names the first signal, another one SIGKILL if the grace
+// period ran out, then EXITED follows.
+func (d *Daemon) Stop(ctx context.Context, caller auth.Identity, idOrName string, sig uint32, grace time.Duration) (_ *nucleusv1.Container, err error) {
 	begin := time.Now()
 	defer func() { d.metrics.ObserveLifecycle("stop", time.Since(begin), err) }()
 	c, err := d.lookup(caller, idOrName)
@@ -64,17 +73,31 @@ func (d *Daemon) Stop(ctx context.Context, caller auth.Identity, idOrName string
 	if grace < 0 {
 		return nil, errdefs.InvalidArgument("grace period must not be negative")
 	}
+	first := unix.Signal(0)
+	if sig != 0 {
+		if first, err = ValidSignal(sig); err != nil {
+			return nil, err
+		}
+	}
 	if !live(c.State) {
 		return toAPI(c), nil
 	}
-	return d.stop(ctx, c, grace)
+	return d.stop(ctx, c, first, grace)
 }
 
-func (d *Daemon) stop(ctx context.Context, c *store.Container, grace time.Duration) (*nucleusv1.Container, error) {
+func (d *Daemon) stop(ctx context.Context, c *store.Container, sig unix.Signal, grace time.Duration) (*nucleusv1.Container, error) {
 	if c.State == statePaused {
 		_ = d.sb.Resume(ctx, c.ID) // a frozen sandbox cannot handle SIGTERM
 	}
-	if _, err := d.sb.Stop(ctx, c.ID, grace); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
+	// Published before the signal goes, so that it precedes the EXITED
+	// event the signal causes.
+	first, escalate := supervisor.StopSignals(c.State != stateCreated, sig, grace)
+	msg := "Stop sent " + unix.SignalName(first)
+	if escalate {
+		msg += fmt.Sprintf("; SIGKILL follows if it still runs after %v", grace)
+	}
+	d.publish(nucleusv1.EventType_EVENT_TYPE_KILLED, c, msg, 0, signalAttrs(first))
+	if _, err := d.sb.StopWith(ctx, c.ID, sig, grace); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return nil, err
 	}
 	if err := d.awaitExit(ctx, c.ID, true); err != nil {
@@ -167,7 +190,7 @@ func (d *Daemon) remove(ctx context.Context, id string, force bool) (*nucleusv1.
 		return nil, err
 	}
 	if live(c.State) {
-		if _, err := d.stop(ctx, c, 0); err != nil {
+		if _, err := d.stop(ctx, c, 0, 0); err != nil {
 			return nil, err
 		}
 	}

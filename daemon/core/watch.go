@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/store"
@@ -205,7 +207,14 @@ func (d *Daemon) recordExit(id string, ex sandbox.ExitStatus) (c *store.Containe
 	if ex.OOMKilled {
 		evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_OOM, prev, "the sandbox went over its memory limit and was killed", int32(ex.ExitCode), nil))
 	}
-	evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_EXITED, prev, ex.Reason, int32(ex.ExitCode), map[string]string{"reason": ex.Reason}))
+	if ex.StopEscalated {
+		evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_KILLED, prev, "Stop sent SIGKILL: the grace period ran out", 0, signalAttrs(unix.SIGKILL)))
+	}
+	exitAttrs := map[string]string{AttrReason: ex.Reason}
+	if ex.Signal != 0 {
+		exitAttrs[AttrSignal] = strconv.Itoa(ex.Signal)
+	}
+	evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_EXITED, prev, ex.Message, int32(ex.ExitCode), exitAttrs))
 	exited := func(r *store.Container) error {
 		r.State = nucleusv1.ContainerState_CONTAINER_STATE_EXITED
 		r.FinishedAt = finished.UTC()

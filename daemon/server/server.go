@@ -29,7 +29,7 @@ type Options struct {
 }
 
 // New returns a grpc.Server serving svc plus health and reflection, and
-// the health server so the caller can flip serving status.
+// the health server, NOT_SERVING until the caller calls SetServing.
 func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Server) {
 	log := opts.Logger
 	if log == nil {
@@ -48,7 +48,7 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
 	nucleusv1.RegisterNucleusServer(srv, svc)
-	hs := health.NewServer()
+	hs := newHealth()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)
 	return srv, hs

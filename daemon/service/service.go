@@ -122,7 +122,7 @@ func (s *Service) Stop(ctx context.Context, req *nucleusv1.StopRequest) (*nucleu
 		}
 		grace = g.AsDuration()
 	}
-	c, err := s.d.Stop(ctx, id, req.GetId(), grace)
+	c, err := s.d.Stop(ctx, id, req.GetId(), req.GetSignal(), grace)
 	if err != nil {
 		return nil, err
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -153,112 +152,6 @@ func (s *Service) Logs(req *nucleusv1.LogsRequest, stream grpc.ServerStreamingSe
 		return err
 	}
 	return flush()
-}
-
-// lockedSender serialises sends from the stdout and stderr copiers.
-type lockedSender struct {
-	mu   sync.Mutex
-	send func(*nucleusv1.ExecResponse) error
-}
-
-func (l *lockedSender) writer(stderr bool) io.Writer {
-	return writerFunc(func(p []byte) (int, error) {
-		data := append([]byte(nil), p...)
-		msg := &nucleusv1.ExecResponse{Msg: &nucleusv1.ExecResponse_Stdout{Stdout: data}}
-		if stderr {
-			msg = &nucleusv1.ExecResponse{Msg: &nucleusv1.ExecResponse_Stderr{Stderr: data}}
-		}
-		l.mu.Lock()
-		defer l.mu.Unlock()
-		if err := l.send(msg); err != nil {
-			return 0, err
-		}
-		return len(p), nil
-	})
-}
-
-type writerFunc func([]byte) (int, error)
-
-func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
-
-// Exec implements nucleusv1.NucleusServer.
-func (s *Service) Exec(stream grpc.BidiStreamingServer[nucleusv1.ExecRequest, nucleusv1.ExecResponse]) error {
-	ctx, cancel := context.WithCancel(stream.Context())
-	defer cancel()
-	id, err := caller(ctx)
-	if err != nil {
-		return err
-	}
-	first, err := stream.Recv()
-	if err != nil {
-		return err
-	}
-	start := first.GetStart()
-	if start == nil {
-		return errdefs.InvalidArgument("the first Exec message must carry start")
-	}
-	if t := start.GetTimeout(); t != nil && t.AsDuration() > 0 {
-		var tcancel context.CancelFunc
-		ctx, tcancel = context.WithTimeout(ctx, t.AsDuration())
-		defer tcancel()
-	}
-	in := pumpInput(ctx, func() ([]byte, bool, uint32, error) {
-		m, err := stream.Recv()
-		if err != nil {
-			cancel() // a vanished client ends its exec
-		}
-		return m.GetStdin(), m.GetCloseStdin(), m.GetSignal(), err
-	})
-	go func() { // exec'd processes get signals by killing the exec
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-in.signals:
-				cancel()
-			}
-		}
-	}()
-	var stdin io.Reader
-	if start.GetStdin() {
-		stdin = in.pr
-	}
-	out := &lockedSender{send: stream.Send}
-	code, err := s.d.Exec(ctx, id, start.GetId(), core.ExecRequest{Args: start.GetArgs(), Env: start.GetEnv(), User: start.GetUser(), Cwd: start.GetCwd()},
-		stdin, out.writer(false), out.writer(true))
-	if ex := core.CommandExit(err); ex != nil {
-		return out.send(&nucleusv1.ExecResponse{Msg: &nucleusv1.ExecResponse_Exit{Exit: ex}})
-	}
-	if err != nil {
-		if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil && stream.Context().Err() == nil {
-			return out.send(&nucleusv1.ExecResponse{Msg: &nucleusv1.ExecResponse_Exit{Exit: &nucleusv1.ExitStatus{ExitCode: 137, Signal: 9, Reason: "killed", Message: "exec ended by timeout or signal"}}})
-		}
-		return err
-	}
-	out.mu.Lock()
-	defer out.mu.Unlock()
-	return stream.Send(&nucleusv1.ExecResponse{Msg: &nucleusv1.ExecResponse_Exit{Exit: &nucleusv1.ExitStatus{ExitCode: int32(code), Reason: "exited"}}})
-}
-
-// ExecSync implements nucleusv1.NucleusServer.
-func (s *Service) ExecSync(ctx context.Context, req *nucleusv1.ExecSyncRequest) (*nucleusv1.ExecSyncResponse, error) {
-	id, err := caller(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var timeout time.Duration
-	if t := req.GetTimeout(); t != nil {
-		timeout = t.AsDuration()
-	}
-	res, err := s.d.ExecSync(ctx, id, req.GetId(), core.ExecRequest{Args: req.GetArgs(), Env: req.GetEnv(), User: req.GetUser(), Cwd: req.GetCwd()},
-		req.GetStdin(), timeout, req.GetMaxOutputBytes())
-	if err != nil {
-		return nil, err
-	}
-	return &nucleusv1.ExecSyncResponse{
-		Stdout: res.Stdout, Stderr: res.Stderr, ExitCode: int32(res.ExitCode),
-		StdoutTruncated: res.StdoutTruncated, StderrTruncated: res.StderrTruncated, TimedOut: res.TimedOut,
-	}, nil
 }
 
 // Stats implements nucleusv1.NucleusServer.

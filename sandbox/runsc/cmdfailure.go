@@ -31,3 +31,17 @@ func CommandFailure(err error) int {
 	}
 	return 0
 }
+
+// CommandFailureDetail is the part of a CommandFailure error that is
+// runsc's own account ("failed to load /x: no such file or directory"),
+// without what the layers above prefixed; the whole message when there is
+// no such part.
+func CommandFailureDetail(err error) string {
+	msg := err.Error()
+	for _, marker := range []string{"failed to load ", "error finding executable"} {
+		if i := strings.Index(msg, marker); i >= 0 {
+			return msg[i:]
+		}
+	}
+	return msg
+}

@@ -15,46 +15,82 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ExecOptions are the stdio of Exec; nil means /dev/null.
+// ExecOptions are the stdio of Exec (nil means /dev/null) and the signals
+// for its process.
 type ExecOptions struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
+	// Signals, when set, carries signals for the process: each is sent to
+	// it (by its pid inside the sandbox, not to its process group) while it
+	// runs. One that arrives before it started waits for the start.
+	Signals <-chan unix.Signal
+}
+
+// ExecExit is how an exec'd process ended.
+type ExecExit struct {
+	// Code is the exit code; 128+Signal when a signal ended it.
+	Code int
+	// Signal is the signal that ended the process; 0 when it exited (or
+	// when that cannot be told: runsc exec reports a signal as 128+n, so
+	// there a signal is named only when it is one this side sent).
+	Signal unix.Signal
+}
+
+// SignalExit returns the exit of a process whose exit code is code, given
+// the signals sent to it: a 128+n code is taken for signal n when n was
+// among them (an exit code cannot otherwise be told from a signal).
+func SignalExit(code int, sent []unix.Signal) ExecExit {
+	for _, s := range sent {
+		if s > 0 && code == 128+int(s) {
+			return ExecExit{Code: code, Signal: s}
+		}
+	}
+	return ExecExit{Code: code}
 }
 
 // execKillTimeout bounds the runsc kill run when an exec is cancelled.
 const execKillTimeout = 5 * time.Second
 
 // Exec runs p as an extra process in the running container and returns its
-// exit code (128+signal when signalled). The process spec reaches runsc
-// through a pipe (--process=/proc/self/fd/4), so no file holds its env.
+// exit code (128+signal when signalled); see ExecProcess.
+func (r *Runsc) Exec(ctx context.Context, id string, p *specs.Process, o ExecOptions) (int, error) {
+	ex, err := r.ExecProcess(ctx, id, p, o)
+	return ex.Code, err
+}
+
+// ExecProcess runs p as an extra process in the running container and
+// returns how it ended. The process spec reaches runsc through a pipe
+// (--process=/proc/self/fd/4), so no file holds its env. o.Signals are
+// delivered with `runsc kill --pid`.
 //
 // Cancelling ctx kills the exec'd process's group inside the sandbox (killing
 // `runsc exec` alone would leave it running), then runsc exec returns.
 // Exec'd processes die with the sandbox. A Stdin reader that never returns
 // is abandoned shortly after the process exits.
-func (r *Runsc) Exec(ctx context.Context, id string, p *specs.Process, o ExecOptions) (int, error) {
+func (r *Runsc) ExecProcess(ctx context.Context, id string, p *specs.Process, o ExecOptions) (ExecExit, error) {
+	fail := ExecExit{Code: -1}
 	if p == nil || len(p.Args) == 0 {
-		return -1, invalid("runsc exec %s: no process args", id)
+		return fail, invalid("runsc exec %s: no process args", id)
 	}
 	spec, err := json.Marshal(p)
 	if err != nil {
-		return -1, invalid("runsc exec %s: encoding process: %v", id, err)
+		return fail, invalid("runsc exec %s: encoding process: %v", id, err)
 	}
 	elog, err := newErrorLog()
 	if err != nil {
-		return -1, err
+		return fail, err
 	}
 	procR, procW, err := os.Pipe()
 	if err != nil {
 		elog.message()
-		return -1, err
+		return fail, err
 	}
 	pidR, pidW, err := os.Pipe()
 	if err != nil {
 		elog.message()
 		procR.Close()
 		procW.Close()
-		return -1, err
+		return fail, err
 	}
 	defer pidR.Close()
 	pid := newGuestPid(pidR)
@@ -76,7 +112,7 @@ func (r *Runsc) Exec(ctx context.Context, id string, p *specs.Process, o ExecOpt
 		procR.Close()
 		procW.Close()
 		pidW.Close()
-		return -1, err
+		return fail, err
 	}
 	started := r.startExec(cmd)
 	procR.Close()
@@ -84,7 +120,7 @@ func (r *Runsc) Exec(ctx context.Context, id string, p *specs.Process, o ExecOpt
 	if started != nil {
 		procW.Close()
 		elog.message()
-		return -1, r.newError(ctx, inv, cmd, started, "")
+		return fail, r.newError(ctx, inv, cmd, started, "")
 	}
 	go func() {
 		_, _ = procW.Write(spec)
@@ -100,11 +136,27 @@ func (r *Runsc) Exec(ctx context.Context, id string, p *specs.Process, o ExecOpt
 		waited <- err
 	}()
 	var waitErr error
-	select {
-	case waitErr = <-waited:
-	case <-ctx.Done():
-		r.killGuest(id, pid, cmd)
-		waitErr = <-waited
+	var sent []unix.Signal
+	signals := o.Signals
+wait:
+	for {
+		select {
+		case waitErr = <-waited:
+			break wait
+		case sig := <-signals:
+			if p, ok := pid.wait(execKillTimeout); ok {
+				kctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), execKillTimeout)
+				if err := r.Kill(kctx, id, sig, KillOptions{Pid: p}); err == nil {
+					sent = append(sent, sig)
+				}
+				cancel()
+			}
+		case <-ctx.Done():
+			r.killGuest(id, pid, cmd)
+			sent = append(sent, unix.SIGKILL)
+			waitErr = <-waited
+			break wait
+		}
 	}
 	msg := elog.message()
 	code := -1
@@ -114,13 +166,13 @@ func (r *Runsc) Exec(ctx context.Context, id string, p *specs.Process, o ExecOpt
 	switch {
 	case msg != "":
 		// runsc itself failed (its errors exit 128 too; the log tells).
-		return -1, r.newError(ctx, inv, cmd, waitErr, msg)
+		return fail, r.newError(ctx, inv, cmd, waitErr, msg)
 	case ctx.Err() != nil:
-		return code, r.newError(ctx, inv, cmd, ctx.Err(), "")
+		return SignalExit(code, sent), r.newError(ctx, inv, cmd, ctx.Err(), "")
 	case waitErr != nil && code < 0:
-		return -1, r.newError(ctx, inv, cmd, waitErr, "")
+		return fail, r.newError(ctx, inv, cmd, waitErr, "")
 	}
-	return code, nil
+	return SignalExit(code, sent), nil
 }
 
 func (r *Runsc) startExec(cmd *exec.Cmd) error {

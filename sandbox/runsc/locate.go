@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"debug/buildinfo"
 	"fmt"
 	"os"
 	"os/exec"
@@ -71,9 +72,19 @@ func checkBinary(path string) error {
 	return nil
 }
 
+// versionMissing is what a runsc built without gVisor's version stamp
+// reports as its version.
+const versionMissing = "VERSION_MISSING"
+
+// gvisorModule is the module runsc is built from.
+const gvisorModule = "gvisor.dev/gvisor"
+
 // VersionInfo is what `runsc --version` reports.
 type VersionInfo struct {
-	// Version is runsc's version ("VERSION_MISSING" for a plain go build).
+	// Version is runsc's version: its stamp (`make build` stamps the
+	// gvisor.dev/gvisor module version), or for a runsc built without one
+	// (which says "VERSION_MISSING") the module version its build
+	// information names.
 	Version string `json:"version"`
 	// Spec is the OCI runtime-spec version runsc implements.
 	Spec string `json:"spec"`
@@ -107,6 +118,13 @@ func (r *Runsc) Version(ctx context.Context) (VersionInfo, error) {
 	}
 	if v.Version == "" || v.Spec == "" {
 		return VersionInfo{}, &Error{Verb: "--version", ExitCode: 0, Stderr: fmt.Sprintf("unexpected output %q", stdout.String()), kind: errdefs.ErrUnavailable}
+	}
+	if v.Version == versionMissing {
+		// Built without gVisor's version stamp (a plain go build): its
+		// build information still names the gVisor module version.
+		if bi, err := buildinfo.ReadFile(r.Binary); err == nil && bi.Main.Path == gvisorModule && bi.Main.Version != "" {
+			v.Version = bi.Main.Version
+		}
 	}
 	if !strings.HasPrefix(v.Spec, "1.") {
 		return v, errdefs.FailedPrecondition("%v: nucleus needs an OCI runtime-spec 1.x runtime", v)

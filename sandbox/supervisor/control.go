@@ -75,26 +75,41 @@ func (s *supervisor) onTimeout() {
 	s.killHard()
 }
 
-// stop sends sig (SIGTERM when 0) to the init process, then SIGKILL to all
-// after grace, and returns once the exit status is recorded. A stopped
-// container stops successfully.
-func (s *supervisor) stop(ctx context.Context, sig unix.Signal, grace time.Duration) error {
+// StopSignals returns the signals a stop sends: first, to the init process
+// of a running container given a grace period (sig, SIGTERM when 0), and
+// then SIGKILL to every process if it has not exited after grace
+// (escalate). A container not running, or no grace period, gets SIGKILL
+// at once.
+func StopSignals(running bool, sig unix.Signal, grace time.Duration) (first unix.Signal, escalate bool) {
 	if sig == 0 {
 		sig = unix.SIGTERM
 	}
+	if !running || grace <= 0 || sig == unix.SIGKILL {
+		return unix.SIGKILL, false
+	}
+	return sig, true
+}
+
+// stop sends sig (SIGTERM when 0) to the init process, then SIGKILL to all
+// after grace, and returns once the exit status is recorded. A stopped
+// container stops successfully. The exit's message says which signals
+// were sent; StopEscalated that SIGKILL followed the grace period.
+func (s *supervisor) stop(ctx context.Context, sig unix.Signal, grace time.Duration) error {
 	s.mu.Lock()
 	state := s.state
 	s.mu.Unlock()
 	if state == specs.StateStopped {
 		return nil
 	}
-	s.setIntent(intent{reason: ReasonKilled, signal: sig,
-		message: fmt.Sprintf("stopped with %s, SIGKILL after %v", unix.SignalName(sig), grace)})
+	// The first signal goes to a running process given a grace period; a
+	// created one, or none, gets SIGKILL at once (StopSignals).
+	first, _ := StopSignals(state == specs.StateRunning, sig, grace)
+	s.setIntent(intent{reason: ReasonKilled, signal: first, message: "stopped with " + unix.SignalName(first)})
 	// The kill sequence runs to the end even if the client goes away.
 	go func() {
-		if state == specs.StateRunning && grace > 0 {
+		if first != unix.SIGKILL {
 			kctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-			err := s.rs.Kill(kctx, s.spec.ID, sig, runsc.KillOptions{})
+			err := s.rs.Kill(kctx, s.spec.ID, first, runsc.KillOptions{})
 			cancel()
 			if err != nil {
 				s.log.Warn("stop: first signal", zap.Error(err))
@@ -104,6 +119,12 @@ func (s *supervisor) stop(ctx context.Context, sig unix.Signal, grace time.Durat
 				return
 			case <-time.After(grace):
 			}
+			s.mu.Lock()
+			s.escalated = true
+			if s.intent.reason == ReasonKilled && s.intent.signal == first {
+				s.intent.message = fmt.Sprintf("stopped with %s, then SIGKILL after the %v grace period", unix.SignalName(first), grace)
+			}
+			s.mu.Unlock()
 		}
 		s.killHard()
 	}()
@@ -140,9 +161,10 @@ func (s *supervisor) finish(ws unix.WaitStatus) {
 		s.timer.Stop()
 	}
 	in, memCgroup, oomBefore, startedAt, sentKill := s.intent, s.memCgroup, s.oomBefore, s.startedAt, s.sentKill
+	escalated := s.escalated
 	s.mu.Unlock()
 
-	st := ExitStatus{StartedAt: startedAt, FinishedAt: finished}
+	st := ExitStatus{StartedAt: startedAt, FinishedAt: finished, StopEscalated: escalated}
 	switch {
 	case ws == 0xffff:
 		st.ExitCode, st.Reason = -1, ReasonError

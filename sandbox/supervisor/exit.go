@@ -31,6 +31,9 @@ type ExitStatus struct {
 	Reason string `json:"reason"`
 	// Message is human-readable detail.
 	Message string `json:"message,omitempty"`
+	// StopEscalated is set when a stop's grace period ran out and SIGKILL
+	// followed its first signal.
+	StopEscalated bool `json:"stop_escalated,omitempty"`
 	// StartedAt and FinishedAt bound the run (StartedAt zero if it never
 	// started).
 	StartedAt  time.Time `json:"started_at,omitzero"`

@@ -44,6 +44,7 @@ type supervisor struct {
 	exit       *ExitStatus
 	intent     intent // why the container is being ended, by whom
 	sentKill   bool   // the supervisor sent SIGKILL (stop escalation, timeout)
+	escalated  bool   // a stop's grace period ran out and SIGKILL followed
 	memCgroup  string
 	oomBefore  uint64
 	timer      *time.Timer

@@ -284,11 +284,13 @@ const (
 	EventType_EVENT_TYPE_CREATED EventType = 1
 	// The process started.
 	EventType_EVENT_TYPE_STARTED EventType = 2
-	// The process exited; exit_code and attributes["reason"] are set.
+	// The process exited; exit_code, message (the exit's) and
+	// attributes["reason"] are set, attributes["signal"] when a signal ended
+	// it.
 	EventType_EVENT_TYPE_EXITED EventType = 3
 	// The sandbox hit its memory limit.
 	EventType_EVENT_TYPE_OOM EventType = 4
-	// A hook failed; attributes "phase", "hook" (index) and message set.
+	// A hook failed; attributes["phase"] and message (the error) are set.
 	EventType_EVENT_TYPE_HOOK_FAILED EventType = 5
 	// The container was deleted.
 	EventType_EVENT_TYPE_DELETED EventType = 6
@@ -296,7 +298,9 @@ const (
 	EventType_EVENT_TYPE_PAUSED EventType = 7
 	// The container was resumed.
 	EventType_EVENT_TYPE_RESUMED EventType = 8
-	// Kill or Stop sent a signal; attributes["signal"] is set.
+	// Kill, Stop or a forced Delete sent a signal; attributes["signal"] is
+	// its number. Stop publishes one before its first signal and one for
+	// SIGKILL if its grace period ran out, both before the EXITED event.
 	EventType_EVENT_TYPE_KILLED EventType = 9
 	// Update changed the resource limits.
 	EventType_EVENT_TYPE_UPDATED EventType = 10
@@ -974,7 +978,9 @@ type Resources struct {
 	MemoryBytes int64 `protobuf:"varint,1,opt,name=memory_bytes,json=memoryBytes,proto3" json:"memory_bytes,omitempty"`
 	// CPU limit in CPUs (1.5 = one and a half). Zero as for memory_bytes.
 	Cpus float64 `protobuf:"fixed64,2,opt,name=cpus,proto3" json:"cpus,omitempty"`
-	// Maximum number of tasks. Zero as for memory_bytes.
+	// Maximum number of tasks (the in-sandbox RLIMIT_NPROC). In a spec zero
+	// means the daemon default. It cannot change after create: in
+	// UpdateRequest it must be zero (INVALID_ARGUMENT otherwise).
 	Pids          int64 `protobuf:"varint,3,opt,name=pids,proto3" json:"pids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1036,13 +1042,27 @@ type ExitStatus struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Exit code; 128+signal when killed by a signal.
 	ExitCode int32 `protobuf:"varint,1,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
-	// The signal that killed the process, 0 if none.
+	// The number of the signal that ended the process (9 for SIGKILL), 0 if
+	// none.
 	Signal int32 `protobuf:"varint,2,opt,name=signal,proto3" json:"signal,omitempty"`
 	// The sandbox ran out of memory.
 	OomKilled bool `protobuf:"varint,3,opt,name=oom_killed,json=oomKilled,proto3" json:"oom_killed,omitempty"`
-	// Why it ended: "exited" (on its own), "killed" (Kill/Stop/Delete),
-	// "timeout" (max runtime), "oom", or "error" (create/start/hook failure or
-	// the sandbox died). New reasons may be added.
+	// Why it ended:
+	//
+	//	"exited"          on its own (exit_code is its own);
+	//	"killed"          by a signal: Kill, Stop or Delete for a container,
+	//	                  a `signal` message for an exec, or one from
+	//	                  elsewhere (signal says which);
+	//	"timeout"         the container's max runtime or the exec's timeout
+	//	                  was reached (SIGKILL);
+	//	"oom"             the host OOM killer struck the sandbox;
+	//	"error"           create, start or a hook failed, or the sandbox died;
+	//	"lost"            the supervisor vanished without recording a status
+	//	                  (exit_code -1);
+	//	"not-found"       the executable does not exist (exit_code 127);
+	//	"not-executable"  the executable cannot be run (exit_code 126).
+	//
+	// New reasons may be added.
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Human-readable detail, e.g. the failing hook or the runsc error.
 	Message       string `protobuf:"bytes,5,opt,name=message,proto3" json:"message,omitempty"`
@@ -1137,7 +1157,8 @@ type Container struct {
 	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
 	// Exit status; set in EXITED.
 	Exit *ExitStatus `protobuf:"bytes,9,opt,name=exit,proto3" json:"exit,omitempty"`
-	// Labels (same as spec.labels).
+	// Deprecated: a copy of spec.labels, kept on the wire for compatibility.
+	// Read spec.labels.
 	Labels map[string]string `protobuf:"bytes,10,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// Host pid of the sandbox; 0 when not running.
 	Pid int32 `protobuf:"varint,11,opt,name=pid,proto3" json:"pid,omitempty"`
@@ -1987,7 +2008,7 @@ type KillRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Id or name.
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Signal number; 0 = SIGKILL.
+	// Signal number (1-64); 0 = SIGKILL.
 	Signal        uint32 `protobuf:"varint,2,opt,name=signal,proto3" json:"signal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2081,7 +2102,7 @@ type StopRequest struct {
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	// Time between the first signal and SIGKILL. Unset: 10s.
 	GracePeriod *durationpb.Duration `protobuf:"bytes,2,opt,name=grace_period,json=gracePeriod,proto3" json:"grace_period,omitempty"`
-	// First signal; 0 = SIGTERM.
+	// First signal number (1-64); 0 = SIGTERM.
 	Signal        uint32 `protobuf:"varint,3,opt,name=signal,proto3" json:"signal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2982,17 +3003,21 @@ type ExecRequest_Start struct {
 }
 
 type ExecRequest_Stdin struct {
-	// A chunk of stdin (needs start.stdin).
+	// A chunk of stdin (needs start.stdin; otherwise the call ends with
+	// INVALID_ARGUMENT).
 	Stdin []byte `protobuf:"bytes,2,opt,name=stdin,proto3,oneof"`
 }
 
 type ExecRequest_CloseStdin struct {
-	// Close the process's stdin (EOF).
+	// Close the process's stdin (EOF), as the client's half-close does.
 	CloseStdin bool `protobuf:"varint,3,opt,name=close_stdin,json=closeStdin,proto3,oneof"`
 }
 
 type ExecRequest_Signal struct {
-	// Forward this signal number to the exec'd process.
+	// Deliver this signal number (1-64, e.g. 2 for Ctrl-C) to the exec'd
+	// process itself (not its process group); the process's handler runs,
+	// and `exit` reports the signal if it ends the process. Other numbers
+	// end the call with INVALID_ARGUMENT (and so kill the process).
 	Signal uint32 `protobuf:"varint,4,opt,name=signal,proto3,oneof"`
 }
 
@@ -3017,9 +3042,11 @@ type ExecStart struct {
 	User *User `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
 	// Working directory inside the container. Empty: the container's cwd.
 	Cwd string `protobuf:"bytes,5,opt,name=cwd,proto3" json:"cwd,omitempty"`
-	// Open stdin: the client will send stdin chunks.
+	// Open stdin: the client will send stdin chunks. Otherwise the process's
+	// stdin is /dev/null.
 	Stdin bool `protobuf:"varint,6,opt,name=stdin,proto3" json:"stdin,omitempty"`
-	// Kill the process after this long. Unset or zero: no limit.
+	// Kill the process (SIGKILL, its process group too) after this long; its
+	// exit then has reason "timeout" and signal 9. Unset or zero: no limit.
 	Timeout       *durationpb.Duration `protobuf:"bytes,7,opt,name=timeout,proto3" json:"timeout,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3198,7 +3225,9 @@ type isExecResponse_Msg interface {
 }
 
 type ExecResponse_ExecId struct {
-	// First message: the exec's id.
+	// First message, sent once the container was found RUNNING, before the
+	// process starts: the exec's id (16 hex characters), by which the
+	// daemon's log names it.
 	ExecId string `protobuf:"bytes,1,opt,name=exec_id,json=execId,proto3,oneof"`
 }
 
@@ -3213,7 +3242,8 @@ type ExecResponse_Stderr struct {
 }
 
 type ExecResponse_Exit struct {
-	// Last message: how the process ended.
+	// Last message: how the process ended (reason "exited", "killed",
+	// "timeout", "not-found" or "not-executable").
 	Exit *ExitStatus `protobuf:"bytes,4,opt,name=exit,proto3,oneof"`
 }
 
@@ -3342,15 +3372,16 @@ type ExecSyncResponse struct {
 	Stdout []byte `protobuf:"bytes,1,opt,name=stdout,proto3" json:"stdout,omitempty"`
 	// Standard error, at most max_output_bytes.
 	Stderr []byte `protobuf:"bytes,2,opt,name=stderr,proto3" json:"stderr,omitempty"`
-	// Exit code; 128+signal when killed.
+	// Exit code; 128+signal when killed (137 at the timeout).
 	ExitCode int32 `protobuf:"varint,3,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
 	// stdout was cut at max_output_bytes.
 	StdoutTruncated bool `protobuf:"varint,4,opt,name=stdout_truncated,json=stdoutTruncated,proto3" json:"stdout_truncated,omitempty"`
 	// stderr was cut at max_output_bytes.
 	StderrTruncated bool `protobuf:"varint,5,opt,name=stderr_truncated,json=stderrTruncated,proto3" json:"stderr_truncated,omitempty"`
-	// The process was killed at the timeout.
+	// The process was killed (SIGKILL) at the timeout.
 	TimedOut bool `protobuf:"varint,6,opt,name=timed_out,json=timedOut,proto3" json:"timed_out,omitempty"`
-	// The signal that killed the process, 0 if none.
+	// The number of the signal that ended the process (9 at the timeout), 0
+	// if none.
 	Signal        int32 `protobuf:"varint,7,opt,name=signal,proto3" json:"signal,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3793,9 +3824,20 @@ type Event struct {
 	ContainerName string `protobuf:"bytes,5,opt,name=container_name,json=containerName,proto3" json:"container_name,omitempty"`
 	// Exit code (EXITED only).
 	ExitCode int32 `protobuf:"varint,6,opt,name=exit_code,json=exitCode,proto3" json:"exit_code,omitempty"`
-	// Human-readable detail (e.g. the hook error).
+	// Human-readable detail (e.g. the hook error, the exit's message).
 	Message string `protobuf:"bytes,7,opt,name=message,proto3" json:"message,omitempty"`
-	// Extra fields by type: "reason", "signal", "phase", "hook", ...
+	// Extra fields, all strings; numbers are in decimal:
+	//
+	//	"owner_uid"  every event: the uid that owns the container. A
+	//	             non-root subscriber sees only its own containers'
+	//	             events, so only its own uid.
+	//	"reason"     EXITED: the exit reason (see ExitStatus.reason).
+	//	"signal"     KILLED: the signal number sent; EXITED: the number of
+	//	             the signal that ended the process, when one did.
+	//	"phase"      HOOK_FAILED: the hook phase ("createRuntime",
+	//	             "poststart", "poststop", ...).
+	//
+	// New attributes may be added.
 	Attributes    map[string]string `protobuf:"bytes,8,rep,name=attributes,proto3" json:"attributes,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3931,7 +3973,11 @@ type VersionResponse struct {
 	Version string `protobuf:"bytes,1,opt,name=version,proto3" json:"version,omitempty"`
 	// nucleusd git revision.
 	Revision string `protobuf:"bytes,2,opt,name=revision,proto3" json:"revision,omitempty"`
-	// `runsc --version` first line, recorded at daemon start.
+	// runsc's version, from `runsc --version` at daemon start, as "runsc
+	// <version> (spec <OCI runtime-spec version>)". <version> is the gVisor
+	// version runsc was built from (`make build` stamps the gvisor.dev/gvisor
+	// module version; a runsc without the stamp is named by the module
+	// version its build information holds).
 	RunscVersion string `protobuf:"bytes,3,opt,name=runsc_version,json=runscVersion,proto3" json:"runsc_version,omitempty"`
 	// API package served: "nucleus.v1".
 	ApiVersion string `protobuf:"bytes,4,opt,name=api_version,json=apiVersion,proto3" json:"api_version,omitempty"`
@@ -4121,7 +4167,7 @@ type InfoResponse struct {
 	HookSets []string `protobuf:"bytes,9,rep,name=hook_sets,json=hookSets,proto3" json:"hook_sets,omitempty"`
 	// The default hook set; empty = none.
 	DefaultHookSet string `protobuf:"bytes,10,opt,name=default_hook_set,json=defaultHookSet,proto3" json:"default_hook_set,omitempty"`
-	// `runsc --version` first line.
+	// runsc's version, as VersionResponse.runsc_version.
 	RunscVersion string `protobuf:"bytes,11,opt,name=runsc_version,json=runscVersion,proto3" json:"runsc_version,omitempty"`
 	// The caller's uid as the daemon sees it (SO_PEERCRED).
 	CallerUid uint32 `protobuf:"varint,12,opt,name=caller_uid,json=callerUid,proto3" json:"caller_uid,omitempty"`

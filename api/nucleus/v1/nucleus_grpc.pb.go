@@ -71,16 +71,24 @@ type NucleusClient interface {
 	// Run is Create + Start. The first request must carry `start`. Detached,
 	// the stream answers with `container` and ends. Attached, it then carries
 	// stdout/stderr until the process exits and ends with `exit`; the client
-	// sends stdin chunks, a stdin close, or signals to forward (Ctrl-C).
+	// sends stdin chunks, a stdin close, or signals to forward (Ctrl-C). The
+	// client's half-close (end of its send side) closes the process's stdin.
+	// Cancelling an attached Run detaches: the container keeps running (Stop,
+	// Kill or Delete end it), unlike cancelling an Exec.
 	Run(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[RunRequest, RunResponse], error)
 	// Get returns one container.
 	Get(ctx context.Context, in *GetRequest, opts ...grpc.CallOption) (*GetResponse, error)
 	// List returns the caller's containers (all of them for root), filtered.
 	List(ctx context.Context, in *ListRequest, opts ...grpc.CallOption) (*ListResponse, error)
-	// Kill sends a signal to the container's init process.
+	// Kill sends a signal to every process of the container. A KILLED event
+	// names it.
 	Kill(ctx context.Context, in *KillRequest, opts ...grpc.CallOption) (*KillResponse, error)
-	// Stop sends SIGTERM (or the given signal), waits up to the grace period,
-	// then SIGKILL, and returns once the container has exited.
+	// Stop sends SIGTERM (or the given signal) to the init process, waits up
+	// to the grace period, then sends SIGKILL to every process, and returns
+	// once the container has exited. A CREATED container, or a zero grace
+	// period, gets SIGKILL at once. Events: KILLED with the first signal, a
+	// second KILLED (signal 9) if the grace period ran out, then EXITED; the
+	// exit's message says which signals were sent.
 	Stop(ctx context.Context, in *StopRequest, opts ...grpc.CallOption) (*StopResponse, error)
 	// Delete removes an exited or created container: sandbox, bundle, logs and
 	// record. A running or paused container needs `force` (killed first).
@@ -92,7 +100,15 @@ type NucleusClient interface {
 	Logs(ctx context.Context, in *LogsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[LogsResponse], error)
 	// Exec runs an extra process in a running container. The first request
 	// must carry `start`; later ones carry stdin, a stdin close or signals.
-	// Responses carry `exec_id` first, then output, and end with `exit`.
+	// Responses carry `exec_id` first, then output, and end with `exit` once
+	// the process has exited. An exec that cannot start (the container is not
+	// RUNNING, ...) ends with an error status instead of `exit`.
+	//
+	// The client's half-close (closing its send side, as grpcurl and unary-
+	// style callers do after `start`) closes the process's stdin and nothing
+	// else: the stream still ends with the process's output and exit.
+	// Cancelling the call (or a lost connection) kills the process and
+	// everything in its process group (SIGKILL); no `exit` is sent then.
 	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecRequest, ExecResponse], error)
 	// ExecSync runs an extra process to completion with a deadline and a cap
 	// on the output kept.
@@ -103,8 +119,9 @@ type NucleusClient interface {
 	Pause(ctx context.Context, in *PauseRequest, opts ...grpc.CallOption) (*PauseResponse, error)
 	// Resume thaws a PAUSED container (state RUNNING).
 	Resume(ctx context.Context, in *ResumeRequest, opts ...grpc.CallOption) (*ResumeResponse, error)
-	// Update changes the resource limits of a created, running or paused
-	// container.
+	// Update changes the memory and CPU limits of a created, running or
+	// paused container. The task limit (pids) is fixed at create: a non-zero
+	// resources.pids is INVALID_ARGUMENT.
 	Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error)
 	// Events streams lifecycle events. Every event has a sequence number that
 	// strictly increases, also across daemon restarts; a subscriber resumes by
@@ -362,16 +379,24 @@ type NucleusServer interface {
 	// Run is Create + Start. The first request must carry `start`. Detached,
 	// the stream answers with `container` and ends. Attached, it then carries
 	// stdout/stderr until the process exits and ends with `exit`; the client
-	// sends stdin chunks, a stdin close, or signals to forward (Ctrl-C).
+	// sends stdin chunks, a stdin close, or signals to forward (Ctrl-C). The
+	// client's half-close (end of its send side) closes the process's stdin.
+	// Cancelling an attached Run detaches: the container keeps running (Stop,
+	// Kill or Delete end it), unlike cancelling an Exec.
 	Run(grpc.BidiStreamingServer[RunRequest, RunResponse]) error
 	// Get returns one container.
 	Get(context.Context, *GetRequest) (*GetResponse, error)
 	// List returns the caller's containers (all of them for root), filtered.
 	List(context.Context, *ListRequest) (*ListResponse, error)
-	// Kill sends a signal to the container's init process.
+	// Kill sends a signal to every process of the container. A KILLED event
+	// names it.
 	Kill(context.Context, *KillRequest) (*KillResponse, error)
-	// Stop sends SIGTERM (or the given signal), waits up to the grace period,
-	// then SIGKILL, and returns once the container has exited.
+	// Stop sends SIGTERM (or the given signal) to the init process, waits up
+	// to the grace period, then sends SIGKILL to every process, and returns
+	// once the container has exited. A CREATED container, or a zero grace
+	// period, gets SIGKILL at once. Events: KILLED with the first signal, a
+	// second KILLED (signal 9) if the grace period ran out, then EXITED; the
+	// exit's message says which signals were sent.
 	Stop(context.Context, *StopRequest) (*StopResponse, error)
 	// Delete removes an exited or created container: sandbox, bundle, logs and
 	// record. A running or paused container needs `force` (killed first).
@@ -383,7 +408,15 @@ type NucleusServer interface {
 	Logs(*LogsRequest, grpc.ServerStreamingServer[LogsResponse]) error
 	// Exec runs an extra process in a running container. The first request
 	// must carry `start`; later ones carry stdin, a stdin close or signals.
-	// Responses carry `exec_id` first, then output, and end with `exit`.
+	// Responses carry `exec_id` first, then output, and end with `exit` once
+	// the process has exited. An exec that cannot start (the container is not
+	// RUNNING, ...) ends with an error status instead of `exit`.
+	//
+	// The client's half-close (closing its send side, as grpcurl and unary-
+	// style callers do after `start`) closes the process's stdin and nothing
+	// else: the stream still ends with the process's output and exit.
+	// Cancelling the call (or a lost connection) kills the process and
+	// everything in its process group (SIGKILL); no `exit` is sent then.
 	Exec(grpc.BidiStreamingServer[ExecRequest, ExecResponse]) error
 	// ExecSync runs an extra process to completion with a deadline and a cap
 	// on the output kept.
@@ -394,8 +427,9 @@ type NucleusServer interface {
 	Pause(context.Context, *PauseRequest) (*PauseResponse, error)
 	// Resume thaws a PAUSED container (state RUNNING).
 	Resume(context.Context, *ResumeRequest) (*ResumeResponse, error)
-	// Update changes the resource limits of a created, running or paused
-	// container.
+	// Update changes the memory and CPU limits of a created, running or
+	// paused container. The task limit (pids) is fixed at create: a non-zero
+	// resources.pids is INVALID_ARGUMENT.
 	Update(context.Context, *UpdateRequest) (*UpdateResponse, error)
 	// Events streams lifecycle events. Every event has a sequence number that
 	// strictly increases, also across daemon restarts; a subscriber resumes by

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
@@ -120,6 +121,12 @@ func writeEvent(w io.Writer, ev *nucleusv1.Event) error {
 	}
 	if ev.GetMessage() != "" {
 		attrs["message"] = ev.GetMessage()
+	}
+	// The API carries signal numbers; the display names them.
+	if n, err := strconv.Atoi(attrs["signal"]); err == nil {
+		if name := unix.SignalName(unix.Signal(n)); name != "" {
+			attrs["signal"] = name
+		}
 	}
 	var parts []string
 	for _, k := range slices.Sorted(maps.Keys(attrs)) {

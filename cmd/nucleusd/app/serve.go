@@ -17,7 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/health"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/auth"
@@ -121,8 +121,8 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	if mx != nil {
 		opts.Observe = mx.Observe
 	}
-	srv, health := server.New(svc, opts)
-	servers := []*grpc.Server{srv}
+	srv, hs := server.New(svc, opts)
+	servers, healths := []*grpc.Server{srv}, []*health.Server{hs}
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(l) }()
 	if cfg.API.TCPAddress != "" {
@@ -135,12 +135,14 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 			return fmt.Errorf("listen on %s: %w", cfg.API.TCPAddress, err)
 		}
 		opts.Creds = credentials.NewTLS(tlsCfg)
-		tsrv, _ := server.New(svc, opts)
-		servers = append(servers, tsrv)
+		tsrv, thealth := server.New(svc, opts)
+		servers, healths = append(servers, tsrv), append(healths, thealth)
 		go func() { errc <- tsrv.Serve(tl) }()
 		log.Info("mTLS listener", zap.String("address", tl.Addr().String()))
 	}
-	health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	for _, h := range healths {
+		server.SetServing(h, true)
+	}
 	log.Info("nucleusd ready", zap.String("socket", socket), zap.Bool("socket_activated", inherited),
 		zap.String("root", f.RootDir), zap.String("state", f.StateDir), zap.String("runsc", d.RunscVersion()))
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady+"\nSTATUS=serving")
@@ -158,7 +160,9 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		}
 	}
 	_, _ = daemon.SdNotify(false, daemon.SdNotifyStopping)
-	health.Shutdown()
+	for _, h := range healths {
+		h.Shutdown() // NOT_SERVING from now on
+	}
 	stopped := make(chan struct{})
 	go func() {
 		for _, s := range servers {
