@@ -38,6 +38,7 @@ func Default() *Config {
 			MaxPids:             32768,
 			MaxTmpSize:          GiB,
 			MaxShmSize:          GiB,
+			ContainersCPUShares: 256,
 		},
 		Logging: LoggingConfig{
 			Level:  "info",

@@ -161,6 +161,9 @@ func (l *LimitsConfig) validate(p *problems, maxRecv ByteSize) {
 	if l.MaxContainersPerUID > l.MaxContainers {
 		p.add("limits.max_containers_per_uid", "%d exceeds limits.max_containers (%d)", l.MaxContainersPerUID, l.MaxContainers)
 	}
+	if c := l.ContainersCPUShares; c != 0 && (c < 2 || c > 262144) {
+		p.add("limits.containers_cpu_shares", "%d: want 0 (leave alone) or 2-262144", c)
+	}
 	if l.MaxRequestBytes > maxRecv {
 		p.add("limits.max_request_bytes", "%s exceeds api.max_recv_bytes (%s)", l.MaxRequestBytes, maxRecv)
 	}

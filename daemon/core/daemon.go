@@ -148,6 +148,15 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	if shares := cfg.Limits.ContainersCPUShares; shares > 0 {
+		// Before any container starts: runsc creates each container's
+		// cgroup under this parent.
+		if file, err := sandbox.SetParentCPUShares(bundle.DefaultCgroupParent, uint64(shares)); err != nil {
+			o.Logger.Warn("containers share the CPU with nucleusd at the host's default weight", zap.Error(err))
+		} else {
+			o.Logger.Info("containers' CPU weight set", zap.String("file", file), zap.Int64("shares", shares))
+		}
+	}
 	st, err := store.Open(filepath.Join(o.RootDir, "nucleus.db"), store.Options{
 		EventsRetained: cfg.Limits.EventsRetained, MaxContainers: cfg.Limits.MaxContainers,
 		MaxContainersPerOwner: cfg.Limits.MaxContainersPerUID,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -32,10 +33,8 @@ func (d *Daemon) recover(ctx context.Context) error {
 	known := map[string]bool{}
 	for _, c := range recs {
 		known[c.ID] = true
-		if err := d.recoverOne(ctx, c); err != nil {
-			d.log.Error("recovery: container left as recorded", zap.String("id", c.ID), zap.Error(err))
-		}
 	}
+	d.recoverAll(ctx, recs)
 	info := d.store.Info()
 	rebuild := info.Rebuilt || info.Created
 	// Containers with a record are not looked at again: the undo of an
@@ -72,6 +71,33 @@ func (d *Daemon) recover(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// recoverWorkers bounds how many containers recovery looks at at once:
+// each asks its supervisor (and runsc) over a socket, so most of the time
+// is waiting, not CPU.
+const recoverWorkers = 16
+
+// recoverAll runs recoverOne for every record, recoverWorkers at a time.
+func (d *Daemon) recoverAll(ctx context.Context, recs []*store.Container) {
+	next := make(chan *store.Container)
+	var wg sync.WaitGroup
+	for range min(recoverWorkers, len(recs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for c := range next {
+				if err := d.recoverOne(ctx, c); err != nil {
+					d.log.Error("recovery: container left as recorded", zap.String("id", c.ID), zap.Error(err))
+				}
+			}
+		}()
+	}
+	for _, c := range recs {
+		next <- c
+	}
+	close(next)
+	wg.Wait()
 }
 
 func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {

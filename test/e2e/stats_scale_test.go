@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"sort"
 	"strings"
 	"sync"
@@ -48,5 +49,24 @@ func TestE2EStatsScale(t *testing.T) {
 	t.Logf("stats --no-stream over %d containers: median %v, min %v, max %v", n, took[2], took[0], took[4])
 	if took[2] > 300*time.Millisecond {
 		t.Errorf("stats --no-stream over %d containers took %v (median of 5); want under 300 ms", n, took[2])
+	}
+
+	// Restart to serving with these live containers: recovery asks their
+	// supervisors concurrently.
+	d.Kill9()
+	restart := d.StartWithin(time.Minute)
+	t.Logf("restart to serving with %d live containers: %v", n, restart)
+	if restart > 3*time.Second {
+		t.Errorf("nucleusd answered %v after a restart with %d live containers; want under 3 s", restart, n)
+	}
+	c = d.Client()
+	list, err := c.List(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ct := range list {
+		if ct.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
+			t.Errorf("after the restart %s is %v, want running (adopted)", ct.GetId(), ct.GetState())
+		}
 	}
 }
