@@ -78,6 +78,9 @@ type Manager struct {
 	runsc   *runsc.Runsc
 	log     *zap.Logger
 	spawner *supervisor.Spawner // nil: every create starts its supervisor
+	// nullNetNS is the empty network namespace every gofer joins, pinned
+	// by New for a daemon's manager ("" otherwise).
+	nullNetNS string
 }
 
 // New checks cfg and makes the state directories (0700).
@@ -118,6 +121,12 @@ func New(cfg Config) (*Manager, error) {
 	rs := cfg.Runsc
 	m := &Manager{cfg: cfg, runsc: &rs, log: cfg.Logger}
 	if cfg.WarmSupervisor {
+		// A daemon's manager: it owns runsc's root.
+		path, err := pinNullNetNS(rs.Root)
+		if err != nil {
+			return nil, err
+		}
+		m.nullNetNS = path
 		m.spawner = supervisor.NewSpawner(m.spawnOptions())
 	}
 	return m, nil
@@ -128,6 +137,11 @@ func New(cfg Config) (*Manager, error) {
 func (m *Manager) Close() {
 	if m.spawner != nil {
 		m.spawner.Close()
+	}
+	if m.nullNetNS != "" {
+		if err := unpinNullNetNS(m.nullNetNS); err != nil {
+			m.log.Warn("removing the gofers' null network namespace", zap.Error(err))
+		}
 	}
 }
 

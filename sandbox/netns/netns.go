@@ -84,3 +84,9 @@ func Remove(path string) error {
 	}
 	return nil
 }
+
+// Pinned reports whether path is a mount of a network namespace.
+func Pinned(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
+}
