@@ -39,6 +39,7 @@ func Default() *Config {
 			MaxTmpSize:          GiB,
 			MaxShmSize:          GiB,
 			ContainersCPUShares: 256,
+			MinFreeDisk:         64 * MiB,
 		},
 		Logging: LoggingConfig{
 			Level:  "info",

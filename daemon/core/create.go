@@ -54,6 +54,9 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 	if spec.GetUserNamespace() != nil && !caller.MayUseHostPaths() {
 		return nil, errdefs.PermissionDenied("user_namespace maps the sandbox onto host ids: only root on the local socket may set it; leave it unset for a range of the container's own (security.user_namespace)")
 	}
+	if err := d.checkDiskFloor(); err != nil {
+		return nil, err
+	}
 	id, err := sandbox.NewID()
 	if err != nil {
 		return nil, fmt.Errorf("generating an id: %w", err)

@@ -81,7 +81,7 @@ func fillDisk(t *testing.T, dir string) (free func()) {
 // code is reported, also for one that exited while nucleusd was killed.
 func TestE2EFullDiskNeverInventsAnExit(t *testing.T) {
 	root := smallRoot(t, "64m")
-	d := NewDaemon(t, DaemonOptions{})
+	d := NewDaemon(t, DaemonOptions{Config: "[limits]\nmin_free_disk = \"8m\"\n"})
 	d.Root = root
 	d.Start()
 	c := d.Client()
@@ -95,6 +95,11 @@ func TestE2EFullDiskNeverInventsAnExit(t *testing.T) {
 	free := fillDisk(t, root)
 	defer free()
 	exhaustStore(t, c, ctx, churn.GetId())
+
+	// A create on the full disk is refused up front, naming the floor.
+	if _, err := c.Create(ctx, sh("true")); !errors.Is(err, errdefs.ErrResourceExhausted) || !strings.Contains(err.Error(), "min_free_disk") {
+		t.Errorf("create on a full disk: %v; want ResourceExhausted naming [limits] min_free_disk", err)
+	}
 
 	// Stop: the process ends (42), the record cannot be written: Stop must
 	// fail, not report success with a record still running.
