@@ -232,6 +232,9 @@ func (s *Service) Info(ctx context.Context, _ *nucleusv1.InfoRequest) (*nucleusv
 		resp.HookSets = append(resp.HookSets, name)
 	}
 	sort.Strings(resp.HookSets)
+	if resp.LatestEventSeq, err = s.d.LatestEventSeq(); err != nil {
+		return nil, err
+	}
 	if id.Admin {
 		resp.Goroutines = uint32(runtime.NumGoroutine())
 		if fds, err := os.ReadDir("/proc/self/fd"); err == nil {
