@@ -69,6 +69,17 @@ type LimitsConfig struct {
 	LogMaxBytes         ByteSize `toml:"log_max_bytes" doc:"Log bytes kept per container; older output is rotated away."`
 	MaxRequestBytes     ByteSize `toml:"max_request_bytes" doc:"Largest encoded container spec (secrets included); at most api.max_recv_bytes."`
 	EventsRetained      int      `toml:"events_retained" doc:"Events kept in the store for replay."`
+	// Streams and connections: a caller is a uid on the socket, a client
+	// certificate on the TCP listener; root has its own, higher, limits
+	// and does not count towards the totals, so a tenant at its limit
+	// never locks root out.
+	MaxStreamsPerUID       int `toml:"max_streams_per_uid" doc:"Concurrent streaming calls (logs, events, exec, stats, run) of one non-root caller; more are refused with RESOURCE_EXHAUSTED."`
+	MaxStreamsRoot         int `toml:"max_streams_root" doc:"Concurrent streaming calls of root."`
+	MaxStreams             int `toml:"max_streams" doc:"Concurrent streaming calls of all non-root callers together."`
+	MaxConnectionsPerUID   int `toml:"max_connections_per_uid" doc:"Open API connections of one non-root caller; more are closed at once."`
+	MaxConnectionsRoot     int `toml:"max_connections_root" doc:"Open API connections of root."`
+	MaxConnections         int `toml:"max_connections" doc:"Open API connections of all non-root callers together, per listener."`
+	EventsSubscriberBuffer int `toml:"events_subscriber_buffer" doc:"Events queued for one Events subscriber; one that falls further behind is dropped with RESOURCE_EXHAUSTED and resumes with since_sequence."`
 }
 
 // LoggingConfig is the [logging] section.

@@ -159,6 +159,10 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
 		cleanups: newCleanupQueue(),
 	}
+	d.events.buffer = cfg.Limits.EventsSubscriberBuffer
+	if d.events.buffer <= 0 {
+		d.events.buffer = defaultSubscriberBuffer
+	}
 	if err := d.recover(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("recovery: %w", err)
