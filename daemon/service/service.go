@@ -97,7 +97,8 @@ func (s *Service) List(ctx context.Context, req *nucleusv1.ListRequest) (*nucleu
 	default:
 		return nil, errdefs.InvalidArgument("list view %d is unknown: use LIST_VIEW_FULL or LIST_VIEW_SUMMARY", req.GetView())
 	}
-	return s.d.ListResponse(id, core.ListFilter{States: req.GetStates(), Labels: req.GetLabels(), Name: req.GetName(), Summary: summary})
+	return s.d.ListResponse(id, core.ListFilter{States: req.GetStates(), Labels: req.GetLabels(), Name: req.GetName(), Summary: summary,
+		PageSize: int(min(req.GetPageSize(), core.MaxPageSize)), PageToken: req.GetPageToken()})
 }
 
 // Kill implements nucleusv1.NucleusServer.
