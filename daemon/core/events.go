@@ -2,9 +2,11 @@ package core
 
 import (
 	"context"
+	"runtime"
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -28,6 +30,10 @@ const defaultSubscriberBuffer = 1024
 type eventBus struct {
 	store  *store.Store
 	buffer int // per-subscriber queue bound
+	// slots bounds the subscribers sending at once: an event for 10,000
+	// subscribers would otherwise make 10,000 goroutines runnable together,
+	// and every other call (root's ps) would queue behind all of them.
+	slots chan struct{}
 
 	mu   sync.Mutex
 	last uint64 // the newest sequence handed to subscribers
@@ -36,7 +42,8 @@ type eventBus struct {
 
 func newEventBus(s *store.Store) *eventBus {
 	last, _ := s.LastSequence()
-	return &eventBus{store: s, buffer: defaultSubscriberBuffer, last: last, subs: map[*subscriber]struct{}{}}
+	return &eventBus{store: s, buffer: defaultSubscriberBuffer, last: last, subs: map[*subscriber]struct{}{},
+		slots: make(chan struct{}, max(2, runtime.GOMAXPROCS(0)))}
 }
 
 func (b *eventBus) publish(ev *nucleusv1.Event) error {
@@ -150,7 +157,10 @@ func (b *eventBus) subscribe(ctx context.Context, f EventFilter, emit func(ev *n
 	last := latest
 	if f.Since != nil {
 		var err error
-		if last, err = b.replay(ctx, f, latest, func(ev *nucleusv1.Event, lost bool) error {
+		if last, err = b.replay(ctx, s, f, latest, func(ev *nucleusv1.Event, lost bool) error {
+			if err := s.droppedErr(); err != nil {
+				return err
+			}
 			if err := emit(ev, lost); err != nil {
 				return err
 			}
@@ -165,16 +175,10 @@ func (b *eventBus) subscribe(ctx context.Context, f EventFilter, emit func(ev *n
 		if err != nil {
 			return err
 		}
-		for _, ev := range evs {
-			if ev.GetSequence() <= last {
-				continue // replayed from the store already
-			}
-			if err := emit(ev, false); err != nil {
+		if len(evs) > 0 {
+			if err := b.send(ctx, s, evs, last, emit); err != nil {
 				return err
 			}
-			s.delivered(ev.GetSequence())
-		}
-		if len(evs) > 0 {
 			continue
 		}
 		select {
@@ -185,10 +189,37 @@ func (b *eventBus) subscribe(ctx context.Context, f EventFilter, emit func(ev *n
 	}
 }
 
+// sendSlotHold is the longest a sender keeps its slot: a Send blocked by a
+// client that does not read gives it up after this.
+const sendSlotHold = 10 * time.Millisecond
+
+// send emits the events after last holding one of the bus's send slots.
+func (b *eventBus) send(ctx context.Context, s *subscriber, evs []*nucleusv1.Event, last uint64, emit func(ev *nucleusv1.Event, lost bool) error) error {
+	select {
+	case b.slots <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { <-b.slots }) }
+	timer := time.AfterFunc(sendSlotHold, release)
+	defer func() { timer.Stop(); release() }()
+	for _, ev := range evs {
+		if ev.GetSequence() <= last {
+			continue // replayed from the store already
+		}
+		if err := emit(ev, false); err != nil {
+			return err
+		}
+		s.delivered(ev.GetSequence())
+	}
+	return nil
+}
+
 // replay emits the retained events after *f.Since up to latest (the rest
 // arrive through the subscriber's queue) and returns the last sequence
 // emitted or skipped.
-func (b *eventBus) replay(ctx context.Context, f EventFilter, latest uint64, emit func(ev *nucleusv1.Event, lost bool) error) (uint64, error) {
+func (b *eventBus) replay(ctx context.Context, s *subscriber, f EventFilter, latest uint64, emit func(ev *nucleusv1.Event, lost bool) error) (uint64, error) {
 	last := *f.Since
 	oldest, _, err := b.store.EventRange()
 	if err != nil {
@@ -197,6 +228,9 @@ func (b *eventBus) replay(ctx context.Context, f EventFilter, latest uint64, emi
 	lost := oldest > 0 && last+1 < oldest
 	for last < latest {
 		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if err := s.droppedErr(); err != nil {
 			return 0, err
 		}
 		evs, err := b.store.EventsSince(last, 256)

@@ -57,3 +57,10 @@ func (s *subscriber) delivered(seq uint64) {
 	s.sent = seq
 	s.mu.Unlock()
 }
+
+// droppedErr is why the subscriber was dropped, nil while it is not.
+func (s *subscriber) droppedErr() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dropped
+}
