@@ -109,7 +109,9 @@ func TestE2EDoSEventsSubscribers(t *testing.T) {
 			}
 		}
 	}()
-	p50, p99 := psLatenciesFor(t, ctx, c, 4*time.Second)
+	// ps on its own connection, as nucleusctl makes one (on the
+	// subscribers' it would also wait behind their frames in this process).
+	p50, p99 := psLatenciesFor(t, ctx, d.Client(), 4*time.Second)
 	close(stop)
 	k := <-kills
 	t.Logf("root ps while %d events reached %d subscribers each: p50 %v, p99 %v", k, n, p50, p99)
@@ -118,7 +120,7 @@ func TestE2EDoSEventsSubscribers(t *testing.T) {
 	}
 	// The target is 50 ms; on this shared 2-core machine the subscribers'
 	// own client side (this process) competes for the same cores, and p99
-	// measured 108-240 ms (p50 about 1 ms). One event used to make ps take
+	// measured 66-70 ms (p50 about 6 ms). One event used to make ps take
 	// 1.9 s: every subscriber re-read the store.
 	if p99 > 500*time.Millisecond {
 		t.Errorf("root ps p99 %v while events flow to %d subscribers; want under 500ms", p99, n)
