@@ -16,7 +16,7 @@ import (
 // subscriber that keeps up gets every event.
 func TestEventsSlowSubscriberDropped(t *testing.T) {
 	b := openBus(t, 10000)
-	b.buffer = 8
+	b.buffer = 64 // more than are published while the stuck sender holds the send slot (sendSlotHold)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	block := make(chan struct{})
@@ -32,7 +32,7 @@ func TestEventsSlowSubscriberDropped(t *testing.T) {
 		fastDone <- b.subscribe(ctx, EventFilter{Registered: func(uint64) error { registered <- struct{}{}; return nil }},
 			func(ev *nucleusv1.Event, _ bool) error {
 				fast = append(fast, ev.GetSequence())
-				if len(fast) == 100 {
+				if len(fast) == 200 {
 					return errors.New("enough")
 				}
 				return nil
@@ -41,9 +41,9 @@ func TestEventsSlowSubscriberDropped(t *testing.T) {
 	<-registered
 	<-registered
 	start := time.Now()
-	publishN(t, b, "a", 100)
+	publishN(t, b, "a", 200)
 	if d := time.Since(start); d > 5*time.Second {
-		t.Fatalf("publishing 100 events took %v with a stuck subscriber", d)
+		t.Fatalf("publishing 200 events took %v with a stuck subscriber", d)
 	}
 	close(block)
 	err := <-slow
@@ -55,7 +55,7 @@ func TestEventsSlowSubscriberDropped(t *testing.T) {
 	}
 	for i, seq := range fast {
 		if seq != uint64(i+1) {
-			t.Fatalf("fast subscriber got %v, want 1..100 in order", fast)
+			t.Fatalf("fast subscriber got %v, want 1..200 in order", fast)
 		}
 	}
 	if n := b.subscribers(); n != 0 {
