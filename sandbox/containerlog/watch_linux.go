@@ -119,6 +119,17 @@ func (w *Watcher) watching() int {
 	return len(w.byWD)
 }
 
+// followers is how many followers are subscribed (tests).
+func (w *Watcher) followers() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := 0
+	for _, d := range w.byWD {
+		n += len(d.subs)
+	}
+	return n
+}
+
 func (w *Watcher) run() {
 	defer close(w.exited)
 	buf := make([]byte, 64<<10)

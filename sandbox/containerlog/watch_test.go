@@ -33,12 +33,12 @@ func TestFollowersShareOneInotify(t *testing.T) {
 		defer wr.Close()
 		ws = append(ws, wr)
 		for range perLog {
-			l, r := follow(fctx, path, ReadOptions{Watcher: w})
+			l, r := follow(fctx, path, ReadOptions{Watcher: w, Tail: -1})
 			lines, results = append(lines, l), append(results, r)
 		}
 	}
 	deadline := time.Now().Add(10 * time.Second)
-	for w.watching() != logs && time.Now().Before(deadline) {
+	for (w.watching() != logs || w.followers() != logs*perLog) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	if n := w.watching(); n != logs {
