@@ -21,6 +21,12 @@ import (
 // DefaultAddress is where nucleusd listens unless configured otherwise.
 const DefaultAddress = "unix:///run/nucleus/nucleusd.sock"
 
+// MaxRecvBytes is the largest message the client accepts: nucleusd's
+// default api.max_recv_bytes, so that anything the daemon may accept (a
+// container with a 4 MiB spec) it can also send back. List answers in
+// pages far below it.
+const MaxRecvBytes = 16 << 20
+
 // Client is a connection to nucleusd. It is safe for concurrent use.
 type Client struct {
 	address string
@@ -84,6 +90,7 @@ func New(ctx context.Context, address string, opts ...Option) (*Client, error) {
 	}
 	dialOpts := append([]grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(MaxRecvBytes)),
 		grpc.WithContextDialer(dial),
 		grpc.WithUserAgent("nucleus-client/" + version.Version),
 	}, o.dialOpts...)

@@ -2,6 +2,9 @@ package client
 
 import (
 	"context"
+	"fmt"
+
+	"google.golang.org/protobuf/proto"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 )
@@ -33,16 +36,30 @@ func (c *Client) Get(ctx context.Context, id string) (*nucleusv1.Container, erro
 	return resp.GetContainer(), nil
 }
 
-// List returns the caller's containers matching req (nil: all), oldest first.
+// List returns the caller's containers matching req (nil: all), oldest
+// first, following the pages from req.PageToken (usually empty) to the
+// last.
 func (c *Client) List(ctx context.Context, req *nucleusv1.ListRequest) ([]*nucleusv1.Container, error) {
 	if req == nil {
 		req = &nucleusv1.ListRequest{}
 	}
-	resp, err := c.api.List(ctx, req)
-	if err != nil {
-		return nil, c.fromGRPC(err)
+	req = proto.CloneOf(req)
+	var out []*nucleusv1.Container
+	for {
+		resp, err := c.api.List(ctx, req)
+		if err != nil {
+			return nil, c.fromGRPC(err)
+		}
+		out = append(out, resp.GetContainers()...)
+		next := resp.GetNextPageToken()
+		if next == "" {
+			return out, nil
+		}
+		if next == req.GetPageToken() || len(resp.GetContainers()) == 0 {
+			return nil, fmt.Errorf("list: the daemon returned the same page again (token %q)", next)
+		}
+		req.PageToken = next
 	}
-	return resp.GetContainers(), nil
 }
 
 // Kill sends signal (0: SIGKILL) to the container's init process.

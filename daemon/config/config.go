@@ -87,6 +87,18 @@ type LimitsConfig struct {
 	MinFreeDisk ByteSize `toml:"min_free_disk" doc:"Free space kept on the file system of nucleusd's root for the records and exit statuses of existing containers: below it, creates fail with RESOURCE_EXHAUSTED. 0 turns the check off."`
 
 	ContainersCPUShares int64 `toml:"containers_cpu_shares" doc:"CPU weight of all containers together (cgroup v1 cpu.shares of their parent cgroup, the v2 cpu.weight equivalent), against nucleusd and the rest of the host at 1024 each: when the CPUs are busy, containers cannot starve the daemon's API. 0 leaves the parent cgroup's weight alone."`
+
+	// Streams and connections: a caller is a uid on the socket, a client
+	// certificate on the TCP listener; root has its own, higher, limits
+	// and does not count towards the totals, so a tenant at its limit
+	// never locks root out.
+	MaxStreamsPerUID       int `toml:"max_streams_per_uid" doc:"Concurrent streaming calls (logs, events, exec, stats, run) of one non-root caller; more are refused with RESOURCE_EXHAUSTED."`
+	MaxStreamsRoot         int `toml:"max_streams_root" doc:"Concurrent streaming calls of root."`
+	MaxStreams             int `toml:"max_streams" doc:"Concurrent streaming calls of all non-root callers together."`
+	MaxConnectionsPerUID   int `toml:"max_connections_per_uid" doc:"Open API connections of one non-root caller; more are closed at once."`
+	MaxConnectionsRoot     int `toml:"max_connections_root" doc:"Open API connections of root."`
+	MaxConnections         int `toml:"max_connections" doc:"Open API connections of all non-root callers together, per listener."`
+	EventsSubscriberBuffer int `toml:"events_subscriber_buffer" doc:"Events queued for one Events subscriber; one that falls further behind is dropped with RESOURCE_EXHAUSTED and resumes with since_sequence."`
 }
 
 // LoggingConfig is the [logging] section.

@@ -152,6 +152,13 @@ func (l *LimitsConfig) validate(p *problems, maxRecv ByteSize) {
 		{"limits.log_max_bytes", int64(l.LogMaxBytes)},
 		{"limits.max_request_bytes", int64(l.MaxRequestBytes)},
 		{"limits.events_retained", int64(l.EventsRetained)},
+		{"limits.max_streams_per_uid", int64(l.MaxStreamsPerUID)},
+		{"limits.max_streams_root", int64(l.MaxStreamsRoot)},
+		{"limits.max_streams", int64(l.MaxStreams)},
+		{"limits.max_connections_per_uid", int64(l.MaxConnectionsPerUID)},
+		{"limits.max_connections_root", int64(l.MaxConnectionsRoot)},
+		{"limits.max_connections", int64(l.MaxConnections)},
+		{"limits.events_subscriber_buffer", int64(l.EventsSubscriberBuffer)},
 	}
 	for _, f := range positive {
 		if f.v < 1 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
@@ -105,6 +106,10 @@ type ListFilter struct {
 	// Summary returns each container as LIST_VIEW_SUMMARY shows it
 	// (ListResponse only).
 	Summary bool
+	// PageSize and PageToken select a page (ListResponse only); see
+	// ListResponse.
+	PageSize  int
+	PageToken string
 }
 
 // List returns the caller's containers (all for an admin) matching f,
@@ -121,21 +126,39 @@ func (d *Daemon) List(caller auth.Identity, f ListFilter) ([]*nucleusv1.Containe
 	return out, nil
 }
 
-// ListResponse is List as the answer of the List call, its containers
-// already encoded (see wireCache): the message carries them as its
-// unknown fields, which protobuf writes out as they are, so the caller
+// ListResponse is one page of List as the answer of the List call, its
+// containers already encoded (see wireCache): the message carries them as
+// its unknown fields, which protobuf writes out as they are, so the caller
 // reads an ordinary repeated containers field. In this process, read it
-// only through proto.Marshal.
+// only through proto.Marshal. A page holds at most f.PageSize containers
+// (0: DefaultPageSize, at most MaxPageSize) and at most MaxPageBytes of
+// them unless the first alone is larger; NextPageToken resumes after its
+// last.
 func (d *Daemon) ListResponse(caller auth.Identity, f ListFilter) (*nucleusv1.ListResponse, error) {
 	recs, err := d.listRecords(caller, f)
 	if err != nil {
 		return nil, err
 	}
-	wire, err := d.wire.wire(recs, f.Summary)
+	if f.PageToken != "" {
+		after, err := parsePageToken(f.PageToken)
+		if err != nil {
+			return nil, err
+		}
+		recs = recs[sort.Search(len(recs), func(i int) bool { return after.before(recs[i]) }):]
+	}
+	count := f.PageSize
+	if count <= 0 {
+		count = DefaultPageSize
+	}
+	count = min(count, MaxPageSize)
+	wire, n, err := d.wire.page(recs, f.Summary, count, MaxPageBytes)
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
 	resp := &nucleusv1.ListResponse{}
+	if n < len(recs) {
+		resp.NextPageToken = pageTokenAfter(recs[n-1])
+	}
 	resp.ProtoReflect().SetUnknown(wire)
 	return resp, nil
 }

@@ -289,17 +289,18 @@ func (d *Daemon) createdRunning(ctx context.Context, caller auth.Identity, rec *
 	if startedAt.IsZero() {
 		startedAt = time.Now()
 	}
+	evs := []*nucleusv1.Event{d.event(nucleusv1.EventType_EVENT_TYPE_CREATED, rec, "", 0, nil), d.event(nucleusv1.EventType_EVENT_TYPE_STARTED, rec, "", 0, nil)}
 	rec, err := d.store.UpdateContainer(rec.ID, func(c *store.Container) error {
 		c.CreateStep = store.StepComplete
 		c.State = nucleusv1.ContainerState_CONTAINER_STATE_RUNNING
 		c.Pid = st.SandboxPid
 		c.StartedAt = startedAt.UTC()
 		return nil
-	}, d.event(nucleusv1.EventType_EVENT_TYPE_CREATED, rec, "", 0, nil), d.event(nucleusv1.EventType_EVENT_TYPE_STARTED, rec, "", 0, nil))
+	}, evs...)
 	if err != nil {
 		return nil, err
 	}
-	d.events.notify()
+	d.events.notify(evs...)
 	d.watch(rec.ID)
 	d.log.Info("container created and started", zap.String("id", rec.ID), zap.String("name", rec.Name), zap.String("owner", caller.Principal()))
 	return d.poststart(ctx, rec)

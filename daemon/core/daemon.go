@@ -15,6 +15,7 @@ import (
 	"nucleus.dev/nucleus/daemon/store"
 	"nucleus.dev/nucleus/hooks"
 	"nucleus.dev/nucleus/sandbox"
+	"nucleus.dev/nucleus/sandbox/containerlog"
 	"nucleus.dev/nucleus/sandbox/runsc"
 )
 
@@ -82,6 +83,9 @@ type Daemon struct {
 	cleanups *cleanupQueue // removed containers whose host side the cleaner removes
 	userns   usernsRanges  // default user namespace ranges
 	wire     wireCache     // each record's encoded API form, for List
+	// logWatch is the one inotify instance every log follower shares; nil
+	// (followers poll) when inotify is unavailable.
+	logWatch *containerlog.Watcher
 }
 
 // Open checks the directories, opens the store, validates the hooks,
@@ -175,6 +179,14 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
 		cleanups: newCleanupQueue(),
 	}
+	if d.logWatch, err = containerlog.NewWatcher(); err != nil {
+		o.Logger.Warn("log followers poll: no inotify instance", zap.Error(err))
+		d.logWatch = nil
+	}
+	d.events.buffer = cfg.Limits.EventsSubscriberBuffer
+	if d.events.buffer <= 0 {
+		d.events.buffer = defaultSubscriberBuffer
+	}
 	if err := d.recover(ctx); err != nil {
 		d.Close()
 		return nil, fmt.Errorf("recovery: %w", err)
@@ -191,6 +203,7 @@ func (d *Daemon) Close() error {
 	d.cancel()
 	d.wg.Wait()
 	d.sb.Close()
+	_ = d.logWatch.Close()
 	return d.store.Close()
 }
 

@@ -33,7 +33,7 @@ func (d *Daemon) Logs(ctx context.Context, caller auth.Identity, idOrName string
 }
 
 func (d *Daemon) logs(ctx context.Context, id string, o LogOptions, emit func(*nucleusv1.LogEntry) error) error {
-	ro := containerlog.ReadOptions{Follow: o.Follow, Tail: o.Tail, Since: o.Since}
+	ro := containerlog.ReadOptions{Follow: o.Follow, Tail: o.Tail, Since: o.Since, Watcher: d.logWatch}
 	switch o.Streams {
 	case nucleusv1.LogStream_LOG_STREAM_STDOUT:
 		ro.Streams = containerlog.Stdout

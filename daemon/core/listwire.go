@@ -37,14 +37,25 @@ type wireEntry struct {
 // final size: grown by appending, a List at 200 records allocated four
 // times the bytes it sent and spent most of its time in those copies.
 func (w *wireCache) wire(recs []*store.Container, summary bool) ([]byte, error) {
+	b, _, err := w.page(recs, summary, len(recs), 0)
+	return b, err
+}
+
+// page is wire for the first records of recs that fit: at most count, and
+// at most maxBytes encoded (0: no bound) unless the first record alone is
+// larger. It returns how many records it encoded.
+func (w *wireCache) page(recs []*store.Container, summary bool, count, maxBytes int) ([]byte, int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.entries == nil {
 		w.entries = map[string]wireEntry{}
 	}
-	encs := make([][]byte, len(recs))
+	encs := make([][]byte, 0, min(count, len(recs)))
 	size := 0
-	for i, c := range recs {
+	for _, c := range recs {
+		if len(encs) == count {
+			break
+		}
 		e, ok := w.entries[c.ID]
 		if !ok || e.rec != c {
 			e = wireEntry{rec: c}
@@ -60,12 +71,15 @@ func (w *wireCache) wire(recs []*store.Container, summary bool) ([]byte, error) 
 			}
 			data, err := proto.Marshal(msg)
 			if err != nil {
-				return nil, fmt.Errorf("encoding container %s: %w", c.ID, err)
+				return nil, 0, fmt.Errorf("encoding container %s: %w", c.ID, err)
 			}
 			*enc = protowire.AppendBytes(protowire.AppendTag(nil, containersField, protowire.BytesType), data)
 			w.entries[c.ID] = e
 		}
-		encs[i] = *enc
+		if maxBytes > 0 && len(encs) > 0 && size+len(*enc) > maxBytes {
+			break
+		}
+		encs = append(encs, *enc)
 		size += len(*enc)
 	}
 	b := make([]byte, 0, size)
@@ -76,11 +90,13 @@ func (w *wireCache) wire(recs []*store.Container, summary bool) ([]byte, error) 
 	if len(w.entries) > 2*len(recs)+64 {
 		keep := make(map[string]wireEntry, len(recs))
 		for _, c := range recs {
-			keep[c.ID] = w.entries[c.ID]
+			if e, ok := w.entries[c.ID]; ok {
+				keep[c.ID] = e
+			}
 		}
 		w.entries = keep
 	}
-	return b, nil
+	return b, len(encs), nil
 }
 
 // summarize is c as LIST_VIEW_SUMMARY shows it: what a listing needs, and

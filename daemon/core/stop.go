@@ -218,7 +218,7 @@ func (d *Daemon) dropRecord(c *store.Container, keepWatch bool, evs ...*nucleusv
 	evs = append(evs, d.event(nucleusv1.EventType_EVENT_TYPE_DELETED, c, "", 0, nil))
 	err := d.store.DeleteContainer(c.ID, evs...)
 	if err == nil {
-		d.events.notify()
+		d.events.notify(evs...)
 	}
 	if !keepWatch && (err == nil || errors.Is(err, errdefs.ErrNotFound)) {
 		d.forgetWatch(c.ID)

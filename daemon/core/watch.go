@@ -240,7 +240,7 @@ func (d *Daemon) recordExit(id string, ex sandbox.ExitStatus) (c *store.Containe
 	if err != nil {
 		return nil, false, err
 	}
-	d.events.notify()
+	d.events.notify(evs...)
 	d.logExit(id, ex)
 	return c, false, nil
 }

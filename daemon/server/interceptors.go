@@ -43,6 +43,8 @@ type interceptors struct {
 	policy auth.Policy
 	// observe is called after every call with its method and code (metrics).
 	observe func(method string, code codes.Code, d time.Duration)
+	// streams bounds each caller's concurrent streaming calls.
+	streams *limiter
 }
 
 // begin authenticates the caller and decorates ctx; it returns the logger
@@ -132,6 +134,13 @@ func (ic *interceptors) stream(srv any, ss grpc.ServerStream, info *grpc.StreamS
 	ctx, log, err := ic.begin(ss.Context(), info.FullMethod)
 	if err != nil {
 		return ic.end(log, info.FullMethod, start, err)
+	}
+	if id, ok := auth.FromContext(ctx); ok && ic.streams != nil && strings.HasPrefix(info.FullMethod, "/nucleus.v1.Nucleus/") {
+		release, err := ic.streams.acquire(id.Principal(), id.Admin && id.CertSubject == "")
+		if err != nil {
+			return ic.end(log, info.FullMethod, start, err)
+		}
+		defer release()
 	}
 	defer func() {
 		if r := recover(); r != nil {

@@ -26,7 +26,19 @@ type Options struct {
 	Creds credentials.TransportCredentials
 	// Observe, when set, sees every finished call (for metrics).
 	Observe func(method string, code codes.Code, d time.Duration)
+	// Streams bounds each caller's concurrent streaming calls (Logs,
+	// Events, Exec, Stats, Run); Connections each caller's open
+	// connections. Zero values mean no limit.
+	Streams, Connections Limits
 }
+
+// handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
+// connects and says nothing is closed after it (grpc's default is 120s).
+const handshakeTimeout = 10 * time.Second
+
+// maxConnectionIdle closes a connection without calls for this long; the
+// client reconnects on its next call.
+const maxConnectionIdle = 5 * time.Minute
 
 // New returns a grpc.Server serving svc plus health and reflection, and
 // the health server, NOT_SERVING until the caller calls SetServing.
@@ -35,13 +47,18 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 	if log == nil {
 		log = zap.NewNop()
 	}
-	ic := &interceptors{log: log, policy: opts.Policy, observe: opts.Observe}
+	ic := &interceptors{log: log, policy: opts.Policy, observe: opts.Observe,
+		streams: newLimiter("streaming calls", "max_streams", opts.Streams)}
+	creds := credentials.TransportCredentials(limitedCreds{TransportCredentials: opts.Creds,
+		lim: newLimiter("connections", "max_connections", opts.Connections)})
 	maxRecv := opts.MaxRecvBytes
 	if maxRecv <= 0 {
 		maxRecv = 16 << 20
 	}
 	srv := grpc.NewServer(
-		grpc.Creds(opts.Creds),
+		grpc.Creds(creds),
+		grpc.ConnectionTimeout(handshakeTimeout),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: maxConnectionIdle}),
 		grpc.MaxRecvMsgSize(maxRecv),
 		grpc.ChainUnaryInterceptor(ic.unary),
 		grpc.ChainStreamInterceptor(ic.stream),

@@ -2,7 +2,9 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -101,5 +103,138 @@ func TestReadOnlyMethods(t *testing.T) {
 		if readOnly(m) != want {
 			t.Errorf("readOnly(%s) = %v, want %v", m, !want, want)
 		}
+	}
+}
+
+func (fakeService) Events(_ *nucleusv1.EventsRequest, stream grpc.ServerStreamingServer[nucleusv1.EventsResponse]) error {
+	<-stream.Context().Done()
+	return nil
+}
+
+// A caller past its stream limit is refused with ResourceExhausted; its
+// streams ending frees the slots.
+func TestStreamLimitPerCaller(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "s")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := New(fakeService{}, Options{Policy: auth.Policy{SocketGID: os.Getgid()}, Creds: auth.PeerCredentials{},
+		Streams: Limits{PerCaller: 3, Root: 3, Total: 10}})
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := nucleusv1.NewNucleusClient(conn)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	open := func() (context.CancelFunc, error) {
+		sctx, scancel := context.WithCancel(ctx)
+		s, err := c.Events(sctx, &nucleusv1.EventsRequest{})
+		if err == nil {
+			// The refusal arrives as the stream's status; an open
+			// stream blocks in Recv, so give it a moment.
+			rctx, rcancel := context.WithTimeout(sctx, 300*time.Millisecond)
+			defer rcancel()
+			errc := make(chan error, 1)
+			go func() { _, err := s.Recv(); errc <- err }()
+			select {
+			case err = <-errc:
+			case <-rctx.Done():
+			}
+		}
+		return scancel, err
+	}
+	var cancels []context.CancelFunc
+	for range 3 {
+		cf, err := open()
+		if err != nil {
+			t.Fatalf("stream within the limit: %v", err)
+		}
+		cancels = append(cancels, cf)
+	}
+	cf, err := open()
+	cf()
+	if status.Code(err) != codes.ResourceExhausted || !strings.Contains(err.Error(), "max_streams") {
+		t.Fatalf("fourth stream: %v, want ResourceExhausted naming the key", err)
+	}
+	cancels[0]()
+	time.Sleep(100 * time.Millisecond)
+	cf, err = open()
+	defer cf()
+	if err != nil {
+		t.Fatalf("stream after one ended: %v", err)
+	}
+	for _, c := range cancels[1:] {
+		c()
+	}
+}
+
+// Connections beyond a caller's limit are closed at once; root has its own
+// limit and does not count towards the total.
+func TestConnectionLimit(t *testing.T) {
+	lim := newLimiter("connections", "max_connections", Limits{PerCaller: 2, Root: 3, Total: 3})
+	var releases []func()
+	for i, c := range []struct {
+		caller string
+		root   bool
+		ok     bool
+	}{{"uid:5", false, true}, {"uid:5", false, true}, {"uid:5", false, false}, {"uid:6", false, true},
+		{"uid:7", false, false}, {"uid:0", true, true}, {"uid:0", true, true}, {"uid:0", true, true}, {"uid:0", true, false}} {
+		r, err := lim.acquire(c.caller, c.root)
+		if (err == nil) != c.ok {
+			t.Fatalf("acquire %d (%s): %v, want ok=%v", i, c.caller, err, c.ok)
+		}
+		if err == nil {
+			releases = append(releases, r)
+		} else if !errors.Is(err, errdefs.ErrResourceExhausted) {
+			t.Fatalf("acquire %d: %v, want ResourceExhausted", i, err)
+		}
+	}
+	for _, r := range releases {
+		r()
+	}
+	if lim.count("uid:5") != 0 || lim.total != 0 {
+		t.Fatalf("slots left after release: %d, total %d", lim.count("uid:5"), lim.total)
+	}
+
+	sock := filepath.Join(t.TempDir(), "s")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := New(fakeService{}, Options{Policy: auth.Policy{SocketGID: os.Getgid()}, Creds: auth.PeerCredentials{},
+		Connections: Limits{PerCaller: 2, Root: 2, Total: 2}})
+	go func() { _ = srv.Serve(l) }()
+	t.Cleanup(srv.Stop)
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range 2 {
+		c, err := net.Dial("unix", sock)
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns = append(conns, c)
+	}
+	time.Sleep(100 * time.Millisecond)
+	extra, err := net.Dial("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	_ = extra.SetReadDeadline(time.Now().Add(5 * time.Second))
+	start := time.Now()
+	if _, err := io.ReadAll(extra); err != nil {
+		t.Fatalf("the connection past the limit was not closed: %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("closing the connection past the limit took %v", d)
 	}
 }

@@ -97,7 +97,8 @@ func (s *Service) List(ctx context.Context, req *nucleusv1.ListRequest) (*nucleu
 	default:
 		return nil, errdefs.InvalidArgument("list view %d is unknown: use LIST_VIEW_FULL or LIST_VIEW_SUMMARY", req.GetView())
 	}
-	return s.d.ListResponse(id, core.ListFilter{States: req.GetStates(), Labels: req.GetLabels(), Name: req.GetName(), Summary: summary})
+	return s.d.ListResponse(id, core.ListFilter{States: req.GetStates(), Labels: req.GetLabels(), Name: req.GetName(), Summary: summary,
+		PageSize: int(min(req.GetPageSize(), core.MaxPageSize)), PageToken: req.GetPageToken()})
 }
 
 // Kill implements nucleusv1.NucleusServer.
@@ -232,6 +233,9 @@ func (s *Service) Info(ctx context.Context, _ *nucleusv1.InfoRequest) (*nucleusv
 		resp.HookSets = append(resp.HookSets, name)
 	}
 	sort.Strings(resp.HookSets)
+	if resp.LatestEventSeq, err = s.d.LatestEventSeq(); err != nil {
+		return nil, err
+	}
 	if id.Admin {
 		resp.Goroutines = uint32(runtime.NumGoroutine())
 		if fds, err := os.ReadDir("/proc/self/fd"); err == nil {

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"strconv"
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/core"
@@ -187,6 +189,11 @@ func (s *Service) Stats(req *nucleusv1.StatsRequest, stream grpc.ServerStreaming
 	}
 }
 
+// LatestSeqHeader is the Events response header carrying the sequence
+// after which the subscription delivers every event, sent once the
+// subscription is registered and before any event.
+const LatestSeqHeader = "nucleus-latest-seq"
+
 // Events implements nucleusv1.NucleusServer.
 func (s *Service) Events(req *nucleusv1.EventsRequest, stream grpc.ServerStreamingServer[nucleusv1.EventsResponse]) error {
 	ctx := stream.Context()
@@ -194,7 +201,10 @@ func (s *Service) Events(req *nucleusv1.EventsRequest, stream grpc.ServerStreami
 	if err != nil {
 		return err
 	}
-	f := core.EventFilter{ContainerID: req.GetContainerIds(), Types: req.GetTypes(), Visible: s.d.EventVisible(id)}
+	f := core.EventFilter{ContainerID: req.GetContainerIds(), Types: req.GetTypes(), Visible: s.d.EventVisible(id),
+		Registered: func(latest uint64) error {
+			return stream.SendHeader(metadata.Pairs(LatestSeqHeader, strconv.FormatUint(latest, 10)))
+		}}
 	if req.SinceSequence != nil {
 		since := req.GetSinceSequence()
 		f.Since = &since

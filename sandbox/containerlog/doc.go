@@ -39,8 +39,9 @@
 // # Reading
 //
 // Read streams entries with bounded memory: it reads path+".1" then path,
-// skips corrupt or overlong lines, and in follow mode waits (inotify on
-// Linux, polling otherwise) for new entries, following the current file
+// skips corrupt or overlong lines, and in follow mode waits (through a
+// Watcher, one inotify instance shared by every follower, on Linux; polling
+// otherwise) for new entries, following the current file
 // across rotations by inode without losing or repeating entries, unless the
 // writer discards a whole file the reader has not reached yet.
 package containerlog

@@ -10,9 +10,9 @@ import (
 	"time"
 )
 
-// Follow waits for new output with inotify where it works, re-checking
-// every safetyPoll in case an event is missed, and polls every pollInterval
-// where it does not.
+// Follow waits for new output through ReadOptions.Watcher (one inotify
+// instance shared by every follower), re-checking every safetyPoll in case
+// an event is missed, and polls every pollInterval without one.
 const (
 	pollInterval = 100 * time.Millisecond
 	safetyPoll   = time.Second
@@ -21,15 +21,16 @@ const (
 // follow emits new entries until ctx is cancelled or, once Done is closed,
 // until the log is drained.
 func (r *reader) follow(ctx context.Context) error {
-	var w *watcher
+	var changed <-chan struct{}
 	if !r.opts.noInotify {
-		w = newWatcher(r.path)
-		defer w.close()
+		c, unsubscribe := r.opts.Watcher.subscribe(r.path)
+		defer unsubscribe()
+		changed = c
 	}
 	interval := r.opts.pollInterval
 	if interval == 0 {
 		interval = pollInterval
-		if w != nil {
+		if changed != nil {
 			interval = safetyPoll
 		}
 	}
@@ -44,7 +45,7 @@ func (r *reader) follow(ctx context.Context) error {
 			return ctx.Err()
 		case <-r.opts.Done:
 			return r.catchUp(ctx)
-		case <-w.events():
+		case <-changed:
 		case <-tick.C:
 		}
 	}

@@ -19,6 +19,17 @@ var waiters = []struct {
 	{"poll", ReadOptions{noInotify: true, pollInterval: 2 * time.Millisecond}},
 }
 
+// testWatcher is a shared watcher for the test's followers.
+func testWatcher(t *testing.T) *Watcher {
+	t.Helper()
+	w, err := NewWatcher()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close() })
+	return w
+}
+
 // follow runs a following Read of path in a goroutine. Each emitted entry's
 // content is sent on the returned channel, closed when Read returns; its
 // result goes to the other.
@@ -76,6 +87,9 @@ func TestFollowNewEntriesUntilDone(t *testing.T) {
 			mustWrite(t, w.Stdout(), "old\n")
 			done := make(chan struct{})
 			opts := wt.opts
+			if wt.name == "inotify" {
+				opts.Watcher = testWatcher(t)
+			}
 			opts.Tail, opts.Done = -1, done
 			lines, res := follow(context.Background(), path, opts)
 			expect(t, lines, "old")
@@ -107,6 +121,9 @@ func TestFollowAcrossRotationsLockstep(t *testing.T) {
 			perFile := (maxBytes/2 - markerMaxLen) / len("2026-01-02T03:04:05.000000006Z stdout F 000000\n")
 			done := make(chan struct{})
 			opts := wt.opts
+			if wt.name == "inotify" {
+				opts.Watcher = testWatcher(t)
+			}
 			opts.Tail, opts.Done, opts.Streams = -1, done, Stdout
 			lines, res := follow(context.Background(), path, opts)
 			const n = 3000
@@ -141,6 +158,9 @@ func TestFollowFastWriter(t *testing.T) {
 			w := mustWriter(t, path, Options{MaxBytes: 4096, MaxEntrySize: 64})
 			done := make(chan struct{})
 			opts := wt.opts
+			if wt.name == "inotify" {
+				opts.Watcher = testWatcher(t)
+			}
 			opts.Tail, opts.Done, opts.Streams, opts.Follow = -1, done, Stdout, true
 			var got []int
 			res := make(chan error, 1)
@@ -181,10 +201,13 @@ func TestFollowFastWriter(t *testing.T) {
 func TestFollowCancel(t *testing.T) {
 	for _, wt := range waiters {
 		t.Run(wt.name, func(t *testing.T) {
+			opts := wt.opts
+			if wt.name == "inotify" {
+				opts.Watcher = testWatcher(t) // its goroutine outlives the follower
+			}
 			base := runtime.NumGoroutine()
 			path := logPath(t)
 			ctx, cancel := context.WithCancel(context.Background())
-			opts := wt.opts
 			opts.Tail = -1
 			lines, res := follow(ctx, path, opts)
 			w, err := NewWriter(path, Options{})

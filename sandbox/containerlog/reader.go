@@ -45,6 +45,8 @@ type ReadOptions struct {
 	Since time.Time
 	// Streams selects the streams; 0 means AllStreams.
 	Streams StreamSet
+	// Watcher tells a follower about new output; nil means poll.
+	Watcher *Watcher
 
 	pollInterval time.Duration // tests: polling period; 0 means the default
 	noInotify    bool          // tests: poll even where inotify works

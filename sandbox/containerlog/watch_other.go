@@ -2,9 +2,15 @@
 
 package containerlog
 
-// watcher is not implemented off Linux; followers poll.
-type watcher struct{}
+import "errors"
 
-func newWatcher(string) *watcher           { return nil }
-func (w *watcher) events() <-chan struct{} { return nil }
-func (w *watcher) close()                  {}
+// Watcher is not implemented off Linux; followers poll.
+type Watcher struct{}
+
+// NewWatcher fails off Linux.
+func NewWatcher() (*Watcher, error) { return nil, errors.New("no inotify off Linux") }
+
+// Close does nothing.
+func (w *Watcher) Close() error { return nil }
+
+func (w *Watcher) subscribe(string) (<-chan struct{}, func()) { return nil, func() {} }

@@ -28,10 +28,11 @@ type childRequest struct {
 }
 
 type childCall struct {
-	Op        string // create, get, list, delete, info, update
+	Op        string // create, get, list, delete, info, update; start, follow, conns, hold (dos_test.go)
 	ID        string
 	Spec      *nucleusv1.ContainerSpec `json:",omitempty"`
 	Resources *nucleusv1.Resources     `json:",omitempty"` // update
+	Count     int                      `json:",omitempty"`
 }
 
 type childResult struct {
@@ -43,6 +44,10 @@ type childResult struct {
 	// Containers and StateCounts are info's counts (state name → count).
 	Containers  uint32            `json:",omitempty"`
 	StateCounts map[string]uint32 `json:",omitempty"`
+	// OK and Refused count what a follow or conns call opened and what
+	// the daemon refused (ResourceExhausted, or a connection it closed).
+	OK      int `json:",omitempty"`
+	Refused int `json:",omitempty"`
 }
 
 func TestMain(m *testing.M) {
@@ -65,14 +70,27 @@ func runChild(raw string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	var results []childResult
 	c, err := client.New(ctx, "unix://"+req.Socket)
+	last := "" // the id of the last create, for calls without one
 	for _, call := range req.Calls {
 		var r childResult
+		if call.ID == "" {
+			call.ID = last
+		}
+		if call.Op == "hold" {
+			// Report so far, then keep every stream and connection open
+			// until the parent closes stdin.
+			_ = json.NewEncoder(os.Stdout).Encode(results)
+			_, _ = io.Copy(io.Discard, os.Stdin)
+		}
 		if err == nil {
 			r, err = doChildCall(ctx, c, call), nil
+			if call.Op == "create" && r.ID != "" {
+				last = r.ID
+			}
 		} else {
 			r = childResult{Kind: kindName(err), Error: err.Error()}
 			err = nil
@@ -117,6 +135,8 @@ func doChildCall(ctx context.Context, c *client.Client, call childCall) childRes
 				r.StateCounts[sc.GetState().String()] = sc.GetCount()
 			}
 		}
+	case "start", "follow", "conns", "hold":
+		r, err = doDoSCall(ctx, c, call)
 	default:
 		err = fmt.Errorf("unknown op %q", call.Op)
 	}

@@ -1894,7 +1894,15 @@ type ListRequest struct {
 	// Only names containing this substring; empty = any.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
 	// How much of each container to return; unset = LIST_VIEW_FULL.
-	View          ListView `protobuf:"varint,4,opt,name=view,proto3,enum=nucleus.v1.ListView" json:"view,omitempty"`
+	View ListView `protobuf:"varint,4,opt,name=view,proto3,enum=nucleus.v1.ListView" json:"view,omitempty"`
+	// Most containers in one page; 0 = the server's default (500). The server
+	// may return fewer: a page also stops before it would exceed 1 MiB
+	// encoded (a single larger container still comes alone).
+	PageSize uint32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// next_page_token of the previous page, with the same filters; empty =
+	// the first page. Opaque; it only says where to resume, so it never
+	// shows another caller's containers.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1957,11 +1965,30 @@ func (x *ListRequest) GetView() ListView {
 	return ListView_LIST_VIEW_UNSPECIFIED
 }
 
-// ListResponse returns the matching containers, oldest first.
+func (x *ListRequest) GetPageSize() uint32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ListResponse returns the matching containers, oldest first, one page at a
+// time.
 type ListResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The containers.
-	Containers    []*Container `protobuf:"bytes,1,rep,name=containers,proto3" json:"containers,omitempty"`
+	Containers []*Container `protobuf:"bytes,1,rep,name=containers,proto3" json:"containers,omitempty"`
+	// Set when more containers follow: pass it as page_token for the next
+	// page. Empty on the last page. Containers created or removed between
+	// pages may be missed or absent; none is returned twice.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2001,6 +2028,13 @@ func (x *ListResponse) GetContainers() []*Container {
 		return x.Containers
 	}
 	return nil
+}
+
+func (x *ListResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 // KillRequest signals a container.
@@ -4173,10 +4207,14 @@ type InfoResponse struct {
 	CallerUid uint32 `protobuf:"varint,12,opt,name=caller_uid,json=callerUid,proto3" json:"caller_uid,omitempty"`
 	// nucleusd's own goroutines and open file descriptors, for leak
 	// diagnosis; reported to root callers only (0 for others).
-	Goroutines    uint32 `protobuf:"varint,13,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
-	OpenFds       uint32 `protobuf:"varint,14,opt,name=open_fds,json=openFds,proto3" json:"open_fds,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Goroutines uint32 `protobuf:"varint,13,opt,name=goroutines,proto3" json:"goroutines,omitempty"`
+	OpenFds    uint32 `protobuf:"varint,14,opt,name=open_fds,json=openFds,proto3" json:"open_fds,omitempty"`
+	// Sequence of the newest event committed (0 before the first). An
+	// Events subscription with since_sequence = latest_event_seq sees
+	// everything that happens after this Info call.
+	LatestEventSeq uint64 `protobuf:"varint,20,opt,name=latest_event_seq,json=latestEventSeq,proto3" json:"latest_event_seq,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
@@ -4303,6 +4341,13 @@ func (x *InfoResponse) GetGoroutines() uint32 {
 func (x *InfoResponse) GetOpenFds() uint32 {
 	if x != nil {
 		return x.OpenFds
+	}
+	return 0
+}
+
+func (x *InfoResponse) GetLatestEventSeq() uint64 {
+	if x != nil {
+		return x.LatestEventSeq
 	}
 	return 0
 }
@@ -4437,16 +4482,20 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"GetRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"B\n" +
 	"\vGetResponse\x123\n" +
-	"\tcontainer\x18\x01 \x01(\v2\x15.nucleus.v1.ContainerR\tcontainer\"\x97\x01\n" +
+	"\tcontainer\x18\x01 \x01(\v2\x15.nucleus.v1.ContainerR\tcontainer\"\xd3\x01\n" +
 	"\vListRequest\x122\n" +
 	"\x06states\x18\x01 \x03(\x0e2\x1a.nucleus.v1.ContainerStateR\x06states\x12\x16\n" +
 	"\x06labels\x18\x02 \x03(\tR\x06labels\x12\x12\n" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12(\n" +
-	"\x04view\x18\x04 \x01(\x0e2\x14.nucleus.v1.ListViewR\x04view\"E\n" +
+	"\x04view\x18\x04 \x01(\x0e2\x14.nucleus.v1.ListViewR\x04view\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\rR\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"m\n" +
 	"\fListResponse\x125\n" +
 	"\n" +
 	"containers\x18\x01 \x03(\v2\x15.nucleus.v1.ContainerR\n" +
-	"containers\"5\n" +
+	"containers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"5\n" +
 	"\vKillRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06signal\x18\x02 \x01(\rR\x06signal\"\x0e\n" +
@@ -4589,7 +4638,7 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"StateCount\x120\n" +
 	"\x05state\x18\x01 \x01(\x0e2\x1a.nucleus.v1.ContainerStateR\x05state\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\rR\x05count\"\x88\x04\n" +
+	"\x05count\x18\x02 \x01(\rR\x05count\"\xb2\x04\n" +
 	"\fInfoResponse\x12\x1a\n" +
 	"\bplatform\x18\x01 \x01(\tR\bplatform\x12'\n" +
 	"\x0fdefault_network\x18\x02 \x01(\tR\x0edefaultNetwork\x12\x19\n" +
@@ -4610,7 +4659,8 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"goroutines\x18\r \x01(\rR\n" +
 	"goroutines\x12\x19\n" +
-	"\bopen_fds\x18\x0e \x01(\rR\aopenFds*V\n" +
+	"\bopen_fds\x18\x0e \x01(\rR\aopenFds\x12(\n" +
+	"\x10latest_event_seq\x18\x14 \x01(\x04R\x0elatestEventSeq*V\n" +
 	"\n" +
 	"VolumeType\x12\x1b\n" +
 	"\x17VOLUME_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +

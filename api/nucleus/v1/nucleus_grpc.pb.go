@@ -125,7 +125,14 @@ type NucleusClient interface {
 	Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error)
 	// Events streams lifecycle events. Every event has a sequence number that
 	// strictly increases, also across daemon restarts; a subscriber resumes by
-	// passing the last sequence it saw.
+	// passing the last sequence it saw. The response headers are sent as soon
+	// as the subscription is registered, before any event, and carry
+	// `nucleus-latest-seq`: the sequence of the newest event committed then.
+	// A client that waits for the headers can act and be sure to see every
+	// event its action causes (or compare with InfoResponse.latest_event_seq).
+	// A subscriber that falls more than 1024 events behind is dropped with
+	// RESOURCE_EXHAUSTED ("... resubscribe with since_sequence=N"); it never
+	// slows the daemon or other subscribers.
 	Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[EventsResponse], error)
 	// Version reports the versions of nucleusd, runsc and this API.
 	Version(ctx context.Context, in *VersionRequest, opts ...grpc.CallOption) (*VersionResponse, error)
@@ -433,7 +440,14 @@ type NucleusServer interface {
 	Update(context.Context, *UpdateRequest) (*UpdateResponse, error)
 	// Events streams lifecycle events. Every event has a sequence number that
 	// strictly increases, also across daemon restarts; a subscriber resumes by
-	// passing the last sequence it saw.
+	// passing the last sequence it saw. The response headers are sent as soon
+	// as the subscription is registered, before any event, and carry
+	// `nucleus-latest-seq`: the sequence of the newest event committed then.
+	// A client that waits for the headers can act and be sure to see every
+	// event its action causes (or compare with InfoResponse.latest_event_seq).
+	// A subscriber that falls more than 1024 events behind is dropped with
+	// RESOURCE_EXHAUSTED ("... resubscribe with since_sequence=N"); it never
+	// slows the daemon or other subscribers.
 	Events(*EventsRequest, grpc.ServerStreamingServer[EventsResponse]) error
 	// Version reports the versions of nucleusd, runsc and this API.
 	Version(context.Context, *VersionRequest) (*VersionResponse, error)
