@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"sync"
 
@@ -46,14 +47,17 @@ func (c limitedCreds) Clone() credentials.TransportCredentials {
 }
 
 // connCaller names the caller a handshake proved: its uid on the socket,
-// its certificate name on TCP.
+// its certificate's identity on TCP.
 func connCaller(info credentials.AuthInfo) (caller string, root bool) {
 	switch i := info.(type) {
 	case auth.AuthInfo:
 		return i.Identity.Principal(), i.Identity.UID == 0
 	case credentials.TLSInfo:
 		if certs := i.State.PeerCertificates; len(certs) > 0 {
-			return "cert:" + certs[0].Subject.CommonName, false
+			// The full identity (issuer and subject), as owners are
+			// allocated: two certificates that share a common name do
+			// not share a budget.
+			return fmt.Sprintf("cert:%x", auth.CertKey(certs[0])), false
 		}
 	}
 	return "unidentified", false
