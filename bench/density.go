@@ -51,6 +51,12 @@ func densityFigures(ctx context.Context, e *env) ([]*Figure, error) {
 		return nil, err
 	}
 	daemonRSS, _ := rssKiB(e.daemonPid())
+	var ourSample []time.Duration
+	if doDensity {
+		if ourSample, err = ourStats(ctx, e, n); err != nil {
+			return nil, err
+		}
+	}
 	if len(ours) != n {
 		dens.Notes = append(dens.Notes, fmt.Sprintf("found the processes of %d containers, expected %d", len(ours), n))
 	}
@@ -94,6 +100,11 @@ func densityFigures(ctx context.Context, e *env) ([]*Figure, error) {
 	if err != nil {
 		return figs, err
 	}
+	rawSample, err := rawStats(ctx, e, rawIDs)
+	if err != nil {
+		return figs, err
+	}
+	figs = append(figs, statsFigure(n, ourSample, rawSample))
 	base := mibRow("raw runsc: sandbox+gofer", theirs.perContainer("sandbox", "gofer"))
 	dens.Rows = append(dens.Rows, base,
 		mibRow("nucleusd: sandbox+gofer+supervisor", ours.perContainer("sandbox", "gofer", "supervisor")).against(base),
