@@ -158,7 +158,7 @@ verify-units: ## make install DESTDIR=<tmp>, then systemd-analyze verify the ins
 	  out=$$(systemd-analyze verify --root="$$d" --man=no "$$units/nucleusd.service" "$$units/nucleusd.socket" 2>&1) || { echo "$$out"; exit 1; }; \
 	  if [ -n "$$out" ]; then echo "$$out"; echo "verify-units: systemd-analyze printed warnings"; exit 1; fi; \
 	  systemd-tmpfiles --root="$$d" --create "$$d$(TMPFILESDIR:$(DESTDIR)%=%)/nucleus.conf"; \
-	  [ "$$(stat -c %a "$$d/var/lib/nucleus") $$(stat -c %a "$$d/run/nucleus")" = "700 711" ] || { echo "verify-units: tmpfiles.d made the wrong modes"; exit 1; }; \
+	  [ "$$(stat -c %a "$$d/var/lib/nucleus") $$(stat -c %a "$$d/run/nucleus")" = "711 711" ] || { echo "verify-units: tmpfiles.d made the wrong modes"; exit 1; }; \
 	  systemd-sysusers --root="$$d" "$$d$(SYSUSERSDIR:$(DESTDIR)%=%)/nucleus.conf" >/dev/null 2>&1; \
 	  grep -q '^nucleus:' "$$d/etc/group" || { echo "verify-units: sysusers.d did not create the nucleus group"; exit 1; }; \
 	  echo "verify-units: the units verify cleanly; tmpfiles.d and sysusers.d apply (installed under $$d)"
