@@ -3,7 +3,6 @@ package e2e
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -37,19 +36,8 @@ func TestE2ETLSCollidingNamesAreDifferentOwners(t *testing.T) {
 	orgDir := filepath.Join(dir, "org")
 	_ = os.Mkdir(orgDir, 0o700)
 	cCert, cKey := ca.issueWithOrg(t, orgDir, collidingCNs[0], "another-org")
-	addr := freePort(t)
-	d := StartDaemon(t, DaemonOptions{Config: fmt.Sprintf("[api]\nsocket_group = \"root\"\ntcp_address = %q\ntls_cert = %q\ntls_key = %q\ntls_client_ca = %q\n",
-		addr, srvCert, srvKey, caFile)})
 	ctx := ctxT(t, 120*time.Second)
-	dial := func(certFile, keyFile string) *client.Client {
-		t.Helper()
-		c, err := client.New(ctx, "tcp://"+addr, client.WithTLS(caFile, certFile, keyFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	d, _, dial := startTLSDaemon(t, ctx, srvCert, srvKey, caFile)
 	a, b, c := dial(aCert, aKey), dial(bCert, bKey), dial(cCert, cKey)
 	ct, err := a.RunDetached(ctx, sh("sleep 60"))
 	if err != nil {

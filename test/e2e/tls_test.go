@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -92,6 +93,27 @@ func freePort(t *testing.T) string {
 	return l.Addr().String()
 }
 
+// startTLSDaemon starts a daemon with an mTLS listener on a free port
+// (server certificate srvCert/srvKey, client CA caFile) and returns it, the
+// listener's address and a dial that connects with a client certificate
+// (closed at cleanup).
+func startTLSDaemon(t *testing.T, ctx context.Context, srvCert, srvKey, caFile string) (*Daemon, string, func(certFile, keyFile string) *client.Client) {
+	t.Helper()
+	addr := freePort(t)
+	d := StartDaemon(t, DaemonOptions{Config: fmt.Sprintf("[api]\nsocket_group = \"root\"\ntcp_address = %q\ntls_cert = %q\ntls_key = %q\ntls_client_ca = %q\n",
+		addr, srvCert, srvKey, caFile)})
+	dial := func(certFile, keyFile string) *client.Client {
+		t.Helper()
+		c, err := client.New(ctx, "tcp://"+addr, client.WithTLS(caFile, certFile, keyFile))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	return d, addr, dial
+}
+
 // TestE2ETLSListenerRequiresClientCertificates: the TCP listener serves
 // only clients with a certificate from the configured CA, and each
 // certificate name owns its own containers.
@@ -108,20 +130,8 @@ func TestE2ETLSListenerRequiresClientCertificates(t *testing.T) {
 	malloryDir := filepath.Join(dir, "mallory")
 	_ = os.Mkdir(malloryDir, 0o700)
 	malCert, malKey := other.issue(t, malloryDir, "alice", false)
-	addr := freePort(t)
-	d := StartDaemon(t, DaemonOptions{Config: fmt.Sprintf("[api]\nsocket_group = \"root\"\ntcp_address = %q\ntls_cert = %q\ntls_key = %q\ntls_client_ca = %q\n",
-		addr, srvCert, srvKey, caFile)})
 	ctx := ctxT(t, 60*time.Second)
-
-	dial := func(certFile, keyFile string) *client.Client {
-		t.Helper()
-		c, err := client.New(ctx, "tcp://"+addr, client.WithTLS(caFile, certFile, keyFile))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		return c
-	}
+	d, addr, dial := startTLSDaemon(t, ctx, srvCert, srvKey, caFile)
 	alice, bob := dial(aliceCert, aliceKey), dial(bobCert, bobKey)
 	ct, err := alice.Create(ctx, sh("true"))
 	if err != nil {
