@@ -68,7 +68,7 @@ type DefaultsConfig struct {
 // LimitsConfig is the [limits] section.
 type LimitsConfig struct {
 	MaxContainers       int      `toml:"max_containers" doc:"Containers on this host, in any state."`
-	MaxContainersPerUID int      `toml:"max_containers_per_uid" doc:"Containers owned by one uid, in any state."`
+	MaxContainersPerUID int      `toml:"max_containers_per_uid" doc:"Containers owned by one uid, in any state; root counts as a uid here too."`
 	MaxExecOutputBytes  ByteSize `toml:"max_exec_output_bytes" doc:"Output ExecSync keeps per stream; the rest is dropped and reported as truncated."`
 	LogMaxBytes         ByteSize `toml:"log_max_bytes" doc:"Log bytes kept per container; older output is rotated away."`
 	MaxRequestBytes     ByteSize `toml:"max_request_bytes" doc:"Largest encoded container spec (secrets included); at most api.max_recv_bytes."`
