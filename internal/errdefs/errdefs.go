@@ -5,6 +5,7 @@ package errdefs
 import (
 	"errors"
 	"fmt"
+	"syscall"
 )
 
 // The error kinds. Wrap them with fmt.Errorf("...: %w", ErrX) or use the
@@ -80,6 +81,11 @@ func Kind(err error) error {
 		if errors.Is(err, k) {
 			return k
 		}
+	}
+	// A full disk or quota is a resource the caller ran out of, whichever
+	// path met it first.
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		return ErrResourceExhausted
 	}
 	return ErrInternal
 }
