@@ -103,6 +103,13 @@ func (m *Manager) Status(ctx context.Context, id string) (Status, error) {
 	return m.status(ctx, id, true)
 }
 
+// SupervisedStatus is Status without asking runsc whether a running
+// container is paused (a runsc process each): what recovery needs, since
+// the record already says whether the API paused it.
+func (m *Manager) SupervisedStatus(ctx context.Context, id string) (Status, error) {
+	return m.status(ctx, id, false)
+}
+
 // status is Status; withPaused asks runsc whether a running container is
 // paused, a runsc process that waiting has no use for.
 func (m *Manager) status(ctx context.Context, id string, withPaused bool) (Status, error) {

@@ -122,7 +122,7 @@ func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 	}
 	switch c.State {
 	case stateCreated, stateRunning, statePaused:
-		st, err := d.sb.Status(ctx, c.ID)
+		st, err := d.sb.SupervisedStatus(ctx, c.ID)
 		if errors.Is(err, errdefs.ErrNotFound) {
 			d.recordLater(c.ID, sandbox.ExitStatus{ExitCode: -1, Reason: "lost", Message: "the sandbox and its supervisor were gone when nucleusd restarted"})
 			return nil

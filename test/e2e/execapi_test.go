@@ -282,7 +282,7 @@ func execSignalCases(t *testing.T, ctx context.Context, api nucleusv1.NucleusCli
 // (a wrapper script), signals reach the exec'd process through `runsc kill
 // --pid`, with the same results.
 func TestE2EExecStubsSignalsThroughRunsc(t *testing.T) {
-	wrapper := filepath.Join(t.TempDir(), "runsc")
+	wrapper := filepath.Join(cliTempDir(t, "nucleus-runsc-wrapper-"), "runsc") // searchable: gofers start from runsc as an unprivileged uid
 	if err := os.WriteFile(wrapper, []byte("#!/bin/sh\nexec "+testutil.Runsc(t)+" \"$@\"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -56,8 +56,8 @@ func TestE2EStatsScale(t *testing.T) {
 	d.Kill9()
 	restart := d.StartWithin(time.Minute)
 	t.Logf("restart to serving with %d live containers: %v", n, restart)
-	if restart > 3*time.Second {
-		t.Errorf("nucleusd answered %v after a restart with %d live containers; want under 3 s", restart, n)
+	if restart > 2*time.Second {
+		t.Errorf("nucleusd answered %v after a restart with %d live containers; want under 2 s", restart, n)
 	}
 	c = d.Client()
 	list, err := c.List(ctx, nil)
