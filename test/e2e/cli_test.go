@@ -477,7 +477,7 @@ func TestE2ECLIReadmeTour(t *testing.T) {
 			webTypes = append(webTypes, f[2])
 		}
 	}
-	if strings.Join(webTypes, ",") != "created,started,exited,deleted" {
+	if strings.Join(webTypes, ",") != "created,started,killed,exited,deleted" { // stop: the signal sent, then the exit
 		t.Errorf("events --since 0 for web: %v\n%s", webTypes, out)
 	}
 	events.signal(syscall.SIGINT) // Ctrl-C
