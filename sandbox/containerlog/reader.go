@@ -117,40 +117,74 @@ func (r *reader) history(ctx context.Context) error {
 	if len(files) == 2 {
 		defer old.f.Close()
 	}
-	skip, limit := 0, int64(-1)
+	// With Tail, find where the last Tail matching entries start by
+	// reading back from the end of the complete lines there are now (a
+	// fixed end, so the forward pass sees the same entries while the log
+	// grows); then emit forward from there.
+	first, from, limit := 0, int64(0), int64(-1)
 	if r.opts.Tail >= 0 {
-		// First pass: count the matching entries, up to a fixed end, so the
-		// second pass sees the same entries even while the log grows.
-		total := 0
-		count := func(Entry) error { total++; return nil }
-		for _, lf := range files {
-			lr := newLineReader(lf.f, -1)
-			if err := r.scan(ctx, lf, lr, count); err != nil {
-				return err
-			}
-			limit = lr.offset()
+		var err error
+		if first, from, limit, err = r.tailStart(ctx, files); err != nil {
+			return err
 		}
-		skip = max(0, total-r.opts.Tail)
 	}
-	emit := func(e Entry) error {
-		if skip > 0 {
-			skip--
-			return nil
+	for i, lf := range files {
+		if i < first {
+			continue
 		}
-		return r.emit(e)
-	}
-	for _, lf := range files {
 		lim := int64(-1)
 		if lf == last {
 			lim = limit
 		}
 		lf.lr = newLineReader(lf.f, lim)
-		if err := r.scan(ctx, lf, lf.lr, emit); err != nil {
+		if i == first {
+			lf.lr.pos = from
+		}
+		if err := r.scan(ctx, lf, lf.lr, r.emit); err != nil {
 			return err
 		}
 	}
 	last.lr.limit = -1
 	return nil
+}
+
+// tailStart finds where the history starts when it is the last Tail
+// matching entries: the index of the first file to read, the offset to
+// read it from, and the end of the complete lines of the last file.
+func (r *reader) tailStart(ctx context.Context, files []*logFile) (first int, from, limit int64, err error) {
+	last, want := len(files)-1, r.opts.Tail
+	for i := last; i >= 0; i-- {
+		fi, err := files[i].f.Stat()
+		if err != nil {
+			return 0, 0, 0, fmt.Errorf("stat container log: %w", err)
+		}
+		end, err := completeEnd(files[i].f, fi.Size())
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		if i == last {
+			limit = end
+			if want == 0 {
+				return last, end, limit, nil
+			}
+		}
+		found, count := false, 0
+		err = scanBackward(ctx, files[i].f, end, func(line []byte, start int64) bool {
+			e, perr := ParseEntry(line)
+			if perr != nil || !r.opts.Streams.has(e.Stream) || e.Time.Before(r.opts.Since) {
+				return false
+			}
+			if count++; count == want {
+				first, from, found = i, start, true
+			}
+			return found
+		})
+		if err != nil || found {
+			return first, from, limit, err
+		}
+		want -= count
+	}
+	return 0, 0, limit, nil // fewer than Tail: all of them
 }
 
 // scan passes the matching entries of lr's complete lines to fn until no
