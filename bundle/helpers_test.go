@@ -71,12 +71,7 @@ func wantErr(t testing.TB, err error, kind error, parts ...string) {
 // requireRoot skips a test that mounts, unless under CI where it fails.
 func requireRoot(t testing.TB) {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		if testutil.InCI() {
-			t.Fatal("this test needs root (CI=true, so it fails instead of skipping)")
-		}
-		t.Skip("needs root to mount")
-	}
+	testutil.RequireRoot(t, "to mount")
 }
 
 func findMount(spec *specs.Spec, dest string) *specs.Mount {

@@ -36,12 +36,7 @@ func TestMain(m *testing.M) {
 // from /proc/<pid>/status, which is gone by then (and could belong to
 // another process that reused the pid).
 func TestPeerGroupsFromTheKernel(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if testutil.InCI() {
-			t.Fatal("this test needs root to set a child's groups (CI=true, so it fails instead of skipping)")
-		}
-		t.Skip("this test needs root to set a child's groups")
-	}
+	testutil.RequireRoot(t, "to set a child's groups")
 	sock := filepath.Join(t.TempDir(), "s")
 	l, err := net.Listen("unix", sock)
 	if err != nil {

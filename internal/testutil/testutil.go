@@ -96,3 +96,16 @@ func HookDir(t testing.TB) string {
 	}
 	return dir
 }
+
+// RequireRoot skips a test that needs root for why (e.g. "to chown
+// hooks") when not running as root, and fails it instead under CI.
+func RequireRoot(t testing.TB, why string) {
+	t.Helper()
+	if os.Geteuid() == 0 {
+		return
+	}
+	if InCI() {
+		t.Fatalf("this test needs root %s (CI=true, so it fails instead of skipping)", why)
+	}
+	t.Skipf("this test needs root %s", why)
+}

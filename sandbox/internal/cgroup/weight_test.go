@@ -4,6 +4,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"nucleus.dev/nucleus/internal/testutil"
 )
 
 func TestSetCPUSharesRefusesBadInput(t *testing.T) {
@@ -19,12 +21,7 @@ func TestSetCPUSharesRefusesBadInput(t *testing.T) {
 
 // TestSetCPUShares writes a real cgroup (root only).
 func TestSetCPUShares(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("CI=true: this test needs root")
-		}
-		t.Skip("needs root")
-	}
+	testutil.RequireRoot(t, "to write a cgroup")
 	const path = "/nucleus-unit-test-weight"
 	file, err := SetCPUShares(path, 300)
 	if err != nil {
