@@ -92,36 +92,20 @@ type heldChild struct {
 	cmd   *exec.Cmd
 	stdin io.WriteCloser
 	out   *bufio.Reader
-	dir   string
 }
 
 // holdAsUser runs calls as uid/gid in a child process up to its "hold" call
 // and returns their results; stop ends the child.
 func holdAsUser(t *testing.T, socket string, uid, gid uint32, calls ...childCall) ([]childResult, *heldChild) {
 	t.Helper()
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir, err := os.MkdirTemp("", "nucleus-e2e-child-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_ = os.Chmod(dir, 0o755)
-	bin := filepath.Join(dir, "child")
-	data, err := os.ReadFile(self)
-	if err == nil {
-		err = os.WriteFile(bin, data, 0o755)
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	bin := childBinary(t)
 	req, _ := json.Marshal(childRequest{Socket: socket, Calls: append(calls, childCall{Op: "hold"})})
-	h := &heldChild{cmd: exec.Command(bin), dir: dir}
+	h := &heldChild{cmd: exec.Command(bin)}
 	h.cmd.Env = []string{childEnv + "=" + string(req)}
 	h.cmd.Dir = "/"
 	h.cmd.Stderr = os.Stderr
 	h.cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: gid, Groups: []uint32{gid}}}
+	var err error
 	if h.stdin, err = h.cmd.StdinPipe(); err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +144,6 @@ func (h *heldChild) stop() {
 			_ = h.cmd.Process.Kill()
 			<-done
 		}
-		os.RemoveAll(h.dir)
 	}
 }
 

@@ -160,39 +160,38 @@ func kindName(err error) string {
 	return "Other"
 }
 
-// asUser runs calls as uid/gid (with the given supplementary groups) in a
-// child process and returns one result per call.
-func asUser(t *testing.T, socket string, uid, gid uint32, groups []uint32, calls ...childCall) []childResult {
+// childBinary copies the test binary (it lives in a private go-build dir)
+// to a 0755 directory, removed at cleanup, where another uid can run it.
+func childBinary(t *testing.T) string {
 	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The test binary lives in a private go-build dir: copy it where the
-	// other uid can run it.
 	dir, err := os.MkdirTemp("", "nucleus-e2e-child-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer os.RemoveAll(dir)
+	t.Cleanup(func() { os.RemoveAll(dir) })
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	bin := filepath.Join(dir, "child")
-	src, err := os.Open(self)
+	data, err := os.ReadFile(self)
+	if err == nil {
+		err = os.WriteFile(bin, data, 0o755)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	dst, err := os.OpenFile(bin, os.O_CREATE|os.O_WRONLY, 0o755)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = io.Copy(dst, src)
-	src.Close()
-	dst.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	return bin
+}
+
+// asUser runs calls as uid/gid (with the given supplementary groups) in a
+// child process and returns one result per call.
+func asUser(t *testing.T, socket string, uid, gid uint32, groups []uint32, calls ...childCall) []childResult {
+	t.Helper()
+	bin := childBinary(t)
 	req, _ := json.Marshal(childRequest{Socket: socket, Calls: calls})
 	cmd := exec.Command(bin)
 	cmd.Env = []string{childEnv + "=" + string(req)}
