@@ -55,8 +55,9 @@ func sandboxFor(t *testing.T) (*runsc.Runsc, string) {
 	return r, id
 }
 
-func TestE2EExec(t *testing.T) {
-	r, id := sandboxFor(t)
+// clientFor opens the in-process client for r's runsc root.
+func clientFor(t *testing.T, r *runsc.Runsc) *gvisor.Client {
+	t.Helper()
 	flags, err := r.GlobalFlags()
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +66,12 @@ func TestE2EExec(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return c
+}
+
+func TestE2EExec(t *testing.T) {
+	r, id := sandboxFor(t)
+	c := clientFor(t, r)
 	proc := func(args ...string) *specs.Process {
 		return &specs.Process{Args: args, Env: []string{"PATH=/bin:/usr/bin", "X=from-exec"}, Cwd: "/"}
 	}

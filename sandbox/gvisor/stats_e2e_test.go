@@ -4,22 +4,13 @@ import (
 	"context"
 	"testing"
 	"time"
-
-	"nucleus.dev/nucleus/sandbox/gvisor"
 )
 
 // TestE2EStats: a sample over the control socket reads what `runsc events
 // --stats` reads, in a fraction of its time.
 func TestE2EStats(t *testing.T) {
 	r, id := sandboxFor(t)
-	flags, err := r.GlobalFlags()
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := gvisor.Open(r.Binary, flags)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := clientFor(t, r)
 	begin := time.Now()
 	const n = 20
 	for range n {
