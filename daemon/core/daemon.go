@@ -86,10 +86,15 @@ type Daemon struct {
 	// logWatch is the one inotify instance every log follower shares; nil
 	// (followers poll) when inotify is unavailable.
 	logWatch *containerlog.Watcher
+	// recovered is closed once recovery has looked at every container;
+	// until then the API serves reads only (see Recovered).
+	recovered chan struct{}
 }
 
 // Open checks the directories, opens the store, validates the hooks,
-// locates runsc and recovers every container found.
+// locates runsc and starts recovering every container found. It returns
+// before recovery ends: records can be read at once, and Recovered is
+// closed once every container has been looked at.
 func Open(ctx context.Context, o Options) (*Daemon, error) {
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
@@ -187,15 +192,31 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	if d.events.buffer <= 0 {
 		d.events.buffer = defaultSubscriberBuffer
 	}
-	if err := d.recover(ctx); err != nil {
+	recs, err := d.store.ListContainers(nil)
+	if err != nil {
 		d.Close()
-		return nil, fmt.Errorf("recovery: %w", err)
+		return nil, fmt.Errorf("recovery: listing the records: %w", err)
 	}
-	d.wg.Add(2)
-	go d.janitor()
-	go d.cleaner()
+	d.recovered = make(chan struct{})
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		start := time.Now()
+		d.recover(d.ctx, recs)
+		d.log.Info("recovery finished", zap.Int("records", len(recs)), zap.Duration("took", time.Since(start)))
+		close(d.recovered)
+		d.wg.Add(2)
+		go d.janitor()
+		go d.cleaner()
+	}()
 	return d, nil
 }
+
+// Recovered is closed once recovery has looked at every container. Before
+// that, records read from the store may still show a container as running
+// that exited while nucleusd was down; anything that acts on a container
+// must wait for it (the API server does, see server.Options.Ready).
+func (d *Daemon) Recovered() <-chan struct{} { return d.recovered }
 
 // Close stops the watchers and closes the store. Containers and their
 // supervisors keep running: a restarted daemon adopts them.

@@ -25,11 +25,7 @@ import (
 // and poststop hooks, half-done creates are undone, and orphans are
 // rebuilt (when the store was lost) or cleaned. One bad entry is logged,
 // never fatal.
-func (d *Daemon) recover(ctx context.Context) error {
-	recs, err := d.store.ListContainers(nil)
-	if err != nil {
-		return err
-	}
+func (d *Daemon) recover(ctx context.Context, recs []*store.Container) {
 	known := map[string]bool{}
 	for _, c := range recs {
 		known[c.ID] = true
@@ -57,7 +53,7 @@ func (d *Daemon) recover(ctx context.Context) error {
 	states, err := d.sb.Runsc().List(ctx)
 	if err != nil {
 		d.log.Warn("recovery: runsc list", zap.Error(err))
-		return nil
+		return
 	}
 	for _, s := range states {
 		if known[s.ID] {
@@ -70,8 +66,11 @@ func (d *Daemon) recover(ctx context.Context) error {
 			}
 		}
 	}
-	return nil
 }
+
+// supervisorAnswerTimeout bounds how long recovery waits for one
+// supervisor's status.
+const supervisorAnswerTimeout = 5 * time.Second
 
 // recoverWorkers bounds how many containers recovery looks at at once:
 // each asks its supervisor (and runsc) over a socket, so most of the time
@@ -122,7 +121,18 @@ func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 	}
 	switch c.State {
 	case stateCreated, stateRunning, statePaused:
-		st, err := d.sb.SupervisedStatus(ctx, c.ID)
+		sctx, cancel := context.WithTimeout(ctx, supervisorAnswerTimeout)
+		st, err := d.sb.SupervisedStatus(sctx, c.ID)
+		cancel()
+		if errors.Is(err, errdefs.ErrDeadlineExceeded) || (err != nil && sctx.Err() != nil && ctx.Err() == nil) {
+			// A stopped or stuck supervisor must not hold recovery (and
+			// every call waiting for it) forever: its container stays as
+			// recorded and is watched; its exit is recorded whenever the
+			// supervisor answers again.
+			d.log.Warn("recovery: supervisor does not answer; watching it without its status", zap.String("id", c.ID), zap.Duration("waited", supervisorAnswerTimeout), zap.Error(err))
+			d.watch(c.ID)
+			return nil
+		}
 		if errors.Is(err, errdefs.ErrNotFound) {
 			d.recordLater(c.ID, sandbox.ExitStatus{ExitCode: -1, Reason: "lost", Message: "the sandbox and its supervisor were gone when nucleusd restarted"})
 			return nil

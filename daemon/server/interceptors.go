@@ -45,6 +45,8 @@ type interceptors struct {
 	observe func(method string, code codes.Code, d time.Duration)
 	// streams bounds each caller's concurrent streaming calls.
 	streams *limiter
+	// ready is closed once recovery has finished (nil: ready).
+	ready <-chan struct{}
 }
 
 // begin authenticates the caller and decorates ctx; it returns the logger
@@ -62,6 +64,9 @@ func (ic *interceptors) begin(ctx context.Context, method string) (context.Conte
 		return ctx, log, errdefs.ToGRPC(err)
 	}
 	log = log.With(zap.String("caller", id.String()))
+	if err := awaitRecovery(ctx, ic.ready, method); err != nil {
+		return ctx, log, err
+	}
 	return auth.WithIdentity(ctx, id), log, nil
 }
 

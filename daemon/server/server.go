@@ -30,6 +30,10 @@ type Options struct {
 	// Events, Exec, Stats, Run); Connections each caller's open
 	// connections. Zero values mean no limit.
 	Streams, Connections Limits
+	// Ready, when set, is closed once the daemon has recovered its
+	// containers; until then only reads are served and every other call
+	// waits for it (or fails Unavailable when its context ends first).
+	Ready <-chan struct{}
 }
 
 // handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
@@ -47,7 +51,7 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 	if log == nil {
 		log = zap.NewNop()
 	}
-	ic := &interceptors{log: log, policy: opts.Policy, observe: opts.Observe,
+	ic := &interceptors{log: log, policy: opts.Policy, observe: opts.Observe, ready: opts.Ready,
 		streams: newLimiter("streaming calls", "max_streams", opts.Streams)}
 	creds := credentials.TransportCredentials(limitedCreds{TransportCredentials: opts.Creds,
 		lim: newLimiter("connections", "max_connections", opts.Connections)})

@@ -78,6 +78,9 @@ type Daemon struct {
 	cmd        *exec.Cmd
 	exited     chan struct{} // closed when cmd has exited
 	logFile    *os.File
+	// FirstAnswer is how long the last start took until the socket
+	// answered a read (before recovery finished).
+	FirstAnswer time.Duration
 }
 
 // DaemonOptions tune StartDaemon.
@@ -140,9 +143,18 @@ func (d *Daemon) Start(env ...string) {
 	d.StartWithin(startLimit, env...)
 }
 
-// StartWithin launches nucleusd and returns how long it took to answer; it
-// fails the test when the daemon exits or has not answered within limit.
+// StartWithin launches nucleusd and returns how long it took until it
+// served every call (recovery finished, health SERVING); FirstAnswer says
+// when it first answered a read. It fails the test when the daemon exits
+// or is not serving within limit.
 func (d *Daemon) StartWithin(limit time.Duration, env ...string) time.Duration {
+	d.t.Helper()
+	begin := d.Launch(env...)
+	return d.AwaitServing(begin, limit)
+}
+
+// Launch starts nucleusd and returns at once, with the start time.
+func (d *Daemon) Launch(env ...string) time.Time {
 	d.t.Helper()
 	f, err := os.OpenFile(filepath.Join(d.Dir, "nucleusd.log"), os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -166,24 +178,46 @@ func (d *Daemon) StartWithin(limit time.Duration, env ...string) time.Duration {
 		_ = cmd.Wait()
 		close(exited)
 	}(d.cmd)
+	d.FirstAnswer = 0
+	return begin
+}
+
+// AwaitServing waits until the daemon launched at begin serves every call
+// and returns how long that took since begin.
+func (d *Daemon) AwaitServing(begin time.Time, limit time.Duration) time.Duration {
+	d.t.Helper()
 	for time.Since(begin) < limit {
-		c, err := d.tryClient()
-		if err == nil {
-			_, verr := c.Version(context.Background())
+		if c, err := d.tryClient(); err == nil {
+			serving := d.probe(c, begin)
 			c.Close()
-			if verr == nil {
+			if serving {
 				return time.Since(begin)
 			}
 		}
 		select {
-		case <-exited:
+		case <-d.exited:
 			d.cmd = nil
 			d.t.Fatalf("nucleusd exited during start; log:\n%s", tail(d.Log(), 8000))
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	d.t.Fatalf("nucleusd did not answer within %v; log:\n%s", limit, tail(d.Log(), 8000))
+	d.t.Fatalf("nucleusd was not serving within %v; log:\n%s", limit, tail(d.Log(), 8000))
 	return 0
+}
+
+// probe notes the first answered read and reports whether the daemon
+// serves every call yet.
+func (d *Daemon) probe(c *client.Client, begin time.Time) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if _, err := c.Version(ctx); err != nil {
+		return false
+	}
+	if d.FirstAnswer == 0 {
+		d.FirstAnswer = time.Since(begin)
+	}
+	serving, err := c.Serving(ctx)
+	return err == nil && serving
 }
 
 func (d *Daemon) tryClient() (*client.Client, error) {

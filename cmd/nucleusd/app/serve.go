@@ -82,7 +82,6 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		log.Warn("no "+SupervisorExecutable+" next to nucleusd: supervisors re-execute nucleusd, which starts slower",
 			zap.String("looked_for", filepath.Join(filepath.Dir(self), SupervisorExecutable)))
 	}
-	_, _ = daemon.SdNotify(false, "STATUS=recovering containers")
 	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
 		SupervisorCommand: supervise, SelfExe: self,
@@ -121,12 +120,16 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	opts := server.Options{Logger: log.Named("api"), Policy: auth.Policy{SocketGID: gid, CertOwners: d.CertOwner}, MaxRecvBytes: int(cfg.API.MaxRecvBytes), Creds: auth.PeerCredentials{},
 		Streams:     server.Limits{PerCaller: lim.MaxStreamsPerUID, Root: lim.MaxStreamsRoot, Total: lim.MaxStreams},
 		Connections: server.Limits{PerCaller: lim.MaxConnectionsPerUID, Root: lim.MaxConnectionsRoot, Total: lim.MaxConnections},
+		Ready:       d.Recovered(),
 	}
 	if mx != nil {
 		opts.Observe = mx.Observe
 	}
 	srv, hs := server.New(svc, opts)
 	servers, healths := []*grpc.Server{srv}, []*health.Server{hs}
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
+	defer signal.Stop(sigs)
 	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(l) }()
 	if cfg.API.TCPAddress != "" {
@@ -144,22 +147,20 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		go func() { errc <- tsrv.Serve(tl) }()
 		log.Info("mTLS listener", zap.String("address", tl.Addr().String()))
 	}
-	for _, h := range healths {
-		server.SetServing(h, true)
+	_, _ = daemon.SdNotify(false, "STATUS=recovering containers; serving reads")
+	log.Info("listening; reads are served while containers are recovered", zap.String("socket", socket))
+	stop, err := awaitStop(log, sigs, errc, d.Recovered())
+	if err != nil {
+		return err
 	}
-	log.Info("nucleusd ready", zap.String("socket", socket), zap.Bool("socket_activated", inherited),
-		zap.String("root", f.RootDir), zap.String("state", f.StateDir), zap.String("runsc", d.RunscVersion()))
-	_, _ = daemon.SdNotify(false, daemon.SdNotifyReady+"\nSTATUS=serving")
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, syscall.SIGTERM, syscall.SIGINT)
-	defer signal.Stop(sigs)
-	select {
-	case sig := <-sigs:
-		log.Info("stopping; containers keep running", zap.String("signal", sig.String()))
-	case err := <-errc:
-		if err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			log.Error("server failed", zap.Error(err))
+	if !stop {
+		for _, h := range healths {
+			server.SetServing(h, true)
+		}
+		log.Info("nucleusd ready", zap.String("socket", socket), zap.Bool("socket_activated", inherited),
+			zap.String("root", f.RootDir), zap.String("state", f.StateDir), zap.String("runsc", d.RunscVersion()))
+		_, _ = daemon.SdNotify(false, daemon.SdNotifyReady+"\nSTATUS=serving")
+		if _, err := awaitStop(log, sigs, errc, nil); err != nil {
 			return err
 		}
 	}
@@ -183,6 +184,23 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		}
 	}
 	return nil
+}
+
+// awaitStop waits for a stop signal or a stopped server (stop is true) or
+// for ready to close (when non-nil); only a failed server is an error.
+func awaitStop(log *zap.Logger, sigs <-chan os.Signal, errc <-chan error, ready <-chan struct{}) (stop bool, err error) {
+	select {
+	case <-ready:
+		return false, nil
+	case sig := <-sigs:
+		log.Info("stopping; containers keep running", zap.String("signal", sig.String()))
+	case err := <-errc:
+		if err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			log.Error("server failed", zap.Error(err))
+			return true, err
+		}
+	}
+	return true, nil
 }
 
 // serveMetrics starts the Prometheus endpoint on address; the returned func
