@@ -151,7 +151,7 @@ func (d *Daemon) ListResponse(caller auth.Identity, f ListFilter) (*nucleusv1.Li
 		count = DefaultPageSize
 	}
 	count = min(count, MaxPageSize)
-	wire, n, err := d.wire.page(recs, f.Summary, count, MaxPageBytes)
+	wire, n, err := d.wire.page(recs, f.Summary, count, MaxPageBytes, d.pendingExits())
 	if err != nil {
 		return nil, fmt.Errorf("list: %w", err)
 	}
@@ -201,7 +201,7 @@ func (d *Daemon) Get(caller auth.Identity, idOrName string) (*nucleusv1.Containe
 	if err != nil {
 		return nil, err
 	}
-	return toAPI(c), nil
+	return withExitPending(toAPI(c), d.exitPending(c.ID)), nil
 }
 
 // nameInUse adds to the store's "name already in use" the id of the

@@ -37,14 +37,16 @@ type wireEntry struct {
 // final size: grown by appending, a List at 200 records allocated four
 // times the bytes it sent and spent most of its time in those copies.
 func (w *wireCache) wire(recs []*store.Container, summary bool) ([]byte, error) {
-	b, _, err := w.page(recs, summary, len(recs), 0)
+	b, _, err := w.page(recs, summary, len(recs), 0, nil)
 	return b, err
 }
 
 // page is wire for the first records of recs that fit: at most count, and
 // at most maxBytes encoded (0: no bound) unless the first record alone is
-// larger. It returns how many records it encoded.
-func (w *wireCache) page(recs []*store.Container, summary bool, count, maxBytes int) ([]byte, int, error) {
+// larger. It returns how many records it encoded. Records named in
+// pending (exit not recorded yet: why) are encoded afresh with
+// exit_pending set, never cached.
+func (w *wireCache) page(recs []*store.Container, summary bool, count, maxBytes int, pending map[string]string) ([]byte, int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.entries == nil {
@@ -56,6 +58,17 @@ func (w *wireCache) page(recs []*store.Container, summary bool, count, maxBytes 
 		if len(encs) == count {
 			break
 		}
+		if why, ok := pending[c.ID]; ok {
+			enc, err := encodeEntry(withExitPending(toAPI(c), why), summary)
+			if err != nil {
+				return nil, 0, err
+			}
+			if maxBytes > 0 && len(encs) > 0 && size+len(enc) > maxBytes {
+				break
+			}
+			encs, size = append(encs, enc), size+len(enc)
+			continue
+		}
 		e, ok := w.entries[c.ID]
 		if !ok || e.rec != c {
 			e = wireEntry{rec: c}
@@ -65,15 +78,11 @@ func (w *wireCache) page(recs []*store.Container, summary bool, count, maxBytes 
 			enc = &e.summary
 		}
 		if *enc == nil {
-			msg := toAPI(c)
-			if summary {
-				msg = summarize(msg)
-			}
-			data, err := proto.Marshal(msg)
+			data, err := encodeEntry(toAPI(c), summary)
 			if err != nil {
-				return nil, 0, fmt.Errorf("encoding container %s: %w", c.ID, err)
+				return nil, 0, err
 			}
-			*enc = protowire.AppendBytes(protowire.AppendTag(nil, containersField, protowire.BytesType), data)
+			*enc = data
 			w.entries[c.ID] = e
 		}
 		if maxBytes > 0 && len(encs) > 0 && size+len(*enc) > maxBytes {
@@ -105,10 +114,23 @@ func summarize(c *nucleusv1.Container) *nucleusv1.Container {
 	out := &nucleusv1.Container{
 		Id: c.GetId(), Name: c.GetName(), State: c.GetState(), OwnerUid: c.GetOwnerUid(),
 		CreatedAt: c.GetCreatedAt(), StartedAt: c.GetStartedAt(), FinishedAt: c.GetFinishedAt(),
-		Exit: c.GetExit(), Labels: c.GetLabels(), Pid: c.GetPid(),
+		Exit: c.GetExit(), Labels: c.GetLabels(), Pid: c.GetPid(), ExitPending: c.GetExitPending(),
 	}
 	if args := c.GetSpec().GetArgs(); len(args) > 0 {
 		out.Spec = &nucleusv1.ContainerSpec{Args: args}
 	}
 	return out
+}
+
+// encodeEntry encodes msg (or its summary) as one ListResponse.containers
+// entry.
+func encodeEntry(msg *nucleusv1.Container, summary bool) ([]byte, error) {
+	if summary {
+		msg = summarize(msg)
+	}
+	data, err := proto.Marshal(msg)
+	if err != nil {
+		return nil, fmt.Errorf("encoding container %s: %w", msg.GetId(), err)
+	}
+	return protowire.AppendBytes(protowire.AppendTag(nil, containersField, protowire.BytesType), data), nil
 }

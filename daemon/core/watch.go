@@ -107,6 +107,53 @@ func (d *Daemon) recordUntilDone(w *exitWatch, id string, ex sandbox.ExitStatus)
 	}
 }
 
+// exitPending says why id's exit is not recorded yet ("" when it is, or
+// when it has not exited).
+func (d *Daemon) exitPending(id string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if w := d.exited[id]; w != nil && w.stuckErr != nil && !isClosed(w.done) {
+		return pendingReason(w.stuckErr)
+	}
+	return ""
+}
+
+// pendingExits is exitPending for every container whose exit is pending.
+func (d *Daemon) pendingExits() map[string]string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var out map[string]string
+	for id, w := range d.exited {
+		if w.stuckErr != nil && !isClosed(w.done) {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[id] = pendingReason(w.stuckErr)
+		}
+	}
+	return out
+}
+
+// pendingReason is what exit_pending says for a failed attempt.
+func pendingReason(err error) string {
+	return "exited; recording the exit failed and is retried: " + err.Error()
+}
+
+// withExitPending sets c's exit_pending to why and returns c.
+func withExitPending(c *nucleusv1.Container, why string) *nucleusv1.Container {
+	c.ExitPending = why
+	return c
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
 // exitedChan returns the channel closed once id's exit is recorded, or nil
 // when nothing watches id.
 func (d *Daemon) exitedChan(id string) <-chan struct{} {

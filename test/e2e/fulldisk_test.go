@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -87,11 +88,16 @@ func TestE2EFullDiskNeverInventsAnExit(t *testing.T) {
 	c := d.Client()
 	ctx := ctxT(t, 3*time.Minute)
 
-	five := running(t, c, ctx, "sleep 3; exit 5")
-	seven := running(t, c, ctx, "sleep 6; exit 7")
-	stopMe := running(t, c, ctx, "trap 'exit 42' TERM; while :; do sleep 0.2; done")
+	// Large records: rewriting one needs more free pages than the store
+	// file holds, so that every record update fails once the disk is full
+	// (small ones may still fit in pages bbolt freed earlier).
+	// Exits are triggered by signals once the disk is full, not by
+	// timers: on a loaded host filling the store may take a while.
+	five := runningBig(t, c, ctx, "trap 'exit 5' USR1; while :; do sleep 0.2; done")
+	seven := runningBig(t, c, ctx, "trap 'sleep 2; exit 7' USR1; while :; do sleep 0.2; done")
+	stopMe := runningBig(t, c, ctx, "trap 'exit 42' TERM; while :; do sleep 0.2; done")
 
-	churn := running(t, c, ctx, "sleep 600")
+	churn := runningBig(t, c, ctx, "sleep 600")
 	free := fillDisk(t, root)
 	defer free()
 	exhaustStore(t, c, ctx, churn.GetId())
@@ -114,7 +120,10 @@ func TestE2EFullDiskNeverInventsAnExit(t *testing.T) {
 	}
 
 	// Let "five" exit: wait must not answer with anything but 5.
-	time.Sleep(4 * time.Second)
+	if err := c.Kill(ctx, five.GetId(), uint32(syscall.SIGUSR1)); err != nil {
+		t.Fatalf("signal five: %v", err)
+	}
+	awaitExitOrPending(t, c, ctx, five.GetId())
 	waitCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	resp, err := c.Wait(waitCtx, five.GetId())
 	cancel()
@@ -122,8 +131,12 @@ func TestE2EFullDiskNeverInventsAnExit(t *testing.T) {
 		t.Errorf("wait on a full disk answered %v; want no answer or exit 5", resp.GetExit())
 	}
 	checkNoInventedExit(t, c, ctx, map[string]int32{five.GetId(): 5, seven.GetId(): 7, stopMe.GetId(): 42})
+	checkExitPending(t, d, c, ctx, five.GetId())
 
 	// kill -9 while "seven" is about to exit, then restart with space back.
+	if err := c.Kill(ctx, seven.GetId(), uint32(syscall.SIGUSR1)); err != nil {
+		t.Fatalf("signal seven: %v", err)
+	}
 	d.Kill9()
 	time.Sleep(4 * time.Second) // seven exits while nucleusd is down, disk still full
 	free()
@@ -145,6 +158,23 @@ func TestE2EFullDiskNeverInventsAnExit(t *testing.T) {
 	if code != 0 || strings.Join(strings.Fields(out), " ") != "5 7" {
 		t.Errorf("nucleusctl wait: %q %q (exit %d), want 5 and 7", out, stderr, code)
 	}
+}
+
+// runningBig is running with about 600 KB of environment in the spec.
+func runningBig(t *testing.T, c *client.Client, ctx context.Context, script string) *nucleusv1.Container {
+	t.Helper()
+	spec := sh(script)
+	for i := range 6 {
+		spec.Env = append(spec.Env, fmt.Sprintf("PAD%d=%s", i, strings.Repeat(string(rune('a'+i)), 100_000)))
+	}
+	ct, err := c.RunDetached(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
+		t.Fatalf("detached run state %v", ct.GetState())
+	}
+	return ct
 }
 
 // exhaustStore makes the store need space that the full disk does not
@@ -185,5 +215,47 @@ func checkNoInventedExit(t *testing.T, c *client.Client, ctx context.Context, wa
 		if ct.GetExit().GetExitCode() != w {
 			t.Errorf("ps shows %s with exit %d, want %d or none", ct.GetId(), ct.GetExit().GetExitCode(), w)
 		}
+	}
+}
+
+// awaitExitOrPending waits (at most 30 s) until id shows an exit or a
+// pending exit.
+func awaitExitOrPending(t *testing.T, c *client.Client, ctx context.Context, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		g, err := c.Get(ctx, id)
+		if err != nil {
+			t.Fatalf("get %s: %v", id, err)
+		}
+		if g.GetExit() != nil || g.GetExitPending() != "" {
+			return
+		}
+	}
+	t.Fatalf("%s shows neither an exit nor a pending exit 30 s after its signal", id)
+}
+
+// checkExitPending: a container whose exit could not be recorded says so
+// in Get, List and ps ("Exited (code pending)"), with no exit code.
+func checkExitPending(t *testing.T, d *Daemon, c *client.Client, ctx context.Context, id string) {
+	t.Helper()
+	g, err := c.Get(ctx, id)
+	if err != nil {
+		t.Fatalf("get on a full disk: %v", err)
+	}
+	if g.GetExitPending() == "" || g.GetExit() != nil {
+		t.Errorf("get %s on a full disk: exit_pending %q, exit %v; want a reason and no exit", id, g.GetExitPending(), g.GetExit())
+	}
+	list, err := c.List(ctx, nil)
+	if err != nil {
+		t.Fatalf("list on a full disk: %v", err)
+	}
+	for _, ct := range list {
+		if ct.GetId() == id && ct.GetExitPending() == "" {
+			t.Errorf("list shows %s without exit_pending", id)
+		}
+	}
+	out, stderr, code := d.CtlRun("", "ps", "-a")
+	if code != 0 || !strings.Contains(out, "Exited (code pending)") {
+		t.Errorf("ps -a on a full disk (exit %d, %s) does not show the pending exit:\n%s", code, stderr, out)
 	}
 }

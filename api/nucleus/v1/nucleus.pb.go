@@ -1169,7 +1169,12 @@ type Container struct {
 	// `runsc --version` of the runsc that created the sandbox.
 	RunscVersion string `protobuf:"bytes,14,opt,name=runsc_version,json=runscVersion,proto3" json:"runsc_version,omitempty"`
 	// Non-fatal problems, e.g. a failed poststart hook.
-	Warnings      []string `protobuf:"bytes,15,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	Warnings []string `protobuf:"bytes,15,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// Set while the container has exited but nucleusd could not record its
+	// exit yet (e.g. the disk is full): why. The state stays as it was, exit
+	// stays unset and Wait keeps waiting; nucleusd retries, and the true exit
+	// status is reported once it is recorded. Never set by the store.
+	ExitPending   string `protobuf:"bytes,35,opt,name=exit_pending,json=exitPending,proto3" json:"exit_pending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1307,6 +1312,13 @@ func (x *Container) GetWarnings() []string {
 		return x.Warnings
 	}
 	return nil
+}
+
+func (x *Container) GetExitPending() string {
+	if x != nil {
+		return x.ExitPending
+	}
+	return ""
 }
 
 // CreateRequest asks for a new container.
@@ -4429,7 +4441,7 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"oom_killed\x18\x03 \x01(\bR\toomKilled\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"\x88\x05\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\xab\x05\n" +
 	"\tContainer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -4449,7 +4461,8 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x06bundle\x18\f \x01(\tR\x06bundle\x12\x19\n" +
 	"\bhook_set\x18\r \x01(\tR\ahookSet\x12#\n" +
 	"\rrunsc_version\x18\x0e \x01(\tR\frunscVersion\x12\x1a\n" +
-	"\bwarnings\x18\x0f \x03(\tR\bwarnings\x1a9\n" +
+	"\bwarnings\x18\x0f \x03(\tR\bwarnings\x12!\n" +
+	"\fexit_pending\x18# \x01(\tR\vexitPending\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\">\n" +

@@ -52,8 +52,13 @@ func humanDuration(d time.Duration) string {
 }
 
 // status is docker's STATUS column: "Up 3 seconds", "Up 1 second (Paused)",
-// "Exited (7) 2 minutes ago", "Created".
+// "Exited (7) 2 minutes ago", "Created"; "Exited (code pending)" while
+// the daemon cannot record an exit yet.
 func status(c *nucleusv1.Container, now time.Time) string {
+	if c.GetExitPending() != "" {
+		// Exited, but its status is not recorded yet: no code to show.
+		return "Exited (code pending)"
+	}
 	switch c.GetState() {
 	case nucleusv1.ContainerState_CONTAINER_STATE_CREATING:
 		return "Creating"

@@ -142,4 +142,8 @@ func TestHumanDuration(t *testing.T) {
 			t.Errorf("status(%v) = %q, want %q", c.st, got, c.want)
 		}
 	}
+	pending := &nucleusv1.Container{State: nucleusv1.ContainerState_CONTAINER_STATE_RUNNING, ExitPending: "disk full"}
+	if got := status(pending, testNow); got != "Exited (code pending)" {
+		t.Errorf("status of a pending exit = %q", got)
+	}
 }
