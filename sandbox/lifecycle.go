@@ -64,7 +64,7 @@ func (m *Manager) Create(ctx context.Context, id string, o CreateOptions) (Statu
 	}
 	spec := supervisor.Spec{
 		ID: id, Bundle: bundle, Runsc: rs, Dir: p.Supervisor,
-		LogPath: p.Log, LogMaxBytes: logMax, ExitPath: p.Exit,
+		LogPath: p.Log, LogMaxBytes: logMax, LogMinFreeBytes: m.cfg.LogMinFreeBytes, ExitPath: p.Exit,
 		OpenStdin: o.OpenStdin, Timeout: o.Timeout, Start: o.Start,
 	}
 	var st Status

@@ -48,6 +48,9 @@ type Config struct {
 	WarmSupervisor bool
 	// LogMaxBytes is the default per-container log cap (0: containerlog's).
 	LogMaxBytes int64
+	// LogMinFreeBytes: containers' output is dropped (and counted in the
+	// log) while the log's file system has less free space (0: never).
+	LogMinFreeBytes int64
 	// RemoveBundle removes a container's bundle and secrets (the bundle
 	// package's job); nil uses a built-in removal that unmounts anything
 	// mounted under them first.

@@ -84,7 +84,7 @@ type LimitsConfig struct {
 	MaxShmSize ByteSize `toml:"max_shm_size" doc:"Largest /dev/shm; defaults.shm_size must fit."`
 	ExemptRoot bool     `toml:"exempt_root" doc:"Exempt root on the unix socket from max_memory, max_cpus, max_pids, max_timeout and max_tmp_size."`
 
-	MinFreeDisk ByteSize `toml:"min_free_disk" doc:"Free space kept on the file system of nucleusd's root for the records and exit statuses of existing containers: below it, creates fail with RESOURCE_EXHAUSTED. 0 turns the check off."`
+	MinFreeDisk ByteSize `toml:"min_free_disk" doc:"Free space kept on the file system of nucleusd's root for the records and exit statuses of existing containers: below it, creates fail with RESOURCE_EXHAUSTED; below half of it, containers' output is dropped (a marker in the log counts the bytes) until space returns. 0 turns both checks off."`
 
 	ContainersCPUShares int64 `toml:"containers_cpu_shares" doc:"CPU weight of all containers together (cgroup v1 cpu.shares of their parent cgroup, the v2 cpu.weight equivalent), against nucleusd and the rest of the host at 1024 each: when the CPUs are busy, containers cannot starve the daemon's API. 0 leaves the parent cgroup's weight alone."`
 

@@ -149,6 +149,9 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		Direct:  direct,
 		RootDir: o.RootDir, StateDir: o.StateDir, Runsc: rs,
 		SupervisorCommand: o.SupervisorCommand, WarmSupervisor: true, LogMaxBytes: int64(cfg.Limits.LogMaxBytes),
+		// Logs stop at half the floor that stops creates: the other half
+		// stays for the records and exits of running containers.
+		LogMinFreeBytes: int64(cfg.Limits.MinFreeDisk) / 2,
 		RemoveBundle: func(_ string, p sandbox.Paths) error {
 			return bundle.Remove(bundle.Paths{BundleDir: p.Bundle, SecretsDir: p.Secrets})
 		},

@@ -67,14 +67,16 @@ func (w *Writer) rotate(reason string) error {
 		return fmt.Errorf("rotate container log: %w", err)
 	}
 	w.f, w.size = f, 0
-	marker := Entry{
-		Time:    w.stamp(),
-		Stream:  StreamNucleus,
-		Content: []byte("log rotated: " + reason),
-	}
+	return w.appendMarker("log rotated: " + reason)
+}
+
+// appendMarker appends an entry of nucleusd's own (stream "nucleus") to
+// the current file.
+func (w *Writer) appendMarker(text string) error {
+	marker := Entry{Time: w.stamp(), Stream: StreamNucleus, Content: []byte(text)}
 	b, err := AppendEntry(make([]byte, 0, markerMaxLen), marker)
 	if err != nil {
-		return fmt.Errorf("rotate container log %s: %w", w.path, err)
+		return fmt.Errorf("container log %s: marker: %w", w.path, err)
 	}
 	return w.append(b)
 }

@@ -26,6 +26,12 @@ type Options struct {
 	MaxEntrySize int
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// MinFreeBytes, when positive, drops output while the log's file
+	// system has less free space than this (a marker entry counts what was
+	// dropped once space returns). FreeBytes reports the free space; nil
+	// means statfs of the log's directory.
+	MinFreeBytes int64
+	FreeBytes    func() (int64, error)
 }
 
 // Writer writes one container's log. Its Stdout and Stderr writers may be
@@ -38,6 +44,7 @@ type Writer struct {
 	now      func() time.Time
 	stdout   *StreamWriter
 	stderr   *StreamWriter
+	floor    *diskFloor // nil: no free-space floor
 
 	mu       sync.Mutex  // guards the fields below and the files
 	f        *os.File    // current file; nil after an error (reopened on next write)
@@ -67,7 +74,7 @@ func NewWriter(path string, opts Options) (*Writer, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	w := &Writer{path: path, fileCap: opts.MaxBytes / 2, maxEntry: opts.MaxEntrySize, now: opts.Now}
+	w := &Writer{path: path, fileCap: opts.MaxBytes / 2, maxEntry: opts.MaxEntrySize, now: opts.Now, floor: newDiskFloor(path, opts)}
 	w.stdout = newStreamWriter(w, StreamStdout)
 	w.stderr = newStreamWriter(w, StreamStderr)
 	if err := w.open(); err != nil {
@@ -156,9 +163,19 @@ func (w *Writer) writeBatch(b []byte) error {
 	if w.closed.Load() {
 		return fmt.Errorf("write container log %s: %w", w.path, os.ErrClosed)
 	}
+	if w.floor != nil && !w.floor.admit(len(b), w.now()) {
+		return nil
+	}
 	if w.f == nil {
 		if err := w.open(); err != nil {
 			return err
+		}
+	}
+	if w.floor != nil {
+		if text := w.floor.marker(); text != "" {
+			if err := w.appendMarker(text); err != nil {
+				return err
+			}
 		}
 	}
 	if w.size+int64(len(b)) > w.fileCap {

@@ -54,6 +54,9 @@ type Spec struct {
 	// LogPath is the container log; LogMaxBytes caps it (0: the default).
 	LogPath     string `json:"log_path"`
 	LogMaxBytes int64  `json:"log_max_bytes,omitempty"`
+	// LogMinFreeBytes drops output while the log's file system has less
+	// free space (0: never).
+	LogMinFreeBytes int64 `json:"log_min_free_bytes,omitempty"`
 	// ExitPath is where the exit status is recorded (exit.json).
 	ExitPath string `json:"exit_path"`
 	// OpenStdin keeps the container's stdin open for the "stdin" request;

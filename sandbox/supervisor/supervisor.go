@@ -135,7 +135,7 @@ func (s *supervisor) run(ready *readyReporter) int {
 // create runs runsc create with the container's stdio on pipes the
 // supervisor holds, then starts waiting for the sandbox.
 func (s *supervisor) create() error {
-	w, err := containerlog.NewWriter(s.spec.LogPath, containerlog.Options{MaxBytes: s.spec.LogMaxBytes})
+	w, err := containerlog.NewWriter(s.spec.LogPath, containerlog.Options{MaxBytes: s.spec.LogMaxBytes, MinFreeBytes: s.spec.LogMinFreeBytes})
 	if err != nil {
 		return fmt.Errorf("opening container log: %w", err)
 	}
