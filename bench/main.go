@@ -33,6 +33,7 @@ type config struct {
 	execPairs                   int
 	burstN, burstRounds         int
 	densityN                    int
+	scaleN                      int
 	records                     int
 	loadPairs                   int
 	figures                     map[string]bool
@@ -60,9 +61,10 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.burstN, "burst", 50, "concurrent runs in one burst")
 	fs.IntVar(&c.burstRounds, "burst-rounds", 5, "bursts per variant (the wall-time row is the median of these)")
 	fs.IntVar(&c.densityN, "density", 50, "idle sandboxes for the density and under-load figures")
+	fs.IntVar(&c.scaleN, "scale", 200, "running sandboxes for the stats-at-scale and restart figures")
 	fs.IntVar(&c.records, "records", 200, "container records for the control-plane figure")
 	fs.IntVar(&c.loadPairs, "load-pairs", 10, "start-latency pairs, idle and under load")
-	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,control", "figures to run, comma-separated")
+	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,control,abuse,scale", "figures to run, comma-separated")
 	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
 	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (daemon log, state) after cleanup")
@@ -84,6 +86,7 @@ func parseFlags(args []string) (*config, error) {
 		def("burst", &c.burstN, 10)
 		def("burst-rounds", &c.burstRounds, 1)
 		def("density", &c.densityN, 10)
+		def("scale", &c.scaleN, 20)
 		def("records", &c.records, 50)
 		def("load-pairs", &c.loadPairs, 3)
 	}
@@ -207,6 +210,8 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 		{"density", densityFigures}, // with "load": start latency idle and with the sandboxes running
 		{"burst", burstFigure},
 		{"control", controlFigure},
+		{"abuse", abuseFigure},
+		{"scale", scaleFigure}, // last: kills and restarts nucleusd
 	}
 	for _, s := range steps {
 		if !e.cfg.figures[s.name] && (s.name != "density" || !e.cfg.figures["load"]) {
