@@ -19,10 +19,8 @@ import (
 // commit stores src's blobs, unpacks it and stores its record — the
 // record last, so a crash before it leaves nothing visible.
 func (s *Store) commit(ctx context.Context, src *imageSource, caller Caller, progress ProgressFunc) (*Record, error) {
-	if rec, err := s.recs.Get(src.digest); err == nil {
-		if _, err := os.Lstat(s.RootFS(rec)); err == nil {
-			return s.addRefs(rec.Digest, src.refs)
-		}
+	if s.haveImage(src.digest) {
+		return s.addRefs(src.digest, src.refs)
 	}
 	unpin := s.pin(src)
 	defer unpin()
