@@ -131,7 +131,13 @@ func testPolicy(tr *testRegistry) Policy {
 // openStore opens a store with in-memory records under a fresh root.
 func openStore(t testing.TB, pol Policy) (*Store, string) {
 	t.Helper()
-	root := filepath.Join(t.TempDir(), "images")
+	return openStoreAt(t, filepath.Join(t.TempDir(), "images"), pol)
+}
+
+// openStoreAt opens (again) the store at root, with no records: what a
+// crashed pull left is then garbage that Open must remove.
+func openStoreAt(t testing.TB, root string, pol Policy) (*Store, string) {
+	t.Helper()
 	s, err := Open(root, NewMemRecords(), pol, zaptest.NewLogger(t))
 	if err != nil {
 		t.Fatal(err)
