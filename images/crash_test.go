@@ -2,10 +2,10 @@ package images
 
 import (
 	"bytes"
-	"crypto/rand"
-	"io"
 	"context"
+	"crypto/rand"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
