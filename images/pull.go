@@ -38,6 +38,7 @@ func (s *Store) Pull(ctx context.Context, ref string, caller Caller, progress Pr
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.pol.PullTimeout)
 	defer cancel()
+	progress = progress.serialized()
 	progress.report(Progress{Ref: r.Name(), Phase: PhaseResolving})
 	if d, ok := r.(name.Digest); ok && s.haveImage(d.DigestStr()) {
 		return s.addRefs(d.DigestStr(), []string{r.Name()})
