@@ -145,6 +145,10 @@ func (s *Store) unpackImage(ctx context.Context, rec *Record, progress ProgressF
 		return unpacked{}, fmt.Errorf("images: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	// An image's "/" is 0755 unless a layer says otherwise (as docker).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return unpacked{}, err
+	}
 	u, err := newUnpacker(dir, s.pol)
 	if err != nil {
 		return unpacked{}, err

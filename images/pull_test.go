@@ -209,3 +209,20 @@ func TestPullTimeout(t *testing.T) {
 	}
 	assertEmptyStore(t, root)
 }
+
+func TestPullThroughMirror(t *testing.T) {
+	reg := newTestRegistry(t)
+	reg.push(t, "test/app:v1", imageOf(t, v1Config(), layerOf(t, file("a", "a"))))
+	pol := testPolicy(reg)
+	pol.AllowedRegistries = []string{"registry.invalid"}
+	pol.Mirrors = map[string][]string{"registry.invalid": {"127.0.0.1:1", reg.host}} // a dead mirror first
+	pol.Insecure = append(pol.Insecure, "127.0.0.1:1")
+	s, _ := openStore(t, pol)
+	rec, err := s.Pull(context.Background(), "registry.invalid/test/app:v1", Caller{UID: 1000}, nil)
+	if err != nil {
+		t.Fatalf("pull through the mirror: %v", err)
+	}
+	if rec.References[0] != "registry.invalid/test/app:v1" {
+		t.Errorf("references = %v, want the name asked for", rec.References)
+	}
+}

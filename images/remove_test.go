@@ -24,6 +24,9 @@ func TestRemoveAndPrune(t *testing.T) {
 	a := importAs("registry.example/a:v1", 1000, "a")
 	importAs("registry.example/a:v2", 1000, "a") // same image, second tag
 	b := importAs("registry.example/b:v1", 2000, "b")
+	if fi, err := os.Stat(s.RootFS(b)); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("an image without a / entry has a root of mode %v (%v), want 0755", fi.Mode(), err)
+	}
 
 	// Another user may not remove it; a running container blocks even force.
 	if _, err := s.Remove(a.Digest, RemoveOptions{Caller: Caller{UID: 2000}}); !errors.Is(err, errdefs.ErrPermissionDenied) {
