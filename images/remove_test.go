@@ -68,3 +68,32 @@ func TestRemoveAndPrune(t *testing.T) {
 	}
 	assertEmptyStore(t, root)
 }
+
+func TestTagMovesAReference(t *testing.T) {
+	s, _ := openStore(t, testPolicy(nil))
+	var digests []string
+	for _, body := range []string{"one", "two"} {
+		img := imageOf(t, v1Config(), layerOf(t, file("x", body)))
+		recs, err := s.Import(context.Background(), bytes.NewReader(dockerSaveTar(t, img, "registry.example/"+body+":v1")), root0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests = append(digests, recs[0].Digest)
+	}
+	if _, err := s.Tag(digests[0], "app:latest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Tag("registry.example/two:v1", "app"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get("app")
+	if err != nil || got.Digest != digests[1] {
+		t.Fatalf("app:latest = %v, %v; want image two", got, err)
+	}
+	if one, _ := s.Get(digests[0]); len(one.References) != 1 {
+		t.Errorf("image one kept the moved tag: %v", one.References)
+	}
+	if _, err := s.Tag(digests[0], "Bad Ref"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("Tag with a malformed reference = %v", err)
+	}
+}
