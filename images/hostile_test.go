@@ -275,3 +275,12 @@ func TestHostileXattrsAndSetuid(t *testing.T) {
 	}
 	h.check()
 }
+
+func TestHostileImpossibleEntries(t *testing.T) {
+	h := newHost(t)
+	// A file where a directory must be: refused as the layer's fault.
+	if _, err := h.unpack(Policy{}, tarOf(t, file("a", "x"), file("a/b", "y"))); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("a file under a file = %v, want InvalidArgument", err)
+	}
+	h.check()
+}
