@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 
 	"nucleus.dev/nucleus/internal/errdefs"
@@ -213,5 +212,3 @@ func ctxErr(err error) error {
 	}
 	return err
 }
-
-var _ = ocispec.MediaTypeImageManifest
