@@ -41,7 +41,8 @@ type Config struct {
 	// (default 4096); answers beyond it get SERVFAIL.
 	MaxAddrsPerContainer int
 	// NetnsDir holds the containers' named namespaces (default
-	// /run/nucleus/netns).
+	// /run/nucleus/network/netns; not the sandbox package's own
+	// StateDir/netns, which holds loopback-only namespaces).
 	NetnsDir string
 	// Table names the nftables tables (inet and bridge; default "nucleus").
 	Table string
@@ -90,7 +91,7 @@ func (cfg Config) WithDefaults() Config {
 		cfg.MaxAddrsPerContainer = 4096
 	}
 	if cfg.NetnsDir == "" {
-		cfg.NetnsDir = "/run/nucleus/netns"
+		cfg.NetnsDir = "/run/nucleus/network/netns"
 	}
 	if cfg.Table == "" {
 		cfg.Table = "nucleus"

@@ -9,7 +9,7 @@
 //
 //   - the bridge Config.BridgeName holding the gateway address (the first
 //     host address of Config.Subnet);
-//   - per container: the named namespace NetnsDir/<id>, the host veth
+//   - per container: the named namespace Config.NetnsDir/<id>, the host veth
 //     "nuc<hash>" (its alias is the container id), a lease, the nftables
 //     chain "c-<hash>" and sets "cidr-<hash>", "dns-<hash>", "port-<hash>",
 //     rules tagged with the id (rule user data), the resolver's state and

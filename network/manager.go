@@ -18,10 +18,16 @@ type Manager struct {
 	leases Leases
 	log    *zap.Logger
 
-	// mu guards the fields below and serialises IPAM and nftables batches.
+	// mu serialises Attach, Detach, Update and Reconcile and guards the
+	// fields below.
 	mu       sync.Mutex
 	attached map[string]*state
 	closed   bool
+	nextAddr netip.Addr // IPAM cursor: freed addresses are reused last
+
+	// nftMu serialises nftables batches (the resolver adds DNS answers
+	// without holding mu).
+	nftMu sync.Mutex
 
 	dns *resolver
 }
