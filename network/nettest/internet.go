@@ -56,7 +56,13 @@ type Internet struct {
 	Netns string // pinned namespace path
 	// Queries counts DNS queries the test zone server received.
 	Queries atomic.Int64
+	// Datagrams counts UDP datagrams received on UDPSinkPort (any host).
+	Datagrams atomic.Int64
 }
+
+// UDPSinkPort is where every test host counts the datagrams it receives
+// (a one-way leak needs no reply, so this is how a test sees one).
+const UDPSinkPort = 9999
 
 // NewInternet creates the internet namespace, its uplink to the daemon
 // namespace and its servers; cleanup removes them.
@@ -155,8 +161,12 @@ func (in *Internet) serve(t testing.TB) error {
 	var ln net.Listener
 	var pc net.PacketConn
 	var tcpDNS net.Listener
+	var sink net.PacketConn
 	err := InNetns(in.Netns, func() error {
 		var err error
+		if sink, err = net.ListenPacket("udp4", fmt.Sprintf("0.0.0.0:%d", UDPSinkPort)); err != nil {
+			return err
+		}
 		if ln, err = net.Listen("tcp4", fmt.Sprintf("0.0.0.0:%d", HTTPPort)); err != nil {
 			return err
 		}
@@ -176,12 +186,22 @@ func (in *Internet) serve(t testing.TB) error {
 		fmt.Fprintf(w, "host %s", ap.Addr())
 	})}
 	go func() { _ = srv.Serve(ln) }()
+	go func() {
+		buf := make([]byte, 2048)
+		for {
+			if _, _, err := sink.ReadFrom(buf); err != nil {
+				return
+			}
+			in.Datagrams.Add(1)
+		}
+	}()
 	udp := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(in.answer)}
 	tcp := &dns.Server{Listener: tcpDNS, Handler: dns.HandlerFunc(in.answer)}
 	go func() { _ = udp.ActivateAndServe() }()
 	go func() { _ = tcp.ActivateAndServe() }()
 	t.Cleanup(func() {
 		srv.Close()
+		sink.Close()
 		_ = udp.Shutdown()
 		_ = tcp.Shutdown()
 	})

@@ -90,3 +90,21 @@ func Lookup(path string, server netip.AddrPort, name string, timeout time.Durati
 	}
 	return resp.Rcode, addrs, nil
 }
+
+// SendUDP sends one datagram from inside the namespace, from src (the
+// zero Addr lets the kernel choose) to to.
+func SendUDP(path string, src netip.Addr, to netip.AddrPort, payload []byte) error {
+	return InNetns(path, func() error {
+		var laddr *net.UDPAddr
+		if src.IsValid() {
+			laddr = net.UDPAddrFromAddrPort(netip.AddrPortFrom(src, 0))
+		}
+		c, err := net.DialUDP("udp4", laddr, net.UDPAddrFromAddrPort(to))
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		_, err = c.Write(payload)
+		return err
+	})
+}
