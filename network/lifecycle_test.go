@@ -74,6 +74,9 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if err := netns.Create(filepath.Join(e.cfg.NetnsDir, "half-netns")); err != nil {
 		t.Fatal(err)
 	}
+	if err := os.WriteFile(filepath.Join(e.cfg.NetnsDir, ".not-an-id"), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name, attrs.Alias = "nuc0123456789", "half-veth"
 	if err := netlink.LinkAdd(&netlink.Veth{LinkAttrs: attrs, PeerName: "nup0123456789"}); err != nil {
