@@ -122,10 +122,12 @@ func (m *Manager) counters(id string) (Counters, error) {
 // address, so a later container given the same address inherits no
 // "established" flow. Best effort: the entries would time out anyway.
 func forgetConntrack(addr netip.Addr) {
+	var filters []netlink.CustomConntrackFilter
 	for _, dir := range []netlink.ConntrackFilterType{netlink.ConntrackOrigSrcIP, netlink.ConntrackReplyDstIP} {
 		f := &netlink.ConntrackFilter{}
 		if f.AddIP(dir, net.IP(addr.AsSlice())) == nil {
-			_, _ = netlink.ConntrackDeleteFilters(netlink.ConntrackTable, netlink.FAMILY_V4, f)
+			filters = append(filters, f)
 		}
 	}
+	_, _ = netlink.ConntrackDeleteFilters(netlink.ConntrackTable, netlink.FAMILY_V4, filters...)
 }
