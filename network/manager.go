@@ -146,11 +146,10 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
-	states := m.attached
-	m.mu.Unlock()
-	for _, st := range states {
+	for _, st := range m.attached {
 		st.closePorts()
 	}
+	m.mu.Unlock()
 	if m.dns != nil {
 		m.dns.close()
 	}
