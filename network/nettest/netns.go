@@ -69,12 +69,17 @@ func HTTPGet(path string, to netip.AddrPort, timeout time.Duration) (string, err
 // Exchange sends one query of type qtype for name to server from inside
 // the namespace (path "" means the current namespace).
 func Exchange(path string, server netip.AddrPort, name string, qtype uint16, timeout time.Duration) (*dns.Msg, error) {
+	return ExchangeOver(path, "udp", server, name, qtype, timeout)
+}
+
+// ExchangeOver is Exchange over proto, "udp" or "tcp".
+func ExchangeOver(path, proto string, server netip.AddrPort, name string, qtype uint16, timeout time.Duration) (*dns.Msg, error) {
 	var resp *dns.Msg
 	ask := func() error {
 		q := new(dns.Msg)
 		q.SetQuestion(dns.Fqdn(name), qtype)
 		var err error
-		resp, _, err = (&dns.Client{Net: "udp", Timeout: timeout}).Exchange(q, server.String())
+		resp, _, err = (&dns.Client{Net: proto, Timeout: timeout}).Exchange(q, server.String())
 		return err
 	}
 	if path == "" {
