@@ -46,6 +46,15 @@ func TestAllowlist(t *testing.T) {
 		}
 	}
 	mustNotReach(t, a, hostPort(nettest.DeniedHost))
+	// An allowed name that resolves to the metadata address still cannot
+	// reach it: the always-denied ranges come before learned addresses.
+	if err := e.m.Update(t.Context(), "c1", allowlist([]string{"allowed.test", "*.wild.test", "rebind.test"}, "203.0.113.10/32")); err != nil {
+		t.Fatal(err)
+	}
+	if rcode, addrs, err := nettest.Lookup(a.NetnsPath, e.dns(), "rebind.test", reachable); err != nil || rcode != dns.RcodeSuccess || len(addrs) != 1 {
+		t.Fatalf("lookup rebind.test: %d %v %v", rcode, addrs, err)
+	}
+	mustNotReach(t, a, hostPort(nettest.MetadataHost))
 	mustReach(t, a, nettest.CIDRHost)
 	mustNotReach(t, a, hostPort(nettest.NeighbourHost))
 	hostSvc := hostService(t)
