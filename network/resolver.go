@@ -32,6 +32,32 @@ type dnsEntry struct {
 	// stale is set (under mu) when the entry is replaced or removed, so a
 	// query still in flight cannot add addresses for an old policy.
 	stale bool
+	// denials bounds the "name not allowed" log lines (under mu).
+	denials logWindow
+}
+
+// logWindow lets through deniedLogsPerMinute log lines a minute and counts
+// the rest, so a container cannot flood the daemon's log with queries.
+type logWindow struct {
+	start            time.Time
+	logged, withheld int
+}
+
+const deniedLogsPerMinute = 20
+
+// allow reports whether to log now, and how many lines were withheld in
+// the window that just ended.
+func (w *logWindow) allow(now time.Time) (ok bool, withheld int) {
+	if now.Sub(w.start) >= time.Minute {
+		withheld = w.withheld
+		*w = logWindow{start: now}
+	}
+	if w.logged >= deniedLogsPerMinute {
+		w.withheld++
+		return false, withheld
+	}
+	w.logged++
+	return true, withheld
 }
 
 const upstreamTimeout = 2 * time.Second
@@ -110,8 +136,16 @@ func (r *resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	q := req.Question[0]
 	if !e.policy.Allows(q.Name) {
-		r.m.log.Info("dns: name not allowed", zap.String("id", e.id), zap.String("name", q.Name),
-			zap.String("type", dns.TypeToString[q.Qtype]))
+		e.mu.Lock()
+		ok, withheld := e.denials.allow(time.Now())
+		e.mu.Unlock()
+		if withheld > 0 {
+			r.m.log.Info("dns: more names not allowed", zap.String("id", e.id), zap.Int("not_logged", withheld))
+		}
+		if ok {
+			r.m.log.Info("dns: name not allowed", zap.String("id", e.id), zap.String("name", q.Name),
+				zap.String("type", dns.TypeToString[q.Qtype]))
+		}
 		reply(fail(dns.RcodeNameError))
 		return
 	}
