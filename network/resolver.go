@@ -17,6 +17,9 @@ import (
 type resolver struct {
 	m       *Manager
 	servers []*dns.Server
+	// upstreamSlots bounds the queries waiting on upstream resolvers at
+	// once; beyond it a query gets SERVFAIL at once.
+	upstreamSlots chan struct{}
 
 	mu     sync.RWMutex
 	byAddr map[netip.Addr]*dnsEntry
@@ -36,34 +39,13 @@ type dnsEntry struct {
 	denials logWindow
 }
 
-// logWindow lets through deniedLogsPerMinute log lines a minute and counts
-// the rest, so a container cannot flood the daemon's log with queries.
-type logWindow struct {
-	start            time.Time
-	logged, withheld int
-}
-
-const deniedLogsPerMinute = 20
-
-// allow reports whether to log now, and how many lines were withheld in
-// the window that just ended.
-func (w *logWindow) allow(now time.Time) (ok bool, withheld int) {
-	if now.Sub(w.start) >= time.Minute {
-		withheld = w.withheld
-		*w = logWindow{start: now}
-	}
-	if w.logged >= deniedLogsPerMinute {
-		w.withheld++
-		return false, withheld
-	}
-	w.logged++
-	return true, withheld
-}
-
-const upstreamTimeout = 2 * time.Second
+const (
+	upstreamTimeout  = 2 * time.Second
+	maxUpstreamQuery = 256
+)
 
 func startResolver(m *Manager) (*resolver, error) {
-	r := &resolver{m: m, byAddr: map[netip.Addr]*dnsEntry{}}
+	r := &resolver{m: m, byAddr: map[netip.Addr]*dnsEntry{}, upstreamSlots: make(chan struct{}, maxUpstreamQuery)}
 	addr := netip.AddrPortFrom(m.cfg.Gateway(), m.cfg.DNSPort).String()
 	pc, err := net.ListenPacket("udp4", addr)
 	if err != nil {
@@ -153,7 +135,14 @@ func (r *resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		reply(fail(dns.RcodeSuccess))
 		return
 	}
+	select {
+	case r.upstreamSlots <- struct{}{}:
+	default:
+		reply(fail(dns.RcodeServerFailure))
+		return
+	}
 	resp, err := r.forward(req)
+	<-r.upstreamSlots
 	if err != nil {
 		r.m.log.Warn("dns: upstream failed", zap.String("id", e.id), zap.String("name", q.Name), zap.Error(err))
 		reply(fail(dns.RcodeServerFailure))
