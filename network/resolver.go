@@ -154,6 +154,13 @@ func (r *resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	resp.Id = req.Id
+	if w.LocalAddr().Network() == "udp" { // fit the client's buffer; it retries over TCP
+		size := dns.MinMsgSize
+		if opt := req.IsEdns0(); opt != nil {
+			size = int(opt.UDPSize())
+		}
+		resp.Truncate(size)
+	}
 	reply(resp)
 }
 
