@@ -9,6 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 	"go.uber.org/zap"
+	"golang.org/x/net/netutil"
 )
 
 // resolver is the containers' only DNS server: it answers a container only
@@ -42,6 +43,7 @@ type dnsEntry struct {
 const (
 	upstreamTimeout  = 2 * time.Second
 	maxUpstreamQuery = 256
+	maxTCPClients    = 256 // open DNS-over-TCP connections, all containers together
 )
 
 func startResolver(m *Manager) (*resolver, error) {
@@ -58,7 +60,7 @@ func startResolver(m *Manager) (*resolver, error) {
 	}
 	r.servers = []*dns.Server{
 		{PacketConn: pc, Handler: r, UDPSize: dns.DefaultMsgSize},
-		{Listener: ln, Handler: r, ReadTimeout: upstreamTimeout, WriteTimeout: upstreamTimeout},
+		{Listener: netutil.LimitListener(ln, maxTCPClients), Handler: r, ReadTimeout: upstreamTimeout, WriteTimeout: upstreamTimeout},
 	}
 	for _, s := range r.servers {
 		go func() { _ = s.ActivateAndServe() }()
