@@ -38,12 +38,16 @@ type dnsEntry struct {
 	stale bool
 	// denials bounds the "name not allowed" log lines (under mu).
 	denials logWindow
+	// inflight bounds this container's queries waiting upstream, so one
+	// container cannot take every upstream slot.
+	inflight chan struct{}
 }
 
 const (
 	upstreamTimeout  = 2 * time.Second
 	maxUpstreamQuery = 256
 	maxTCPClients    = 256 // open DNS-over-TCP connections, all containers together
+	maxQueriesEach   = 32  // queries waiting upstream per container
 )
 
 func startResolver(m *Manager) (*resolver, error) {
@@ -79,7 +83,8 @@ func (r *resolver) set(addr netip.Addr, id string, p Policy) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retire(addr)
-	r.byAddr[addr] = &dnsEntry{id: id, policy: p, learned: map[netip.Addr]time.Time{}}
+	r.byAddr[addr] = &dnsEntry{id: id, policy: p, learned: map[netip.Addr]time.Time{},
+		inflight: make(chan struct{}, maxQueriesEach)}
 }
 
 func (r *resolver) remove(addr netip.Addr) {
@@ -137,6 +142,13 @@ func (r *resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		reply(fail(dns.RcodeSuccess))
 		return
 	}
+	select {
+	case e.inflight <- struct{}{}:
+	default:
+		reply(fail(dns.RcodeServerFailure))
+		return
+	}
+	defer func() { <-e.inflight }()
 	select {
 	case r.upstreamSlots <- struct{}{}:
 	default:
