@@ -50,19 +50,19 @@ func (d *Daemon) recover(ctx context.Context, recs []*store.Container) {
 		}
 	}
 	d.removeStaleRunscLocks(known)
-	states, err := d.sb.Runsc().List(ctx)
+	ids, err := d.sb.Runsc().ListIDs(ctx)
 	if err != nil {
 		d.log.Warn("recovery: runsc list", zap.Error(err))
 		return
 	}
-	for _, s := range states {
-		if known[s.ID] {
+	for _, id := range ids {
+		if known[id] {
 			continue
 		}
-		d.log.Warn("recovery: removing orphaned runsc state", zap.String("runsc_id", s.ID))
-		if err := d.sb.Delete(ctx, s.ID, sandbox.DeleteOptions{Force: true}); err != nil {
-			if derr := d.sb.Runsc().Delete(ctx, s.ID, true); derr != nil {
-				d.log.Error("recovery: runsc delete", zap.String("runsc_id", s.ID), zap.Error(errors.Join(err, derr)))
+		d.log.Warn("recovery: removing orphaned runsc state", zap.String("runsc_id", id))
+		if err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: true}); err != nil {
+			if derr := d.sb.Runsc().Delete(ctx, id, true); derr != nil {
+				d.log.Error("recovery: runsc delete", zap.String("runsc_id", id), zap.Error(errors.Join(err, derr)))
 			}
 		}
 	}
