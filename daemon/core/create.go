@@ -158,6 +158,10 @@ type CreateOptions struct {
 	// Attached marks a run whose caller streams the output and removes an
 	// auto_remove container itself once the output is drained.
 	Attached bool
+	// Restore makes the start a restore from a checkpoint image of the
+	// snapshot RestoredFrom (see Restore).
+	Restore      *runsc.RestoreOptions
+	RestoredFrom string
 }
 
 // Create validates spec, records the container, writes its bundle, creates
@@ -182,6 +186,7 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		Spec: spec, HookSet: p.hookSet, CreatedAt: time.Now().UTC(), Labels: spec.GetLabels(),
 		BundleDir: p.paths.Bundle, RunscID: p.id, RunscVersion: d.runscVersion,
 		CreateStep: store.StepReserved, AutoRemove: spec.GetAutoRemove(), Timeout: p.timeout,
+		RestoredFrom: o.RestoredFrom,
 	}
 	if err := d.storeNew(p, rec); err != nil {
 		return nil, d.nameInUse(caller, rec.Name, err)
@@ -224,7 +229,8 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	// recovery undoes all of it the same way.
 	st, err := d.sb.Create(cctx, p.id, sandbox.CreateOptions{
 		Network: p.network, OpenStdin: spec.GetOpenStdin(), Timeout: p.timeout,
-		Start: o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
+		Start:   o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
+		Restore: o.Restore,
 	})
 	if err != nil {
 		return nil, d.runError("create", err)
