@@ -162,6 +162,10 @@ type CreateOptions struct {
 	// snapshot RestoredFrom (see Restore).
 	Restore      *runsc.RestoreOptions
 	RestoredFrom string
+	// UserNamespace, set by Restore only, gives the container this
+	// daemon-range mapping instead of a new range: gVisor restores a
+	// checkpoint only into the same id mappings.
+	UserNamespace *nucleusv1.UserNamespace
 }
 
 // Create validates spec, records the container, writes its bundle, creates
@@ -174,6 +178,12 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	p, err := d.plan(caller, spec)
 	if err != nil {
 		return nil, err
+	}
+	if o.UserNamespace != nil {
+		p.defaultUserns = false
+		p.req.UserNamespace = bundleUserNamespace(o.UserNamespace)
+		spec = proto.CloneOf(spec)
+		spec.UserNamespace = o.UserNamespace
 	}
 	if p.timeout > 0 && spec.GetTimeout().AsDuration() != p.timeout {
 		// The stored spec says which timeout applies (the daemon's

@@ -12,6 +12,7 @@ import (
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/auth"
+	"nucleus.dev/nucleus/daemon/config"
 	"nucleus.dev/nucleus/daemon/store"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/snapshots"
@@ -134,4 +135,24 @@ func decodeSnapshotSpec(r *snapshots.Record) (*nucleusv1.ContainerSpec, error) {
 		return nil, errdefs.FailedPrecondition("snapshot %s: decoding its spec: %v", r.ID, err)
 	}
 	return store.StripSecrets(spec), nil
+}
+
+// snapshotRanges marks in used the daemon user namespace ranges that
+// snapshots hold: a restore gets its source's range back, so no other
+// container may get it while the snapshot exists.
+func snapshotRanges(st *store.Store, sec config.SecurityConfig, used map[uint32]bool) error {
+	recs, err := st.ListSnapshots()
+	if err != nil {
+		return err
+	}
+	for _, r := range recs {
+		spec, err := decodeSnapshotSpec(r)
+		if err != nil {
+			continue
+		}
+		if n, ok := usernsRange(sec, spec.GetUserNamespace()); ok {
+			used[n] = true
+		}
+	}
+	return nil
 }

@@ -53,15 +53,16 @@ func (d *Daemon) Restore(ctx context.Context, caller auth.Identity, idOrName, na
 	if err != nil {
 		return nil, err
 	}
-	if un := base.GetUserNamespace(); un != nil {
-		if _, ok := usernsRange(d.cfg.Security, un); ok {
-			base.UserNamespace = nil // the daemon's range: each fork gets its own
-		}
-	}
 	base.HookSet = r.HookSet
 	opts := CreateOptions{
 		Start: true, RestoredFrom: r.ID,
 		Restore: &runsc.RestoreOptions{ImagePath: d.snaps.Path(r.ID), Background: d.cfg.Snapshots.BackgroundRestore && r.Compression == runsc.CompressionNone},
+	}
+	if _, ok := usernsRange(d.cfg.Security, base.GetUserNamespace()); ok {
+		// The daemon's range of the source: gVisor restores only into the
+		// same mappings, so the forks keep it (the snapshot holds it, see
+		// usernsRanges.reserve), granted here, not by the caller.
+		opts.UserNamespace, base.UserNamespace = base.UserNamespace, nil
 	}
 	out := make([]*nucleusv1.Container, count)
 	errs := make([]error, count)
