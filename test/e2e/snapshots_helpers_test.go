@@ -82,3 +82,31 @@ func bump(t *testing.T, ctx context.Context, c *client.Client, id string, n, wan
 		t.Fatalf("counter of %s = %d, want %d", id, got, want)
 	}
 }
+
+// doSnapshotCall runs a snapshot call for another uid (see asUser).
+func doSnapshotCall(ctx context.Context, c *client.Client, call childCall) (childResult, error) {
+	var r childResult
+	switch call.Op {
+	case "snapshot-list":
+		snaps, err := c.ListSnapshots(ctx)
+		for _, s := range snaps {
+			r.IDs = append(r.IDs, s.GetId())
+		}
+		return r, err
+	case "snapshot-get":
+		s, err := c.GetSnapshot(ctx, call.ID)
+		r.ID = s.GetId()
+		return r, err
+	case "snapshot-restore":
+		cs, err := c.Restore(ctx, call.ID, client.RestoreOptions{})
+		for _, ct := range cs {
+			r.IDs = append(r.IDs, ct.GetId())
+		}
+		return r, err
+	case "checkpoint":
+		s, err := c.Checkpoint(ctx, call.ID, client.CheckpointOptions{LeaveRunning: true})
+		r.ID = s.GetId()
+		return r, err
+	}
+	return r, c.RemoveSnapshot(ctx, call.ID)
+}
