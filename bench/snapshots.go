@@ -176,5 +176,10 @@ func snapshotsFigure(ctx context.Context, e *env) ([]*Figure, error) {
 		f.Rows = append(f.Rows, valueRow(fmt.Sprintf("memory of the %d forks (PSS: sandbox, gofer, supervisor)", forkCount), "MiB", total))
 	}
 	f.Notes = append(f.Notes, "compression none; forks are restored 4 at a time")
+	for _, ct := range append(forks, &nucleusv1.Container{Id: src}) {
+		if _, err := e.c.Delete(ctx, ct.GetId(), true); err != nil {
+			return []*Figure{f}, err
+		}
+	}
 	return []*Figure{f}, e.c.RemoveSnapshot(ctx, snapID)
 }
