@@ -30,8 +30,8 @@ type Options struct {
 	// Events, Exec, Stats, Run); Connections each caller's open
 	// connections. Zero values mean no limit.
 	Streams, Connections Limits
-	// Snapshots, when set, serves nucleus.v1.Snapshots.
-	Snapshots nucleusv1.SnapshotsServer
+	// Snapshots, when set, serves nucleus.v1.SnapshotsService.
+	Snapshots nucleusv1.SnapshotsServiceServer
 }
 
 // handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
@@ -68,7 +68,7 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 	)
 	nucleusv1.RegisterNucleusServer(srv, svc)
 	if opts.Snapshots != nil {
-		nucleusv1.RegisterSnapshotsServer(srv, opts.Snapshots)
+		nucleusv1.RegisterSnapshotsServiceServer(srv, opts.Snapshots)
 	}
 	hs := newHealth()
 	healthpb.RegisterHealthServer(srv, hs)

@@ -7,18 +7,18 @@ import (
 	"nucleus.dev/nucleus/daemon/core"
 )
 
-// Snapshots implements nucleusv1.SnapshotsServer over a core.Daemon.
+// Snapshots implements nucleusv1.SnapshotsServiceServer over a core.Daemon.
 type Snapshots struct {
-	nucleusv1.UnimplementedSnapshotsServer
+	nucleusv1.UnimplementedSnapshotsServiceServer
 	d *core.Daemon
 }
 
-var _ nucleusv1.SnapshotsServer = (*Snapshots)(nil)
+var _ nucleusv1.SnapshotsServiceServer = (*Snapshots)(nil)
 
 // NewSnapshots returns the snapshots service.
 func NewSnapshots(d *core.Daemon) *Snapshots { return &Snapshots{d: d} }
 
-// Checkpoint implements nucleusv1.SnapshotsServer.
+// Checkpoint implements nucleusv1.SnapshotsServiceServer.
 func (s *Snapshots) Checkpoint(ctx context.Context, req *nucleusv1.CheckpointRequest) (*nucleusv1.CheckpointResponse, error) {
 	id, err := caller(ctx)
 	if err != nil {
@@ -31,7 +31,7 @@ func (s *Snapshots) Checkpoint(ctx context.Context, req *nucleusv1.CheckpointReq
 	return &nucleusv1.CheckpointResponse{Snapshot: snap}, nil
 }
 
-// Restore implements nucleusv1.SnapshotsServer.
+// Restore implements nucleusv1.SnapshotsServiceServer.
 func (s *Snapshots) Restore(ctx context.Context, req *nucleusv1.RestoreRequest) (*nucleusv1.RestoreResponse, error) {
 	id, err := caller(ctx)
 	if err != nil {
@@ -44,7 +44,7 @@ func (s *Snapshots) Restore(ctx context.Context, req *nucleusv1.RestoreRequest) 
 	return &nucleusv1.RestoreResponse{Containers: cs}, nil
 }
 
-// ListSnapshots implements nucleusv1.SnapshotsServer.
+// ListSnapshots implements nucleusv1.SnapshotsServiceServer.
 func (s *Snapshots) ListSnapshots(ctx context.Context, _ *nucleusv1.ListSnapshotsRequest) (*nucleusv1.ListSnapshotsResponse, error) {
 	id, err := caller(ctx)
 	if err != nil {
@@ -57,7 +57,7 @@ func (s *Snapshots) ListSnapshots(ctx context.Context, _ *nucleusv1.ListSnapshot
 	return &nucleusv1.ListSnapshotsResponse{Snapshots: snaps}, nil
 }
 
-// GetSnapshot implements nucleusv1.SnapshotsServer.
+// GetSnapshot implements nucleusv1.SnapshotsServiceServer.
 func (s *Snapshots) GetSnapshot(ctx context.Context, req *nucleusv1.GetSnapshotRequest) (*nucleusv1.GetSnapshotResponse, error) {
 	id, err := caller(ctx)
 	if err != nil {
@@ -70,7 +70,7 @@ func (s *Snapshots) GetSnapshot(ctx context.Context, req *nucleusv1.GetSnapshotR
 	return &nucleusv1.GetSnapshotResponse{Snapshot: snap}, nil
 }
 
-// RemoveSnapshot implements nucleusv1.SnapshotsServer.
+// RemoveSnapshot implements nucleusv1.SnapshotsServiceServer.
 func (s *Snapshots) RemoveSnapshot(ctx context.Context, req *nucleusv1.RemoveSnapshotRequest) (*nucleusv1.RemoveSnapshotResponse, error) {
 	id, err := caller(ctx)
 	if err != nil {

@@ -686,8 +686,8 @@ const file_nucleus_v1_snapshots_proto_rawDesc = "" +
 	"\bsnapshot\x18\x01 \x01(\v2\x14.nucleus.v1.SnapshotR\bsnapshot\"'\n" +
 	"\x15RemoveSnapshotRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"\x18\n" +
-	"\x16RemoveSnapshotResponse2\x9b\x03\n" +
-	"\tSnapshots\x12K\n" +
+	"\x16RemoveSnapshotResponse2\xa2\x03\n" +
+	"\x10SnapshotsService\x12K\n" +
 	"\n" +
 	"Checkpoint\x12\x1d.nucleus.v1.CheckpointRequest\x1a\x1e.nucleus.v1.CheckpointResponse\x12B\n" +
 	"\aRestore\x12\x1a.nucleus.v1.RestoreRequest\x1a\x1b.nucleus.v1.RestoreResponse\x12T\n" +
@@ -731,16 +731,16 @@ var file_nucleus_v1_snapshots_proto_depIdxs = []int32{
 	13, // 3: nucleus.v1.RestoreResponse.containers:type_name -> nucleus.v1.Container
 	0,  // 4: nucleus.v1.ListSnapshotsResponse.snapshots:type_name -> nucleus.v1.Snapshot
 	0,  // 5: nucleus.v1.GetSnapshotResponse.snapshot:type_name -> nucleus.v1.Snapshot
-	1,  // 6: nucleus.v1.Snapshots.Checkpoint:input_type -> nucleus.v1.CheckpointRequest
-	3,  // 7: nucleus.v1.Snapshots.Restore:input_type -> nucleus.v1.RestoreRequest
-	5,  // 8: nucleus.v1.Snapshots.ListSnapshots:input_type -> nucleus.v1.ListSnapshotsRequest
-	7,  // 9: nucleus.v1.Snapshots.GetSnapshot:input_type -> nucleus.v1.GetSnapshotRequest
-	9,  // 10: nucleus.v1.Snapshots.RemoveSnapshot:input_type -> nucleus.v1.RemoveSnapshotRequest
-	2,  // 11: nucleus.v1.Snapshots.Checkpoint:output_type -> nucleus.v1.CheckpointResponse
-	4,  // 12: nucleus.v1.Snapshots.Restore:output_type -> nucleus.v1.RestoreResponse
-	6,  // 13: nucleus.v1.Snapshots.ListSnapshots:output_type -> nucleus.v1.ListSnapshotsResponse
-	8,  // 14: nucleus.v1.Snapshots.GetSnapshot:output_type -> nucleus.v1.GetSnapshotResponse
-	10, // 15: nucleus.v1.Snapshots.RemoveSnapshot:output_type -> nucleus.v1.RemoveSnapshotResponse
+	1,  // 6: nucleus.v1.SnapshotsService.Checkpoint:input_type -> nucleus.v1.CheckpointRequest
+	3,  // 7: nucleus.v1.SnapshotsService.Restore:input_type -> nucleus.v1.RestoreRequest
+	5,  // 8: nucleus.v1.SnapshotsService.ListSnapshots:input_type -> nucleus.v1.ListSnapshotsRequest
+	7,  // 9: nucleus.v1.SnapshotsService.GetSnapshot:input_type -> nucleus.v1.GetSnapshotRequest
+	9,  // 10: nucleus.v1.SnapshotsService.RemoveSnapshot:input_type -> nucleus.v1.RemoveSnapshotRequest
+	2,  // 11: nucleus.v1.SnapshotsService.Checkpoint:output_type -> nucleus.v1.CheckpointResponse
+	4,  // 12: nucleus.v1.SnapshotsService.Restore:output_type -> nucleus.v1.RestoreResponse
+	6,  // 13: nucleus.v1.SnapshotsService.ListSnapshots:output_type -> nucleus.v1.ListSnapshotsResponse
+	8,  // 14: nucleus.v1.SnapshotsService.GetSnapshot:output_type -> nucleus.v1.GetSnapshotResponse
+	10, // 15: nucleus.v1.SnapshotsService.RemoveSnapshot:output_type -> nucleus.v1.RemoveSnapshotResponse
 	11, // [11:16] is the sub-list for method output_type
 	6,  // [6:11] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name

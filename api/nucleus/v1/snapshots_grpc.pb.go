@@ -28,19 +28,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Snapshots_Checkpoint_FullMethodName     = "/nucleus.v1.Snapshots/Checkpoint"
-	Snapshots_Restore_FullMethodName        = "/nucleus.v1.Snapshots/Restore"
-	Snapshots_ListSnapshots_FullMethodName  = "/nucleus.v1.Snapshots/ListSnapshots"
-	Snapshots_GetSnapshot_FullMethodName    = "/nucleus.v1.Snapshots/GetSnapshot"
-	Snapshots_RemoveSnapshot_FullMethodName = "/nucleus.v1.Snapshots/RemoveSnapshot"
+	SnapshotsService_Checkpoint_FullMethodName     = "/nucleus.v1.SnapshotsService/Checkpoint"
+	SnapshotsService_Restore_FullMethodName        = "/nucleus.v1.SnapshotsService/Restore"
+	SnapshotsService_ListSnapshots_FullMethodName  = "/nucleus.v1.SnapshotsService/ListSnapshots"
+	SnapshotsService_GetSnapshot_FullMethodName    = "/nucleus.v1.SnapshotsService/GetSnapshot"
+	SnapshotsService_RemoveSnapshot_FullMethodName = "/nucleus.v1.SnapshotsService/RemoveSnapshot"
 )
 
-// SnapshotsClient is the client API for Snapshots service.
+// SnapshotsServiceClient is the client API for SnapshotsService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Snapshots checkpoints containers and restores them.
-type SnapshotsClient interface {
+// SnapshotsService checkpoints containers and restores them.
+type SnapshotsServiceClient interface {
 	// Checkpoint saves a running container to a new snapshot. With
 	// leave_running the container keeps running; otherwise it stops once
 	// saved (its memory is freed: "pause to disk") and ends EXITED.
@@ -51,7 +51,7 @@ type SnapshotsClient interface {
 	// Restore starts `count` new containers (default 1) from a snapshot,
 	// each with a new id and name, running from the checkpointed state.
 	// FAILED_PRECONDITION when the snapshot was made by another runsc
-	// version; DATA_LOSS when its files no longer match its digest.
+	// version or its files no longer match its digest.
 	Restore(ctx context.Context, in *RestoreRequest, opts ...grpc.CallOption) (*RestoreResponse, error)
 	// ListSnapshots lists the snapshots the caller may see.
 	ListSnapshots(ctx context.Context, in *ListSnapshotsRequest, opts ...grpc.CallOption) (*ListSnapshotsResponse, error)
@@ -61,70 +61,70 @@ type SnapshotsClient interface {
 	RemoveSnapshot(ctx context.Context, in *RemoveSnapshotRequest, opts ...grpc.CallOption) (*RemoveSnapshotResponse, error)
 }
 
-type snapshotsClient struct {
+type snapshotsServiceClient struct {
 	cc grpc.ClientConnInterface
 }
 
-func NewSnapshotsClient(cc grpc.ClientConnInterface) SnapshotsClient {
-	return &snapshotsClient{cc}
+func NewSnapshotsServiceClient(cc grpc.ClientConnInterface) SnapshotsServiceClient {
+	return &snapshotsServiceClient{cc}
 }
 
-func (c *snapshotsClient) Checkpoint(ctx context.Context, in *CheckpointRequest, opts ...grpc.CallOption) (*CheckpointResponse, error) {
+func (c *snapshotsServiceClient) Checkpoint(ctx context.Context, in *CheckpointRequest, opts ...grpc.CallOption) (*CheckpointResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CheckpointResponse)
-	err := c.cc.Invoke(ctx, Snapshots_Checkpoint_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, SnapshotsService_Checkpoint_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *snapshotsClient) Restore(ctx context.Context, in *RestoreRequest, opts ...grpc.CallOption) (*RestoreResponse, error) {
+func (c *snapshotsServiceClient) Restore(ctx context.Context, in *RestoreRequest, opts ...grpc.CallOption) (*RestoreResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RestoreResponse)
-	err := c.cc.Invoke(ctx, Snapshots_Restore_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, SnapshotsService_Restore_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *snapshotsClient) ListSnapshots(ctx context.Context, in *ListSnapshotsRequest, opts ...grpc.CallOption) (*ListSnapshotsResponse, error) {
+func (c *snapshotsServiceClient) ListSnapshots(ctx context.Context, in *ListSnapshotsRequest, opts ...grpc.CallOption) (*ListSnapshotsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListSnapshotsResponse)
-	err := c.cc.Invoke(ctx, Snapshots_ListSnapshots_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, SnapshotsService_ListSnapshots_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *snapshotsClient) GetSnapshot(ctx context.Context, in *GetSnapshotRequest, opts ...grpc.CallOption) (*GetSnapshotResponse, error) {
+func (c *snapshotsServiceClient) GetSnapshot(ctx context.Context, in *GetSnapshotRequest, opts ...grpc.CallOption) (*GetSnapshotResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetSnapshotResponse)
-	err := c.cc.Invoke(ctx, Snapshots_GetSnapshot_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, SnapshotsService_GetSnapshot_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *snapshotsClient) RemoveSnapshot(ctx context.Context, in *RemoveSnapshotRequest, opts ...grpc.CallOption) (*RemoveSnapshotResponse, error) {
+func (c *snapshotsServiceClient) RemoveSnapshot(ctx context.Context, in *RemoveSnapshotRequest, opts ...grpc.CallOption) (*RemoveSnapshotResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RemoveSnapshotResponse)
-	err := c.cc.Invoke(ctx, Snapshots_RemoveSnapshot_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, SnapshotsService_RemoveSnapshot_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-// SnapshotsServer is the server API for Snapshots service.
-// All implementations must embed UnimplementedSnapshotsServer
+// SnapshotsServiceServer is the server API for SnapshotsService service.
+// All implementations must embed UnimplementedSnapshotsServiceServer
 // for forward compatibility.
 //
-// Snapshots checkpoints containers and restores them.
-type SnapshotsServer interface {
+// SnapshotsService checkpoints containers and restores them.
+type SnapshotsServiceServer interface {
 	// Checkpoint saves a running container to a new snapshot. With
 	// leave_running the container keeps running; otherwise it stops once
 	// saved (its memory is freed: "pause to disk") and ends EXITED.
@@ -135,7 +135,7 @@ type SnapshotsServer interface {
 	// Restore starts `count` new containers (default 1) from a snapshot,
 	// each with a new id and name, running from the checkpointed state.
 	// FAILED_PRECONDITION when the snapshot was made by another runsc
-	// version; DATA_LOSS when its files no longer match its digest.
+	// version or its files no longer match its digest.
 	Restore(context.Context, *RestoreRequest) (*RestoreResponse, error)
 	// ListSnapshots lists the snapshots the caller may see.
 	ListSnapshots(context.Context, *ListSnapshotsRequest) (*ListSnapshotsResponse, error)
@@ -143,168 +143,168 @@ type SnapshotsServer interface {
 	GetSnapshot(context.Context, *GetSnapshotRequest) (*GetSnapshotResponse, error)
 	// RemoveSnapshot deletes a snapshot's record and files.
 	RemoveSnapshot(context.Context, *RemoveSnapshotRequest) (*RemoveSnapshotResponse, error)
-	mustEmbedUnimplementedSnapshotsServer()
+	mustEmbedUnimplementedSnapshotsServiceServer()
 }
 
-// UnimplementedSnapshotsServer must be embedded to have
+// UnimplementedSnapshotsServiceServer must be embedded to have
 // forward compatible implementations.
 //
 // NOTE: this should be embedded by value instead of pointer to avoid a nil
 // pointer dereference when methods are called.
-type UnimplementedSnapshotsServer struct{}
+type UnimplementedSnapshotsServiceServer struct{}
 
-func (UnimplementedSnapshotsServer) Checkpoint(context.Context, *CheckpointRequest) (*CheckpointResponse, error) {
+func (UnimplementedSnapshotsServiceServer) Checkpoint(context.Context, *CheckpointRequest) (*CheckpointResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Checkpoint not implemented")
 }
-func (UnimplementedSnapshotsServer) Restore(context.Context, *RestoreRequest) (*RestoreResponse, error) {
+func (UnimplementedSnapshotsServiceServer) Restore(context.Context, *RestoreRequest) (*RestoreResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Restore not implemented")
 }
-func (UnimplementedSnapshotsServer) ListSnapshots(context.Context, *ListSnapshotsRequest) (*ListSnapshotsResponse, error) {
+func (UnimplementedSnapshotsServiceServer) ListSnapshots(context.Context, *ListSnapshotsRequest) (*ListSnapshotsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSnapshots not implemented")
 }
-func (UnimplementedSnapshotsServer) GetSnapshot(context.Context, *GetSnapshotRequest) (*GetSnapshotResponse, error) {
+func (UnimplementedSnapshotsServiceServer) GetSnapshot(context.Context, *GetSnapshotRequest) (*GetSnapshotResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSnapshot not implemented")
 }
-func (UnimplementedSnapshotsServer) RemoveSnapshot(context.Context, *RemoveSnapshotRequest) (*RemoveSnapshotResponse, error) {
+func (UnimplementedSnapshotsServiceServer) RemoveSnapshot(context.Context, *RemoveSnapshotRequest) (*RemoveSnapshotResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RemoveSnapshot not implemented")
 }
-func (UnimplementedSnapshotsServer) mustEmbedUnimplementedSnapshotsServer() {}
-func (UnimplementedSnapshotsServer) testEmbeddedByValue()                   {}
+func (UnimplementedSnapshotsServiceServer) mustEmbedUnimplementedSnapshotsServiceServer() {}
+func (UnimplementedSnapshotsServiceServer) testEmbeddedByValue()                          {}
 
-// UnsafeSnapshotsServer may be embedded to opt out of forward compatibility for this service.
-// Use of this interface is not recommended, as added methods to SnapshotsServer will
+// UnsafeSnapshotsServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to SnapshotsServiceServer will
 // result in compilation errors.
-type UnsafeSnapshotsServer interface {
-	mustEmbedUnimplementedSnapshotsServer()
+type UnsafeSnapshotsServiceServer interface {
+	mustEmbedUnimplementedSnapshotsServiceServer()
 }
 
-func RegisterSnapshotsServer(s grpc.ServiceRegistrar, srv SnapshotsServer) {
-	// If the following call panics, it indicates UnimplementedSnapshotsServer was
+func RegisterSnapshotsServiceServer(s grpc.ServiceRegistrar, srv SnapshotsServiceServer) {
+	// If the following call panics, it indicates UnimplementedSnapshotsServiceServer was
 	// embedded by pointer and is nil.  This will cause panics if an
 	// unimplemented method is ever invoked, so we test this at initialization
 	// time to prevent it from happening at runtime later due to I/O.
 	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
 		t.testEmbeddedByValue()
 	}
-	s.RegisterService(&Snapshots_ServiceDesc, srv)
+	s.RegisterService(&SnapshotsService_ServiceDesc, srv)
 }
 
-func _Snapshots_Checkpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _SnapshotsService_Checkpoint_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CheckpointRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(SnapshotsServer).Checkpoint(ctx, in)
+		return srv.(SnapshotsServiceServer).Checkpoint(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Snapshots_Checkpoint_FullMethodName,
+		FullMethod: SnapshotsService_Checkpoint_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SnapshotsServer).Checkpoint(ctx, req.(*CheckpointRequest))
+		return srv.(SnapshotsServiceServer).Checkpoint(ctx, req.(*CheckpointRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Snapshots_Restore_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _SnapshotsService_Restore_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RestoreRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(SnapshotsServer).Restore(ctx, in)
+		return srv.(SnapshotsServiceServer).Restore(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Snapshots_Restore_FullMethodName,
+		FullMethod: SnapshotsService_Restore_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SnapshotsServer).Restore(ctx, req.(*RestoreRequest))
+		return srv.(SnapshotsServiceServer).Restore(ctx, req.(*RestoreRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Snapshots_ListSnapshots_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _SnapshotsService_ListSnapshots_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListSnapshotsRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(SnapshotsServer).ListSnapshots(ctx, in)
+		return srv.(SnapshotsServiceServer).ListSnapshots(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Snapshots_ListSnapshots_FullMethodName,
+		FullMethod: SnapshotsService_ListSnapshots_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SnapshotsServer).ListSnapshots(ctx, req.(*ListSnapshotsRequest))
+		return srv.(SnapshotsServiceServer).ListSnapshots(ctx, req.(*ListSnapshotsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Snapshots_GetSnapshot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _SnapshotsService_GetSnapshot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetSnapshotRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(SnapshotsServer).GetSnapshot(ctx, in)
+		return srv.(SnapshotsServiceServer).GetSnapshot(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Snapshots_GetSnapshot_FullMethodName,
+		FullMethod: SnapshotsService_GetSnapshot_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SnapshotsServer).GetSnapshot(ctx, req.(*GetSnapshotRequest))
+		return srv.(SnapshotsServiceServer).GetSnapshot(ctx, req.(*GetSnapshotRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Snapshots_RemoveSnapshot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _SnapshotsService_RemoveSnapshot_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RemoveSnapshotRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(SnapshotsServer).RemoveSnapshot(ctx, in)
+		return srv.(SnapshotsServiceServer).RemoveSnapshot(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Snapshots_RemoveSnapshot_FullMethodName,
+		FullMethod: SnapshotsService_RemoveSnapshot_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(SnapshotsServer).RemoveSnapshot(ctx, req.(*RemoveSnapshotRequest))
+		return srv.(SnapshotsServiceServer).RemoveSnapshot(ctx, req.(*RemoveSnapshotRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-// Snapshots_ServiceDesc is the grpc.ServiceDesc for Snapshots service.
+// SnapshotsService_ServiceDesc is the grpc.ServiceDesc for SnapshotsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
-var Snapshots_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "nucleus.v1.Snapshots",
-	HandlerType: (*SnapshotsServer)(nil),
+var SnapshotsService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "nucleus.v1.SnapshotsService",
+	HandlerType: (*SnapshotsServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
 			MethodName: "Checkpoint",
-			Handler:    _Snapshots_Checkpoint_Handler,
+			Handler:    _SnapshotsService_Checkpoint_Handler,
 		},
 		{
 			MethodName: "Restore",
-			Handler:    _Snapshots_Restore_Handler,
+			Handler:    _SnapshotsService_Restore_Handler,
 		},
 		{
 			MethodName: "ListSnapshots",
-			Handler:    _Snapshots_ListSnapshots_Handler,
+			Handler:    _SnapshotsService_ListSnapshots_Handler,
 		},
 		{
 			MethodName: "GetSnapshot",
-			Handler:    _Snapshots_GetSnapshot_Handler,
+			Handler:    _SnapshotsService_GetSnapshot_Handler,
 		},
 		{
 			MethodName: "RemoveSnapshot",
-			Handler:    _Snapshots_RemoveSnapshot_Handler,
+			Handler:    _SnapshotsService_RemoveSnapshot_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
