@@ -45,6 +45,10 @@ func counterSpec() *nucleusv1.ContainerSpec {
 	return spec
 }
 
+func counterRead(id string) *nucleusv1.ExecSyncRequest {
+	return &nucleusv1.ExecSyncRequest{Id: id, Args: []string{"/bin/cat", "/tmp/count"}}
+}
+
 // readCount reads /tmp/count in the container.
 func readCount(t *testing.T, ctx context.Context, c *client.Client, id string) int {
 	t.Helper()
