@@ -7,7 +7,9 @@ import (
 )
 
 // snapshots is the Snapshots service's generated client on c's connection.
-func (c *Client) snapshots() nucleusv1.SnapshotsServiceClient { return nucleusv1.NewSnapshotsServiceClient(c.conn) }
+func (c *Client) snapshots() nucleusv1.SnapshotsServiceClient {
+	return nucleusv1.NewSnapshotsServiceClient(c.conn)
+}
 
 // CheckpointOptions are Checkpoint's choices.
 type CheckpointOptions struct {
