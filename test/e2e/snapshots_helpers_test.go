@@ -114,3 +114,30 @@ func doSnapshotCall(ctx context.Context, c *client.Client, call childCall) (chil
 	}
 	return r, c.RemoveSnapshot(ctx, call.ID)
 }
+
+// snapshotEvents replays the retained events of the snapshot types and
+// returns each one's type and "snapshot" attribute, in order.
+func snapshotEvents(t *testing.T, ctx context.Context, c *client.Client, want int) []string {
+	t.Helper()
+	sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	zero := uint64(0)
+	sub, err := c.Subscribe(sctx, &nucleusv1.EventsRequest{SinceSequence: &zero, Types: []nucleusv1.EventType{
+		nucleusv1.EventType_EVENT_TYPE_CHECKPOINTED, nucleusv1.EventType_EVENT_TYPE_RESTORED, nucleusv1.EventType_EVENT_TYPE_SNAPSHOT_REMOVED,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Close()
+	var out []string
+	for len(out) < want {
+		resp, err := sub.Recv()
+		if err != nil {
+			t.Fatalf("events after %v: %v", out, err)
+		}
+		if ev := resp.GetEvent(); ev != nil {
+			out = append(out, strings.TrimPrefix(ev.GetType().String(), "EVENT_TYPE_")+" "+ev.GetAttributes()["snapshot"])
+		}
+	}
+	return out
+}

@@ -100,4 +100,8 @@ func TestE2ESnapshotPauseToDiskAfterRestart(t *testing.T) {
 	if _, err := c.GetSnapshot(ctx, snap.GetId()); !errors.Is(err, errdefs.ErrNotFound) {
 		t.Errorf("removed snapshot: %v, want NotFound", err)
 	}
+	want := []string{"CHECKPOINTED " + snap.GetId(), "RESTORED " + snap.GetId(), "CHECKPOINTED " + other.GetId(), "SNAPSHOT_REMOVED " + snap.GetId()}
+	if got := snapshotEvents(t, ctx, c, len(want)); strings.Join(got, ",") != strings.Join(want, ",") {
+		t.Errorf("events: %v, want %v", got, want)
+	}
 }
