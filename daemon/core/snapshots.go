@@ -92,7 +92,11 @@ func (d *Daemon) checkpointLocked(ctx context.Context, c *store.Container, id, n
 	if c.State != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
 		return nil, errdefs.FailedPrecondition("container %s is %s; only a running container can be checkpointed", c.Name, stateName(c.State))
 	}
-	if n := c.Spec.GetNetwork(); n != "" && n != config.NetworkNone {
+	n := c.Spec.GetNetwork()
+	if n == "" {
+		n = d.cfg.Runsc.Network // what create gave it
+	}
+	if n != config.NetworkNone {
 		return nil, errdefs.FailedPrecondition("container %s has network %q; only network none can be checkpointed (a restored sandbox cannot take its network state along)", c.Name, n)
 	}
 	if len(c.Spec.GetSecrets()) > 0 {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
 	"nucleus.dev/nucleus/internal/errdefs"
 )
@@ -56,7 +57,9 @@ func TestE2ESnapshotOtherUIDSeesNothing(t *testing.T) {
 }
 
 // TestE2ESnapshotOverLimit: a snapshot over snapshots.max_bytes fails with
-// ResourceExhausted and leaves nothing; the container keeps running.
+// ResourceExhausted and leaves nothing; the container keeps running. A
+// container on another network than none, or with secrets, is refused
+// (FailedPrecondition).
 func TestE2ESnapshotOverLimit(t *testing.T) {
 	d := StartDaemon(t, DaemonOptions{Config: "[snapshots]\nmax_bytes = \"64k\"\n"})
 	c := d.Client()
@@ -75,4 +78,27 @@ func TestE2ESnapshotOverLimit(t *testing.T) {
 		t.Errorf("left in the snapshots directory: %v", left)
 	}
 	bump(t, ctx, c, id, 1, 2) // still running, as it was
+
+	// What cannot be checkpointed is refused before anything is written.
+	netSpec := sh("sleep 600")
+	netSpec.Network = "sandbox"
+	secretSpec := sh("sleep 600")
+	secretSpec.Secrets = []*nucleusv1.Secret{{Name: "token", Data: []byte("s3cret")}}
+	for name, spec := range map[string]*nucleusv1.ContainerSpec{"network sandbox": netSpec, "a secret": secretSpec} {
+		ct, err := c.Create(ctx, spec)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := c.Start(ctx, ct.GetId()); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := c.Checkpoint(ctx, ct.GetId(), client.CheckpointOptions{LeaveRunning: true}); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+			t.Errorf("checkpoint of a container with %s: %v, want FailedPrecondition", name, err)
+		} else {
+			t.Logf("%s: %v", name, err)
+		}
+	}
+	if left, _ := os.ReadDir(filepath.Join(d.Root, "snapshots")); len(left) != 0 {
+		t.Errorf("left in the snapshots directory: %v", left)
+	}
 }
