@@ -3,6 +3,7 @@ package e2e
 import (
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,8 +77,8 @@ func checkSnapshotModes(t *testing.T, dir string) {
 	}
 	for _, f := range files {
 		fi, err := os.Stat(filepath.Join(dir, f.Name()))
-		if err != nil || fi.Mode().Perm() != 0o600 || !fi.Mode().IsRegular() {
-			t.Errorf("%s: %v %v, want a 0600 file", f.Name(), fi.Mode(), err)
+		if err != nil || fi.Mode().Perm() != 0o600 || !fi.Mode().IsRegular() || fi.Sys().(*syscall.Stat_t).Uid != 0 {
+			t.Errorf("%s: %v %v, want a 0600 file of root's", f.Name(), fi.Mode(), err)
 		}
 	}
 }
