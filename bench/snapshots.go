@@ -65,11 +65,21 @@ func (e *env) rawReady(ctx context.Context, id string) error {
 	return fmt.Errorf("raw container %s did not get ready", id)
 }
 
+// rawSnapshotOptions are the runsc options the figure compares.
+type rawSnapshotOptions struct {
+	flate      bool // checkpoint --compression=flate-best-speed (restore cannot then load in the background)
+	foreground bool // restore without --background
+}
+
 // rawCheckpointRestore times raw `runsc checkpoint --leave-running` of a
 // prepared raw sandbox into dir, and `runsc create` + `runsc restore` of
 // a new container from it; the restored one is discarded.
-func (e *env) rawCheckpointRestore(ctx context.Context, id, dir string) (ckpt, restore time.Duration, err error) {
-	if ckpt, err = timed(e.raw.command(ctx, e.raw.root, "checkpoint", "--image-path="+dir, "--leave-running", id)); err != nil {
+func (e *env) rawCheckpointRestore(ctx context.Context, id, dir string, o rawSnapshotOptions) (ckpt, restore time.Duration, err error) {
+	args := []string{"checkpoint", "--image-path=" + dir, "--leave-running"}
+	if o.flate {
+		args = append(args, "--compression=flate-best-speed")
+	}
+	if ckpt, err = timed(e.raw.command(ctx, e.raw.root, append(args, id)...)); err != nil {
 		return 0, 0, fmt.Errorf("raw checkpoint: %w", err)
 	}
 	rid, bdir, err := e.raw.prepare(preparedArgs)
@@ -79,7 +89,11 @@ func (e *env) rawCheckpointRestore(ctx context.Context, id, dir string) (ckpt, r
 	defer e.raw.discard(rid)
 	start := time.Now()
 	if _, err = timed(e.raw.command(ctx, e.raw.root, "create", "--bundle="+bdir, rid)); err == nil {
-		_, err = timed(e.raw.command(ctx, e.raw.root, "restore", "--image-path="+dir, "--detach", "--background", rid))
+		rargs := []string{"restore", "--image-path=" + dir, "--detach"}
+		if !o.foreground {
+			rargs = append(rargs, "--background")
+		}
+		_, err = timed(e.raw.command(ctx, e.raw.root, append(rargs, rid)...))
 	}
 	if err != nil {
 		return 0, 0, fmt.Errorf("raw restore: %w", err)
@@ -105,6 +119,7 @@ func snapshotsFigure(ctx context.Context, e *env) ([]*Figure, error) {
 		return nil, err
 	}
 	var oursC, rawC, oursR, rawR []time.Duration
+	var optC, optR [2][]time.Duration // raw with a foreground restore; raw with flate compression
 	cold := []time.Duration{coldOne}
 	var size int64
 	var snapID string
@@ -113,12 +128,23 @@ func snapshotsFigure(ctx context.Context, e *env) ([]*Figure, error) {
 		if err := os.Mkdir(dir, 0o700); err != nil {
 			return nil, err
 		}
-		c, r, err := e.rawCheckpointRestore(ctx, rid, dir)
+		c, r, err := e.rawCheckpointRestore(ctx, rid, dir, rawSnapshotOptions{})
 		_ = os.RemoveAll(dir)
 		if err != nil {
 			return nil, err
 		}
 		rawC, rawR = append(rawC, c), append(rawR, r)
+		for j, o := range []rawSnapshotOptions{{foreground: true}, {flate: true}} {
+			if err := os.Mkdir(dir, 0o700); err != nil {
+				return nil, err
+			}
+			c, r, err := e.rawCheckpointRestore(ctx, rid, dir, o)
+			_ = os.RemoveAll(dir)
+			if err != nil {
+				return nil, err
+			}
+			optC[j], optR[j] = append(optC[j], c), append(optR[j], r)
+		}
 		start := time.Now()
 		snap, err := e.c.Checkpoint(ctx, src, client.CheckpointOptions{LeaveRunning: true})
 		if err != nil {
@@ -155,6 +181,10 @@ func snapshotsFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	f.Rows = append(f.Rows, rr, timeRow("Restore (one container, started)", oursR).against(rr).target("ratio <= 1.0", ratio(summarize(oursR).Median, rr.Median) <= 1.0))
 	f.Rows = append(f.Rows, cr, timeRow("Restore vs a cold run", oursR).against(cr).target("ratio <= 0.5", ratio(summarize(oursR).Median, cr.Median) <= 0.5))
 	f.Rows = append(f.Rows, valueRow("snapshot size", "MiB", float64(size)/(1<<20)))
+	f.Rows = append(f.Rows,
+		timeRow("options: raw restore without --background", optR[0]).against(rr),
+		timeRow("options: raw checkpoint --compression=flate-best-speed", optC[1]).against(rc),
+		timeRow("options: raw restore of the flate image", optR[1]).against(rr))
 
 	start := time.Now()
 	forks, err := e.c.Restore(ctx, snapID, client.RestoreOptions{Count: forkCount})
