@@ -33,6 +33,8 @@ type CreateOptions struct {
 	LogMaxBytes int64
 	// Start starts the container right after create (no hooks between).
 	Start bool
+	// Restore, when set, makes the start a restore from a checkpoint image.
+	Restore *runsc.RestoreOptions
 }
 
 // Create spawns the container's supervisor, which runs runsc create, and
@@ -65,7 +67,7 @@ func (m *Manager) Create(ctx context.Context, id string, o CreateOptions) (Statu
 	spec := supervisor.Spec{
 		ID: id, Bundle: bundle, Runsc: rs, Dir: p.Supervisor,
 		LogPath: p.Log, LogMaxBytes: logMax, LogMinFreeBytes: m.cfg.LogMinFreeBytes, ExitPath: p.Exit,
-		OpenStdin: o.OpenStdin, Timeout: o.Timeout, Start: o.Start,
+		OpenStdin: o.OpenStdin, Timeout: o.Timeout, Start: o.Start, Restore: o.Restore,
 	}
 	var st Status
 	var err error

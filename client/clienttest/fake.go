@@ -46,6 +46,9 @@ type Fake struct {
 	StatsFunc  func(*nucleusv1.StatsRequest, grpc.ServerStreamingServer[nucleusv1.StatsResponse]) error
 	EventsFunc func(*nucleusv1.EventsRequest, grpc.ServerStreamingServer[nucleusv1.EventsResponse]) error
 
+	// Snapshots, when set, serves nucleus.v1.SnapshotsService too.
+	Snapshots nucleusv1.SnapshotsServiceServer
+
 	mu       sync.Mutex
 	requests []proto.Message
 }
@@ -76,6 +79,9 @@ func (f *Fake) Serve(t testing.TB) string {
 	}
 	srv := grpc.NewServer()
 	nucleusv1.RegisterNucleusServer(srv, f)
+	if f.Snapshots != nil {
+		nucleusv1.RegisterSnapshotsServiceServer(srv, f.Snapshots)
+	}
 	go srv.Serve(l)
 	t.Cleanup(srv.Stop)
 	return "unix://" + path

@@ -52,6 +52,13 @@ func Default() *Config {
 			Level:  "info",
 			Format: "auto",
 		},
+		Snapshots: SnapshotsConfig{
+			MaxBytes:          4 * GiB,
+			MaxBytesPerUID:    16 * GiB,
+			MaxTotalBytes:     64 * GiB,
+			Compression:       "none",
+			BackgroundRestore: true,
+		},
 	}
 }
 

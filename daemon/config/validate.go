@@ -36,6 +36,7 @@ func (c *Config) validateOn(h Host) error {
 	c.Limits.validateCeilings(&p, &c.Defaults, h)
 	c.Hooks.validate(&p)
 	c.Logging.validate(&p)
+	c.Snapshots.validate(&p)
 	if c.Metrics.Address != "" {
 		checkHostPort(&p, "metrics.address", c.Metrics.Address)
 	}

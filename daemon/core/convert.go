@@ -102,6 +102,7 @@ func toAPI(c *store.Container) *nucleusv1.Container {
 		HookSet:      c.HookSet,
 		RunscVersion: c.RunscVersion,
 		Warnings:     c.Warnings,
+		RestoredFrom: c.RestoredFrom,
 	}
 	if timestamp(c.CreatedAt) {
 		out.CreatedAt = timestamppb.New(c.CreatedAt)

@@ -158,6 +158,14 @@ type CreateOptions struct {
 	// Attached marks a run whose caller streams the output and removes an
 	// auto_remove container itself once the output is drained.
 	Attached bool
+	// Restore makes the start a restore from a checkpoint image of the
+	// snapshot RestoredFrom (see Restore).
+	Restore      *runsc.RestoreOptions
+	RestoredFrom string
+	// UserNamespace, set by Restore only, gives the container this
+	// daemon-range mapping instead of a new range: gVisor restores a
+	// checkpoint only into the same id mappings.
+	UserNamespace *nucleusv1.UserNamespace
 }
 
 // Create validates spec, records the container, writes its bundle, creates
@@ -171,6 +179,12 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	if err != nil {
 		return nil, err
 	}
+	if o.UserNamespace != nil {
+		p.defaultUserns = false
+		p.req.UserNamespace = bundleUserNamespace(o.UserNamespace)
+		spec = proto.CloneOf(spec)
+		spec.UserNamespace = o.UserNamespace
+	}
 	if p.timeout > 0 && spec.GetTimeout().AsDuration() != p.timeout {
 		// The stored spec says which timeout applies (the daemon's
 		// default when the caller set none or zero).
@@ -182,6 +196,7 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		Spec: spec, HookSet: p.hookSet, CreatedAt: time.Now().UTC(), Labels: spec.GetLabels(),
 		BundleDir: p.paths.Bundle, RunscID: p.id, RunscVersion: d.runscVersion,
 		CreateStep: store.StepReserved, AutoRemove: spec.GetAutoRemove(), Timeout: p.timeout,
+		RestoredFrom: o.RestoredFrom,
 	}
 	if err := d.storeNew(p, rec); err != nil {
 		return nil, d.nameInUse(caller, rec.Name, err)
@@ -224,7 +239,8 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	// recovery undoes all of it the same way.
 	st, err := d.sb.Create(cctx, p.id, sandbox.CreateOptions{
 		Network: p.network, OpenStdin: spec.GetOpenStdin(), Timeout: p.timeout,
-		Start: o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
+		Start:   o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
+		Restore: o.Restore,
 	})
 	if err != nil {
 		return nil, d.runError("create", err)

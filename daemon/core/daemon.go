@@ -17,6 +17,7 @@ import (
 	"nucleus.dev/nucleus/sandbox"
 	"nucleus.dev/nucleus/sandbox/containerlog"
 	"nucleus.dev/nucleus/sandbox/runsc"
+	"nucleus.dev/nucleus/snapshots"
 )
 
 // Options configure Open.
@@ -80,9 +81,10 @@ type Daemon struct {
 	exited   map[string]*exitWatch // per watched container: its exit, once recorded
 	attached map[string]int        // attached runs that remove their container themselves
 
-	cleanups *cleanupQueue // removed containers whose host side the cleaner removes
-	userns   usernsRanges  // default user namespace ranges
-	wire     wireCache     // each record's encoded API form, for List
+	cleanups *cleanupQueue  // removed containers whose host side the cleaner removes
+	userns   usernsRanges   // default user namespace ranges
+	wire     wireCache      // each record's encoded API form, for List
+	snaps    *snapshots.Dir // checkpoint images (<root>/snapshots)
 	// logWatch is the one inotify instance every log follower shares; nil
 	// (followers poll) when inotify is unavailable.
 	logWatch *containerlog.Watcher
@@ -199,6 +201,10 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	if err != nil {
 		d.Close()
 		return nil, fmt.Errorf("recovery: listing the records: %w", err)
+	}
+	if err := d.openSnapshots(); err != nil {
+		d.Close()
+		return nil, err
 	}
 	d.recovered = make(chan struct{})
 	d.wg.Add(1)

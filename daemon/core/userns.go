@@ -48,7 +48,8 @@ func usernsRange(sec config.SecurityConfig, un *nucleusv1.UserNamespace) (uint32
 // mapping) with the first free range from the round-robin cursor, so a
 // range a removed container used (whose files may remain on a volume) is
 // reused as late as possible. Ranges are held by every record, whatever
-// its state, and by root callers' own mappings that equal one.
+// its state, by root callers' own mappings that equal one, and by
+// snapshots (their restores get the source's range back).
 func (u *usernsRanges) reserve(st *store.Store, sec config.SecurityConfig, create func(*nucleusv1.UserNamespace) error) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -59,6 +60,9 @@ func (u *usernsRanges) reserve(st *store.Store, sec config.SecurityConfig, creat
 		}
 		return false
 	}); err != nil {
+		return err
+	}
+	if err := snapshotRanges(st, sec, used); err != nil {
 		return err
 	}
 	if !u.started {

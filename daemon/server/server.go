@@ -34,6 +34,8 @@ type Options struct {
 	// containers; until then only reads are served and every other call
 	// waits for it (or fails Unavailable when its context ends first).
 	Ready <-chan struct{}
+	// Snapshots, when set, serves nucleus.v1.SnapshotsService.
+	Snapshots nucleusv1.SnapshotsServiceServer
 }
 
 // handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
@@ -69,6 +71,9 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
 	nucleusv1.RegisterNucleusServer(srv, svc)
+	if opts.Snapshots != nil {
+		nucleusv1.RegisterSnapshotsServiceServer(srv, opts.Snapshots)
+	}
 	hs := newHealth()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)

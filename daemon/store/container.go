@@ -48,6 +48,8 @@ type Container struct {
 	// PoststopDone is set once the poststop hooks ran, so that they run
 	// exactly once, also across daemon restarts.
 	PoststopDone bool
+	// RestoredFrom is the snapshot the container was restored from.
+	RestoredFrom string
 }
 
 // Exit is how a container's process ended.

@@ -69,6 +69,9 @@ type Spec struct {
 	Start bool `json:"start,omitempty"`
 	// CreateTimeout bounds runsc create; 0 means one minute.
 	CreateTimeout time.Duration `json:"create_timeout,omitempty"`
+	// Restore, when set, makes the start a `runsc restore` from a
+	// checkpoint image instead of a plain start.
+	Restore *runsc.RestoreOptions `json:"restore,omitempty"`
 }
 
 // maxSocketPath is sizeof(sockaddr_un.sun_path) on Linux.
@@ -96,6 +99,9 @@ func (s *Spec) Validate() error {
 	}
 	if n := len(s.path(SocketFile)); n >= maxSocketPath {
 		return errdefs.InvalidArgument("supervisor spec %s: socket path is %d bytes; unix sockets allow %d", s.ID, n, maxSocketPath-1)
+	}
+	if s.Restore != nil && !filepath.IsAbs(s.Restore.ImagePath) {
+		return errdefs.InvalidArgument("supervisor spec %s: restore image path %q is not absolute", s.ID, s.Restore.ImagePath)
 	}
 	if s.Timeout < 0 || s.LogMaxBytes < 0 || s.CreateTimeout < 0 {
 		return errdefs.InvalidArgument("supervisor spec %s: negative timeout or log size", s.ID)

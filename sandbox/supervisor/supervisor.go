@@ -171,7 +171,7 @@ func (s *supervisor) create() error {
 	start := time.Now()
 	err = s.creator.Create(ctx, s.spec.ID, runsc.CreateOptions{
 		Bundle: s.spec.Bundle, PidFile: pidPath, Stdin: stdinR, Stdout: outW, Stderr: errW,
-		Start: s.spec.Start,
+		Start: s.spec.Start && s.spec.Restore == nil, // a restore replaces the start
 	})
 	outW.Close()
 	errW.Close()
@@ -202,7 +202,7 @@ func (s *supervisor) create() error {
 	}
 	s.mu.Lock()
 	s.state, s.sandboxPid, s.pidfd = specs.StateCreated, pid, pidfd
-	if s.spec.Start { // runsc run --detach started it too
+	if s.spec.Start && s.spec.Restore == nil { // runsc run --detach started it too
 		s.state, s.startedAt = specs.StateRunning, start
 		if s.spec.Timeout > 0 {
 			s.timer = time.AfterFunc(s.spec.Timeout-time.Since(start), s.onTimeout)
@@ -279,7 +279,7 @@ func (s *supervisor) start(ctx context.Context) error {
 	s.mu.Lock()
 	s.startedAt = startedAt
 	s.mu.Unlock()
-	if err := s.creator.Start(ctx, s.spec.ID); err != nil {
+	if err := s.startOrRestore(ctx); err != nil {
 		s.log.Error("start failed", zap.Error(err))
 		s.end(intent{reason: ReasonError, message: "start: " + err.Error()})
 		return err
@@ -294,6 +294,15 @@ func (s *supervisor) start(ctx context.Context) error {
 	s.mu.Unlock()
 	s.log.Info("started", zap.Duration("took", time.Since(startedAt)))
 	return nil
+}
+
+// startOrRestore starts the created container, or restores it from its
+// checkpoint image in restore mode (runsc restore takes the place of start).
+func (s *supervisor) startOrRestore(ctx context.Context) error {
+	if r := s.spec.Restore; r != nil {
+		return s.rs.Restore(ctx, s.spec.ID, *r)
+	}
+	return s.creator.Start(ctx, s.spec.ID)
 }
 
 func (s *supervisor) status() Status {

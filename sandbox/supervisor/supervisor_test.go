@@ -205,11 +205,12 @@ func TestSpecValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, mutate := range map[string]func(*Spec){
-		"short id":      func(s *Spec) { s.ID = "abc" },
-		"upper id":      func(s *Spec) { s.ID = strings.ToUpper(testID) },
-		"relative dir":  func(s *Spec) { s.Dir = "s" },
-		"long socket":   func(s *Spec) { s.Dir = "/" + strings.Repeat("x", 100) },
-		"negative time": func(s *Spec) { s.Timeout = -1 },
+		"short id":       func(s *Spec) { s.ID = "abc" },
+		"upper id":       func(s *Spec) { s.ID = strings.ToUpper(testID) },
+		"relative dir":   func(s *Spec) { s.Dir = "s" },
+		"long socket":    func(s *Spec) { s.Dir = "/" + strings.Repeat("x", 100) },
+		"negative time":  func(s *Spec) { s.Timeout = -1 },
+		"relative image": func(s *Spec) { s.Restore = &runsc.RestoreOptions{ImagePath: "img"} },
 	} {
 		s := good
 		mutate(&s)

@@ -137,6 +137,8 @@ func doChildCall(ctx context.Context, c *client.Client, call childCall) childRes
 		}
 	case "start", "follow", "conns", "hold":
 		r, err = doDoSCall(ctx, c, call)
+	case "snapshot-list", "snapshot-get", "snapshot-restore", "snapshot-rm", "checkpoint":
+		r, err = doSnapshotCall(ctx, c, call)
 	default:
 		err = fmt.Errorf("unknown op %q", call.Op)
 	}

@@ -19,7 +19,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: api/nucleus/v1/nucleus.proto
+// source: nucleus/v1/nucleus.proto
 
 package nucleusv1
 
@@ -77,11 +77,11 @@ func (x VolumeType) String() string {
 }
 
 func (VolumeType) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[0].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[0].Descriptor()
 }
 
 func (VolumeType) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[0]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[0]
 }
 
 func (x VolumeType) Number() protoreflect.EnumNumber {
@@ -90,7 +90,7 @@ func (x VolumeType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use VolumeType.Descriptor instead.
 func (VolumeType) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
 }
 
 // ContainerState is a container's place in its lifecycle:
@@ -148,11 +148,11 @@ func (x ContainerState) String() string {
 }
 
 func (ContainerState) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[1].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[1].Descriptor()
 }
 
 func (ContainerState) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[1]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[1]
 }
 
 func (x ContainerState) Number() protoreflect.EnumNumber {
@@ -161,7 +161,7 @@ func (x ContainerState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ContainerState.Descriptor instead.
 func (ContainerState) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
 }
 
 // ListView is how much of each container List returns.
@@ -205,11 +205,11 @@ func (x ListView) String() string {
 }
 
 func (ListView) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
 }
 
 func (ListView) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[2]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[2]
 }
 
 func (x ListView) Number() protoreflect.EnumNumber {
@@ -218,7 +218,7 @@ func (x ListView) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListView.Descriptor instead.
 func (ListView) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
 }
 
 // LogStream selects or names an output stream.
@@ -258,11 +258,11 @@ func (x LogStream) String() string {
 }
 
 func (LogStream) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
 }
 
 func (LogStream) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[3]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[3]
 }
 
 func (x LogStream) Number() protoreflect.EnumNumber {
@@ -271,7 +271,7 @@ func (x LogStream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LogStream.Descriptor instead.
 func (LogStream) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
 }
 
 // EventType is what happened.
@@ -304,6 +304,15 @@ const (
 	EventType_EVENT_TYPE_KILLED EventType = 9
 	// Update changed the resource limits.
 	EventType_EVENT_TYPE_UPDATED EventType = 10
+	// Checkpoint saved the container to a snapshot; attributes["snapshot"]
+	// is its id.
+	EventType_EVENT_TYPE_CHECKPOINTED EventType = 40
+	// The container was restored from a snapshot; attributes["snapshot"] is
+	// its id.
+	EventType_EVENT_TYPE_RESTORED EventType = 41
+	// A snapshot was removed; container_id is empty, attributes["snapshot"]
+	// is its id.
+	EventType_EVENT_TYPE_SNAPSHOT_REMOVED EventType = 42
 )
 
 // Enum value maps for EventType.
@@ -320,19 +329,25 @@ var (
 		8:  "EVENT_TYPE_RESUMED",
 		9:  "EVENT_TYPE_KILLED",
 		10: "EVENT_TYPE_UPDATED",
+		40: "EVENT_TYPE_CHECKPOINTED",
+		41: "EVENT_TYPE_RESTORED",
+		42: "EVENT_TYPE_SNAPSHOT_REMOVED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED": 0,
-		"EVENT_TYPE_CREATED":     1,
-		"EVENT_TYPE_STARTED":     2,
-		"EVENT_TYPE_EXITED":      3,
-		"EVENT_TYPE_OOM":         4,
-		"EVENT_TYPE_HOOK_FAILED": 5,
-		"EVENT_TYPE_DELETED":     6,
-		"EVENT_TYPE_PAUSED":      7,
-		"EVENT_TYPE_RESUMED":     8,
-		"EVENT_TYPE_KILLED":      9,
-		"EVENT_TYPE_UPDATED":     10,
+		"EVENT_TYPE_UNSPECIFIED":      0,
+		"EVENT_TYPE_CREATED":          1,
+		"EVENT_TYPE_STARTED":          2,
+		"EVENT_TYPE_EXITED":           3,
+		"EVENT_TYPE_OOM":              4,
+		"EVENT_TYPE_HOOK_FAILED":      5,
+		"EVENT_TYPE_DELETED":          6,
+		"EVENT_TYPE_PAUSED":           7,
+		"EVENT_TYPE_RESUMED":          8,
+		"EVENT_TYPE_KILLED":           9,
+		"EVENT_TYPE_UPDATED":          10,
+		"EVENT_TYPE_CHECKPOINTED":     40,
+		"EVENT_TYPE_RESTORED":         41,
+		"EVENT_TYPE_SNAPSHOT_REMOVED": 42,
 	}
 )
 
@@ -347,11 +362,11 @@ func (x EventType) String() string {
 }
 
 func (EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[4].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[4].Descriptor()
 }
 
 func (EventType) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[4]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[4]
 }
 
 func (x EventType) Number() protoreflect.EnumNumber {
@@ -360,7 +375,7 @@ func (x EventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
 }
 
 // ContainerSpec is everything a client may ask for. The daemon hardens it into
@@ -443,7 +458,7 @@ type ContainerSpec struct {
 
 func (x *ContainerSpec) Reset() {
 	*x = ContainerSpec{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[0]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +470,7 @@ func (x *ContainerSpec) String() string {
 func (*ContainerSpec) ProtoMessage() {}
 
 func (x *ContainerSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[0]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +483,7 @@ func (x *ContainerSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerSpec.ProtoReflect.Descriptor instead.
 func (*ContainerSpec) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *ContainerSpec) GetName() string {
@@ -640,7 +655,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[1]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +667,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[1]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +680,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *User) GetUid() uint32 {
@@ -702,7 +717,7 @@ type UserNamespace struct {
 
 func (x *UserNamespace) Reset() {
 	*x = UserNamespace{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[2]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +729,7 @@ func (x *UserNamespace) String() string {
 func (*UserNamespace) ProtoMessage() {}
 
 func (x *UserNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[2]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +742,7 @@ func (x *UserNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserNamespace.ProtoReflect.Descriptor instead.
 func (*UserNamespace) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *UserNamespace) GetUidMappings() []*IDMapping {
@@ -759,7 +774,7 @@ type IDMapping struct {
 
 func (x *IDMapping) Reset() {
 	*x = IDMapping{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[3]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +786,7 @@ func (x *IDMapping) String() string {
 func (*IDMapping) ProtoMessage() {}
 
 func (x *IDMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[3]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +799,7 @@ func (x *IDMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IDMapping.ProtoReflect.Descriptor instead.
 func (*IDMapping) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *IDMapping) GetContainerId() uint32 {
@@ -829,7 +844,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[4]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +856,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[4]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +869,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Volume) GetType() VolumeType {
@@ -910,7 +925,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[5]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +937,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[5]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +950,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Secret) GetName() string {
@@ -988,7 +1003,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[6]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1015,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[6]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1028,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{6}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Resources) GetMemoryBytes() int64 {
@@ -1072,7 +1087,7 @@ type ExitStatus struct {
 
 func (x *ExitStatus) Reset() {
 	*x = ExitStatus{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[7]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1099,7 @@ func (x *ExitStatus) String() string {
 func (*ExitStatus) ProtoMessage() {}
 
 func (x *ExitStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[7]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1112,7 @@ func (x *ExitStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitStatus.ProtoReflect.Descriptor instead.
 func (*ExitStatus) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{7}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ExitStatus) GetExitCode() int32 {
@@ -1174,14 +1189,16 @@ type Container struct {
 	// exit yet (e.g. the disk is full): why. The state stays as it was, exit
 	// stays unset and Wait keeps waiting; nucleusd retries, and the true exit
 	// status is reported once it is recorded. Never set by the store.
-	ExitPending   string `protobuf:"bytes,35,opt,name=exit_pending,json=exitPending,proto3" json:"exit_pending,omitempty"`
+	ExitPending string `protobuf:"bytes,35,opt,name=exit_pending,json=exitPending,proto3" json:"exit_pending,omitempty"`
+	// The snapshot this container was restored from; empty otherwise.
+	RestoredFrom  string `protobuf:"bytes,30,opt,name=restored_from,json=restoredFrom,proto3" json:"restored_from,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[8]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1210,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[8]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1223,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{8}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Container) GetId() string {
@@ -1321,6 +1338,13 @@ func (x *Container) GetExitPending() string {
 	return ""
 }
 
+func (x *Container) GetRestoredFrom() string {
+	if x != nil {
+		return x.RestoredFrom
+	}
+	return ""
+}
+
 // CreateRequest asks for a new container.
 type CreateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1332,7 +1356,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[9]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1344,7 +1368,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[9]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1357,7 +1381,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{9}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateRequest) GetSpec() *ContainerSpec {
@@ -1378,7 +1402,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[10]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1390,7 +1414,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[10]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1403,7 +1427,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{10}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateResponse) GetContainer() *Container {
@@ -1424,7 +1448,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[11]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1436,7 +1460,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[11]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1449,7 +1473,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{11}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StartRequest) GetId() string {
@@ -1470,7 +1494,7 @@ type StartResponse struct {
 
 func (x *StartResponse) Reset() {
 	*x = StartResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[12]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1482,7 +1506,7 @@ func (x *StartResponse) String() string {
 func (*StartResponse) ProtoMessage() {}
 
 func (x *StartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[12]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1495,7 +1519,7 @@ func (x *StartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartResponse.ProtoReflect.Descriptor instead.
 func (*StartResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{12}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StartResponse) GetContainer() *Container {
@@ -1523,7 +1547,7 @@ type RunRequest struct {
 
 func (x *RunRequest) Reset() {
 	*x = RunRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[13]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1559,7 @@ func (x *RunRequest) String() string {
 func (*RunRequest) ProtoMessage() {}
 
 func (x *RunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[13]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1572,7 @@ func (x *RunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRequest.ProtoReflect.Descriptor instead.
 func (*RunRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{13}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RunRequest) GetMsg() isRunRequest_Msg {
@@ -1639,7 +1663,7 @@ type RunStart struct {
 
 func (x *RunStart) Reset() {
 	*x = RunStart{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1651,7 +1675,7 @@ func (x *RunStart) String() string {
 func (*RunStart) ProtoMessage() {}
 
 func (x *RunStart) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1664,7 +1688,7 @@ func (x *RunStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStart.ProtoReflect.Descriptor instead.
 func (*RunStart) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RunStart) GetSpec() *ContainerSpec {
@@ -1699,7 +1723,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1711,7 +1735,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1724,7 +1748,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RunResponse) GetMsg() isRunResponse_Msg {
@@ -1815,7 +1839,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1827,7 +1851,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1840,7 +1864,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetRequest) GetId() string {
@@ -1861,7 +1885,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1873,7 +1897,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1886,7 +1910,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetResponse) GetContainer() *Container {
@@ -1921,7 +1945,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1933,7 +1957,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1946,7 +1970,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListRequest) GetStates() []ContainerState {
@@ -2007,7 +2031,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2019,7 +2043,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2032,7 +2056,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListResponse) GetContainers() []*Container {
@@ -2062,7 +2086,7 @@ type KillRequest struct {
 
 func (x *KillRequest) Reset() {
 	*x = KillRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2074,7 +2098,7 @@ func (x *KillRequest) String() string {
 func (*KillRequest) ProtoMessage() {}
 
 func (x *KillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2087,7 +2111,7 @@ func (x *KillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillRequest.ProtoReflect.Descriptor instead.
 func (*KillRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *KillRequest) GetId() string {
@@ -2113,7 +2137,7 @@ type KillResponse struct {
 
 func (x *KillResponse) Reset() {
 	*x = KillResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2149,7 @@ func (x *KillResponse) String() string {
 func (*KillResponse) ProtoMessage() {}
 
 func (x *KillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2162,7 @@ func (x *KillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillResponse.ProtoReflect.Descriptor instead.
 func (*KillResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
 }
 
 // StopRequest stops a container gracefully.
@@ -2156,7 +2180,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2168,7 +2192,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2181,7 +2205,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *StopRequest) GetId() string {
@@ -2216,7 +2240,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2228,7 +2252,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2241,7 +2265,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StopResponse) GetContainer() *Container {
@@ -2264,7 +2288,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2276,7 +2300,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2289,7 +2313,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *DeleteRequest) GetId() string {
@@ -2317,7 +2341,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2329,7 +2353,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2342,7 +2366,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteResponse) GetContainer() *Container {
@@ -2363,7 +2387,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2375,7 +2399,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2388,7 +2412,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *WaitRequest) GetId() string {
@@ -2411,7 +2435,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2423,7 +2447,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2436,7 +2460,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WaitResponse) GetExit() *ExitStatus {
@@ -2464,7 +2488,7 @@ type PauseRequest struct {
 
 func (x *PauseRequest) Reset() {
 	*x = PauseRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2476,7 +2500,7 @@ func (x *PauseRequest) String() string {
 func (*PauseRequest) ProtoMessage() {}
 
 func (x *PauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2489,7 +2513,7 @@ func (x *PauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
 func (*PauseRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PauseRequest) GetId() string {
@@ -2510,7 +2534,7 @@ type PauseResponse struct {
 
 func (x *PauseResponse) Reset() {
 	*x = PauseResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2522,7 +2546,7 @@ func (x *PauseResponse) String() string {
 func (*PauseResponse) ProtoMessage() {}
 
 func (x *PauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2535,7 +2559,7 @@ func (x *PauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
 func (*PauseResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PauseResponse) GetContainer() *Container {
@@ -2556,7 +2580,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2568,7 +2592,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2581,7 +2605,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ResumeRequest) GetId() string {
@@ -2602,7 +2626,7 @@ type ResumeResponse struct {
 
 func (x *ResumeResponse) Reset() {
 	*x = ResumeResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2614,7 +2638,7 @@ func (x *ResumeResponse) String() string {
 func (*ResumeResponse) ProtoMessage() {}
 
 func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2627,7 +2651,7 @@ func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeResponse.ProtoReflect.Descriptor instead.
 func (*ResumeResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ResumeResponse) GetContainer() *Container {
@@ -2650,7 +2674,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2662,7 +2686,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2675,7 +2699,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateRequest) GetId() string {
@@ -2703,7 +2727,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2715,7 +2739,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2728,7 +2752,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateResponse) GetContainer() *Container {
@@ -2760,7 +2784,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2772,7 +2796,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2785,7 +2809,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -2841,7 +2865,7 @@ type LogsResponse struct {
 
 func (x *LogsResponse) Reset() {
 	*x = LogsResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2853,7 +2877,7 @@ func (x *LogsResponse) String() string {
 func (*LogsResponse) ProtoMessage() {}
 
 func (x *LogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2866,7 +2890,7 @@ func (x *LogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsResponse.ProtoReflect.Descriptor instead.
 func (*LogsResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *LogsResponse) GetEntries() []*LogEntry {
@@ -2894,7 +2918,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2906,7 +2930,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2919,7 +2943,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *LogEntry) GetTime() *timestamppb.Timestamp {
@@ -2968,7 +2992,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2980,7 +3004,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2993,7 +3017,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -3100,7 +3124,7 @@ type ExecStart struct {
 
 func (x *ExecStart) Reset() {
 	*x = ExecStart{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3112,7 +3136,7 @@ func (x *ExecStart) String() string {
 func (*ExecStart) ProtoMessage() {}
 
 func (x *ExecStart) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3125,7 +3149,7 @@ func (x *ExecStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStart.ProtoReflect.Descriptor instead.
 func (*ExecStart) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ExecStart) GetId() string {
@@ -3195,7 +3219,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3207,7 +3231,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3220,7 +3244,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -3327,7 +3351,7 @@ type ExecSyncRequest struct {
 
 func (x *ExecSyncRequest) Reset() {
 	*x = ExecSyncRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3339,7 +3363,7 @@ func (x *ExecSyncRequest) String() string {
 func (*ExecSyncRequest) ProtoMessage() {}
 
 func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3352,7 +3376,7 @@ func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncRequest.ProtoReflect.Descriptor instead.
 func (*ExecSyncRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ExecSyncRequest) GetId() string {
@@ -3435,7 +3459,7 @@ type ExecSyncResponse struct {
 
 func (x *ExecSyncResponse) Reset() {
 	*x = ExecSyncResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3447,7 +3471,7 @@ func (x *ExecSyncResponse) String() string {
 func (*ExecSyncResponse) ProtoMessage() {}
 
 func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3460,7 +3484,7 @@ func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncResponse.ProtoReflect.Descriptor instead.
 func (*ExecSyncResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ExecSyncResponse) GetStdout() []byte {
@@ -3527,7 +3551,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3539,7 +3563,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3552,7 +3576,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *StatsRequest) GetIds() []string {
@@ -3587,7 +3611,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3599,7 +3623,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3612,7 +3636,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatsResponse) GetStats() []*ContainerStats {
@@ -3647,7 +3671,7 @@ type ContainerStats struct {
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3659,7 +3683,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3672,7 +3696,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ContainerStats) GetId() string {
@@ -3749,7 +3773,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3761,7 +3785,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3774,7 +3798,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *EventsRequest) GetSinceSequence() uint64 {
@@ -3813,7 +3837,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3825,7 +3849,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3838,7 +3862,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EventsResponse) GetEvent() *Event {
@@ -3891,7 +3915,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3903,7 +3927,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3916,7 +3940,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *Event) GetSequence() uint64 {
@@ -3984,7 +4008,7 @@ type VersionRequest struct {
 
 func (x *VersionRequest) Reset() {
 	*x = VersionRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3996,7 +4020,7 @@ func (x *VersionRequest) String() string {
 func (*VersionRequest) ProtoMessage() {}
 
 func (x *VersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4009,7 +4033,7 @@ func (x *VersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionRequest.ProtoReflect.Descriptor instead.
 func (*VersionRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
 }
 
 // VersionResponse reports versions.
@@ -4035,7 +4059,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4047,7 +4071,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4060,7 +4084,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -4107,7 +4131,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4119,7 +4143,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4132,7 +4156,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
 }
 
 // StateCount is the number of containers in one state.
@@ -4148,7 +4172,7 @@ type StateCount struct {
 
 func (x *StateCount) Reset() {
 	*x = StateCount{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4160,7 +4184,7 @@ func (x *StateCount) String() string {
 func (*StateCount) ProtoMessage() {}
 
 func (x *StateCount) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4173,7 +4197,7 @@ func (x *StateCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCount.ProtoReflect.Descriptor instead.
 func (*StateCount) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *StateCount) GetState() ContainerState {
@@ -4231,7 +4255,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4243,7 +4267,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4256,7 +4280,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *InfoResponse) GetPlatform() string {
@@ -4364,11 +4388,11 @@ func (x *InfoResponse) GetLatestEventSeq() uint64 {
 	return 0
 }
 
-var File_api_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
+var File_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
 
-const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
+const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
-	"\x1capi/nucleus/v1/nucleus.proto\x12\n" +
+	"\x18nucleus/v1/nucleus.proto\x12\n" +
 	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\b\n" +
 	"\rContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
@@ -4441,7 +4465,7 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"oom_killed\x18\x03 \x01(\bR\toomKilled\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"\xab\x05\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\xd0\x05\n" +
 	"\tContainer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -4462,7 +4486,8 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\bhook_set\x18\r \x01(\tR\ahookSet\x12#\n" +
 	"\rrunsc_version\x18\x0e \x01(\tR\frunscVersion\x12\x1a\n" +
 	"\bwarnings\x18\x0f \x03(\tR\bwarnings\x12!\n" +
-	"\fexit_pending\x18# \x01(\tR\vexitPending\x1a9\n" +
+	"\fexit_pending\x18# \x01(\tR\vexitPending\x12#\n" +
+	"\rrestored_from\x18\x1e \x01(\tR\frestoredFrom\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\">\n" +
@@ -4694,7 +4719,7 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\tLogStream\x12\x1a\n" +
 	"\x16LOG_STREAM_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LOG_STREAM_STDOUT\x10\x01\x12\x15\n" +
-	"\x11LOG_STREAM_STDERR\x10\x02*\x94\x02\n" +
+	"\x11LOG_STREAM_STDERR\x10\x02*\xeb\x02\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EVENT_TYPE_CREATED\x10\x01\x12\x16\n" +
@@ -4707,7 +4732,10 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x12EVENT_TYPE_RESUMED\x10\b\x12\x15\n" +
 	"\x11EVENT_TYPE_KILLED\x10\t\x12\x16\n" +
 	"\x12EVENT_TYPE_UPDATED\x10\n" +
-	"2\xae\t\n" +
+	"\x12\x1b\n" +
+	"\x17EVENT_TYPE_CHECKPOINTED\x10(\x12\x17\n" +
+	"\x13EVENT_TYPE_RESTORED\x10)\x12\x1f\n" +
+	"\x1bEVENT_TYPE_SNAPSHOT_REMOVED\x10*2\xae\t\n" +
 	"\aNucleus\x12?\n" +
 	"\x06Create\x12\x19.nucleus.v1.CreateRequest\x1a\x1a.nucleus.v1.CreateResponse\x12<\n" +
 	"\x05Start\x12\x18.nucleus.v1.StartRequest\x1a\x19.nucleus.v1.StartResponse\x12:\n" +
@@ -4730,20 +4758,20 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x04Info\x12\x17.nucleus.v1.InfoRequest\x1a\x18.nucleus.v1.InfoResponseB.Z,nucleus.dev/nucleus/api/nucleus/v1;nucleusv1b\x06proto3"
 
 var (
-	file_api_nucleus_v1_nucleus_proto_rawDescOnce sync.Once
-	file_api_nucleus_v1_nucleus_proto_rawDescData []byte
+	file_nucleus_v1_nucleus_proto_rawDescOnce sync.Once
+	file_nucleus_v1_nucleus_proto_rawDescData []byte
 )
 
-func file_api_nucleus_v1_nucleus_proto_rawDescGZIP() []byte {
-	file_api_nucleus_v1_nucleus_proto_rawDescOnce.Do(func() {
-		file_api_nucleus_v1_nucleus_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_api_nucleus_v1_nucleus_proto_rawDesc), len(file_api_nucleus_v1_nucleus_proto_rawDesc)))
+func file_nucleus_v1_nucleus_proto_rawDescGZIP() []byte {
+	file_nucleus_v1_nucleus_proto_rawDescOnce.Do(func() {
+		file_nucleus_v1_nucleus_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_nucleus_v1_nucleus_proto_rawDesc), len(file_nucleus_v1_nucleus_proto_rawDesc)))
 	})
-	return file_api_nucleus_v1_nucleus_proto_rawDescData
+	return file_nucleus_v1_nucleus_proto_rawDescData
 }
 
-var file_api_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_api_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
-var file_api_nucleus_v1_nucleus_proto_goTypes = []any{
+var file_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_nucleus_v1_nucleus_proto_goTypes = []any{
 	(VolumeType)(0),               // 0: nucleus.v1.VolumeType
 	(ContainerState)(0),           // 1: nucleus.v1.ContainerState
 	(ListView)(0),                 // 2: nucleus.v1.ListView
@@ -4810,7 +4838,7 @@ var file_api_nucleus_v1_nucleus_proto_goTypes = []any{
 	(*durationpb.Duration)(nil),   // 63: google.protobuf.Duration
 	(*timestamppb.Timestamp)(nil), // 64: google.protobuf.Timestamp
 }
-var file_api_nucleus_v1_nucleus_proto_depIdxs = []int32{
+var file_nucleus_v1_nucleus_proto_depIdxs = []int32{
 	6,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
 	58, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
 	59, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
@@ -4916,53 +4944,53 @@ var file_api_nucleus_v1_nucleus_proto_depIdxs = []int32{
 	0,  // [0:60] is the sub-list for field type_name
 }
 
-func init() { file_api_nucleus_v1_nucleus_proto_init() }
-func file_api_nucleus_v1_nucleus_proto_init() {
-	if File_api_nucleus_v1_nucleus_proto != nil {
+func init() { file_nucleus_v1_nucleus_proto_init() }
+func file_nucleus_v1_nucleus_proto_init() {
+	if File_nucleus_v1_nucleus_proto != nil {
 		return
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[13].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[13].OneofWrappers = []any{
 		(*RunRequest_Start)(nil),
 		(*RunRequest_Stdin)(nil),
 		(*RunRequest_CloseStdin)(nil),
 		(*RunRequest_Signal)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[15].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[15].OneofWrappers = []any{
 		(*RunResponse_Container)(nil),
 		(*RunResponse_Stdout)(nil),
 		(*RunResponse_Stderr)(nil),
 		(*RunResponse_Exit)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[34].OneofWrappers = []any{}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[37].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[34].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[37].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 		(*ExecRequest_Signal)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[39].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[39].OneofWrappers = []any{
 		(*ExecResponse_ExecId)(nil),
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[45].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[45].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_nucleus_v1_nucleus_proto_rawDesc), len(file_api_nucleus_v1_nucleus_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nucleus_v1_nucleus_proto_rawDesc), len(file_nucleus_v1_nucleus_proto_rawDesc)),
 			NumEnums:      5,
 			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_api_nucleus_v1_nucleus_proto_goTypes,
-		DependencyIndexes: file_api_nucleus_v1_nucleus_proto_depIdxs,
-		EnumInfos:         file_api_nucleus_v1_nucleus_proto_enumTypes,
-		MessageInfos:      file_api_nucleus_v1_nucleus_proto_msgTypes,
+		GoTypes:           file_nucleus_v1_nucleus_proto_goTypes,
+		DependencyIndexes: file_nucleus_v1_nucleus_proto_depIdxs,
+		EnumInfos:         file_nucleus_v1_nucleus_proto_enumTypes,
+		MessageInfos:      file_nucleus_v1_nucleus_proto_msgTypes,
 	}.Build()
-	File_api_nucleus_v1_nucleus_proto = out.File
-	file_api_nucleus_v1_nucleus_proto_goTypes = nil
-	file_api_nucleus_v1_nucleus_proto_depIdxs = nil
+	File_nucleus_v1_nucleus_proto = out.File
+	file_nucleus_v1_nucleus_proto_goTypes = nil
+	file_nucleus_v1_nucleus_proto_depIdxs = nil
 }

@@ -121,6 +121,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		Streams:     server.Limits{PerCaller: lim.MaxStreamsPerUID, Root: lim.MaxStreamsRoot, Total: lim.MaxStreams},
 		Connections: server.Limits{PerCaller: lim.MaxConnectionsPerUID, Root: lim.MaxConnectionsRoot, Total: lim.MaxConnections},
 		Ready:       d.Recovered(),
+		Snapshots:   service.NewSnapshots(d),
 	}
 	if mx != nil {
 		opts.Observe = mx.Observe

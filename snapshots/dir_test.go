@@ -1,0 +1,115 @@
+package snapshots
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+const testID = "0123456789abcdef0123456789abcdef"
+
+func writeSnapshot(t *testing.T, d *Dir) string {
+	t.Helper()
+	p, err := d.Begin(testID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range map[string]string{"checkpoint.img": "state", "pages.img": "memory"} {
+		if err := os.WriteFile(filepath.Join(p.Path(), name), []byte(data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(d.Path(testID)); !os.IsNotExist(err) {
+		t.Fatalf("snapshot visible before commit: %v", err)
+	}
+	digest, size, err := p.Seal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if size < 11 {
+		t.Fatalf("size %d", size)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return digest
+}
+
+func TestCommitVerifyAndModes(t *testing.T) {
+	d, err := Open(t.TempDir(), func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	digest := writeSnapshot(t, d)
+	if err := d.Verify(testID, digest); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{d.path, d.Path(testID)} {
+		if st, _ := os.Stat(p); st.Mode().Perm() != 0o700 {
+			t.Errorf("%s is %v, want 0700", p, st.Mode().Perm())
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(d.Path(testID), "*"))
+	for _, f := range files {
+		if st, _ := os.Stat(f); st.Mode().Perm() != 0o600 {
+			t.Errorf("%s is %v, want 0600", f, st.Mode().Perm())
+		}
+	}
+}
+
+func TestVerifyRefusesTampering(t *testing.T) {
+	for name, tamper := range map[string]func(dir string){
+		"changed file": func(dir string) { os.WriteFile(filepath.Join(dir, "pages.img"), []byte("MEMORY"), 0o600) },
+		"added file":   func(dir string) { os.WriteFile(filepath.Join(dir, "extra"), nil, 0o600) },
+		"removed file": func(dir string) { os.Remove(filepath.Join(dir, "pages.img")) },
+		"manifest":     func(dir string) { os.WriteFile(filepath.Join(dir, ManifestFile), []byte(`{"files":[]}`), 0o600) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			d, err := Open(t.TempDir(), func(string) bool { return true })
+			if err != nil {
+				t.Fatal(err)
+			}
+			digest := writeSnapshot(t, d)
+			tamper(d.Path(testID))
+			if err := d.Verify(testID, digest); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+				t.Fatalf("Verify after tampering: %v, want FailedPrecondition", err)
+			}
+		})
+	}
+}
+
+func TestOpenRemovesLeftovers(t *testing.T) {
+	root := t.TempDir()
+	d, err := Open(root, func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeSnapshot(t, d)
+	if _, err := d.Begin("ffffffffffffffffffffffffffffffff"); err != nil {
+		t.Fatal(err)
+	}
+	d, err = Open(root, func(string) bool { return false })
+	if err != nil {
+		t.Fatal(err)
+	}
+	left, _ := os.ReadDir(d.path)
+	if len(left) != 0 {
+		t.Fatalf("left after Open: %v", left)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	l := Limits{MaxBytes: 100, MaxBytesPerUID: 150, MaxTotalBytes: 300}
+	for _, c := range []struct {
+		size, owner, total int64
+		ok                 bool
+	}{{100, 50, 200, true}, {101, 0, 0, false}, {60, 100, 100, false}, {60, 0, 250, false}} {
+		err := l.Check(c.size, c.owner, c.total)
+		if (err == nil) != c.ok || (err != nil && !errors.Is(err, errdefs.ErrResourceExhausted)) {
+			t.Errorf("Check(%d, %d, %d) = %v", c.size, c.owner, c.total, err)
+		}
+	}
+}
