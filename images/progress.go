@@ -1,0 +1,32 @@
+package images
+
+// Phase is the stage a pull or an import reports progress for.
+type Phase string
+
+// The phases, in the order one layer goes through them.
+const (
+	PhaseResolving   Phase = "resolving"   // fetching the manifest and config
+	PhaseDownloading Phase = "downloading" // a layer's bytes
+	PhaseExists      Phase = "exists"      // a layer already in the store
+	PhaseVerified    Phase = "verified"    // a layer's digest checked, stored
+	PhaseUnpacking   Phase = "unpacking"   // a layer being extracted
+	PhaseDone        Phase = "done"        // the image is committed
+)
+
+// Progress is one progress report. Layer is empty for image-wide phases.
+type Progress struct {
+	Ref   string // the reference being pulled or imported
+	Layer string // layer digest
+	Phase Phase
+	Done  int64 // bytes done in this phase
+	Total int64 // bytes expected (0 if unknown)
+}
+
+// ProgressFunc receives reports; it must not block for long. Nil is allowed.
+type ProgressFunc func(Progress)
+
+func (f ProgressFunc) report(p Progress) {
+	if f != nil {
+		f(p)
+	}
+}
