@@ -36,6 +36,7 @@ func (c *Config) validateOn(h Host) error {
 	c.Limits.validateCeilings(&p, &c.Defaults, h)
 	c.Hooks.validate(&p)
 	c.Logging.validate(&p)
+	c.Images.validate(&p)
 	if c.Metrics.Address != "" {
 		checkHostPort(&p, "metrics.address", c.Metrics.Address)
 	}
@@ -135,6 +136,9 @@ func (d *DefaultsConfig) validate(p *problems) {
 	}
 	if d.TmpSize < 1 {
 		p.add("defaults.tmp_size", "must be positive")
+	}
+	if d.Disk < MiB {
+		p.add("defaults.disk", "%s is too small; at least 1m", d.Disk)
 	}
 	if d.ShmSize < 1 {
 		p.add("defaults.shm_size", "must be positive")
