@@ -103,6 +103,7 @@ func toAPI(c *store.Container) *nucleusv1.Container {
 		RunscVersion: c.RunscVersion,
 		Warnings:     c.Warnings,
 	}
+	imageAPI(out, c.Spec)
 	if timestamp(c.CreatedAt) {
 		out.CreatedAt = timestamppb.New(c.CreatedAt)
 	}
