@@ -40,8 +40,6 @@ type Options struct {
 	// (another runsc version) leaves them to runsc processes, with a log
 	// line.
 	NewDirect func(binary string, globalFlags []string) (sandbox.Direct, error)
-	// Images resolves ContainerSpec.image; nil refuses image containers.
-	Images ImageResolver
 }
 
 // Metrics receives what the core measures.
@@ -184,7 +182,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		cfg: cfg, ceil: cfg.Limits.Ceilings(config.HostFacts()), rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
 		events: newEventBus(st), metrics: o.Metrics, runscVersion: ver.String(),
 		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
-		cleanups: newCleanupQueue(), images: o.Images,
+		cleanups: newCleanupQueue(),
 	}
 	if d.logWatch, err = containerlog.NewWatcher(); err != nil {
 		o.Logger.Warn("log followers poll: no inotify instance", zap.Error(err))

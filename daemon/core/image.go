@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -241,6 +242,22 @@ func (d *Daemon) createImage(ctx context.Context, caller auth.Identity, spec *nu
 	return eff, root, release, nil
 }
 
+// UseImages makes ContainerSpec.image resolve through r; without it image
+// containers are refused. Call it once, before serving.
+func (d *Daemon) UseImages(r ImageResolver) { d.images = r }
+
 // Store returns the daemon's store (the image store keeps its records
 // there).
 func (d *Daemon) Store() *store.Store { return d.store }
+
+// PublishImageEvent records an image event (pulled, imported, removed)
+// through the container events machinery: no container id, the digest
+// and reference as attributes, and the caller's uid as owner_uid, so a
+// non-root subscriber sees the image events it caused.
+func (d *Daemon) PublishImageEvent(typ nucleusv1.EventType, callerUID uint32, digest, ref string) {
+	attrs := map[string]string{"image_digest": digest, ownerAttr: strconv.FormatUint(uint64(callerUID), 10)}
+	if ref != "" {
+		attrs["image_reference"] = ref
+	}
+	d.publish(typ, nil, "", 0, attrs)
+}
