@@ -1,4 +1,44 @@
 package images
 
-// recover empties tmp/ and removes the trees and blobs no record references.
-func (s *Store) recover() error { return nil }
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// recover empties tmp/ and removes the trees and blobs no record
+// references: what a pull, import or removal killed midway left behind.
+func (s *Store) recover() error {
+	if err := emptyDir(s.tmpDir(), nil); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep, err := s.referencedLocked()
+	if err != nil {
+		return fmt.Errorf("images: list records: %w", err)
+	}
+	if err := emptyDir(s.rootfsDir(), func(name string) bool { return keep["sha256:"+name] }); err != nil {
+		return err
+	}
+	return emptyDir(s.blobDir(), func(name string) bool { return keep["sha256:"+name] })
+}
+
+// emptyDir removes every entry of dir except those keep reports true for,
+// logging what it removes.
+func emptyDir(dir string, keep func(string) bool) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("images: %w", err)
+	}
+	for _, e := range ents {
+		if keep != nil && keep(e.Name()) && !strings.HasPrefix(e.Name(), ".") {
+			continue
+		}
+		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+			return fmt.Errorf("images: clean up: %w", err)
+		}
+	}
+	return nil
+}

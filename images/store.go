@@ -28,6 +28,8 @@ type Store struct {
 	// pulls shares one pull of a reference, blobs one download of a digest,
 	// unpacks one unpack of a manifest between concurrent callers.
 	pulls, blobs, unpacks singleflight.Group
+	// pinned counts the blobs in-flight pulls and imports need (under mu).
+	pinned map[string]int
 }
 
 // Open opens (creating it, mode 0711) the store at root and removes what a

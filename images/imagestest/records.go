@@ -30,6 +30,11 @@ func NewRecords() *Records {
 func (m *Records) Put(rec *images.Record) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for ref, d := range m.refs {
+		if d == rec.Digest && !slices.Contains(rec.References, ref) {
+			delete(m.refs, ref)
+		}
+	}
 	for _, ref := range rec.References {
 		if old, ok := m.refs[ref]; ok && old != rec.Digest {
 			if err := m.dropRef(old, ref); err != nil {
