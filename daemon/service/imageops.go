@@ -60,7 +60,7 @@ func (o *imageOps) importArchive(ctx context.Context, caller auth.Identity, r io
 	for _, rec := range recs {
 		if norm != "" && len(recs) == 1 && len(rec.References) == 0 {
 			rec.References = []string{norm}
-			if err := o.d.Store().ImageRecords().Put(rec); err != nil {
+			if err := o.d.Store().Images().Put(rec); err != nil {
 				return nil, err
 			}
 		}

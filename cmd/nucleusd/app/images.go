@@ -24,7 +24,7 @@ func openImages(d *core.Daemon, cfg *config.Config, rootDir string, log *zap.Log
 		AllowedRegistries: ic.AllowedRegistries, Mirrors: ic.MirrorMap(), Insecure: ic.Insecure,
 		AuthFile: ic.AuthFile, Parallel: ic.ParallelDownloads,
 	}
-	st, err := images.Open(filepath.Join(rootDir, "images"), d.Store().ImageRecords(), pol, log.Named("images"))
+	st, err := images.Open(filepath.Join(rootDir, "images"), d.Store().Images(), pol, log.Named("images"))
 	if err != nil {
 		return nil, fmt.Errorf("opening the image store: %w", err)
 	}
