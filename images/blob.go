@@ -56,9 +56,12 @@ func (s *Store) writeBlob(digest string, size, max int64, r io.Reader, counted f
 		w = io.MultiWriter(w, countFunc(counted))
 	}
 	n, err := io.Copy(w, io.LimitReader(r, limit+1))
-	if err != nil {
+	if err != nil && (size < 0 || n < size) {
 		return "", fmt.Errorf("blob %s: %w", short(digest), err)
 	}
+	// A source that checks digests itself (go-containerregistry) fails only
+	// once every byte is in: judge those bytes here, so a tampered blob is
+	// reported as such, not as an I/O error.
 	switch {
 	case n > limit && size < 0:
 		return "", errdefs.ResourceExhausted("blob is larger than %d bytes", max)

@@ -18,14 +18,17 @@ import (
 
 // commit stores src's blobs, unpacks it and stores its record — the
 // record last, so a crash before it leaves nothing visible.
-func (s *Store) commit(ctx context.Context, src *imageSource, caller Caller, progress ProgressFunc) (*Record, error) {
-	if rec, err := s.recs.Get(src.digest); err == nil {
-		if _, err := os.Lstat(s.RootFS(rec)); err == nil {
-			return s.addRefs(rec.Digest, src.refs)
-		}
+func (s *Store) commit(ctx context.Context, src *imageSource, caller Caller, progress ProgressFunc) (rec *Record, err error) {
+	if s.haveImage(src.digest) {
+		return s.addRefs(src.digest, src.refs)
 	}
 	unpin := s.pin(src)
-	defer unpin()
+	defer func() {
+		unpin()
+		if err != nil {
+			s.dropUnreferenced(src) // a failed image leaves nothing behind
+		}
+	}()
 	if err := s.fetchLayers(ctx, src, progress); err != nil {
 		return nil, err
 	}
@@ -61,7 +64,7 @@ func (s *Store) commit(ctx context.Context, src *imageSource, caller Caller, pro
 	if err != nil {
 		return nil, err
 	}
-	rec, err := s.addRefs(v.(*Record).Digest, src.refs)
+	rec, err = s.addRefs(v.(*Record).Digest, src.refs)
 	if err != nil {
 		return nil, err
 	}
@@ -262,3 +265,23 @@ func ctxErr(err error) error {
 }
 
 var _ = ocispec.MediaTypeImageManifest
+
+// dropUnreferenced removes src's blobs that no record and no other
+// in-flight commit needs.
+func (s *Store) dropUnreferenced(src *imageSource) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	keep, err := s.referencedLocked()
+	if err != nil {
+		return // Open cleans up
+	}
+	ds := []string{src.digest, string(src.parsed.Config.Digest)}
+	for _, l := range src.parsed.Layers {
+		ds = append(ds, string(l.Digest))
+	}
+	for _, d := range ds {
+		if _, ok := asDigest(d); ok && !keep[d] {
+			_ = os.Remove(s.blobPath(d))
+		}
+	}
+}

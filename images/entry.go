@@ -36,6 +36,9 @@ func (u *unpacker) entry(tr *tar.Reader, hdr *tar.Header) error {
 		return u.opaque(path.Dir(p))
 	}
 	if name, ok := strings.CutPrefix(base, whiteoutPrefix); ok {
+		if name == "" || name == "." || name == ".." || strings.Contains(name, "/") {
+			return errdefs.InvalidArgument("whiteout names %q, not an entry of its directory", name)
+		}
 		return u.whiteout(path.Join(path.Dir(p), name))
 	}
 	switch hdr.Typeflag {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -38,6 +39,9 @@ func (s *Store) Pull(ctx context.Context, ref string, caller Caller, progress Pr
 	ctx, cancel := context.WithTimeout(ctx, s.pol.PullTimeout)
 	defer cancel()
 	progress.report(Progress{Ref: r.Name(), Phase: PhaseResolving})
+	if d, ok := r.(name.Digest); ok && s.haveImage(d.DigestStr()) {
+		return s.addRefs(d.DigestStr(), []string{r.Name()})
+	}
 	v, err, _ := s.pulls.Do(r.Name(), func() (any, error) {
 		src, err := s.resolve(ctx, r)
 		if err != nil {
@@ -127,7 +131,7 @@ func (s *Store) resolveAt(ctx context.Context, r name.Reference) (*imageSource, 
 		remote.WithContext(ctx),
 		remote.WithPlatform(hostPlatform),
 		remote.WithAuthFromKeychain(authFile(s.pol.AuthFile)),
-		remote.WithTransport(http.DefaultTransport.(*http.Transport).Clone()),
+		remote.WithTransport(httpsOnly{inner: http.DefaultTransport.(*http.Transport).Clone(), s: s}),
 	}
 	img, err := remote.Image(r, opts...)
 	if err != nil {
@@ -138,6 +142,9 @@ func (s *Store) resolveAt(ctx context.Context, r name.Reference) (*imageSource, 
 		return nil, remoteErr(err)
 	}
 	src := &imageSource{manifest: raw, digest: digestOf(raw)}
+	if s.haveImage(src.digest) {
+		return src, nil // commit only adds the reference
+	}
 	if src.parsed, err = parseManifest(raw, s.pol); err != nil {
 		return nil, err
 	}
@@ -191,4 +198,30 @@ func remoteErr(err error) error {
 		return err
 	}
 	return fmt.Errorf("%v: %w", err, errdefs.ErrUnavailable)
+}
+
+// httpsOnly refuses plain http to any host the operator did not list as
+// insecure: go-containerregistry would otherwise fall back to http for
+// loopback and private (RFC 1918) addresses on its own.
+type httpsOnly struct {
+	inner http.RoundTripper
+	s     *Store
+}
+
+func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme != "https" && !h.s.insecure(req.URL.Host) {
+		return nil, fmt.Errorf("registry %s: plain http is allowed only for registries in [images] insecure: %w", req.URL.Host, errdefs.ErrPermissionDenied)
+	}
+	return h.inner.RoundTrip(req)
+}
+
+// haveImage reports whether the image of a manifest digest is stored,
+// record and tree.
+func (s *Store) haveImage(digest string) bool {
+	rec, err := s.recs.Get(digest)
+	if err != nil {
+		return false
+	}
+	_, err = os.Lstat(s.RootFS(rec))
+	return err == nil
 }

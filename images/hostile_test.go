@@ -1,0 +1,264 @@
+package images
+
+import (
+	"archive/tar"
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/internal/testutil"
+)
+
+// hostHarness is a fake host around an image root: a canary file beside
+// the root, plus the real /etc, which every hostile test checks after.
+type hostHarness struct {
+	t      *testing.T
+	base   string // the "host" directory holding root and the canary
+	root   string // where layers are unpacked
+	canary string
+	tag    string // a unique name hostile entries try to create on the host
+	etc    map[string][32]byte
+}
+
+func newHost(t *testing.T) *hostHarness {
+	t.Helper()
+	testutil.RequireRoot(t, "to unpack as nucleusd does (owners, hard links by fd)")
+	base := t.TempDir()
+	h := &hostHarness{t: t, base: base, root: filepath.Join(base, "root"), canary: filepath.Join(base, "canary"),
+		tag: fmt.Sprintf("nucleus-escape-%d-%s", os.Getpid(), strings.ReplaceAll(t.Name(), "/", "_")), etc: map[string][32]byte{}}
+	if err := os.Mkdir(h.root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(h.canary, []byte("canary"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"/etc/passwd", "/etc/shadow", "/etc/group"} {
+		b, _ := os.ReadFile(f)
+		h.etc[f] = sha256.Sum256(b)
+	}
+	t.Cleanup(func() {
+		for _, p := range h.escapes() {
+			os.RemoveAll(p)
+		}
+	})
+	return h
+}
+
+// escapes are the host paths a hostile entry named tag could reach.
+func (h *hostHarness) escapes() []string {
+	return []string{"/" + h.tag, "/etc/" + h.tag, "/tmp/" + h.tag, filepath.Join(h.base, h.tag), filepath.Join(filepath.Dir(h.base), h.tag)}
+}
+
+// check asserts nothing outside the root changed.
+func (h *hostHarness) check() {
+	h.t.Helper()
+	for _, p := range h.escapes() {
+		if _, err := os.Lstat(p); !errors.Is(err, os.ErrNotExist) {
+			h.t.Errorf("HOST WRITTEN: %s exists (%v)", p, err)
+		}
+	}
+	if b, err := os.ReadFile(h.canary); err != nil || string(b) != "canary" {
+		h.t.Errorf("HOST WRITTEN: canary is %q, %v", b, err)
+	}
+	ents, _ := os.ReadDir(h.base)
+	if len(ents) != 2 {
+		h.t.Errorf("HOST WRITTEN: %s holds %d entries, want root and canary", h.base, len(ents))
+	}
+	for f, sum := range h.etc {
+		b, _ := os.ReadFile(f)
+		if sha256.Sum256(b) != sum {
+			h.t.Errorf("HOST WRITTEN: %s changed", f)
+		}
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat("/etc/shadow", &st); err == nil && st.Nlink != 1 {
+		h.t.Errorf("HOST WRITTEN: /etc/shadow has %d links", st.Nlink)
+	}
+}
+
+// unpack applies raw (uncompressed) tar layers, gzipped, with pol.
+func (h *hostHarness) unpack(pol Policy, layers ...[]byte) (*unpacker, error) {
+	h.t.Helper()
+	u, err := newUnpacker(h.root, pol.WithDefaults())
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer u.close()
+	for _, l := range layers {
+		if err := u.layer(bytes.NewReader(gz(h.t, l)), sha(l)); err != nil {
+			return u, err
+		}
+	}
+	return u, nil
+}
+
+func (h *hostHarness) inRoot(p string) string { return filepath.Join(h.root, p) }
+
+func (h *hostHarness) wantFile(p, body string) {
+	h.t.Helper()
+	if b, err := os.ReadFile(h.inRoot(p)); err != nil || string(b) != body {
+		h.t.Errorf("%s in the root = %q, %v; want %q", p, b, err, body)
+	}
+}
+
+func TestHostileDotDotEntries(t *testing.T) {
+	h := newHost(t)
+	_, err := h.unpack(Policy{}, tarOf(t, file("../"+h.tag, "x"), file("a/../../../"+h.tag, "y"),
+		file("../../../../../../../etc/"+h.tag, "z"), dir("../../d/")))
+	if err != nil {
+		t.Fatalf("a layer with ../ entries is neutralised, not refused: %v", err)
+	}
+	h.wantFile(h.tag, "y")
+	h.wantFile("etc/"+h.tag, "z")
+	h.check()
+}
+
+func TestHostileAbsolutePaths(t *testing.T) {
+	h := newHost(t)
+	if _, err := h.unpack(Policy{}, tarOf(t, file("/etc/"+h.tag, "x"), file("/"+h.tag, "y"), file(h.canary, "owned"))); err != nil {
+		t.Fatal(err)
+	}
+	h.wantFile("etc/"+h.tag, "x")
+	h.wantFile(h.canary, "owned")
+	h.check()
+}
+
+func TestHostileSymlinkSameLayer(t *testing.T) {
+	h := newHost(t)
+	_, err := h.unpack(Policy{}, tarOf(t, dir("etc/"),
+		symlink("etcl", "/etc"), file("etcl/"+h.tag, "via abs"),
+		symlink("up", "../../../../.."), file("up/"+h.tag, "via rel"),
+		symlink("rootl", "/"), file("rootl/tmp/"+h.tag, "via root"),
+		symlink("can", h.canary), file("can", "replaced, not followed")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A symlink to a host directory the image lacks dangles inside the
+	// root: writing through it fails and writes nothing.
+	if _, err := h.unpack(Policy{}, tarOf(t, symlink("base", h.base), file("base/"+h.tag, "via base"))); err == nil {
+		t.Errorf("writing through a symlink to a directory missing from the image succeeded")
+	}
+	h.wantFile("etc/"+h.tag, "via abs")
+	h.wantFile(h.tag, "via rel")
+	h.wantFile("can", "replaced, not followed")
+	h.check()
+}
+
+func TestHostileSymlinkLaterLayer(t *testing.T) {
+	h := newHost(t)
+	_, err := h.unpack(Policy{},
+		tarOf(t, dir("etc/"), symlink("etcl", "/etc"), symlink("rootl", "/"), symlink("can", h.canary), symlink("d", "../"+filepath.Base(h.base))),
+		tarOf(t, file("etcl/"+h.tag, "a"), file("rootl/etc/passwd", "root::0:0::/:/bin/sh\n"),
+			file("can", "b"), dir("d/"), file("d/"+h.tag, "c")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.wantFile("etc/"+h.tag, "a")
+	h.wantFile("etc/passwd", "root::0:0::/:/bin/sh\n")
+	h.check()
+}
+
+func TestHostileHardlinkToShadow(t *testing.T) {
+	h := newHost(t)
+	for _, target := range []string{"/etc/shadow", "../../../../etc/shadow", h.base + "/canary"} {
+		_, err := h.unpack(Policy{}, tarOf(t, hardlink("h", target)))
+		if !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("hard link to %s outside the image = %v, want InvalidArgument", target, err)
+		}
+	}
+	// Through a symlink planted in the image: the link names the symlink
+	// itself, never what it points at.
+	if _, err := h.unpack(Policy{}, tarOf(t, symlink("s", "/etc/shadow"), hardlink("h", "s"))); err != nil {
+		t.Fatal(err)
+	}
+	if l, err := os.Readlink(h.inRoot("h")); err != nil || l != "/etc/shadow" {
+		t.Errorf("h = %q %v, want a link to the symlink s", l, err)
+	}
+	h.check()
+}
+
+func TestHostileWhiteoutDotDot(t *testing.T) {
+	h := newHost(t)
+	if _, err := h.unpack(Policy{}, tarOf(t, file("canary", "in image"), file("keep", "k"), symlink("etcl", "/etc"))); err != nil {
+		t.Fatal(err)
+	}
+	// Whiteouts that climb out resolve inside the root; those naming . or
+	// .. are refused.
+	if _, err := h.unpack(Policy{}, tarOf(t, file("../.wh.canary", ""), file("a/../../.wh.canary", ""), file("etcl/.wh.passwd", ""))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(h.inRoot("canary")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the image's own canary should be whited out: %v", err)
+	}
+	for _, bad := range []string{"x/.wh..", "x/.wh.."} {
+		if _, err := h.unpack(Policy{}, tarOf(t, file(bad, ""))); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("whiteout %q = %v, want InvalidArgument", bad, err)
+		}
+	}
+	h.wantFile("keep", "k")
+	h.check()
+}
+
+func TestHostileDeviceNodes(t *testing.T) {
+	h := newHost(t)
+	u, err := h.unpack(Policy{}, tarOf(t,
+		ent{name: "dev/kmsg", typ: tar.TypeChar, mode: 0o666},
+		ent{name: "dev/sda", typ: tar.TypeBlock, mode: 0o666},
+		ent{name: "../" + h.tag, typ: tar.TypeChar, mode: 0o666}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.skipped.CharDevices != 2 || u.skipped.BlockDevices != 1 {
+		t.Errorf("skipped = %+v, want 2 char and 1 block device", u.skipped)
+	}
+	for _, p := range []string{"dev/kmsg", "dev/sda", h.tag} {
+		if _, err := os.Lstat(h.inRoot(p)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("device %s was created: %v", p, err)
+		}
+	}
+	h.check()
+}
+
+func TestHostileFIFO(t *testing.T) {
+	h := newHost(t)
+	u, err := h.unpack(Policy{}, tarOf(t, ent{name: "run/fifo", typ: tar.TypeFifo, mode: 0o666}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.skipped.FIFOs != 1 {
+		t.Errorf("skipped = %+v, want 1 FIFO", u.skipped)
+	}
+	if _, err := os.Lstat(h.inRoot("run/fifo")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the FIFO was created: %v", err)
+	}
+	h.check()
+}
+
+func TestHostileXattrsAndSetuid(t *testing.T) {
+	h := newHost(t)
+	u, err := h.unpack(Policy{}, tarOf(t, ent{name: "bin/x", body: "x", typ: tar.TypeReg, mode: 0o6755, uid: 1000, gid: 1000,
+		pax: map[string]string{"SCHILY.xattr.security.capability": "\x01\x00\x00\x02\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+			"SCHILY.xattr.trusted.overlay.opaque": "y", "SCHILY.xattr.user.note": "ok"}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.skipped.Xattrs != 2 {
+		t.Errorf("skipped xattrs = %d, want 2 (security.capability, trusted.*)", u.skipped.Xattrs)
+	}
+	buf := make([]byte, 64)
+	if _, err := syscall.Getxattr(h.inRoot("bin/x"), "security.capability", buf); err == nil {
+		t.Errorf("security.capability was set")
+	}
+	fi, err := os.Stat(h.inRoot("bin/x"))
+	if err != nil || fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != os.ModeSetuid|os.ModeSetgid || fi.Sys().(*syscall.Stat_t).Uid != 1000 {
+		t.Errorf("bin/x = %v, want setuid+setgid mode bits owned by 1000", fi)
+	}
+	h.check()
+}
