@@ -145,6 +145,11 @@ func (s *Store) unpackImage(ctx context.Context, rec *Record, progress ProgressF
 		return unpacked{}, fmt.Errorf("images: %w", err)
 	}
 	defer os.RemoveAll(dir)
+	// The tree's root is the container's /: searchable by the sandbox's
+	// gofer, which runs as an unprivileged uid (MkdirTemp made it 0700).
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return unpacked{}, fmt.Errorf("images: %w", err)
+	}
 	u, err := newUnpacker(dir, s.pol)
 	if err != nil {
 		return unpacked{}, err
