@@ -135,6 +135,11 @@ func (d *Daemon) applyImage(ctx context.Context, caller auth.Identity, spec *nuc
 			if err != nil {
 				return nil, nil, err
 			}
+			// As docker (containerd's WithAdditionalGIDs): the primary
+			// group is among the supplementary ones.
+			if !slices.Contains(extra, gid) {
+				extra = append([]uint32{gid}, extra...)
+			}
 			eff.User = &nucleusv1.User{Uid: uid, Gid: gid, AdditionalGids: extra}
 		}
 	}
