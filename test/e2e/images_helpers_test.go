@@ -35,10 +35,14 @@ type tent struct {
 	uid, gid         int
 }
 
-func tfile(name, body string) tent { return tent{name: name, body: body, typ: tar.TypeReg, mode: 0o644} }
-func tdir(name string) tent        { return tent{name: name, typ: tar.TypeDir, mode: 0o755} }
-func tlink(name, to string) tent   { return tent{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777} }
-func thard(name, to string) tent   { return tent{name: name, link: to, typ: tar.TypeLink, mode: 0o644} }
+func tfile(name, body string) tent {
+	return tent{name: name, body: body, typ: tar.TypeReg, mode: 0o644}
+}
+func tdir(name string) tent { return tent{name: name, typ: tar.TypeDir, mode: 0o755} }
+func tlink(name, to string) tent {
+	return tent{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777}
+}
+func thard(name, to string) tent { return tent{name: name, link: to, typ: tar.TypeLink, mode: 0o644} }
 
 // tlayer is a gzip layer of ents.
 func tlayer(t testing.TB, ents ...tent) v1.Layer {
