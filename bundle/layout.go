@@ -21,6 +21,7 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 			return nil, nil, err
 		}
 		p.rootfs = &src
+		p.idmap = req.UserNamespace
 	case req.Rootfs != "":
 		src, err := resolveHostPath("rootfs", req.Rootfs, pol)
 		if err != nil {

@@ -13,7 +13,10 @@ import (
 
 // plan is what Create must do on disk for a spec that build returned.
 type plan struct {
-	rootfs      *hostSource // a host directory rootfs; nil for the empty one
+	rootfs *hostSource // a host directory rootfs; nil for the empty one
+	// idmap, for an image root in a user namespace, maps the image's ids
+	// onto the namespace's (see idmappedBind).
+	idmap       *UserNamespace
 	links       []rootfsLink
 	mountPoints []mountPoint
 	pins        []pin
