@@ -81,6 +81,7 @@ least 4 characters, as ps shows 12) or their exact name.`,
 		newStopCommand(g), newRmCommand(g), newWaitCommand(g), newStatsCommand(g),
 		newEventsCommand(g), newPauseCommand(g), newResumeCommand(g), newUpdateCommand(g),
 		newVersionCommand(g), newInfoCommand(g), newCompletionCommand(),
+		newPullCommand(g), newImagesCommand(g), newRmiCommand(g), newImageCommand(g),
 	)
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {
