@@ -14,8 +14,8 @@ import (
 // run from an image.
 type ImageOptions struct {
 	Entrypoint entrypointFlag // --entrypoint CMD ('' for none): spec.entrypoint / clear_entrypoint
-	Pull       string  // --pull missing|always|never: spec.pull_policy
-	Disk       string  // --disk 1g: spec.resources.disk_bytes
+	Pull       string         // --pull missing|always|never: spec.pull_policy
+	Disk       string         // --disk 1g: spec.resources.disk_bytes
 }
 
 func addImageFlags(fs *pflag.FlagSet, o *ImageOptions) {
@@ -35,7 +35,7 @@ func imageArg(args []string, rootfs string) (string, []string) {
 }
 
 // entrypointFlag is --entrypoint: a string that remembers being set, so
-// that '' (no entrypoint) differs from leaving the flag out.
+// that ” (no entrypoint) differs from leaving the flag out.
 type entrypointFlag struct {
 	value string
 	set   bool
