@@ -164,7 +164,7 @@ func (s *Store) unpackImage(ctx context.Context, rec *Record, progress ProgressF
 			done += n
 			progress.report(Progress{Layer: l.Digest, Phase: PhaseUnpacking, Done: done})
 		}
-		if err := s.unpackLayer(u, l); err != nil {
+		if err := s.unpackLayer(ctx, u, l); err != nil {
 			return unpacked{}, err
 		}
 	}
@@ -181,13 +181,13 @@ func (s *Store) unpackImage(ctx context.Context, rec *Record, progress ProgressF
 	return unpacked{size: u.written, skipped: u.skipped}, syncDir(s.rootfsDir())
 }
 
-func (s *Store) unpackLayer(u *unpacker, l LayerInfo) error {
+func (s *Store) unpackLayer(ctx context.Context, u *unpacker, l LayerInfo) error {
 	f, err := os.Open(s.blobPath(l.Digest))
 	if err != nil {
 		return fmt.Errorf("layer %s: %w", short(l.Digest), err)
 	}
 	defer f.Close()
-	vr := newVerifyingReader(f, l.Digest)
+	vr := newVerifyingReader(ctxReader{ctx, f}, l.Digest)
 	if err := u.layer(vr, l.DiffID); err != nil {
 		return err
 	}

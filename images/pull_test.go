@@ -3,11 +3,13 @@ package images
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/testutil"
@@ -183,4 +185,27 @@ func assertEmptyStore(t *testing.T, root string) {
 			t.Errorf("%s/ holds %d entries after a refused or failed pull (first %s)", d, len(ents), ents[0].Name())
 		}
 	}
+}
+
+func TestPullTimeout(t *testing.T) {
+	reg := newTestRegistry(t)
+	ref := reg.push(t, "test/app:v1", imageOf(t, v1Config(), layerOf(t, file("a", "a"))))
+	reg.slow = func(w http.ResponseWriter, r *http.Request) bool {
+		select { // hang every blob until the client gives up (bounded)
+		case <-r.Context().Done():
+		case <-time.After(20 * time.Second):
+		}
+		return true
+	}
+	pol := testPolicy(reg)
+	pol.PullTimeout = time.Second
+	s, root := openStore(t, pol)
+	start := time.Now()
+	if _, err := s.Pull(context.Background(), ref, root0, nil); !errors.Is(err, errdefs.ErrDeadlineExceeded) {
+		t.Fatalf("a pull past pull_timeout = %v, want DeadlineExceeded", err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("the pull stopped after %v, timeout 1s", d)
+	}
+	assertEmptyStore(t, root)
 }

@@ -3,6 +3,7 @@ package images
 import (
 	"archive/tar"
 	"compress/gzip"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -154,7 +155,7 @@ func isCorrupt(err error) bool {
 // corrupt reports a broken layer stream (InvalidArgument), unless err is
 // the cap (capReader.wrap turns that into ResourceExhausted).
 func corrupt(diffID string, err error) error {
-	if errors.Is(err, errCap) {
+	if errors.Is(err, errCap) || errors.Is(err, errdefs.ErrDeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return err
 	}
 	return fmt.Errorf("layer %s is corrupt: %v: %w", short(diffID), err, errdefs.ErrInvalidArgument)

@@ -1,0 +1,67 @@
+package images
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"testing"
+
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+func TestRemoveAndPrune(t *testing.T) {
+	s, root := openStore(t, testPolicy(nil))
+	shared := layerOf(t, file("base", "b"))
+	importAs := func(ref string, uid uint32, extra string) *Record {
+		img := imageOf(t, v1Config(), shared, layerOf(t, file("x", extra)))
+		recs, err := s.Import(context.Background(), bytes.NewReader(ociLayoutTar(t, img, ref)), Caller{UID: uid}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return recs[0]
+	}
+	a := importAs("registry.example/a:v1", 1000, "a")
+	importAs("registry.example/a:v2", 1000, "a") // same image, second tag
+	b := importAs("registry.example/b:v1", 2000, "b")
+
+	// Another user may not remove it; a running container blocks even force.
+	if _, err := s.Remove(a.Digest, RemoveOptions{Caller: Caller{UID: 2000}}); !errors.Is(err, errdefs.ErrPermissionDenied) {
+		t.Errorf("uid 2000 removing uid 1000's image = %v, want PermissionDenied", err)
+	}
+	running := func(string) Usage { return Usage{Containers: 1, Running: 1, Owners: []uint32{1000}} }
+	if _, err := s.Remove(a.Digest, RemoveOptions{Caller: root0, Force: true, Usage: running}); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("force-removing an image a running container uses = %v, want FailedPrecondition", err)
+	}
+	stopped := func(string) Usage { return Usage{Containers: 1, Owners: []uint32{3000}} }
+	if _, err := s.Remove(a.Digest, RemoveOptions{Caller: Caller{UID: 1000}, Usage: stopped}); !errors.Is(err, errdefs.ErrPermissionDenied) {
+		t.Errorf("removing an image another user's container uses = %v, want PermissionDenied", err)
+	}
+	// One tag of two: untag only.
+	res, err := s.Remove("registry.example/a:v1", RemoveOptions{Caller: Caller{UID: 1000}})
+	if err != nil || res.Deleted != nil || len(res.Untagged) != 1 {
+		t.Fatalf("untag = %+v, %v", res, err)
+	}
+	if _, err := s.Get("registry.example/a:v1"); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("the removed tag still resolves: %v", err)
+	}
+	res, err = s.Remove("registry.example/a:v2", RemoveOptions{Caller: Caller{UID: 1000}})
+	if err != nil || res.Deleted == nil {
+		t.Fatalf("remove = %+v, %v", res, err)
+	}
+	if _, err := os.Stat(s.RootFS(a)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the removed image's tree remains: %v", err)
+	}
+	// The shared base layer stays for b.
+	if !s.hasBlob(b.Layers[0].Digest) || s.hasBlob(a.Layers[1].Digest) {
+		t.Errorf("blobs after remove: shared %v, a's own %v", s.hasBlob(b.Layers[0].Digest), s.hasBlob(a.Layers[1].Digest))
+	}
+	// Prune as uid 1000 leaves uid 2000's image; as root removes it.
+	if out, err := s.Prune(Caller{UID: 1000}, nil); err != nil || len(out) != 0 {
+		t.Errorf("prune as 1000 = %v, %v", out, err)
+	}
+	if out, err := s.Prune(root0, nil); err != nil || len(out) != 1 {
+		t.Errorf("prune as root = %v, %v", out, err)
+	}
+	assertEmptyStore(t, root)
+}
