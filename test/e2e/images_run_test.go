@@ -28,13 +28,18 @@ func appImage(t *testing.T) v1.Image {
 		tdir("data/"), tfile("data/.wh.b", ""),
 		tdir("opt/d/"), tfile("opt/d/.wh..wh..opq", ""), tfile("opt/d/y", "y\n"),
 	)
-	return timage(t, v1.Config{
+	return timage(t, appConfig(), busyboxLayer(t), l2, l3)
+}
+
+// appConfig is the runtime config of the test images.
+func appConfig() v1.Config {
+	return v1.Config{
 		Entrypoint: []string{"/bin/sh", "-c"},
 		Cmd:        []string{`echo cmd; id; pwd; ls /data; ls /opt/d; cat /data/link /data/hl; echo FOO=$FOO BAR=$BAR`},
 		Env:        []string{"PATH=/bin", "FOO=image", "BAR=image"},
 		WorkingDir: "/home/app",
 		User:       "app",
-	}, busyboxLayer(t), l2, l3)
+	}
 }
 
 // runOut runs spec attached and returns its stdout, failing on a non-zero
