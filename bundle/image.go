@@ -78,3 +78,16 @@ func imageRootfsHint(paths Paths) string {
 	}
 	return Dir(paths.BundleDir).RootfsPath()
 }
+
+// checkImageMounts refuses what runsc's gofer would have to bind into the
+// image root: it makes bind mount points on the host, in the root
+// directory, which for an image is the shared read-only tree. tmpfs volumes
+// are made by the sandbox and are fine.
+func checkImageMounts(user []userMount) error {
+	for _, u := range user {
+		if u.mount.Type == "bind" {
+			return errdefs.InvalidArgument("%s at %s: bind volumes and secrets are not supported yet for a container that runs from an image (its root is a shared read-only tree); use a tmpfs volume", u.what, u.mount.Destination)
+		}
+	}
+	return nil
+}

@@ -48,6 +48,11 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 		return nil, nil, err
 	}
 	user := append(vols, secrets...)
+	if req.Image != nil {
+		if err := checkImageMounts(user); err != nil {
+			return nil, nil, err
+		}
+	}
 	if err := checkDestinations(user, req.Rootfs == "" && req.Image == nil); err != nil {
 		return nil, nil, err
 	}
