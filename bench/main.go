@@ -207,7 +207,7 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 		{"density", densityFigures}, // with "load": start latency idle and with the sandboxes running
 		{"burst", burstFigure},
 		{"control", controlFigure},
-		{"unpack", unpackFigure}, // needs no container: images.Import vs tar -x
+		{"unpack", unpackFigure},   // needs no container: images.Import vs tar -x
 		{"image", imageColdFigure}, // cold run from an image vs the host root, the writable layer's cost
 	}
 	for _, s := range steps {
