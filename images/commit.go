@@ -10,7 +10,6 @@ import (
 	"slices"
 	"time"
 
-	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"golang.org/x/sync/errgroup"
 
 	"nucleus.dev/nucleus/internal/errdefs"
@@ -145,10 +144,9 @@ func (s *Store) unpackImage(ctx context.Context, rec *Record, progress ProgressF
 		return unpacked{}, fmt.Errorf("images: %w", err)
 	}
 	defer os.RemoveAll(dir)
-	// The tree's root is the container's /: searchable by the sandbox's
-	// gofer, which runs as an unprivileged uid (MkdirTemp made it 0700).
+	// An image's "/" is 0755 unless a layer says otherwise (as docker).
 	if err := os.Chmod(dir, 0o755); err != nil {
-		return unpacked{}, fmt.Errorf("images: %w", err)
+		return unpacked{}, err
 	}
 	u, err := newUnpacker(dir, s.pol)
 	if err != nil {
@@ -195,60 +193,6 @@ func (s *Store) unpackLayer(ctx context.Context, u *unpacker, l LayerInfo) error
 	return err
 }
 
-// pin keeps src's blobs from a concurrent removal's cleanup until unpin.
-func (s *Store) pin(src *imageSource) (unpin func()) {
-	ds := []string{src.digest, string(src.parsed.Config.Digest)}
-	for _, l := range src.parsed.Layers {
-		ds = append(ds, string(l.Digest))
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.pinned == nil {
-		s.pinned = map[string]int{}
-	}
-	for _, d := range ds {
-		s.pinned[d]++
-	}
-	return func() {
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		for _, d := range ds {
-			if s.pinned[d]--; s.pinned[d] <= 0 {
-				delete(s.pinned, d)
-			}
-		}
-	}
-}
-
-// addRefs points refs at the existing record of digest and returns it.
-func (s *Store) addRefs(digest string, refs []string) (*Record, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	rec, err := s.recs.Get(digest)
-	if err != nil {
-		return nil, err
-	}
-	merged := mergeRefs(rec.References, refs)
-	if len(merged) == len(rec.References) {
-		return rec, nil
-	}
-	rec.References = merged
-	if err := s.recs.Put(rec); err != nil {
-		return nil, fmt.Errorf("images: store record: %w", err)
-	}
-	return rec, nil
-}
-
-func mergeRefs(a, b []string) []string {
-	out := slices.Clone(a)
-	for _, r := range b {
-		if !slices.Contains(out, r) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
-
 // ctxReader stops a copy when ctx ends.
 type ctxReader struct {
 	ctx context.Context
@@ -267,26 +211,4 @@ func ctxErr(err error) error {
 		return fmt.Errorf("image pull timed out: %w", errdefs.ErrDeadlineExceeded)
 	}
 	return err
-}
-
-var _ = ocispec.MediaTypeImageManifest
-
-// dropUnreferenced removes src's blobs that no record and no other
-// in-flight commit needs.
-func (s *Store) dropUnreferenced(src *imageSource) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	keep, err := s.referencedLocked()
-	if err != nil {
-		return // Open cleans up
-	}
-	ds := []string{src.digest, string(src.parsed.Config.Digest)}
-	for _, l := range src.parsed.Layers {
-		ds = append(ds, string(l.Digest))
-	}
-	for _, d := range ds {
-		if _, ok := asDigest(d); ok && !keep[d] {
-			_ = os.Remove(s.blobPath(d))
-		}
-	}
 }

@@ -24,6 +24,7 @@ type hostHarness struct {
 	root   string // where layers are unpacked
 	canary string
 	tag    string // a unique name hostile entries try to create on the host
+	victim string // a host file in /etc, this test's own, that layers try to overwrite or white out
 	etc    map[string][32]byte
 }
 
@@ -39,6 +40,13 @@ func newHost(t *testing.T) *hostHarness {
 	if err := os.WriteFile(h.canary, []byte("canary"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// Layers aim at this file rather than at /etc/passwd: a regression
+	// then damages only the test's own file, and the check still sees it.
+	h.victim = h.tag + "-victim"
+	if err := os.WriteFile("/etc/"+h.victim, []byte("victim"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove("/etc/" + h.victim) })
 	for _, f := range []string{"/etc/passwd", "/etc/shadow", "/etc/group"} {
 		b, _ := os.ReadFile(f)
 		h.etc[f] = sha256.Sum256(b)
@@ -66,6 +74,9 @@ func (h *hostHarness) check() {
 	}
 	if b, err := os.ReadFile(h.canary); err != nil || string(b) != "canary" {
 		h.t.Errorf("HOST WRITTEN: canary is %q, %v", b, err)
+	}
+	if b, err := os.ReadFile("/etc/" + h.victim); err != nil || string(b) != "victim" {
+		h.t.Errorf("HOST WRITTEN: /etc/%s is %q, %v", h.victim, b, err)
 	}
 	ents, _ := os.ReadDir(h.base)
 	if len(ents) != 2 {
@@ -155,13 +166,13 @@ func TestHostileSymlinkLaterLayer(t *testing.T) {
 	h := newHost(t)
 	_, err := h.unpack(Policy{},
 		tarOf(t, dir("etc/"), symlink("etcl", "/etc"), symlink("rootl", "/"), symlink("can", h.canary), symlink("d", "../"+filepath.Base(h.base))),
-		tarOf(t, file("etcl/"+h.tag, "a"), file("rootl/etc/passwd", "root::0:0::/:/bin/sh\n"),
+		tarOf(t, file("etcl/"+h.tag, "a"), file("rootl/etc/"+h.victim, "root::0:0::/:/bin/sh\n"),
 			file("can", "b"), dir("d/"), file("d/"+h.tag, "c")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.wantFile("etc/"+h.tag, "a")
-	h.wantFile("etc/passwd", "root::0:0::/:/bin/sh\n")
+	h.wantFile("etc/"+h.victim, "root::0:0::/:/bin/sh\n")
 	h.check()
 }
 
@@ -186,16 +197,18 @@ func TestHostileHardlinkToShadow(t *testing.T) {
 
 func TestHostileWhiteoutDotDot(t *testing.T) {
 	h := newHost(t)
-	if _, err := h.unpack(Policy{}, tarOf(t, file("canary", "in image"), file("keep", "k"), symlink("etcl", "/etc"))); err != nil {
+	if _, err := h.unpack(Policy{}, tarOf(t, file("canary", "in image"), file("keep", "k"), dir("etc/"), file("etc/"+h.victim, "v"), symlink("etcl", "/etc"))); err != nil {
 		t.Fatal(err)
 	}
 	// Whiteouts that climb out resolve inside the root; those naming . or
 	// .. are refused.
-	if _, err := h.unpack(Policy{}, tarOf(t, file("../.wh.canary", ""), file("a/../../.wh.canary", ""), file("etcl/.wh.passwd", ""))); err != nil {
+	if _, err := h.unpack(Policy{}, tarOf(t, file("../.wh.canary", ""), file("a/../../.wh.canary", ""), file("etcl/.wh."+h.victim, ""))); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Lstat(h.inRoot("canary")); !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("the image's own canary should be whited out: %v", err)
+	for _, p := range []string{"canary", "etc/" + h.victim} {
+		if _, err := os.Lstat(h.inRoot(p)); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the image's own %s should be whited out: %v", p, err)
+		}
 	}
 	for _, bad := range []string{"x/.wh..", "x/.wh.."} {
 		if _, err := h.unpack(Policy{}, tarOf(t, file(bad, ""))); !errors.Is(err, errdefs.ErrInvalidArgument) {
@@ -259,6 +272,15 @@ func TestHostileXattrsAndSetuid(t *testing.T) {
 	fi, err := os.Stat(h.inRoot("bin/x"))
 	if err != nil || fi.Mode()&(os.ModeSetuid|os.ModeSetgid) != os.ModeSetuid|os.ModeSetgid || fi.Sys().(*syscall.Stat_t).Uid != 1000 {
 		t.Errorf("bin/x = %v, want setuid+setgid mode bits owned by 1000", fi)
+	}
+	h.check()
+}
+
+func TestHostileImpossibleEntries(t *testing.T) {
+	h := newHost(t)
+	// A file where a directory must be: refused as the layer's fault.
+	if _, err := h.unpack(Policy{}, tarOf(t, file("a", "x"), file("a/b", "y"))); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("a file under a file = %v, want InvalidArgument", err)
 	}
 	h.check()
 }

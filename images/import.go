@@ -27,6 +27,7 @@ const maxImportEntries = 100_000
 func (s *Store) Import(ctx context.Context, r io.Reader, caller Caller, progress ProgressFunc) ([]*Record, error) {
 	ctx, cancel := context.WithTimeout(ctx, s.pol.PullTimeout)
 	defer cancel()
+	progress = progress.serialized()
 	spool, err := s.spool(ctx, r)
 	if err != nil {
 		return nil, err

@@ -1,5 +1,7 @@
 package images
 
+import "sync"
+
 // Phase is the stage a pull or an import reports progress for.
 type Phase string
 
@@ -22,11 +24,26 @@ type Progress struct {
 	Total int64 // bytes expected (0 if unknown)
 }
 
-// ProgressFunc receives reports; it must not block for long. Nil is allowed.
+// ProgressFunc receives reports, one at a time (never concurrently); it
+// must not block for long. Nil is allowed.
 type ProgressFunc func(Progress)
 
 func (f ProgressFunc) report(p Progress) {
 	if f != nil {
+		f(p)
+	}
+}
+
+// serialized returns f made safe to call from the parallel downloads: calls
+// never overlap, so f may write to a stream.
+func (f ProgressFunc) serialized() ProgressFunc {
+	if f == nil {
+		return nil
+	}
+	var mu sync.Mutex
+	return func(p Progress) {
+		mu.Lock()
+		defer mu.Unlock()
 		f(p)
 	}
 }

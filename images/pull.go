@@ -38,6 +38,7 @@ func (s *Store) Pull(ctx context.Context, ref string, caller Caller, progress Pr
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.pol.PullTimeout)
 	defer cancel()
+	progress = progress.serialized()
 	progress.report(Progress{Ref: r.Name(), Phase: PhaseResolving})
 	if d, ok := r.(name.Digest); ok && s.haveImage(d.DigestStr()) {
 		return s.addRefs(d.DigestStr(), []string{r.Name()})
@@ -129,13 +130,12 @@ func (s *Store) candidates(r name.Reference) []name.Reference {
 func (s *Store) resolveAt(ctx context.Context, r name.Reference) (*imageSource, error) {
 	opts := []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithPlatform(hostPlatform),
 		remote.WithAuthFromKeychain(authFile(s.pol.AuthFile)),
 		remote.WithTransport(httpsOnly{inner: http.DefaultTransport.(*http.Transport).Clone(), s: s}),
 	}
-	img, err := remote.Image(r, opts...)
+	img, err := pickImage(r, opts)
 	if err != nil {
-		return nil, remoteErr(err)
+		return nil, err
 	}
 	raw, err := img.RawManifest()
 	if err != nil {
@@ -224,4 +224,38 @@ func (s *Store) haveImage(digest string) bool {
 	}
 	_, err = os.Lstat(s.RootFS(rec))
 	return err == nil
+}
+
+// pickImage fetches r's manifest; for an index, the host platform's entry
+// (NotFound when it has none).
+func pickImage(r name.Reference, opts []remote.Option) (v1.Image, error) {
+	desc, err := remote.Get(r, opts...)
+	if err != nil {
+		return nil, remoteErr(err)
+	}
+	if !desc.MediaType.IsIndex() {
+		img, err := desc.Image()
+		if err != nil {
+			return nil, remoteErr(err)
+		}
+		return img, nil
+	}
+	idx, err := desc.ImageIndex()
+	if err != nil {
+		return nil, remoteErr(err)
+	}
+	im, err := idx.IndexManifest()
+	if err != nil {
+		return nil, remoteErr(err)
+	}
+	for _, m := range im.Manifests {
+		if p := m.Platform; p != nil && p.OS == hostPlatform.OS && p.Architecture == hostPlatform.Architecture && m.MediaType.IsImage() {
+			img, err := remote.Image(r.Context().Digest(m.Digest.String()), opts...)
+			if err != nil {
+				return nil, remoteErr(err)
+			}
+			return img, nil
+		}
+	}
+	return nil, errdefs.NotFound("%s has no %s/%s image", r, hostPlatform.OS, hostPlatform.Architecture)
 }

@@ -11,6 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/testutil"
 )
@@ -208,4 +214,48 @@ func TestPullTimeout(t *testing.T) {
 		t.Errorf("the pull stopped after %v, timeout 1s", d)
 	}
 	assertEmptyStore(t, root)
+}
+
+func TestPullThroughMirror(t *testing.T) {
+	reg := newTestRegistry(t)
+	reg.push(t, "test/app:v1", imageOf(t, v1Config(), layerOf(t, file("a", "a"))))
+	pol := testPolicy(reg)
+	pol.AllowedRegistries = []string{"registry.invalid"}
+	pol.Mirrors = map[string][]string{"registry.invalid": {"127.0.0.1:1", reg.host}} // a dead mirror first
+	pol.Insecure = append(pol.Insecure, "127.0.0.1:1")
+	s, _ := openStore(t, pol)
+	rec, err := s.Pull(context.Background(), "registry.invalid/test/app:v1", Caller{UID: 1000}, nil)
+	if err != nil {
+		t.Fatalf("pull through the mirror: %v", err)
+	}
+	if rec.References[0] != "registry.invalid/test/app:v1" {
+		t.Errorf("references = %v, want the name asked for", rec.References)
+	}
+}
+
+func TestPullPicksHostPlatformFromIndex(t *testing.T) {
+	reg := newTestRegistry(t)
+	amd := imageOf(t, v1Config(), layerOf(t, file("arch", "amd64")))
+	arm := imageOf(t, v1Config(), layerOf(t, file("arch", "arm64")))
+	push := func(tag string, adds ...mutate.IndexAddendum) string {
+		ref, _ := name.ParseReference(reg.host+"/test/multi:"+tag, name.Insecure)
+		if err := remote.WriteIndex(ref, mutate.AppendManifests(empty.Index, adds...)); err != nil {
+			t.Fatal(err)
+		}
+		return ref.Name()
+	}
+	plat := func(img v1.Image, arch string) mutate.IndexAddendum {
+		return mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &v1.Platform{OS: "linux", Architecture: arch}}}
+	}
+	s, _ := openStore(t, testPolicy(reg))
+	rec, err := s.Pull(context.Background(), push("both", plat(arm, "arm64"), plat(amd, "amd64")), root0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := amd.Digest(); rec.Digest != want.String() {
+		t.Errorf("pulled %s from the index, want the amd64 image %s", rec.Digest, want)
+	}
+	if _, err := s.Pull(context.Background(), push("armonly", plat(arm, "arm64")), root0, nil); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Errorf("an index without linux/amd64 = %v, want NotFound", err)
+	}
 }

@@ -5,12 +5,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"go.uber.org/zap"
 )
 
 // recover empties tmp/ and removes the trees and blobs no record
 // references: what a pull, import or removal killed midway left behind.
 func (s *Store) recover() error {
-	if err := emptyDir(s.tmpDir(), nil); err != nil {
+	if err := s.emptyDir(s.tmpDir(), nil); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -19,15 +21,15 @@ func (s *Store) recover() error {
 	if err != nil {
 		return fmt.Errorf("images: list records: %w", err)
 	}
-	if err := emptyDir(s.rootfsDir(), func(name string) bool { return keep["sha256:"+name] }); err != nil {
+	if err := s.emptyDir(s.rootfsDir(), func(name string) bool { return keep["sha256:"+name] }); err != nil {
 		return err
 	}
-	return emptyDir(s.blobDir(), func(name string) bool { return keep["sha256:"+name] })
+	return s.emptyDir(s.blobDir(), func(name string) bool { return keep["sha256:"+name] })
 }
 
 // emptyDir removes every entry of dir except those keep reports true for,
 // logging what it removes.
-func emptyDir(dir string, keep func(string) bool) error {
+func (s *Store) emptyDir(dir string, keep func(string) bool) error {
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("images: %w", err)
@@ -36,6 +38,7 @@ func emptyDir(dir string, keep func(string) bool) error {
 		if keep != nil && keep(e.Name()) && !strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
+		s.log.Info("removing what an interrupted pull, import or removal left", zap.String("path", filepath.Join(dir, e.Name())))
 		if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
 			return fmt.Errorf("images: clean up: %w", err)
 		}

@@ -24,6 +24,9 @@ func TestRemoveAndPrune(t *testing.T) {
 	a := importAs("registry.example/a:v1", 1000, "a")
 	importAs("registry.example/a:v2", 1000, "a") // same image, second tag
 	b := importAs("registry.example/b:v1", 2000, "b")
+	if fi, err := os.Stat(s.RootFS(b)); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Errorf("an image without a / entry has a root of mode %v (%v), want 0755", fi.Mode(), err)
+	}
 
 	// Another user may not remove it; a running container blocks even force.
 	if _, err := s.Remove(a.Digest, RemoveOptions{Caller: Caller{UID: 2000}}); !errors.Is(err, errdefs.ErrPermissionDenied) {
@@ -64,4 +67,33 @@ func TestRemoveAndPrune(t *testing.T) {
 		t.Errorf("prune as root = %v, %v", out, err)
 	}
 	assertEmptyStore(t, root)
+}
+
+func TestTagMovesAReference(t *testing.T) {
+	s, _ := openStore(t, testPolicy(nil))
+	var digests []string
+	for _, body := range []string{"one", "two"} {
+		img := imageOf(t, v1Config(), layerOf(t, file("x", body)))
+		recs, err := s.Import(context.Background(), bytes.NewReader(dockerSaveTar(t, img, "registry.example/"+body+":v1")), root0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests = append(digests, recs[0].Digest)
+	}
+	if _, err := s.Tag(digests[0], "app:latest"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Tag("registry.example/two:v1", "app"); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Get("app")
+	if err != nil || got.Digest != digests[1] {
+		t.Fatalf("app:latest = %v, %v; want image two", got, err)
+	}
+	if one, _ := s.Get(digests[0]); len(one.References) != 1 {
+		t.Errorf("image one kept the moved tag: %v", one.References)
+	}
+	if _, err := s.Tag(digests[0], "Bad Ref"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("Tag with a malformed reference = %v", err)
+	}
 }

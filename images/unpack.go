@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"syscall"
 	"time"
 
 	"nucleus.dev/nucleus/internal/errdefs"
@@ -77,7 +78,7 @@ func (u *unpacker) layer(blob io.Reader, diffID string) error {
 			if isCorrupt(err) {
 				return lim.wrap(corrupt(diffID, err))
 			}
-			return lim.wrap(fmt.Errorf("layer %s: %s: %w", short(diffID), hdr.Name, err))
+			return lim.wrap(entryErr(diffID, hdr.Name, err))
 		}
 	}
 	// Hash what follows the tar's end too: the digest covers the stream.
@@ -159,4 +160,20 @@ func corrupt(diffID string, err error) error {
 		return err
 	}
 	return fmt.Errorf("layer %s is corrupt: %v: %w", short(diffID), err, errdefs.ErrInvalidArgument)
+}
+
+// entryErr reports an entry the host refused. An errno other than the
+// host's own trouble (full disk, I/O, memory) means the layer asked for
+// something impossible (a file where a directory must be, a name too
+// long, a link to a missing file): InvalidArgument, not an internal error.
+func entryErr(diffID, name string, err error) error {
+	var errno syscall.Errno
+	if errdefs.Kind(err) == errdefs.ErrInternal && errors.As(err, &errno) {
+		switch errno {
+		case syscall.ENOSPC, syscall.EDQUOT, syscall.EIO, syscall.ENOMEM, syscall.EROFS:
+		default:
+			return fmt.Errorf("layer %s: %s: %v: %w", short(diffID), name, err, errdefs.ErrInvalidArgument)
+		}
+	}
+	return fmt.Errorf("layer %s: %s: %w", short(diffID), name, err)
 }
