@@ -77,13 +77,18 @@ func TestE2EImagesPullRun(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	var progress int
-	img, err := c.PullImage(ctx, ref, func(*nucleusv1.PullProgress) { progress++ })
+	// nucleusctl pull off a terminal: plain lines per layer, then the digest.
+	out := ctlOK(t, d, "", "pull", ref)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 4 || !strings.HasPrefix(lines[len(lines)-1], "sha256:") || strings.Contains(out, "\x1b[") {
+		t.Errorf("nucleusctl pull printed %q, want lines per layer then the digest", out)
+	}
+	img, err := c.PullImage(ctx, ref, nil) // stored: no download
 	if err != nil {
 		t.Fatalf("pull %s: %v", ref, err)
 	}
-	if len(img.GetLayers()) != 3 || !strings.HasPrefix(img.GetDigest(), "sha256:") || progress == 0 {
-		t.Fatalf("pulled image: %d layers, digest %q, %d progress messages", len(img.GetLayers()), img.GetDigest(), progress)
+	if len(img.GetLayers()) != 3 || img.GetDigest() != lines[len(lines)-1] {
+		t.Fatalf("pulled image: %d layers, digest %q (the CLI printed %q)", len(img.GetLayers()), img.GetDigest(), lines[len(lines)-1])
 	}
 
 	got := runOut(t, c, &nucleusv1.ContainerSpec{Image: ref, PullPolicy: nucleusv1.PullPolicy_PULL_POLICY_NEVER})
