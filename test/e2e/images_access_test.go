@@ -96,6 +96,13 @@ func TestE2EImagesAccess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The writable layer is fixed at create and within [limits] max_disk.
+	if _, err := c.Update(ctx, ct.GetId(), &nucleusv1.Resources{DiskBytes: 64 << 20}); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Errorf("update of disk_bytes: %v, want InvalidArgument", err)
+	}
+	if _, err := c.Create(ctx, &nucleusv1.ContainerSpec{Image: rootRef, Resources: &nucleusv1.Resources{DiskBytes: 32 << 30}}); !errors.Is(err, errdefs.ErrInvalidArgument) || !strings.Contains(err.Error(), "max_disk") {
+		t.Errorf("create with a 32 GiB layer: %v, want InvalidArgument naming max_disk", err)
+	}
 	if _, err := c.RemoveImage(ctx, rootRef, false); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Errorf("removing an image a container uses: %v, want FailedPrecondition", err)
 	}

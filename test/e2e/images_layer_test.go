@@ -124,6 +124,15 @@ func TestE2EImagesWritableLayer(t *testing.T) {
 	if after := treeDigest(t, tree); after != before {
 		t.Errorf("the image tree on the host changed")
 	}
+	// Every container's id-mapped root is unmounted once it is removed
+	// (auto_remove cleans up in the background within moments).
+	deadline := time.Now().Add(20 * time.Second)
+	for mountsUnder(t, d.Root) > 0 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if n := mountsUnder(t, d.Root); n > 0 {
+		t.Errorf("%d mounts remain under the daemon's root after every container was removed", n)
+	}
 	// Logs and records grow a little; the 64 MiB written did not land.
 	if grown := diskUsage(t, d.Root) - duBefore; grown > 4<<20 {
 		t.Errorf("the daemon's root grew by %d bytes while containers wrote into their layers", grown)
@@ -141,5 +150,21 @@ func diskUsage(t *testing.T, dir string) int64 {
 		}
 		return nil
 	})
+	return n
+}
+
+// mountsUnder counts the mounts of this mount namespace below dir.
+func mountsUnder(t *testing.T, dir string) int {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			n++
+		}
+	}
 	return n
 }
