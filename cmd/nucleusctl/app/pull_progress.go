@@ -24,11 +24,8 @@ type pullProgress struct {
 }
 
 func newPullProgress(w io.Writer, quiet bool) *pullProgress {
-	p := &pullProgress{w: w, quiet: quiet, layers: map[string]*nucleusv1.PullProgress{}}
-	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
-		p.tty = true
-	}
-	return p
+	f, ok := w.(*os.File)
+	return &pullProgress{w: w, quiet: quiet, tty: ok && term.IsTerminal(int(f.Fd())), layers: map[string]*nucleusv1.PullProgress{}}
 }
 
 func (p *pullProgress) update(pr *nucleusv1.PullProgress) {
