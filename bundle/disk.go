@@ -121,7 +121,12 @@ func makeRootfs(d Dir, p *plan) error {
 	if err := os.Chmod(rootfs, 0o755); err != nil {
 		return err
 	}
-	if p.rootfs != nil {
+	switch {
+	case p.rootfs != nil && p.idmap != nil:
+		if err := idmappedBind(p.rootfs.Path, rootfs, p.idmap); err != nil {
+			return err
+		}
+	case p.rootfs != nil:
 		if err := pinSource(*p.rootfs, rootfs, false); err != nil {
 			return err
 		}

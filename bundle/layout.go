@@ -14,7 +14,15 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 	p := &plan{}
 	mounts := defaultMounts(pol)
 	dirs := map[string]bool{}
-	if req.Rootfs != "" {
+	switch {
+	case req.Image != nil:
+		src, err := imageSource(req)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.rootfs = &src
+		p.idmap = req.UserNamespace
+	case req.Rootfs != "":
 		src, err := resolveHostPath("rootfs", req.Rootfs, pol)
 		if err != nil {
 			return nil, nil, err
@@ -23,7 +31,7 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 			return nil, nil, errdefs.InvalidArgument("rootfs %q is not a directory", req.Rootfs)
 		}
 		p.rootfs = &src
-	} else {
+	default:
 		var hostMounts []specs.Mount
 		hostMounts, p.links = hostLayout(hostRoot)
 		for _, m := range hostMounts {
@@ -40,7 +48,12 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 		return nil, nil, err
 	}
 	user := append(vols, secrets...)
-	if err := checkDestinations(user, req.Rootfs == ""); err != nil {
+	if req.Image != nil {
+		if err := checkImageMounts(user); err != nil {
+			return nil, nil, err
+		}
+	}
+	if err := checkDestinations(user, req.Rootfs == "" && req.Image == nil); err != nil {
 		return nil, nil, err
 	}
 	for _, u := range user {
@@ -52,7 +65,11 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 		}
 		mounts = append(mounts, u.mount)
 	}
-	p.mountPoints = mountPoints(mounts, dirs)
+	if req.Image == nil {
+		// An image's tree is shared and never written: the sandbox makes
+		// its mount points in its own writable layer.
+		p.mountPoints = mountPoints(mounts, dirs)
+	}
 	p.secrets = staged
 	p.secretUID, p.secretGID = hostIDs(req)
 	p.secretsSize = pol.SecretsSizeBytes

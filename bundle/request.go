@@ -38,6 +38,9 @@ type Request struct {
 	// Empty means an empty rootfs with the host's /bin, /sbin, /usr, /lib
 	// and /lib64 bound read-only.
 	Rootfs string
+	// Image, when set, makes an image's unpacked tree the root instead
+	// (exclusive with Rootfs): see ImageRoot.
+	Image *ImageRoot
 	// Volumes are bind mounts of host paths and tmpfs mounts.
 	Volumes []Volume
 	// Secrets are staged on a tmpfs and bound read-only into the sandbox.

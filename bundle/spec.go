@@ -13,7 +13,10 @@ import (
 
 // plan is what Create must do on disk for a spec that build returned.
 type plan struct {
-	rootfs      *hostSource // a host directory rootfs; nil for the empty one
+	rootfs *hostSource // a host directory rootfs; nil for the empty one
+	// idmap, for an image root in a user namespace, maps the image's ids
+	// onto the namespace's (see idmappedBind).
+	idmap       *UserNamespace
 	links       []rootfsLink
 	mountPoints []mountPoint
 	pins        []pin
@@ -77,6 +80,7 @@ func build(id string, req *Request, polIn *Policy, paths Paths) (*specs.Spec, *p
 		withSysctls(req.Sysctls),
 		withSeccomp(req.Seccomp),
 		withAnnotations(specAnnotations(req)),
+		withImageRoot(req.Image, imageRootfsHint(paths)),
 	}
 	spec := &specs.Spec{Version: specs.Version}
 	for _, o := range opts {

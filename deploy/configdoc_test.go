@@ -58,6 +58,8 @@ func renderConfigDoc(t *testing.T, ref string) string {
 		case m != nil:
 			text := strings.Join(doc, " ")
 			switch {
+			case strings.HasPrefix(m[1], "[[images."):
+				text += " An array of tables: one entry per registry; no entry by default."
 			case strings.HasPrefix(m[1], "[["):
 				text += " An array of tables: one entry per hook, run in order; no entry by default."
 			case strings.HasPrefix(line, "# "):

@@ -76,7 +76,7 @@ func TestDefaultConfigLoadsToDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range []*[]string{&cfg.Runsc.ExtraFlags, &cfg.Security.AllowedHostPaths, &cfg.Hooks.TrustedDirs} {
+	for _, s := range []*[]string{&cfg.Runsc.ExtraFlags, &cfg.Security.AllowedHostPaths, &cfg.Hooks.TrustedDirs, &cfg.Images.AllowedRegistries, &cfg.Images.Insecure} {
 		if len(*s) == 0 {
 			*s = nil // [] decodes as empty, the default is nil
 		}

@@ -56,6 +56,7 @@ type Ceilings struct {
 	Timeout time.Duration
 	TmpSize ByteSize
 	ShmSize ByteSize
+	Disk    ByteSize
 	// Which ceilings came from the host (the key was unset), for messages.
 	hostMemory, hostCPUs bool
 }
@@ -64,7 +65,7 @@ type Ceilings struct {
 func (l *LimitsConfig) Ceilings(h Host) Ceilings {
 	c := Ceilings{
 		Memory: l.MaxMemory, CPUs: l.MaxCPUs, Pids: l.MaxPids, Timeout: l.MaxTimeout.Std(),
-		TmpSize: l.MaxTmpSize, ShmSize: l.MaxShmSize,
+		TmpSize: l.MaxTmpSize, ShmSize: l.MaxShmSize, Disk: l.MaxDisk,
 	}
 	if c.Memory == 0 {
 		c.Memory, c.hostMemory = ByteSize(h.MemoryBytes), true
@@ -126,6 +127,14 @@ func (c Ceilings) CheckTimeout(d time.Duration) error {
 func (c Ceilings) CheckTmpfs(what string, bytes int64) error {
 	if c.TmpSize > 0 && bytes > int64(c.TmpSize) {
 		return refuse(what+" of "+ByteSize(bytes).String(), "max_tmp_size", c.TmpSize.Human(), "")
+	}
+	return nil
+}
+
+// CheckDisk refuses a writable layer larger than the ceiling.
+func (c Ceilings) CheckDisk(bytes int64) error {
+	if c.Disk > 0 && bytes > int64(c.Disk) {
+		return refuse("disk "+ByteSize(bytes).String(), "max_disk", c.Disk.Human(), "")
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ type Config struct {
 	Logging   LoggingConfig   `toml:"logging" doc:"nucleusd's own log."`
 	Metrics   MetricsConfig   `toml:"metrics" doc:"The Prometheus endpoint."`
 	Snapshots SnapshotsConfig `toml:"snapshots" doc:"Checkpoint images (nucleusctl checkpoint, restore): limits and speed options."`
+	Images    ImagesConfig    `toml:"images" doc:"OCI images: where they may come from and how large they may be (see docs/security.md)."`
 }
 
 // APIConfig is the [api] section.
@@ -64,6 +65,7 @@ type DefaultsConfig struct {
 	Timeout Duration `toml:"timeout" doc:"Maximum runtime after start (e.g. \"1h\"); \"0s\" means none."`
 	TmpSize ByteSize `toml:"tmp_size" doc:"Size of the /tmp tmpfs and of tmpfs volumes without a size."`
 	ShmSize ByteSize `toml:"shm_size" doc:"Size of /dev/shm."`
+	Disk    ByteSize `toml:"disk" doc:"Size cap of the writable layer of a container that runs from an image (resources.disk_bytes, --disk). The layer lives in the sandbox's memory and counts against its memory limit; a container that fills it gets ENOSPC."`
 }
 
 // LimitsConfig is the [limits] section.
@@ -83,6 +85,7 @@ type LimitsConfig struct {
 	MaxTimeout Duration `toml:"max_timeout" doc:"Longest timeout a container may ask for; \"0s\" means no ceiling, and only then may a container ask for no timeout."`
 	MaxTmpSize ByteSize `toml:"max_tmp_size" doc:"Largest tmpfs volume one container may ask for; defaults.tmp_size (/tmp) must fit too. tmpfs pages count against the container's memory limit."`
 	MaxShmSize ByteSize `toml:"max_shm_size" doc:"Largest /dev/shm; defaults.shm_size must fit."`
+	MaxDisk    ByteSize `toml:"max_disk" doc:"Largest writable layer of one container that runs from an image (resources.disk_bytes); defaults.disk must fit."`
 	ExemptRoot bool     `toml:"exempt_root" doc:"Exempt root on the unix socket from max_memory, max_cpus, max_pids, max_timeout and max_tmp_size."`
 
 	MinFreeDisk ByteSize `toml:"min_free_disk" doc:"Free space kept on the file system of nucleusd's root for the records and exit statuses of existing containers: below it, creates fail with RESOURCE_EXHAUSTED; below half of it, containers' output is dropped (a marker in the log counts the bytes) until space returns. 0 turns both checks off."`

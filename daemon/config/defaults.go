@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Default returns the configuration nucleusd uses for every key a file does
 // not set. It is the one place defaults live; Load decodes a file over it.
 func Default() *Config {
@@ -27,6 +29,7 @@ func Default() *Config {
 			Pids:    1024,
 			TmpSize: 64 * MiB,
 			ShmSize: 64 * MiB,
+			Disk:    GiB,
 		},
 		Limits: LimitsConfig{
 			MaxContainers:          1000,
@@ -38,6 +41,7 @@ func Default() *Config {
 			MaxPids:                32768,
 			MaxTmpSize:             GiB,
 			MaxShmSize:             GiB,
+			MaxDisk:                16 * GiB,
 			ContainersCPUShares:    256,
 			MinFreeDisk:            64 * MiB,
 			MaxStreamsPerUID:       64,
@@ -47,6 +51,14 @@ func Default() *Config {
 			MaxConnectionsRoot:     1024,
 			MaxConnections:         1024,
 			EventsSubscriberBuffer: 1024,
+		},
+		Images: ImagesConfig{
+			MaxCompressedSize: 8 * GiB,
+			MaxUnpackedSize:   16 * GiB,
+			MaxLayers:         128,
+			MaxFilesPerLayer:  500_000,
+			PullTimeout:       Duration(30 * time.Minute),
+			ParallelDownloads: 4,
 		},
 		Logging: LoggingConfig{
 			Level:  "info",

@@ -45,7 +45,7 @@ func TestReferenceParsesToDefault(t *testing.T) {
 	want := Default()
 	// Empty lists render as [] and decode as empty, not nil, slices.
 	normalise := func(c *Config) {
-		for _, s := range []*[]string{&c.Runsc.ExtraFlags, &c.Security.AllowedHostPaths, &c.Hooks.TrustedDirs} {
+		for _, s := range []*[]string{&c.Runsc.ExtraFlags, &c.Security.AllowedHostPaths, &c.Hooks.TrustedDirs, &c.Images.AllowedRegistries, &c.Images.Insecure} {
 			if len(*s) == 0 {
 				*s = nil
 			}

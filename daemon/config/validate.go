@@ -37,6 +37,7 @@ func (c *Config) validateOn(h Host) error {
 	c.Hooks.validate(&p)
 	c.Logging.validate(&p)
 	c.Snapshots.validate(&p)
+	c.Images.validate(&p)
 	if c.Metrics.Address != "" {
 		checkHostPort(&p, "metrics.address", c.Metrics.Address)
 	}
@@ -136,6 +137,9 @@ func (d *DefaultsConfig) validate(p *problems) {
 	}
 	if d.TmpSize < 1 {
 		p.add("defaults.tmp_size", "must be positive")
+	}
+	if d.Disk < MiB {
+		p.add("defaults.disk", "%s is too small; at least 1m", d.Disk)
 	}
 	if d.ShmSize < 1 {
 		p.add("defaults.shm_size", "must be positive")

@@ -26,6 +26,12 @@ func (l *LimitsConfig) validateCeilings(p *problems, d *DefaultsConfig, h Host) 
 	if l.MaxShmSize < 1 {
 		p.add("limits.max_shm_size", "must be positive")
 	}
+	if l.MaxDisk < 1 {
+		p.add("limits.max_disk", "must be positive")
+	}
+	if l.MaxDisk > 0 && d.Disk > l.MaxDisk {
+		p.add("defaults.disk", "%s exceeds limits.max_disk = %s", d.Disk, l.MaxDisk)
+	}
 	c := l.Ceilings(h)
 	if c.Memory > 0 && d.Memory > c.Memory {
 		p.add("defaults.memory", "%s exceeds limits.max_memory = %s%s", d.Memory, c.Memory.Human(), c.note(c.hostMemory, "memory"))

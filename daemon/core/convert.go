@@ -104,6 +104,7 @@ func toAPI(c *store.Container) *nucleusv1.Container {
 		Warnings:     c.Warnings,
 		RestoredFrom: c.RestoredFrom,
 	}
+	imageAPI(out, c.Spec)
 	if timestamp(c.CreatedAt) {
 		out.CreatedAt = timestamppb.New(c.CreatedAt)
 	}

@@ -41,7 +41,7 @@ type createPlan struct {
 
 // plan validates spec for caller and decides every value; it changes
 // nothing on the host.
-func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*createPlan, error) {
+func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec, img *bundle.ImageRoot) (*createPlan, error) {
 	if spec == nil {
 		return nil, errdefs.InvalidArgument("a container spec is required")
 	}
@@ -86,6 +86,7 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*cre
 	if p.req, err = d.bundleRequest(spec); err != nil {
 		return nil, err
 	}
+	p.req.Image = img
 	if err := d.checkCeilings(caller, p.req, p.timeout); err != nil {
 		return nil, err
 	}
@@ -175,7 +176,12 @@ type CreateOptions struct {
 func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleusv1.ContainerSpec, o CreateOptions) (_ *nucleusv1.Container, err error) {
 	start := time.Now()
 	defer func() { d.metrics.ObserveLifecycle("create", time.Since(start), err) }()
-	p, err := d.plan(caller, spec)
+	spec, img, releaseImage, err := d.createImage(ctx, caller, spec)
+	if err != nil {
+		return nil, err
+	}
+	defer releaseImage()
+	p, err := d.plan(caller, spec, img)
 	if err != nil {
 		return nil, err
 	}
@@ -201,6 +207,7 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	if err := d.storeNew(p, rec); err != nil {
 		return nil, d.nameInUse(caller, rec.Name, err)
 	}
+	releaseImage() // the record now holds the image (ImageUsage)
 	unlock := d.locks.lock(p.id)
 	defer unlock()
 	if o.Attached {

@@ -91,6 +91,11 @@ type Daemon struct {
 	// recovered is closed once recovery has looked at every container;
 	// until then the API serves reads only (see Recovered).
 	recovered chan struct{}
+
+	images ImageResolver
+	// imageMu: creates hold it shared from their image's resolution to
+	// their record, removals exclusively (LockImages).
+	imageMu sync.RWMutex
 }
 
 // Open checks the directories, opens the store, validates the hooks,

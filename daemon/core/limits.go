@@ -49,6 +49,8 @@ func (d *Daemon) checkCeilings(caller auth.Identity, req *bundle.Request, timeou
 func (d *Daemon) checkUpdate(caller auth.Identity, r *nucleusv1.Resources) error {
 	mem, cpus := r.GetMemoryBytes(), r.GetCpus()
 	switch {
+	case r.GetDiskBytes() != 0:
+		return errdefs.InvalidArgument("resources.disk_bytes is fixed at create: it must be zero in Update")
 	case mem < 0 || cpus < 0:
 		return errdefs.InvalidArgument("memory_bytes and cpus must not be negative")
 	case math.IsNaN(cpus) || math.IsInf(cpus, 0):

@@ -38,6 +38,7 @@ type Metrics struct {
 	supervisorRestarts prometheus.Counter
 	grpcHandled        *prometheus.CounterVec
 	grpcDuration       *prometheus.HistogramVec
+	images             *images // nil until WatchImages
 }
 
 var _ core.Metrics = (*Metrics)(nil)

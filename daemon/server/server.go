@@ -36,6 +36,8 @@ type Options struct {
 	Ready <-chan struct{}
 	// Snapshots, when set, serves nucleus.v1.SnapshotsService.
 	Snapshots nucleusv1.SnapshotsServiceServer
+	// Images, when set, is served as nucleus.v1.ImagesService.
+	Images nucleusv1.ImagesServiceServer
 }
 
 // handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
@@ -73,6 +75,9 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 	nucleusv1.RegisterNucleusServer(srv, svc)
 	if opts.Snapshots != nil {
 		nucleusv1.RegisterSnapshotsServiceServer(srv, opts.Snapshots)
+	}
+	if opts.Images != nil {
+		nucleusv1.RegisterImagesServiceServer(srv, opts.Images)
 	}
 	hs := newHealth()
 	healthpb.RegisterHealthServer(srv, hs)

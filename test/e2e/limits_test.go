@@ -53,7 +53,7 @@ func TestE2ELimitsCeilings(t *testing.T) {
 	ctx := ctxT(t, 90*time.Second)
 	const memRefusal = "memory 2g exceeds the operator's ceiling [limits] max_memory = 1g"
 
-	_, stderr, code := d.CtlRun("", "run", "--rm", "--memory", "2g", "true")
+	_, stderr, code := d.CtlRun("", "run", "--rm", "--memory", "2g", "/bin/true")
 	if code == 0 || !strings.Contains(stderr, memRefusal) {
 		t.Errorf("run --memory 2g: exit %d, stderr %q; want a refusal naming the ceiling", code, stderr)
 	}

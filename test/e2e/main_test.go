@@ -28,7 +28,7 @@ type childRequest struct {
 }
 
 type childCall struct {
-	Op        string // create, get, list, delete, info, update; start, follow, conns, hold (dos_test.go)
+	Op        string // create, get, list, delete, info, update; start, follow, conns, hold (dos_test.go); pull, rmi, prune (images_access_test.go)
 	ID        string
 	Spec      *nucleusv1.ContainerSpec `json:",omitempty"`
 	Resources *nucleusv1.Resources     `json:",omitempty"` // update
@@ -139,6 +139,8 @@ func doChildCall(ctx context.Context, c *client.Client, call childCall) childRes
 		r, err = doDoSCall(ctx, c, call)
 	case "snapshot-list", "snapshot-get", "snapshot-restore", "snapshot-rm", "checkpoint":
 		r, err = doSnapshotCall(ctx, c, call)
+	case "pull", "rmi", "prune":
+		r, err = doImageCall(ctx, c, call)
 	default:
 		err = fmt.Errorf("unknown op %q", call.Op)
 	}

@@ -40,6 +40,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// PullPolicy says when a container's image is pulled (as in Kubernetes).
+type PullPolicy int32
+
+const (
+	// Not set: MISSING.
+	PullPolicy_PULL_POLICY_UNSPECIFIED PullPolicy = 0
+	// Pull only when the reference is not in the store.
+	PullPolicy_PULL_POLICY_MISSING PullPolicy = 1
+	// Pull every time (the registry is asked for the reference's digest).
+	PullPolicy_PULL_POLICY_ALWAYS PullPolicy = 2
+	// Never pull: a reference not in the store is NOT_FOUND.
+	PullPolicy_PULL_POLICY_NEVER PullPolicy = 3
+)
+
+// Enum value maps for PullPolicy.
+var (
+	PullPolicy_name = map[int32]string{
+		0: "PULL_POLICY_UNSPECIFIED",
+		1: "PULL_POLICY_MISSING",
+		2: "PULL_POLICY_ALWAYS",
+		3: "PULL_POLICY_NEVER",
+	}
+	PullPolicy_value = map[string]int32{
+		"PULL_POLICY_UNSPECIFIED": 0,
+		"PULL_POLICY_MISSING":     1,
+		"PULL_POLICY_ALWAYS":      2,
+		"PULL_POLICY_NEVER":       3,
+	}
+)
+
+func (x PullPolicy) Enum() *PullPolicy {
+	p := new(PullPolicy)
+	*p = x
+	return p
+}
+
+func (x PullPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PullPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_nucleus_v1_nucleus_proto_enumTypes[0].Descriptor()
+}
+
+func (PullPolicy) Type() protoreflect.EnumType {
+	return &file_nucleus_v1_nucleus_proto_enumTypes[0]
+}
+
+func (x PullPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PullPolicy.Descriptor instead.
+func (PullPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
+}
+
 // VolumeType is the kind of a volume.
 type VolumeType int32
 
@@ -77,11 +134,11 @@ func (x VolumeType) String() string {
 }
 
 func (VolumeType) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[0].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[1].Descriptor()
 }
 
 func (VolumeType) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[0]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[1]
 }
 
 func (x VolumeType) Number() protoreflect.EnumNumber {
@@ -90,7 +147,7 @@ func (x VolumeType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use VolumeType.Descriptor instead.
 func (VolumeType) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
 }
 
 // ContainerState is a container's place in its lifecycle:
@@ -148,11 +205,11 @@ func (x ContainerState) String() string {
 }
 
 func (ContainerState) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[1].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
 }
 
 func (ContainerState) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[1]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[2]
 }
 
 func (x ContainerState) Number() protoreflect.EnumNumber {
@@ -161,7 +218,7 @@ func (x ContainerState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ContainerState.Descriptor instead.
 func (ContainerState) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
 }
 
 // ListView is how much of each container List returns.
@@ -205,11 +262,11 @@ func (x ListView) String() string {
 }
 
 func (ListView) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
 }
 
 func (ListView) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[2]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[3]
 }
 
 func (x ListView) Number() protoreflect.EnumNumber {
@@ -218,7 +275,7 @@ func (x ListView) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListView.Descriptor instead.
 func (ListView) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
 }
 
 // LogStream selects or names an output stream.
@@ -258,11 +315,11 @@ func (x LogStream) String() string {
 }
 
 func (LogStream) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[4].Descriptor()
 }
 
 func (LogStream) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[3]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[4]
 }
 
 func (x LogStream) Number() protoreflect.EnumNumber {
@@ -271,7 +328,7 @@ func (x LogStream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LogStream.Descriptor instead.
 func (LogStream) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
 }
 
 // EventType is what happened.
@@ -313,6 +370,17 @@ const (
 	// A snapshot was removed; container_id is empty, attributes["snapshot"]
 	// is its id.
 	EventType_EVENT_TYPE_SNAPSHOT_REMOVED EventType = 42
+	// Image events (ImagesService) have an empty container_id and
+	// container_name; attributes["image_digest"] is the manifest digest,
+	// attributes["image_reference"] the reference (when there is one) and
+	// attributes["owner_uid"] the caller's uid, so a non-root subscriber sees
+	// the image events it caused.
+	// An image was pulled (also by a create with pull_policy).
+	EventType_EVENT_TYPE_IMAGE_PULLED EventType = 20
+	// An image was imported from an archive.
+	EventType_EVENT_TYPE_IMAGE_IMPORTED EventType = 21
+	// An image was removed (RemoveImage or PruneImages).
+	EventType_EVENT_TYPE_IMAGE_REMOVED EventType = 22
 )
 
 // Enum value maps for EventType.
@@ -332,6 +400,9 @@ var (
 		40: "EVENT_TYPE_CHECKPOINTED",
 		41: "EVENT_TYPE_RESTORED",
 		42: "EVENT_TYPE_SNAPSHOT_REMOVED",
+		20: "EVENT_TYPE_IMAGE_PULLED",
+		21: "EVENT_TYPE_IMAGE_IMPORTED",
+		22: "EVENT_TYPE_IMAGE_REMOVED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":      0,
@@ -348,6 +419,9 @@ var (
 		"EVENT_TYPE_CHECKPOINTED":     40,
 		"EVENT_TYPE_RESTORED":         41,
 		"EVENT_TYPE_SNAPSHOT_REMOVED": 42,
+		"EVENT_TYPE_IMAGE_PULLED":     20,
+		"EVENT_TYPE_IMAGE_IMPORTED":   21,
+		"EVENT_TYPE_IMAGE_REMOVED":    22,
 	}
 )
 
@@ -362,11 +436,11 @@ func (x EventType) String() string {
 }
 
 func (EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[4].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[5].Descriptor()
 }
 
 func (EventType) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[4]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[5]
 }
 
 func (x EventType) Number() protoreflect.EnumNumber {
@@ -375,7 +449,7 @@ func (x EventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
 }
 
 // ContainerSpec is everything a client may ask for. The daemon hardens it into
@@ -451,7 +525,28 @@ type ContainerSpec struct {
 	// Run without a timeout, whatever `[defaults] timeout` says. Refused
 	// (INVALID_ARGUMENT) when the operator set `[limits] max_timeout`, and
 	// together with a non-zero timeout.
-	NoTimeout     bool `protobuf:"varint,22,opt,name=no_timeout,json=noTimeout,proto3" json:"no_timeout,omitempty"`
+	NoTimeout bool `protobuf:"varint,22,opt,name=no_timeout,json=noTimeout,proto3" json:"no_timeout,omitempty"`
+	// Run from an OCI image (images.proto): a reference ("busybox:1.36",
+	// "registry:5000/app@sha256:...") or an image digest ("sha256:..."). The
+	// root is the image's unpacked tree, read-only and shared by every
+	// container of the image, under a writable layer that lives inside the
+	// sandbox (capped by resources.disk_bytes). The image's config applies as
+	// docker applies it: args replace its Cmd, entrypoint replaces its
+	// Entrypoint, env is merged over its Env (the request wins), cwd
+	// defaults to its WorkingDir and user to its User. An image never adds
+	// capabilities, hooks, devices, volumes or ports. Exclusive with rootfs.
+	Image string `protobuf:"bytes,23,opt,name=image,proto3" json:"image,omitempty"`
+	// When the image is pulled. Unspecified: MISSING.
+	PullPolicy PullPolicy `protobuf:"varint,24,opt,name=pull_policy,json=pullPolicy,proto3,enum=nucleus.v1.PullPolicy" json:"pull_policy,omitempty"`
+	// Replaces the image's Entrypoint when non-empty (docker --entrypoint).
+	Entrypoint []string `protobuf:"bytes,25,rep,name=entrypoint,proto3" json:"entrypoint,omitempty"`
+	// Runs with no entrypoint at all (docker --entrypoint ”): args, or the
+	// image's Cmd, are the whole argv. Refused together with entrypoint.
+	ClearEntrypoint bool `protobuf:"varint,26,opt,name=clear_entrypoint,json=clearEntrypoint,proto3" json:"clear_entrypoint,omitempty"`
+	// The user as a name or id, "user[:group]" (docker --user), resolved in
+	// the image's own /etc/passwd and /etc/group, never the host's. Empty:
+	// the image's USER. Only with image; exclusive with user.
+	ImageUser     string `protobuf:"bytes,27,opt,name=image_user,json=imageUser,proto3" json:"image_user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -638,6 +733,41 @@ func (x *ContainerSpec) GetNoTimeout() bool {
 		return x.NoTimeout
 	}
 	return false
+}
+
+func (x *ContainerSpec) GetImage() string {
+	if x != nil {
+		return x.Image
+	}
+	return ""
+}
+
+func (x *ContainerSpec) GetPullPolicy() PullPolicy {
+	if x != nil {
+		return x.PullPolicy
+	}
+	return PullPolicy_PULL_POLICY_UNSPECIFIED
+}
+
+func (x *ContainerSpec) GetEntrypoint() []string {
+	if x != nil {
+		return x.Entrypoint
+	}
+	return nil
+}
+
+func (x *ContainerSpec) GetClearEntrypoint() bool {
+	if x != nil {
+		return x.ClearEntrypoint
+	}
+	return false
+}
+
+func (x *ContainerSpec) GetImageUser() string {
+	if x != nil {
+		return x.ImageUser
+	}
+	return ""
 }
 
 // User is a process identity inside the container.
@@ -996,7 +1126,13 @@ type Resources struct {
 	// Maximum number of tasks (the in-sandbox RLIMIT_NPROC). In a spec zero
 	// means the daemon default. It cannot change after create: in
 	// UpdateRequest it must be zero (INVALID_ARGUMENT otherwise).
-	Pids          int64 `protobuf:"varint,3,opt,name=pids,proto3" json:"pids,omitempty"`
+	Pids int64 `protobuf:"varint,3,opt,name=pids,proto3" json:"pids,omitempty"`
+	// Size cap of the writable layer of a container that runs from an image
+	// (ContainerSpec.image), in bytes. It lives inside the sandbox: a
+	// container that fills it gets ENOSPC, the host disk is untouched. Zero:
+	// `[defaults] disk`. At most `[limits] max_disk`. Not changeable by
+	// Update (must be zero there).
+	DiskBytes     int64 `protobuf:"varint,4,opt,name=disk_bytes,json=diskBytes,proto3" json:"disk_bytes,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1048,6 +1184,13 @@ func (x *Resources) GetCpus() float64 {
 func (x *Resources) GetPids() int64 {
 	if x != nil {
 		return x.Pids
+	}
+	return 0
+}
+
+func (x *Resources) GetDiskBytes() int64 {
+	if x != nil {
+		return x.DiskBytes
 	}
 	return 0
 }
@@ -1191,9 +1334,18 @@ type Container struct {
 	// status is reported once it is recorded. Never set by the store.
 	ExitPending string `protobuf:"bytes,35,opt,name=exit_pending,json=exitPending,proto3" json:"exit_pending,omitempty"`
 	// The snapshot this container was restored from; empty otherwise.
-	RestoredFrom  string `protobuf:"bytes,30,opt,name=restored_from,json=restoredFrom,proto3" json:"restored_from,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	RestoredFrom string `protobuf:"bytes,30,opt,name=restored_from,json=restoredFrom,proto3" json:"restored_from,omitempty"`
+	// The manifest digest of the image the container runs from ("sha256:..."),
+	// resolved at create; empty without an image.
+	ImageDigest string `protobuf:"bytes,16,opt,name=image_digest,json=imageDigest,proto3" json:"image_digest,omitempty"`
+	// The reference the image was resolved from, normalized (e.g.
+	// "docker.io/library/busybox:latest"); empty without an image.
+	ImageReference string `protobuf:"bytes,17,opt,name=image_reference,json=imageReference,proto3" json:"image_reference,omitempty"`
+	// The argv, environment, working directory and user the container runs
+	// with after the image's config was applied.
+	ResolvedProcess *ResolvedProcess `protobuf:"bytes,18,opt,name=resolved_process,json=resolvedProcess,proto3" json:"resolved_process,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Container) Reset() {
@@ -1345,6 +1497,101 @@ func (x *Container) GetRestoredFrom() string {
 	return ""
 }
 
+func (x *Container) GetImageDigest() string {
+	if x != nil {
+		return x.ImageDigest
+	}
+	return ""
+}
+
+func (x *Container) GetImageReference() string {
+	if x != nil {
+		return x.ImageReference
+	}
+	return ""
+}
+
+func (x *Container) GetResolvedProcess() *ResolvedProcess {
+	if x != nil {
+		return x.ResolvedProcess
+	}
+	return nil
+}
+
+// ResolvedProcess is what the container runs once its image's config was
+// applied to its spec.
+type ResolvedProcess struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The argv: Entrypoint + Cmd, or what the spec replaced.
+	Args []string `protobuf:"bytes,1,rep,name=args,proto3" json:"args,omitempty"`
+	// The environment, "KEY=VALUE".
+	Env []string `protobuf:"bytes,2,rep,name=env,proto3" json:"env,omitempty"`
+	// The working directory.
+	Cwd string `protobuf:"bytes,3,opt,name=cwd,proto3" json:"cwd,omitempty"`
+	// The numeric user.
+	User          *User `protobuf:"bytes,4,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolvedProcess) Reset() {
+	*x = ResolvedProcess{}
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolvedProcess) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolvedProcess) ProtoMessage() {}
+
+func (x *ResolvedProcess) ProtoReflect() protoreflect.Message {
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolvedProcess.ProtoReflect.Descriptor instead.
+func (*ResolvedProcess) Descriptor() ([]byte, []int) {
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ResolvedProcess) GetArgs() []string {
+	if x != nil {
+		return x.Args
+	}
+	return nil
+}
+
+func (x *ResolvedProcess) GetEnv() []string {
+	if x != nil {
+		return x.Env
+	}
+	return nil
+}
+
+func (x *ResolvedProcess) GetCwd() string {
+	if x != nil {
+		return x.Cwd
+	}
+	return ""
+}
+
+func (x *ResolvedProcess) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
 // CreateRequest asks for a new container.
 type CreateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1356,7 +1603,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1368,7 +1615,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1381,7 +1628,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{9}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateRequest) GetSpec() *ContainerSpec {
@@ -1402,7 +1649,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1414,7 +1661,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1427,7 +1674,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{10}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateResponse) GetContainer() *Container {
@@ -1448,7 +1695,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1460,7 +1707,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1473,7 +1720,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{11}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StartRequest) GetId() string {
@@ -1494,7 +1741,7 @@ type StartResponse struct {
 
 func (x *StartResponse) Reset() {
 	*x = StartResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1506,7 +1753,7 @@ func (x *StartResponse) String() string {
 func (*StartResponse) ProtoMessage() {}
 
 func (x *StartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1519,7 +1766,7 @@ func (x *StartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartResponse.ProtoReflect.Descriptor instead.
 func (*StartResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{12}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StartResponse) GetContainer() *Container {
@@ -1547,7 +1794,7 @@ type RunRequest struct {
 
 func (x *RunRequest) Reset() {
 	*x = RunRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1559,7 +1806,7 @@ func (x *RunRequest) String() string {
 func (*RunRequest) ProtoMessage() {}
 
 func (x *RunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1572,7 +1819,7 @@ func (x *RunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRequest.ProtoReflect.Descriptor instead.
 func (*RunRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{13}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RunRequest) GetMsg() isRunRequest_Msg {
@@ -1663,7 +1910,7 @@ type RunStart struct {
 
 func (x *RunStart) Reset() {
 	*x = RunStart{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1675,7 +1922,7 @@ func (x *RunStart) String() string {
 func (*RunStart) ProtoMessage() {}
 
 func (x *RunStart) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1688,7 +1935,7 @@ func (x *RunStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStart.ProtoReflect.Descriptor instead.
 func (*RunStart) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RunStart) GetSpec() *ContainerSpec {
@@ -1723,7 +1970,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1735,7 +1982,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1748,7 +1995,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RunResponse) GetMsg() isRunResponse_Msg {
@@ -1839,7 +2086,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1851,7 +2098,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1864,7 +2111,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetRequest) GetId() string {
@@ -1885,7 +2132,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1897,7 +2144,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1910,7 +2157,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetResponse) GetContainer() *Container {
@@ -1945,7 +2192,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1957,7 +2204,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1970,7 +2217,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListRequest) GetStates() []ContainerState {
@@ -2031,7 +2278,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2043,7 +2290,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2056,7 +2303,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListResponse) GetContainers() []*Container {
@@ -2086,7 +2333,7 @@ type KillRequest struct {
 
 func (x *KillRequest) Reset() {
 	*x = KillRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2345,7 @@ func (x *KillRequest) String() string {
 func (*KillRequest) ProtoMessage() {}
 
 func (x *KillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2358,7 @@ func (x *KillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillRequest.ProtoReflect.Descriptor instead.
 func (*KillRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *KillRequest) GetId() string {
@@ -2137,7 +2384,7 @@ type KillResponse struct {
 
 func (x *KillResponse) Reset() {
 	*x = KillResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2149,7 +2396,7 @@ func (x *KillResponse) String() string {
 func (*KillResponse) ProtoMessage() {}
 
 func (x *KillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2162,7 +2409,7 @@ func (x *KillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillResponse.ProtoReflect.Descriptor instead.
 func (*KillResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
 }
 
 // StopRequest stops a container gracefully.
@@ -2180,7 +2427,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2192,7 +2439,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2205,7 +2452,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StopRequest) GetId() string {
@@ -2240,7 +2487,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2252,7 +2499,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2265,7 +2512,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StopResponse) GetContainer() *Container {
@@ -2288,7 +2535,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2300,7 +2547,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2313,7 +2560,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteRequest) GetId() string {
@@ -2341,7 +2588,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2353,7 +2600,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2366,7 +2613,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteResponse) GetContainer() *Container {
@@ -2387,7 +2634,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2399,7 +2646,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2412,7 +2659,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WaitRequest) GetId() string {
@@ -2435,7 +2682,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2447,7 +2694,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2460,7 +2707,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WaitResponse) GetExit() *ExitStatus {
@@ -2488,7 +2735,7 @@ type PauseRequest struct {
 
 func (x *PauseRequest) Reset() {
 	*x = PauseRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2500,7 +2747,7 @@ func (x *PauseRequest) String() string {
 func (*PauseRequest) ProtoMessage() {}
 
 func (x *PauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2513,7 +2760,7 @@ func (x *PauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
 func (*PauseRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PauseRequest) GetId() string {
@@ -2534,7 +2781,7 @@ type PauseResponse struct {
 
 func (x *PauseResponse) Reset() {
 	*x = PauseResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2546,7 +2793,7 @@ func (x *PauseResponse) String() string {
 func (*PauseResponse) ProtoMessage() {}
 
 func (x *PauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2559,7 +2806,7 @@ func (x *PauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
 func (*PauseResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PauseResponse) GetContainer() *Container {
@@ -2580,7 +2827,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2592,7 +2839,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2605,7 +2852,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ResumeRequest) GetId() string {
@@ -2626,7 +2873,7 @@ type ResumeResponse struct {
 
 func (x *ResumeResponse) Reset() {
 	*x = ResumeResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2638,7 +2885,7 @@ func (x *ResumeResponse) String() string {
 func (*ResumeResponse) ProtoMessage() {}
 
 func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2651,7 +2898,7 @@ func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeResponse.ProtoReflect.Descriptor instead.
 func (*ResumeResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResumeResponse) GetContainer() *Container {
@@ -2674,7 +2921,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2686,7 +2933,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2699,7 +2946,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateRequest) GetId() string {
@@ -2727,7 +2974,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2739,7 +2986,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2752,7 +2999,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UpdateResponse) GetContainer() *Container {
@@ -2784,7 +3031,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2796,7 +3043,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2809,7 +3056,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -2865,7 +3112,7 @@ type LogsResponse struct {
 
 func (x *LogsResponse) Reset() {
 	*x = LogsResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2877,7 +3124,7 @@ func (x *LogsResponse) String() string {
 func (*LogsResponse) ProtoMessage() {}
 
 func (x *LogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2890,7 +3137,7 @@ func (x *LogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsResponse.ProtoReflect.Descriptor instead.
 func (*LogsResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *LogsResponse) GetEntries() []*LogEntry {
@@ -2918,7 +3165,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2930,7 +3177,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2943,7 +3190,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LogEntry) GetTime() *timestamppb.Timestamp {
@@ -2992,7 +3239,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3004,7 +3251,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3017,7 +3264,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -3124,7 +3371,7 @@ type ExecStart struct {
 
 func (x *ExecStart) Reset() {
 	*x = ExecStart{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3136,7 +3383,7 @@ func (x *ExecStart) String() string {
 func (*ExecStart) ProtoMessage() {}
 
 func (x *ExecStart) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3149,7 +3396,7 @@ func (x *ExecStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStart.ProtoReflect.Descriptor instead.
 func (*ExecStart) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ExecStart) GetId() string {
@@ -3219,7 +3466,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3231,7 +3478,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3244,7 +3491,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -3351,7 +3598,7 @@ type ExecSyncRequest struct {
 
 func (x *ExecSyncRequest) Reset() {
 	*x = ExecSyncRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3363,7 +3610,7 @@ func (x *ExecSyncRequest) String() string {
 func (*ExecSyncRequest) ProtoMessage() {}
 
 func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3376,7 +3623,7 @@ func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncRequest.ProtoReflect.Descriptor instead.
 func (*ExecSyncRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ExecSyncRequest) GetId() string {
@@ -3459,7 +3706,7 @@ type ExecSyncResponse struct {
 
 func (x *ExecSyncResponse) Reset() {
 	*x = ExecSyncResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3471,7 +3718,7 @@ func (x *ExecSyncResponse) String() string {
 func (*ExecSyncResponse) ProtoMessage() {}
 
 func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3484,7 +3731,7 @@ func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncResponse.ProtoReflect.Descriptor instead.
 func (*ExecSyncResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ExecSyncResponse) GetStdout() []byte {
@@ -3551,7 +3798,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3563,7 +3810,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3576,7 +3823,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatsRequest) GetIds() []string {
@@ -3611,7 +3858,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3623,7 +3870,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3636,7 +3883,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatsResponse) GetStats() []*ContainerStats {
@@ -3671,7 +3918,7 @@ type ContainerStats struct {
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3683,7 +3930,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3696,7 +3943,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ContainerStats) GetId() string {
@@ -3773,7 +4020,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3785,7 +4032,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3798,7 +4045,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EventsRequest) GetSinceSequence() uint64 {
@@ -3837,7 +4084,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3849,7 +4096,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3862,7 +4109,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EventsResponse) GetEvent() *Event {
@@ -3915,7 +4162,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3927,7 +4174,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3940,7 +4187,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Event) GetSequence() uint64 {
@@ -4008,7 +4255,7 @@ type VersionRequest struct {
 
 func (x *VersionRequest) Reset() {
 	*x = VersionRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4020,7 +4267,7 @@ func (x *VersionRequest) String() string {
 func (*VersionRequest) ProtoMessage() {}
 
 func (x *VersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4033,7 +4280,7 @@ func (x *VersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionRequest.ProtoReflect.Descriptor instead.
 func (*VersionRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
 }
 
 // VersionResponse reports versions.
@@ -4059,7 +4306,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4071,7 +4318,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4084,7 +4331,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -4131,7 +4378,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4143,7 +4390,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4156,7 +4403,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
 }
 
 // StateCount is the number of containers in one state.
@@ -4172,7 +4419,7 @@ type StateCount struct {
 
 func (x *StateCount) Reset() {
 	*x = StateCount{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4184,7 +4431,7 @@ func (x *StateCount) String() string {
 func (*StateCount) ProtoMessage() {}
 
 func (x *StateCount) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4197,7 +4444,7 @@ func (x *StateCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCount.ProtoReflect.Descriptor instead.
 func (*StateCount) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *StateCount) GetState() ContainerState {
@@ -4255,7 +4502,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4267,7 +4514,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4280,7 +4527,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *InfoResponse) GetPlatform() string {
@@ -4393,7 +4640,7 @@ var File_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
 const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"\x18nucleus/v1/nucleus.proto\x12\n" +
-	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\b\n" +
+	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\t\n" +
 	"\rContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -4421,7 +4668,16 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"hook_paths\x18\x15 \x03(\tR\thookPaths\x12\x1d\n" +
 	"\n" +
-	"no_timeout\x18\x16 \x01(\bR\tnoTimeout\x1a>\n" +
+	"no_timeout\x18\x16 \x01(\bR\tnoTimeout\x12\x14\n" +
+	"\x05image\x18\x17 \x01(\tR\x05image\x127\n" +
+	"\vpull_policy\x18\x18 \x01(\x0e2\x16.nucleus.v1.PullPolicyR\n" +
+	"pullPolicy\x12\x1e\n" +
+	"\n" +
+	"entrypoint\x18\x19 \x03(\tR\n" +
+	"entrypoint\x12)\n" +
+	"\x10clear_entrypoint\x18\x1a \x01(\bR\x0fclearEntrypoint\x12\x1d\n" +
+	"\n" +
+	"image_user\x18\x1b \x01(\tR\timageUser\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -4453,11 +4709,13 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\x12 \n" +
 	"\vdestination\x18\x03 \x01(\tR\vdestination\x12\x12\n" +
-	"\x04mode\x18\x04 \x01(\rR\x04mode\"V\n" +
+	"\x04mode\x18\x04 \x01(\rR\x04mode\"u\n" +
 	"\tResources\x12!\n" +
 	"\fmemory_bytes\x18\x01 \x01(\x03R\vmemoryBytes\x12\x12\n" +
 	"\x04cpus\x18\x02 \x01(\x01R\x04cpus\x12\x12\n" +
-	"\x04pids\x18\x03 \x01(\x03R\x04pids\"\x92\x01\n" +
+	"\x04pids\x18\x03 \x01(\x03R\x04pids\x12\x1d\n" +
+	"\n" +
+	"disk_bytes\x18\x04 \x01(\x03R\tdiskBytes\"\x92\x01\n" +
 	"\n" +
 	"ExitStatus\x12\x1b\n" +
 	"\texit_code\x18\x01 \x01(\x05R\bexitCode\x12\x16\n" +
@@ -4465,7 +4723,7 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"oom_killed\x18\x03 \x01(\bR\toomKilled\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"\xd0\x05\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\xe4\x06\n" +
 	"\tContainer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -4487,10 +4745,18 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\rrunsc_version\x18\x0e \x01(\tR\frunscVersion\x12\x1a\n" +
 	"\bwarnings\x18\x0f \x03(\tR\bwarnings\x12!\n" +
 	"\fexit_pending\x18# \x01(\tR\vexitPending\x12#\n" +
-	"\rrestored_from\x18\x1e \x01(\tR\frestoredFrom\x1a9\n" +
+	"\rrestored_from\x18\x1e \x01(\tR\frestoredFrom\x12!\n" +
+	"\fimage_digest\x18\x10 \x01(\tR\vimageDigest\x12'\n" +
+	"\x0fimage_reference\x18\x11 \x01(\tR\x0eimageReference\x12F\n" +
+	"\x10resolved_process\x18\x12 \x01(\v2\x1b.nucleus.v1.ResolvedProcessR\x0fresolvedProcess\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\">\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
+	"\x0fResolvedProcess\x12\x12\n" +
+	"\x04args\x18\x01 \x03(\tR\x04args\x12\x10\n" +
+	"\x03env\x18\x02 \x03(\tR\x03env\x12\x10\n" +
+	"\x03cwd\x18\x03 \x01(\tR\x03cwd\x12$\n" +
+	"\x04user\x18\x04 \x01(\v2\x10.nucleus.v1.UserR\x04user\">\n" +
 	"\rCreateRequest\x12-\n" +
 	"\x04spec\x18\x01 \x01(\v2\x19.nucleus.v1.ContainerSpecR\x04spec\"E\n" +
 	"\x0eCreateResponse\x123\n" +
@@ -4698,7 +4964,13 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"goroutines\x18\r \x01(\rR\n" +
 	"goroutines\x12\x19\n" +
 	"\bopen_fds\x18\x0e \x01(\rR\aopenFds\x12(\n" +
-	"\x10latest_event_seq\x18\x14 \x01(\x04R\x0elatestEventSeq*V\n" +
+	"\x10latest_event_seq\x18\x14 \x01(\x04R\x0elatestEventSeq*q\n" +
+	"\n" +
+	"PullPolicy\x12\x1b\n" +
+	"\x17PULL_POLICY_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13PULL_POLICY_MISSING\x10\x01\x12\x16\n" +
+	"\x12PULL_POLICY_ALWAYS\x10\x02\x12\x15\n" +
+	"\x11PULL_POLICY_NEVER\x10\x03*V\n" +
 	"\n" +
 	"VolumeType\x12\x1b\n" +
 	"\x17VOLUME_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -4719,7 +4991,7 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\tLogStream\x12\x1a\n" +
 	"\x16LOG_STREAM_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LOG_STREAM_STDOUT\x10\x01\x12\x15\n" +
-	"\x11LOG_STREAM_STDERR\x10\x02*\xeb\x02\n" +
+	"\x11LOG_STREAM_STDERR\x10\x02*\xc5\x03\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EVENT_TYPE_CREATED\x10\x01\x12\x16\n" +
@@ -4735,7 +5007,10 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x12\x1b\n" +
 	"\x17EVENT_TYPE_CHECKPOINTED\x10(\x12\x17\n" +
 	"\x13EVENT_TYPE_RESTORED\x10)\x12\x1f\n" +
-	"\x1bEVENT_TYPE_SNAPSHOT_REMOVED\x10*2\xae\t\n" +
+	"\x1bEVENT_TYPE_SNAPSHOT_REMOVED\x10*\x12\x1b\n" +
+	"\x17EVENT_TYPE_IMAGE_PULLED\x10\x14\x12\x1d\n" +
+	"\x19EVENT_TYPE_IMAGE_IMPORTED\x10\x15\x12\x1c\n" +
+	"\x18EVENT_TYPE_IMAGE_REMOVED\x10\x162\xae\t\n" +
 	"\aNucleus\x12?\n" +
 	"\x06Create\x12\x19.nucleus.v1.CreateRequest\x1a\x1a.nucleus.v1.CreateResponse\x12<\n" +
 	"\x05Start\x12\x18.nucleus.v1.StartRequest\x1a\x19.nucleus.v1.StartResponse\x12:\n" +
@@ -4769,179 +5044,184 @@ func file_nucleus_v1_nucleus_proto_rawDescGZIP() []byte {
 	return file_nucleus_v1_nucleus_proto_rawDescData
 }
 
-var file_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_nucleus_v1_nucleus_proto_goTypes = []any{
-	(VolumeType)(0),               // 0: nucleus.v1.VolumeType
-	(ContainerState)(0),           // 1: nucleus.v1.ContainerState
-	(ListView)(0),                 // 2: nucleus.v1.ListView
-	(LogStream)(0),                // 3: nucleus.v1.LogStream
-	(EventType)(0),                // 4: nucleus.v1.EventType
-	(*ContainerSpec)(nil),         // 5: nucleus.v1.ContainerSpec
-	(*User)(nil),                  // 6: nucleus.v1.User
-	(*UserNamespace)(nil),         // 7: nucleus.v1.UserNamespace
-	(*IDMapping)(nil),             // 8: nucleus.v1.IDMapping
-	(*Volume)(nil),                // 9: nucleus.v1.Volume
-	(*Secret)(nil),                // 10: nucleus.v1.Secret
-	(*Resources)(nil),             // 11: nucleus.v1.Resources
-	(*ExitStatus)(nil),            // 12: nucleus.v1.ExitStatus
-	(*Container)(nil),             // 13: nucleus.v1.Container
-	(*CreateRequest)(nil),         // 14: nucleus.v1.CreateRequest
-	(*CreateResponse)(nil),        // 15: nucleus.v1.CreateResponse
-	(*StartRequest)(nil),          // 16: nucleus.v1.StartRequest
-	(*StartResponse)(nil),         // 17: nucleus.v1.StartResponse
-	(*RunRequest)(nil),            // 18: nucleus.v1.RunRequest
-	(*RunStart)(nil),              // 19: nucleus.v1.RunStart
-	(*RunResponse)(nil),           // 20: nucleus.v1.RunResponse
-	(*GetRequest)(nil),            // 21: nucleus.v1.GetRequest
-	(*GetResponse)(nil),           // 22: nucleus.v1.GetResponse
-	(*ListRequest)(nil),           // 23: nucleus.v1.ListRequest
-	(*ListResponse)(nil),          // 24: nucleus.v1.ListResponse
-	(*KillRequest)(nil),           // 25: nucleus.v1.KillRequest
-	(*KillResponse)(nil),          // 26: nucleus.v1.KillResponse
-	(*StopRequest)(nil),           // 27: nucleus.v1.StopRequest
-	(*StopResponse)(nil),          // 28: nucleus.v1.StopResponse
-	(*DeleteRequest)(nil),         // 29: nucleus.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 30: nucleus.v1.DeleteResponse
-	(*WaitRequest)(nil),           // 31: nucleus.v1.WaitRequest
-	(*WaitResponse)(nil),          // 32: nucleus.v1.WaitResponse
-	(*PauseRequest)(nil),          // 33: nucleus.v1.PauseRequest
-	(*PauseResponse)(nil),         // 34: nucleus.v1.PauseResponse
-	(*ResumeRequest)(nil),         // 35: nucleus.v1.ResumeRequest
-	(*ResumeResponse)(nil),        // 36: nucleus.v1.ResumeResponse
-	(*UpdateRequest)(nil),         // 37: nucleus.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 38: nucleus.v1.UpdateResponse
-	(*LogsRequest)(nil),           // 39: nucleus.v1.LogsRequest
-	(*LogsResponse)(nil),          // 40: nucleus.v1.LogsResponse
-	(*LogEntry)(nil),              // 41: nucleus.v1.LogEntry
-	(*ExecRequest)(nil),           // 42: nucleus.v1.ExecRequest
-	(*ExecStart)(nil),             // 43: nucleus.v1.ExecStart
-	(*ExecResponse)(nil),          // 44: nucleus.v1.ExecResponse
-	(*ExecSyncRequest)(nil),       // 45: nucleus.v1.ExecSyncRequest
-	(*ExecSyncResponse)(nil),      // 46: nucleus.v1.ExecSyncResponse
-	(*StatsRequest)(nil),          // 47: nucleus.v1.StatsRequest
-	(*StatsResponse)(nil),         // 48: nucleus.v1.StatsResponse
-	(*ContainerStats)(nil),        // 49: nucleus.v1.ContainerStats
-	(*EventsRequest)(nil),         // 50: nucleus.v1.EventsRequest
-	(*EventsResponse)(nil),        // 51: nucleus.v1.EventsResponse
-	(*Event)(nil),                 // 52: nucleus.v1.Event
-	(*VersionRequest)(nil),        // 53: nucleus.v1.VersionRequest
-	(*VersionResponse)(nil),       // 54: nucleus.v1.VersionResponse
-	(*InfoRequest)(nil),           // 55: nucleus.v1.InfoRequest
-	(*StateCount)(nil),            // 56: nucleus.v1.StateCount
-	(*InfoResponse)(nil),          // 57: nucleus.v1.InfoResponse
-	nil,                           // 58: nucleus.v1.ContainerSpec.AnnotationsEntry
-	nil,                           // 59: nucleus.v1.ContainerSpec.LabelsEntry
-	nil,                           // 60: nucleus.v1.ContainerSpec.SysctlsEntry
-	nil,                           // 61: nucleus.v1.Container.LabelsEntry
-	nil,                           // 62: nucleus.v1.Event.AttributesEntry
-	(*durationpb.Duration)(nil),   // 63: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 64: google.protobuf.Timestamp
+	(PullPolicy)(0),               // 0: nucleus.v1.PullPolicy
+	(VolumeType)(0),               // 1: nucleus.v1.VolumeType
+	(ContainerState)(0),           // 2: nucleus.v1.ContainerState
+	(ListView)(0),                 // 3: nucleus.v1.ListView
+	(LogStream)(0),                // 4: nucleus.v1.LogStream
+	(EventType)(0),                // 5: nucleus.v1.EventType
+	(*ContainerSpec)(nil),         // 6: nucleus.v1.ContainerSpec
+	(*User)(nil),                  // 7: nucleus.v1.User
+	(*UserNamespace)(nil),         // 8: nucleus.v1.UserNamespace
+	(*IDMapping)(nil),             // 9: nucleus.v1.IDMapping
+	(*Volume)(nil),                // 10: nucleus.v1.Volume
+	(*Secret)(nil),                // 11: nucleus.v1.Secret
+	(*Resources)(nil),             // 12: nucleus.v1.Resources
+	(*ExitStatus)(nil),            // 13: nucleus.v1.ExitStatus
+	(*Container)(nil),             // 14: nucleus.v1.Container
+	(*ResolvedProcess)(nil),       // 15: nucleus.v1.ResolvedProcess
+	(*CreateRequest)(nil),         // 16: nucleus.v1.CreateRequest
+	(*CreateResponse)(nil),        // 17: nucleus.v1.CreateResponse
+	(*StartRequest)(nil),          // 18: nucleus.v1.StartRequest
+	(*StartResponse)(nil),         // 19: nucleus.v1.StartResponse
+	(*RunRequest)(nil),            // 20: nucleus.v1.RunRequest
+	(*RunStart)(nil),              // 21: nucleus.v1.RunStart
+	(*RunResponse)(nil),           // 22: nucleus.v1.RunResponse
+	(*GetRequest)(nil),            // 23: nucleus.v1.GetRequest
+	(*GetResponse)(nil),           // 24: nucleus.v1.GetResponse
+	(*ListRequest)(nil),           // 25: nucleus.v1.ListRequest
+	(*ListResponse)(nil),          // 26: nucleus.v1.ListResponse
+	(*KillRequest)(nil),           // 27: nucleus.v1.KillRequest
+	(*KillResponse)(nil),          // 28: nucleus.v1.KillResponse
+	(*StopRequest)(nil),           // 29: nucleus.v1.StopRequest
+	(*StopResponse)(nil),          // 30: nucleus.v1.StopResponse
+	(*DeleteRequest)(nil),         // 31: nucleus.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 32: nucleus.v1.DeleteResponse
+	(*WaitRequest)(nil),           // 33: nucleus.v1.WaitRequest
+	(*WaitResponse)(nil),          // 34: nucleus.v1.WaitResponse
+	(*PauseRequest)(nil),          // 35: nucleus.v1.PauseRequest
+	(*PauseResponse)(nil),         // 36: nucleus.v1.PauseResponse
+	(*ResumeRequest)(nil),         // 37: nucleus.v1.ResumeRequest
+	(*ResumeResponse)(nil),        // 38: nucleus.v1.ResumeResponse
+	(*UpdateRequest)(nil),         // 39: nucleus.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 40: nucleus.v1.UpdateResponse
+	(*LogsRequest)(nil),           // 41: nucleus.v1.LogsRequest
+	(*LogsResponse)(nil),          // 42: nucleus.v1.LogsResponse
+	(*LogEntry)(nil),              // 43: nucleus.v1.LogEntry
+	(*ExecRequest)(nil),           // 44: nucleus.v1.ExecRequest
+	(*ExecStart)(nil),             // 45: nucleus.v1.ExecStart
+	(*ExecResponse)(nil),          // 46: nucleus.v1.ExecResponse
+	(*ExecSyncRequest)(nil),       // 47: nucleus.v1.ExecSyncRequest
+	(*ExecSyncResponse)(nil),      // 48: nucleus.v1.ExecSyncResponse
+	(*StatsRequest)(nil),          // 49: nucleus.v1.StatsRequest
+	(*StatsResponse)(nil),         // 50: nucleus.v1.StatsResponse
+	(*ContainerStats)(nil),        // 51: nucleus.v1.ContainerStats
+	(*EventsRequest)(nil),         // 52: nucleus.v1.EventsRequest
+	(*EventsResponse)(nil),        // 53: nucleus.v1.EventsResponse
+	(*Event)(nil),                 // 54: nucleus.v1.Event
+	(*VersionRequest)(nil),        // 55: nucleus.v1.VersionRequest
+	(*VersionResponse)(nil),       // 56: nucleus.v1.VersionResponse
+	(*InfoRequest)(nil),           // 57: nucleus.v1.InfoRequest
+	(*StateCount)(nil),            // 58: nucleus.v1.StateCount
+	(*InfoResponse)(nil),          // 59: nucleus.v1.InfoResponse
+	nil,                           // 60: nucleus.v1.ContainerSpec.AnnotationsEntry
+	nil,                           // 61: nucleus.v1.ContainerSpec.LabelsEntry
+	nil,                           // 62: nucleus.v1.ContainerSpec.SysctlsEntry
+	nil,                           // 63: nucleus.v1.Container.LabelsEntry
+	nil,                           // 64: nucleus.v1.Event.AttributesEntry
+	(*durationpb.Duration)(nil),   // 65: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 66: google.protobuf.Timestamp
 }
 var file_nucleus_v1_nucleus_proto_depIdxs = []int32{
-	6,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
-	58, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
-	59, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
-	60, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
-	7,  // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
-	9,  // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
-	10, // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
-	11, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
-	63, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
-	8,  // 9: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
-	8,  // 10: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
-	0,  // 11: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
-	5,  // 12: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
-	1,  // 13: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
-	64, // 14: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
-	64, // 15: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
-	64, // 16: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
-	12, // 17: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
-	61, // 18: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
-	5,  // 19: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
-	13, // 20: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
-	13, // 21: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
-	19, // 22: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
-	5,  // 23: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
-	13, // 24: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
-	12, // 25: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
-	13, // 26: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
-	1,  // 27: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
-	2,  // 28: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
-	13, // 29: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
-	63, // 30: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
-	13, // 31: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
-	13, // 32: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
-	12, // 33: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
-	64, // 34: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
-	13, // 35: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
-	13, // 36: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
-	11, // 37: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
-	13, // 38: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
-	64, // 39: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	3,  // 40: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
-	41, // 41: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
-	64, // 42: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
-	3,  // 43: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
-	43, // 44: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
-	6,  // 45: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
-	63, // 46: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
-	12, // 47: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
-	6,  // 48: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
-	63, // 49: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
-	63, // 50: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
-	49, // 51: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
-	64, // 52: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
-	4,  // 53: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
-	52, // 54: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
-	64, // 55: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
-	4,  // 56: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
-	62, // 57: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
-	1,  // 58: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
-	56, // 59: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
-	14, // 60: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
-	16, // 61: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
-	18, // 62: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
-	21, // 63: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
-	23, // 64: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
-	25, // 65: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
-	27, // 66: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
-	29, // 67: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
-	31, // 68: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
-	39, // 69: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
-	42, // 70: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
-	45, // 71: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
-	47, // 72: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
-	33, // 73: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
-	35, // 74: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
-	37, // 75: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
-	50, // 76: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
-	53, // 77: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
-	55, // 78: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
-	15, // 79: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
-	17, // 80: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
-	20, // 81: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
-	22, // 82: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
-	24, // 83: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
-	26, // 84: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
-	28, // 85: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
-	30, // 86: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
-	32, // 87: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
-	40, // 88: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
-	44, // 89: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
-	46, // 90: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
-	48, // 91: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
-	34, // 92: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
-	36, // 93: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
-	38, // 94: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
-	51, // 95: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
-	54, // 96: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
-	57, // 97: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
-	79, // [79:98] is the sub-list for method output_type
-	60, // [60:79] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	7,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
+	60, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
+	61, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
+	62, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
+	8,  // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
+	10, // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
+	11, // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
+	12, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
+	65, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
+	0,  // 9: nucleus.v1.ContainerSpec.pull_policy:type_name -> nucleus.v1.PullPolicy
+	9,  // 10: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
+	9,  // 11: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
+	1,  // 12: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
+	6,  // 13: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
+	2,  // 14: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
+	66, // 15: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
+	66, // 16: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
+	66, // 17: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
+	13, // 18: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
+	63, // 19: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
+	15, // 20: nucleus.v1.Container.resolved_process:type_name -> nucleus.v1.ResolvedProcess
+	7,  // 21: nucleus.v1.ResolvedProcess.user:type_name -> nucleus.v1.User
+	6,  // 22: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
+	14, // 23: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
+	14, // 24: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
+	21, // 25: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
+	6,  // 26: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
+	14, // 27: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
+	13, // 28: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
+	14, // 29: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
+	2,  // 30: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
+	3,  // 31: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
+	14, // 32: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
+	65, // 33: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
+	14, // 34: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
+	14, // 35: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
+	13, // 36: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
+	66, // 37: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
+	14, // 38: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
+	14, // 39: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
+	12, // 40: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
+	14, // 41: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
+	66, // 42: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	4,  // 43: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
+	43, // 44: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
+	66, // 45: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	4,  // 46: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
+	45, // 47: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
+	7,  // 48: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
+	65, // 49: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
+	13, // 50: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
+	7,  // 51: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
+	65, // 52: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
+	65, // 53: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
+	51, // 54: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
+	66, // 55: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
+	5,  // 56: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
+	54, // 57: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
+	66, // 58: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
+	5,  // 59: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
+	64, // 60: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
+	2,  // 61: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
+	58, // 62: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
+	16, // 63: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
+	18, // 64: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
+	20, // 65: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
+	23, // 66: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
+	25, // 67: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
+	27, // 68: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
+	29, // 69: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
+	31, // 70: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
+	33, // 71: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
+	41, // 72: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
+	44, // 73: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
+	47, // 74: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
+	49, // 75: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
+	35, // 76: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
+	37, // 77: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
+	39, // 78: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
+	52, // 79: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
+	55, // 80: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
+	57, // 81: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
+	17, // 82: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
+	19, // 83: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
+	22, // 84: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
+	24, // 85: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
+	26, // 86: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
+	28, // 87: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
+	30, // 88: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
+	32, // 89: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
+	34, // 90: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
+	42, // 91: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
+	46, // 92: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
+	48, // 93: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
+	50, // 94: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
+	36, // 95: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
+	38, // 96: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
+	40, // 97: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
+	53, // 98: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
+	56, // 99: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
+	59, // 100: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
+	82, // [82:101] is the sub-list for method output_type
+	63, // [63:82] is the sub-list for method input_type
+	63, // [63:63] is the sub-list for extension type_name
+	63, // [63:63] is the sub-list for extension extendee
+	0,  // [0:63] is the sub-list for field type_name
 }
 
 func init() { file_nucleus_v1_nucleus_proto_init() }
@@ -4949,39 +5229,39 @@ func file_nucleus_v1_nucleus_proto_init() {
 	if File_nucleus_v1_nucleus_proto != nil {
 		return
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[13].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[14].OneofWrappers = []any{
 		(*RunRequest_Start)(nil),
 		(*RunRequest_Stdin)(nil),
 		(*RunRequest_CloseStdin)(nil),
 		(*RunRequest_Signal)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[15].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[16].OneofWrappers = []any{
 		(*RunResponse_Container)(nil),
 		(*RunResponse_Stdout)(nil),
 		(*RunResponse_Stderr)(nil),
 		(*RunResponse_Exit)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[34].OneofWrappers = []any{}
-	file_nucleus_v1_nucleus_proto_msgTypes[37].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[35].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[38].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 		(*ExecRequest_Signal)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[39].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[40].OneofWrappers = []any{
 		(*ExecResponse_ExecId)(nil),
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[45].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[46].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nucleus_v1_nucleus_proto_rawDesc), len(file_nucleus_v1_nucleus_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   58,
+			NumEnums:      6,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,7 @@ type ContainerOptions struct {
 	Secrets     []string // --secret NAME=FILE: spec.secrets, FILE's bytes at /run/secrets/NAME
 	HookSet     string   // --hooks SET: spec.hook_set
 	Labels      []string // -l k=v: spec.labels
+	Image       ImageOptions
 }
 
 func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
@@ -51,17 +52,19 @@ func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
 	fs.Float64Var(&o.CPUs, "cpus", 0, "CPU limit in CPUs, e.g. 1.5 (default: nucleusd's)")
 	fs.Int64Var(&o.PidsLimit, "pids-limit", 0, "maximum number of tasks (default: nucleusd's)")
 	fs.StringVar(&o.Timeout, "timeout", "", "maximum runtime, e.g. 30s; the container is killed when it expires; 0 or none: no timeout, if the operator allows it (default: nucleusd's)")
-	fs.StringVarP(&o.User, "user", "u", "", "UID[:GID] to run as, numeric only (default 0:0)")
+	fs.StringVarP(&o.User, "user", "u", "", "UID[:GID] to run as, numeric only (default 0:0); with an IMAGE, USER[:GROUP] names or ids resolved in the image (default: its USER)")
 	fs.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (default /)")
 	fs.StringVar(&o.Hostname, "hostname", "", "hostname inside the sandbox")
 	fs.StringVar(&o.Network, "network", "none", "network mode: none, sandbox (gVisor netstack) or host, if nucleusd allows it")
 	fs.StringArrayVar(&o.Secrets, "secret", nil, "send FILE's content as secret NAME, mounted read-only at /run/secrets/NAME: NAME=FILE (repeatable)")
 	fs.StringVar(&o.HookSet, "hooks", "", "operator-defined hook set to apply (default: nucleusd's default set)")
 	fs.StringArrayVarP(&o.Labels, "label", "l", nil, "set a label k=v (repeatable)")
+	addImageFlags(fs, &o.Image)
 }
 
 // Spec builds the ContainerSpec for the command args.
 func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleusv1.ContainerSpec, error) {
+	image, args := imageArg(args, o.Rootfs)
 	spec := &nucleusv1.ContainerSpec{
 		Name: o.Name, Args: args, AutoRemove: o.Rm, OpenStdin: o.Interactive,
 		Cwd: o.Workdir, Hostname: o.Hostname, HookSet: o.HookSet,
@@ -119,7 +122,13 @@ func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleu
 			return nil, err
 		}
 	}
-	if o.User != "" {
+	if image != "" {
+		if err := o.Image.apply(spec, image, o.User); err != nil {
+			return nil, err
+		}
+	} else if err := o.Image.checkUnused(); err != nil {
+		return nil, err
+	} else if o.User != "" {
 		if spec.User, err = client.ParseUser(o.User); err != nil {
 			return nil, err
 		}

@@ -12,10 +12,11 @@ import (
 func newCreateCommand(g *globals) *cobra.Command {
 	var o ContainerOptions
 	cmd := &cobra.Command{
-		Use:   "create [flags] [--] CMD [ARG...]",
+		Use:   "create [flags] IMAGE [COMMAND [ARG...]] | create [flags] [--] /CMD [ARG...]",
 		Short: "Create a container without starting it, and print its id",
-		Long: `Create a container running CMD in its own gVisor sandbox, without starting
-it, and print its id; start it with 'nucleusctl start'. The flags are run's.`,
+		Long: `Create a container from IMAGE, or running /CMD on the default root, in its
+own gVisor sandbox, without starting it, and print its id; start it with
+'nucleusctl start'. The arguments and flags are run's.`,
 		Example: `  id=$(nucleusctl create --name job -e MODE=batch -- /usr/bin/sh -c 'echo $MODE')
   nucleusctl start -a "$id"`,
 		Args: minArgs(1),

@@ -82,6 +82,7 @@ least 4 characters, as ps shows 12) or their exact name.`,
 		newEventsCommand(g), newPauseCommand(g), newResumeCommand(g), newUpdateCommand(g),
 		newVersionCommand(g), newInfoCommand(g), newCompletionCommand(),
 		newCheckpointCommand(g), newRestoreCommand(g), newSnapshotCommand(g),
+		newPullCommand(g), newImagesCommand(g), newRmiCommand(g), newImageCommand(g),
 	)
 	root.InitDefaultHelpCmd()
 	for _, c := range root.Commands() {

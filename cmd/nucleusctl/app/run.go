@@ -20,9 +20,15 @@ type RunOptions struct {
 func newRunCommand(g *globals) *cobra.Command {
 	var o RunOptions
 	cmd := &cobra.Command{
-		Use:   "run [flags] [--] CMD [ARG...]",
+		Use:   "run [flags] IMAGE [COMMAND [ARG...]] | run [flags] [--] /CMD [ARG...]",
 		Short: "Create and start a container, streaming its output",
-		Long: `Create and start a container running CMD, in its own gVisor sandbox.
+		Long: `Create and start a container, in its own gVisor sandbox, from IMAGE (pulled
+when missing, --pull) as docker runs it: COMMAND replaces the image's CMD,
+--entrypoint its ENTRYPOINT ('' for none), -e is merged over its ENV, -w and
+-u (names resolved in the image) override its WORKDIR and USER; the root is
+the image read-only under a writable layer of --disk inside the sandbox.
+A first argument that starts with / (or any with --rootfs) is a command run
+on the default root as before: the host's /bin, /usr, ... read-only.
 
 Attached (the default), stdout and stderr stream live and nucleusctl exits with
 the container's exit code (126: could not be run, 127: not found; 125: nucleusd
@@ -37,7 +43,9 @@ applies, and --timeout 0 (or none) asks for no timeout, which nucleusd refuses
 when the operator set [limits] max_timeout. Memory, CPUs, pids, tmpfs sizes
 and the timeout above the operator's ceilings are refused with the ceiling
 named.`,
-		Example: `  nucleusctl run --rm echo hello
+		Example: `  nucleusctl run --rm busybox echo hello
+  nucleusctl run --rm --entrypoint '' -u nobody --disk 256m app:v1 /bin/sh -c 'id'
+  nucleusctl run --rm /bin/echo hello
   nucleusctl run -d --name worker --memory 256m --cpus 1.5 --pids-limit 64 -- /usr/bin/sleep 300
   echo data | nucleusctl run -i --rm -- /usr/bin/wc -c
   nucleusctl run --rm -v /srv/data:/data:ro --tmpfs /tmp:size=64m -e MODE=batch --env-file ./job.env \

@@ -81,10 +81,10 @@ func TestRunEnvLastWins(t *testing.T) {
 
 func TestRunDefaults(t *testing.T) {
 	f := &clienttest.Fake{RunFunc: clienttest.RunScript{Stdout: "hi\n"}.Serve}
-	r := cli(t, f, "run", "echo", "-n", "hi") // flags after CMD belong to CMD
+	r := cli(t, f, "run", "/bin/echo", "-n", "hi") // flags after CMD belong to CMD
 	r.wantCode(t, 0)
 	want := &nucleusv1.RunStart{Spec: &nucleusv1.ContainerSpec{
-		Args: []string{"echo", "-n", "hi"}, Network: "none", Resources: &nucleusv1.Resources{},
+		Args: []string{"/bin/echo", "-n", "hi"}, Network: "none", Resources: &nucleusv1.Resources{},
 	}}
 	if s := runStarts(f); len(s) != 1 || !proto.Equal(s[0], want) {
 		t.Errorf("run start = %v, want %v", s, want)
@@ -234,10 +234,10 @@ func TestCreateAndStart(t *testing.T) {
 			return &nucleusv1.WaitResponse{Exit: &nucleusv1.ExitStatus{ExitCode: 7, Reason: "exited"}}, nil
 		},
 	}
-	r := cli(t, f, "create", "--name", "job", "--memory", "1.5g", "-i", "--", "sh", "-c", "exit 7")
+	r := cli(t, f, "create", "--name", "job", "--memory", "1.5g", "-i", "--", "/bin/sh", "-c", "exit 7")
 	r.wantCode(t, 0)
 	creates := clienttest.RequestsOf[*nucleusv1.CreateRequest](f)
-	want := &nucleusv1.ContainerSpec{Name: "job", Args: []string{"sh", "-c", "exit 7"}, Network: "none",
+	want := &nucleusv1.ContainerSpec{Name: "job", Args: []string{"/bin/sh", "-c", "exit 7"}, Network: "none",
 		OpenStdin: true, Resources: &nucleusv1.Resources{MemoryBytes: 3 << 29}}
 	if len(creates) != 1 || !proto.Equal(creates[0].GetSpec(), want) || !strings.HasPrefix(r.stdout, "c1") {
 		t.Errorf("create = %v, stdout %q", creates, r.stdout)

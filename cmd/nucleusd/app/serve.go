@@ -115,6 +115,10 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	if err != nil {
 		return err
 	}
+	imgSvc, err := openImages(d, cfg, f.RootDir, log, mx)
+	if err != nil {
+		return err
+	}
 	svc := service.New(d, cfg, f.RootDir, f.StateDir)
 	lim := cfg.Limits
 	opts := server.Options{Logger: log.Named("api"), Policy: auth.Policy{SocketGID: gid, CertOwners: d.CertOwner}, MaxRecvBytes: int(cfg.API.MaxRecvBytes), Creds: auth.PeerCredentials{},
@@ -122,6 +126,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		Connections: server.Limits{PerCaller: lim.MaxConnectionsPerUID, Root: lim.MaxConnectionsRoot, Total: lim.MaxConnections},
 		Ready:       d.Recovered(),
 		Snapshots:   service.NewSnapshots(d),
+		Images:      imgSvc,
 	}
 	if mx != nil {
 		opts.Observe = mx.Observe
