@@ -52,6 +52,13 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 		}
 		mounts = append(mounts, u.mount)
 	}
+	if paths.HelperDir != "" {
+		// A mount point of its own: the workload can neither remove nor
+		// rename it, and it is read-only.
+		dirs[HelperMountPoint] = true
+		mounts = append(mounts, specs.Mount{Destination: HelperMountPoint, Type: "bind", Source: paths.HelperDir,
+			Options: []string{"bind", "ro", "nosuid", "nodev"}})
+	}
 	p.mountPoints = mountPoints(mounts, dirs)
 	p.secrets = staged
 	p.secretUID, p.secretGID = hostIDs(req)

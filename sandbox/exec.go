@@ -27,6 +27,9 @@ type ExecSpec struct {
 	User *specs.User
 	// Cwd overrides the container's working directory when set (absolute).
 	Cwd string
+	// Capabilities override the container's when set (the daemon's own
+	// file helper; never from a request).
+	Capabilities *specs.LinuxCapabilities
 }
 
 // ExecIO are an exec'd process's standard streams (nil: /dev/null) and
@@ -92,6 +95,9 @@ func (m *Manager) execProcess(id string, e ExecSpec) (*specs.Process, error) {
 	}
 	if e.Cwd != "" {
 		p.Cwd = e.Cwd
+	}
+	if e.Capabilities != nil {
+		p.Capabilities = e.Capabilities
 	}
 	return &p, nil
 }

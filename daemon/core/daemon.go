@@ -33,6 +33,10 @@ type Options struct {
 	HookOptions []hooks.Option
 	// SelfExe is nucleusd's own path, to find runsc next to it.
 	SelfExe string
+	// FileHelperDir is a host directory holding only the file helper,
+	// mounted read-only into every new sandbox (bundle.Paths.HelperDir);
+	// empty leaves it out.
+	FileHelperDir string
 	// Metrics observes lifecycle timings; nil discards them.
 	Metrics Metrics
 	// NewDirect, when set, makes the in-process exec and delete for the
@@ -82,7 +86,9 @@ type Daemon struct {
 
 	cleanups *cleanupQueue // removed containers whose host side the cleaner removes
 	userns   usernsRanges  // default user namespace ranges
-	wire     wireCache     // each record's encoded API form, for List
+
+	helperDir string    // Options.FileHelperDir
+	wire      wireCache // each record's encoded API form, for List
 	// logWatch is the one inotify instance every log follower shares; nil
 	// (followers poll) when inotify is unavailable.
 	logWatch *containerlog.Watcher
@@ -177,7 +183,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		cfg: cfg, ceil: cfg.Limits.Ceilings(config.HostFacts()), rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
 		events: newEventBus(st), metrics: o.Metrics, runscVersion: ver.String(),
 		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
-		cleanups: newCleanupQueue(),
+		cleanups: newCleanupQueue(), helperDir: o.FileHelperDir,
 	}
 	if d.logWatch, err = containerlog.NewWatcher(); err != nil {
 		o.Logger.Warn("log followers poll: no inotify instance", zap.Error(err))

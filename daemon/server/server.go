@@ -30,6 +30,8 @@ type Options struct {
 	// Events, Exec, Stats, Run); Connections each caller's open
 	// connections. Zero values mean no limit.
 	Streams, Connections Limits
+	// Files, when set, is served beside svc (the Files service).
+	Files nucleusv1.FilesServer
 }
 
 // handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
@@ -65,6 +67,9 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
 	nucleusv1.RegisterNucleusServer(srv, svc)
+	if opts.Files != nil {
+		nucleusv1.RegisterFilesServer(srv, opts.Files)
+	}
 	hs := newHealth()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)

@@ -27,6 +27,7 @@ import (
 	"nucleus.dev/nucleus/daemon/metrics"
 	"nucleus.dev/nucleus/daemon/server"
 	"nucleus.dev/nucleus/daemon/service"
+	"nucleus.dev/nucleus/fsapi"
 	"nucleus.dev/nucleus/sandbox"
 	"nucleus.dev/nucleus/sandbox/gvisor"
 )
@@ -82,10 +83,14 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		log.Warn("no "+SupervisorExecutable+" next to nucleusd: supervisors re-execute nucleusd, which starts slower",
 			zap.String("looked_for", filepath.Join(filepath.Dir(self), SupervisorExecutable)))
 	}
+	helperDir, herr := fsapi.InstallHelper(filepath.Join(filepath.Dir(self), fsapi.HelperName), filepath.Join(f.RootDir, "file-helper"))
+	if herr != nil {
+		log.Warn("no file helper: new containers get no Files API", zap.Error(herr))
+	}
 	_, _ = daemon.SdNotify(false, "STATUS=recovering containers")
 	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
-		SupervisorCommand: supervise, SelfExe: self,
+		SupervisorCommand: supervise, SelfExe: self, FileHelperDir: helperDir,
 		NewDirect: func(binary string, flags []string) (sandbox.Direct, error) {
 			return gvisor.Open(binary, flags)
 		},
@@ -121,6 +126,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	opts := server.Options{Logger: log.Named("api"), Policy: auth.Policy{SocketGID: gid, CertOwners: d.CertOwner}, MaxRecvBytes: int(cfg.API.MaxRecvBytes), Creds: auth.PeerCredentials{},
 		Streams:     server.Limits{PerCaller: lim.MaxStreamsPerUID, Root: lim.MaxStreamsRoot, Total: lim.MaxStreams},
 		Connections: server.Limits{PerCaller: lim.MaxConnectionsPerUID, Root: lim.MaxConnectionsRoot, Total: lim.MaxConnections},
+		Files:       service.NewFiles(d, cfg, log.Named("files")),
 	}
 	if mx != nil {
 		opts.Observe = mx.Observe
