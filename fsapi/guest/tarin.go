@@ -28,29 +28,56 @@ func tarIn(dir string, max int64, stdin io.Reader, stdout io.Writer) error {
 	if !st.IsDir() {
 		return failf(syscall.ENOTDIR, "%s is not a directory", dir)
 	}
-	x := &extractor{dir: filepath.Clean(dir), left: max}
-	tr := tar.NewReader(&wire.FrameReader{R: bufio.NewReaderSize(stdin, 64<<10)})
+	x, err := Extract(dir, &wire.FrameReader{R: bufio.NewReaderSize(stdin, 64<<10)}, ExtractOptions{Max: max, Owners: true})
+	if err != nil {
+		return err
+	}
+	return json.NewEncoder(stdout).Encode(x)
+}
+
+// ExtractOptions tune Extract.
+type ExtractOptions struct {
+	Max int64 // file data, in bytes, beyond which Extract fails with EFBIG
+	// Owners sets each entry's uid and gid (else the extracting user's).
+	Owners bool
+	// Rename, when set, maps each entry's (and hard link's) name first.
+	Rename func(string) string
+}
+
+// Extract extracts the tar r yields into the existing directory dir with
+// tarIn's rules: no absolute names, no ".." components, nothing written
+// below a symlink, no devices or FIFOs; modes and times kept.
+func Extract(dir string, r io.Reader, o ExtractOptions) (wire.Extracted, error) {
+	x := &extractor{dir: filepath.Clean(dir), left: o.Max, o: o}
+	tr := tar.NewReader(r)
 	for {
 		h, err := tr.Next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return err
+			return wire.Extracted{}, err
+		}
+		if o.Rename != nil {
+			h.Name = o.Rename(h.Name)
+			if h.Typeflag == tar.TypeLink {
+				h.Linkname = o.Rename(h.Linkname)
+			}
 		}
 		if err := x.entry(h, tr); err != nil {
-			return err
+			return wire.Extracted{}, err
 		}
 	}
 	for _, d := range x.dirTimes { // after their contents changed them
 		_ = os.Chtimes(d.path, d.mtime, d.mtime)
 	}
-	return json.NewEncoder(stdout).Encode(wire.Extracted{Entries: x.entries, Bytes: x.bytes})
+	return wire.Extracted{Entries: x.entries, Bytes: x.bytes}, nil
 }
 
 type extractor struct {
 	dir            string
 	left           int64
+	o              ExtractOptions
 	entries, bytes uint64
 	dirTimes       []struct {
 		path  string
@@ -142,6 +169,9 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 		if err := os.Symlink(h.Linkname, dst); err != nil {
 			return err
 		}
+		if !x.o.Owners {
+			return nil
+		}
 		return os.Lchown(dst, h.Uid, h.Gid)
 	case tar.TypeLink:
 		target, err := relName(h.Linkname)
@@ -157,8 +187,10 @@ func (x *extractor) entry(h *tar.Header, r io.Reader) error {
 			return err
 		}
 	}
-	if err := os.Lchown(dst, h.Uid, h.Gid); err != nil {
-		return err
+	if x.o.Owners {
+		if err := os.Lchown(dst, h.Uid, h.Gid); err != nil {
+			return err
+		}
 	}
 	// After chown, which clears the setuid and setgid bits.
 	if err := os.Chmod(dst, os.FileMode(h.Mode).Perm()|modeExtra(uint32(h.Mode))); err != nil {

@@ -32,13 +32,21 @@ func tarOut(src string, max int64, stdout io.Writer) error {
 	if contents || clean == "/" {
 		root = "."
 	}
-	tw := tar.NewWriter(stdout)
+	return Archive(stdout, clean, root, max)
+}
+
+// Archive writes a tar of src to w with its entries named below root
+// (src itself is root): modes, owners and times kept, symlinks and hard
+// links as links, devices, FIFOs and sockets left out. File data beyond
+// max bytes is refused with EFBIG.
+func Archive(w io.Writer, src, root string, max int64) error {
+	tw := tar.NewWriter(w)
 	t := &tarWriter{tw: tw, left: max, links: map[[2]uint64]string{}}
-	err = filepath.WalkDir(clean, func(p string, _ fs.DirEntry, err error) error {
+	err := filepath.WalkDir(src, func(p string, _ fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
-		rel, _ := filepath.Rel(clean, p)
+		rel, _ := filepath.Rel(src, p)
 		return t.add(p, path.Join(root, rel))
 	})
 	if err != nil {
