@@ -67,7 +67,7 @@ func (t *tarWriter) add(p, name string) error {
 		return &os.PathError{Op: "lstat", Path: p, Err: err}
 	}
 	h := &tar.Header{Name: name, Mode: int64(st.Mode & 0o7777), Uid: int(st.Uid), Gid: int(st.Gid),
-		ModTime: time.Unix(0, st.Mtim.Nano())}
+		ModTime: time.Unix(st.Mtim.Sec, 0)} // whole seconds, as tar keeps them
 	switch st.Mode & syscall.S_IFMT {
 	case syscall.S_IFDIR:
 		h.Typeflag, h.Name = tar.TypeDir, name+"/"
