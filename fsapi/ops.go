@@ -121,7 +121,7 @@ func (f Files) TarIn(ctx context.Context, run Exec, dir string, r io.Reader) (*w
 	defer in.Close()
 	if err := call(ctx, run, []string{wire.OpTarIn, dir, itoa(f.Limits.MaxBytes)}, in, &out, maxInfoBytes); err != nil {
 		if capped.over {
-			return nil, errdefs.ResourceExhausted("the tar stream exceeds %d bytes", capped.left)
+			return nil, errdefs.ResourceExhausted("the tar stream exceeds %d bytes ([limits] max_file_bytes and room for headers)", f.Limits.MaxBytes+tarOverhead)
 		}
 		return nil, err
 	}

@@ -53,6 +53,7 @@ type capWriter struct {
 	left    int64
 	stop    func()
 	flooded bool
+	failed  error // the first error of w
 }
 
 func (c *capWriter) Write(p []byte) (int, error) {
@@ -62,7 +63,14 @@ func (c *capWriter) Write(p []byte) (int, error) {
 		return 0, errFlood
 	}
 	c.left -= int64(len(p))
-	return c.w.Write(p)
+	n, err := c.w.Write(p)
+	if err != nil {
+		// A malformed answer or a reader gone: the helper would block.
+		c.failed = err
+		c.flooded = errors.Is(err, errFlood)
+		c.stop()
+	}
+	return n, err
 }
 
 // call runs the helper: stdin (nil for none), stdout bounded at maxOut.
@@ -79,6 +87,9 @@ func call(ctx context.Context, run Exec, args []string, stdin io.Reader, stdout 
 	code, err := run(hctx, append([]string{HelperPath}, args...), stdin, out, errw)
 	if out.flooded {
 		return errdefs.ResourceExhausted("%s: %v", args[0], errFlood)
+	}
+	if out.failed != nil && ctx.Err() == nil {
+		return fmt.Errorf("%s: %w", args[0], out.failed)
 	}
 	if err != nil {
 		if ctx.Err() != nil {
