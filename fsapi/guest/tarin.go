@@ -28,7 +28,7 @@ func tarIn(dir string, max int64, stdin io.Reader, stdout io.Writer) error {
 	if !st.IsDir() {
 		return failf(syscall.ENOTDIR, "%s is not a directory", dir)
 	}
-	x, err := Extract(dir, &wire.FrameReader{R: bufio.NewReaderSize(stdin, 64<<10)}, ExtractOptions{Max: max, Owners: true})
+	x, err := Extract(dir, &wire.FrameReader{R: bufio.NewReaderSize(stdin, copyBuffer)}, ExtractOptions{Max: max, Owners: true})
 	if err != nil {
 		return err
 	}
@@ -210,7 +210,7 @@ func (x *extractor) file(dst string, h *tar.Header, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	n, err := io.Copy(f, io.LimitReader(r, h.Size))
+	n, err := copyBig(f, io.LimitReader(r, h.Size))
 	x.left -= n
 	x.bytes += uint64(n)
 	if cerr := f.Close(); err == nil {

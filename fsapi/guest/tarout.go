@@ -2,6 +2,7 @@ package guest
 
 import (
 	"archive/tar"
+	"bufio"
 	"encoding/json"
 	"io"
 	"io/fs"
@@ -32,7 +33,11 @@ func tarOut(src string, max int64, stdout io.Writer) error {
 	if contents || clean == "/" {
 		root = "."
 	}
-	return Archive(stdout, clean, root, max)
+	bw := bufio.NewWriterSize(stdout, copyBuffer)
+	if err := Archive(bw, clean, root, max); err != nil {
+		return err
+	}
+	return bw.Flush()
 }
 
 // Archive writes a tar of src to w with its entries named below root
