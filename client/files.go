@@ -19,7 +19,7 @@ type FileOptions struct {
 	SetOwner bool
 }
 
-func (c *Client) files() nucleusv1.FilesClient { return nucleusv1.NewFilesClient(c.conn) }
+func (c *Client) files() nucleusv1.FilesServiceClient { return nucleusv1.NewFilesServiceClient(c.conn) }
 
 // upload sends header, then r's data in chunks, and returns the answer.
 // An error from r cancels the call, so the daemon keeps nothing of it.

@@ -30,8 +30,8 @@ type Options struct {
 	// Events, Exec, Stats, Run); Connections each caller's open
 	// connections. Zero values mean no limit.
 	Streams, Connections Limits
-	// Files, when set, is served beside svc (the Files service).
-	Files nucleusv1.FilesServer
+	// Files, when set, is served beside svc (FilesService).
+	Files nucleusv1.FilesServiceServer
 }
 
 // handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
@@ -68,7 +68,7 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 	)
 	nucleusv1.RegisterNucleusServer(srv, svc)
 	if opts.Files != nil {
-		nucleusv1.RegisterFilesServer(srv, opts.Files)
+		nucleusv1.RegisterFilesServiceServer(srv, opts.Files)
 	}
 	hs := newHealth()
 	healthpb.RegisterHealthServer(srv, hs)

@@ -17,18 +17,18 @@ import (
 	"nucleus.dev/nucleus/internal/errdefs"
 )
 
-// Files implements nucleusv1.FilesServer over fsapi: the daemon resolves
+// Files implements nucleusv1.FilesServiceServer over fsapi: the daemon resolves
 // and authorizes the container, the helper in its sandbox does the rest.
 type Files struct {
-	nucleusv1.UnimplementedFilesServer
+	nucleusv1.UnimplementedFilesServiceServer
 	d     *core.Daemon
 	files fsapi.Files
 	log   *zap.Logger
 }
 
-var _ nucleusv1.FilesServer = (*Files)(nil)
+var _ nucleusv1.FilesServiceServer = (*Files)(nil)
 
-// NewFiles returns the Files service; it logs every call on log.
+// NewFiles returns FilesService; it logs every call on log.
 func NewFiles(d *core.Daemon, cfg *config.Config, log *zap.Logger) *Files {
 	lim := fsapi.Limits{MaxBytes: int64(cfg.Limits.MaxFileBytes), MaxEntries: cfg.Limits.MaxDirEntries}
 	return &Files{d: d, files: fsapi.Files{Limits: lim}, log: log}
@@ -60,7 +60,7 @@ func (s *Files) open(ctx context.Context, op, container string, paths ...string)
 	return fsapi.Exec(run), done, nil
 }
 
-// Stat implements nucleusv1.FilesServer.
+// Stat implements nucleusv1.FilesServiceServer.
 func (s *Files) Stat(ctx context.Context, req *nucleusv1.StatRequest) (*nucleusv1.StatResponse, error) {
 	run, done, err := s.open(ctx, "stat", req.GetContainer(), req.GetPath())
 	if err != nil {
@@ -74,7 +74,7 @@ func (s *Files) Stat(ctx context.Context, req *nucleusv1.StatRequest) (*nucleusv
 	return &nucleusv1.StatResponse{Info: fileInfo(info)}, nil
 }
 
-// ListDir implements nucleusv1.FilesServer.
+// ListDir implements nucleusv1.FilesServiceServer.
 func (s *Files) ListDir(ctx context.Context, req *nucleusv1.ListDirRequest) (*nucleusv1.ListDirResponse, error) {
 	run, done, err := s.open(ctx, "ls", req.GetContainer(), req.GetPath())
 	if err != nil {
@@ -92,7 +92,7 @@ func (s *Files) ListDir(ctx context.Context, req *nucleusv1.ListDirRequest) (*nu
 	return resp, nil
 }
 
-// MakeDir implements nucleusv1.FilesServer.
+// MakeDir implements nucleusv1.FilesServiceServer.
 func (s *Files) MakeDir(ctx context.Context, req *nucleusv1.MakeDirRequest) (*nucleusv1.MakeDirResponse, error) {
 	run, done, err := s.open(ctx, "mkdir", req.GetContainer(), req.GetPath())
 	if err != nil {
@@ -103,7 +103,7 @@ func (s *Files) MakeDir(ctx context.Context, req *nucleusv1.MakeDirRequest) (*nu
 	return &nucleusv1.MakeDirResponse{}, err
 }
 
-// Remove implements nucleusv1.FilesServer.
+// Remove implements nucleusv1.FilesServiceServer.
 func (s *Files) Remove(ctx context.Context, req *nucleusv1.RemoveRequest) (*nucleusv1.RemoveResponse, error) {
 	run, done, err := s.open(ctx, "rm", req.GetContainer(), req.GetPath())
 	if err != nil {
@@ -114,7 +114,7 @@ func (s *Files) Remove(ctx context.Context, req *nucleusv1.RemoveRequest) (*nucl
 	return &nucleusv1.RemoveResponse{}, err
 }
 
-// Rename implements nucleusv1.FilesServer.
+// Rename implements nucleusv1.FilesServiceServer.
 func (s *Files) Rename(ctx context.Context, req *nucleusv1.RenameRequest) (*nucleusv1.RenameResponse, error) {
 	run, done, err := s.open(ctx, "mv", req.GetContainer(), req.GetFrom(), req.GetTo())
 	if err != nil {

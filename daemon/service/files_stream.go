@@ -13,7 +13,7 @@ import (
 // sendBuffer batches the helper's output into messages of this size.
 const sendBuffer = 256 << 10
 
-// WriteFile implements nucleusv1.FilesServer.
+// WriteFile implements nucleusv1.FilesServiceServer.
 func (s *Files) WriteFile(stream grpc.ClientStreamingServer[nucleusv1.WriteFileRequest, nucleusv1.WriteFileResponse]) error {
 	first, err := stream.Recv()
 	if err != nil {
@@ -44,7 +44,7 @@ func (s *Files) WriteFile(stream grpc.ClientStreamingServer[nucleusv1.WriteFileR
 	return stream.SendAndClose(&nucleusv1.WriteFileResponse{Info: fileInfo(info)})
 }
 
-// ReadFile implements nucleusv1.FilesServer.
+// ReadFile implements nucleusv1.FilesServiceServer.
 func (s *Files) ReadFile(req *nucleusv1.ReadFileRequest, stream grpc.ServerStreamingServer[nucleusv1.ReadFileResponse]) error {
 	run, done, err := s.open(stream.Context(), "read", req.GetContainer(), req.GetPath())
 	if err != nil {
@@ -64,7 +64,7 @@ func (s *Files) ReadFile(req *nucleusv1.ReadFileRequest, stream grpc.ServerStrea
 	return err
 }
 
-// CopyTo implements nucleusv1.FilesServer.
+// CopyTo implements nucleusv1.FilesServiceServer.
 func (s *Files) CopyTo(stream grpc.ClientStreamingServer[nucleusv1.CopyToRequest, nucleusv1.CopyToResponse]) error {
 	first, err := stream.Recv()
 	if err != nil {
@@ -94,7 +94,7 @@ func (s *Files) CopyTo(stream grpc.ClientStreamingServer[nucleusv1.CopyToRequest
 	return stream.SendAndClose(&nucleusv1.CopyToResponse{Entries: x.Entries, Bytes: x.Bytes})
 }
 
-// CopyFrom implements nucleusv1.FilesServer.
+// CopyFrom implements nucleusv1.FilesServiceServer.
 func (s *Files) CopyFrom(req *nucleusv1.CopyFromRequest, stream grpc.ServerStreamingServer[nucleusv1.CopyFromResponse]) error {
 	run, done, err := s.open(stream.Context(), "copy-from", req.GetContainer(), req.GetPath())
 	if err != nil {

@@ -1,4 +1,4 @@
-// The Files service: read and write files inside a running container.
+// The FilesService: read and write files inside a running container.
 //
 // Every path is resolved by the guest kernel inside the container's
 // sandbox (nucleusd runs a small read-only helper there with exec), never
@@ -1393,8 +1393,8 @@ const file_api_nucleus_v1_files_proto_rawDesc = "" +
 	"\x10CopyFromResponse\x12*\n" +
 	"\x04info\x18\x01 \x01(\v2\x14.nucleus.v1.FileInfoH\x00R\x04info\x12\x14\n" +
 	"\x04data\x18\x02 \x01(\fH\x00R\x04dataB\x05\n" +
-	"\x03msg2\xed\x04\n" +
-	"\x05Files\x12J\n" +
+	"\x03msg2\xf4\x04\n" +
+	"\fFilesService\x12J\n" +
 	"\tWriteFile\x12\x1c.nucleus.v1.WriteFileRequest\x1a\x1d.nucleus.v1.WriteFileResponse(\x01\x12G\n" +
 	"\bReadFile\x12\x1b.nucleus.v1.ReadFileRequest\x1a\x1c.nucleus.v1.ReadFileResponse0\x01\x12B\n" +
 	"\aListDir\x12\x1a.nucleus.v1.ListDirRequest\x1a\x1b.nucleus.v1.ListDirResponse\x129\n" +
@@ -1449,24 +1449,24 @@ var file_api_nucleus_v1_files_proto_depIdxs = []int32{
 	0,  // 4: nucleus.v1.StatResponse.info:type_name -> nucleus.v1.FileInfo
 	16, // 5: nucleus.v1.CopyToRequest.header:type_name -> nucleus.v1.CopyToHeader
 	0,  // 6: nucleus.v1.CopyFromResponse.info:type_name -> nucleus.v1.FileInfo
-	2,  // 7: nucleus.v1.Files.WriteFile:input_type -> nucleus.v1.WriteFileRequest
-	4,  // 8: nucleus.v1.Files.ReadFile:input_type -> nucleus.v1.ReadFileRequest
-	6,  // 9: nucleus.v1.Files.ListDir:input_type -> nucleus.v1.ListDirRequest
-	8,  // 10: nucleus.v1.Files.Stat:input_type -> nucleus.v1.StatRequest
-	10, // 11: nucleus.v1.Files.MakeDir:input_type -> nucleus.v1.MakeDirRequest
-	12, // 12: nucleus.v1.Files.Remove:input_type -> nucleus.v1.RemoveRequest
-	14, // 13: nucleus.v1.Files.Rename:input_type -> nucleus.v1.RenameRequest
-	17, // 14: nucleus.v1.Files.CopyTo:input_type -> nucleus.v1.CopyToRequest
-	19, // 15: nucleus.v1.Files.CopyFrom:input_type -> nucleus.v1.CopyFromRequest
-	3,  // 16: nucleus.v1.Files.WriteFile:output_type -> nucleus.v1.WriteFileResponse
-	5,  // 17: nucleus.v1.Files.ReadFile:output_type -> nucleus.v1.ReadFileResponse
-	7,  // 18: nucleus.v1.Files.ListDir:output_type -> nucleus.v1.ListDirResponse
-	9,  // 19: nucleus.v1.Files.Stat:output_type -> nucleus.v1.StatResponse
-	11, // 20: nucleus.v1.Files.MakeDir:output_type -> nucleus.v1.MakeDirResponse
-	13, // 21: nucleus.v1.Files.Remove:output_type -> nucleus.v1.RemoveResponse
-	15, // 22: nucleus.v1.Files.Rename:output_type -> nucleus.v1.RenameResponse
-	18, // 23: nucleus.v1.Files.CopyTo:output_type -> nucleus.v1.CopyToResponse
-	20, // 24: nucleus.v1.Files.CopyFrom:output_type -> nucleus.v1.CopyFromResponse
+	2,  // 7: nucleus.v1.FilesService.WriteFile:input_type -> nucleus.v1.WriteFileRequest
+	4,  // 8: nucleus.v1.FilesService.ReadFile:input_type -> nucleus.v1.ReadFileRequest
+	6,  // 9: nucleus.v1.FilesService.ListDir:input_type -> nucleus.v1.ListDirRequest
+	8,  // 10: nucleus.v1.FilesService.Stat:input_type -> nucleus.v1.StatRequest
+	10, // 11: nucleus.v1.FilesService.MakeDir:input_type -> nucleus.v1.MakeDirRequest
+	12, // 12: nucleus.v1.FilesService.Remove:input_type -> nucleus.v1.RemoveRequest
+	14, // 13: nucleus.v1.FilesService.Rename:input_type -> nucleus.v1.RenameRequest
+	17, // 14: nucleus.v1.FilesService.CopyTo:input_type -> nucleus.v1.CopyToRequest
+	19, // 15: nucleus.v1.FilesService.CopyFrom:input_type -> nucleus.v1.CopyFromRequest
+	3,  // 16: nucleus.v1.FilesService.WriteFile:output_type -> nucleus.v1.WriteFileResponse
+	5,  // 17: nucleus.v1.FilesService.ReadFile:output_type -> nucleus.v1.ReadFileResponse
+	7,  // 18: nucleus.v1.FilesService.ListDir:output_type -> nucleus.v1.ListDirResponse
+	9,  // 19: nucleus.v1.FilesService.Stat:output_type -> nucleus.v1.StatResponse
+	11, // 20: nucleus.v1.FilesService.MakeDir:output_type -> nucleus.v1.MakeDirResponse
+	13, // 21: nucleus.v1.FilesService.Remove:output_type -> nucleus.v1.RemoveResponse
+	15, // 22: nucleus.v1.FilesService.Rename:output_type -> nucleus.v1.RenameResponse
+	18, // 23: nucleus.v1.FilesService.CopyTo:output_type -> nucleus.v1.CopyToResponse
+	20, // 24: nucleus.v1.FilesService.CopyFrom:output_type -> nucleus.v1.CopyFromResponse
 	16, // [16:25] is the sub-list for method output_type
 	7,  // [7:16] is the sub-list for method input_type
 	7,  // [7:7] is the sub-list for extension type_name

@@ -1,4 +1,4 @@
-// The Files service: read and write files inside a running container.
+// The FilesService: read and write files inside a running container.
 //
 // Every path is resolved by the guest kernel inside the container's
 // sandbox (nucleusd runs a small read-only helper there with exec), never
@@ -30,23 +30,23 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Files_WriteFile_FullMethodName = "/nucleus.v1.Files/WriteFile"
-	Files_ReadFile_FullMethodName  = "/nucleus.v1.Files/ReadFile"
-	Files_ListDir_FullMethodName   = "/nucleus.v1.Files/ListDir"
-	Files_Stat_FullMethodName      = "/nucleus.v1.Files/Stat"
-	Files_MakeDir_FullMethodName   = "/nucleus.v1.Files/MakeDir"
-	Files_Remove_FullMethodName    = "/nucleus.v1.Files/Remove"
-	Files_Rename_FullMethodName    = "/nucleus.v1.Files/Rename"
-	Files_CopyTo_FullMethodName    = "/nucleus.v1.Files/CopyTo"
-	Files_CopyFrom_FullMethodName  = "/nucleus.v1.Files/CopyFrom"
+	FilesService_WriteFile_FullMethodName = "/nucleus.v1.FilesService/WriteFile"
+	FilesService_ReadFile_FullMethodName  = "/nucleus.v1.FilesService/ReadFile"
+	FilesService_ListDir_FullMethodName   = "/nucleus.v1.FilesService/ListDir"
+	FilesService_Stat_FullMethodName      = "/nucleus.v1.FilesService/Stat"
+	FilesService_MakeDir_FullMethodName   = "/nucleus.v1.FilesService/MakeDir"
+	FilesService_Remove_FullMethodName    = "/nucleus.v1.FilesService/Remove"
+	FilesService_Rename_FullMethodName    = "/nucleus.v1.FilesService/Rename"
+	FilesService_CopyTo_FullMethodName    = "/nucleus.v1.FilesService/CopyTo"
+	FilesService_CopyFrom_FullMethodName  = "/nucleus.v1.FilesService/CopyFrom"
 )
 
-// FilesClient is the client API for Files service.
+// FilesServiceClient is the client API for FilesService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Files moves files in and out of containers through their sandboxes.
-type FilesClient interface {
+// FilesService moves files in and out of containers through their sandboxes.
+type FilesServiceClient interface {
 	// WriteFile creates or replaces a regular file: the first message is a
 	// header, the rest carry data. The file appears whole (written to a
 	// temporary name and renamed) or not at all.
@@ -76,17 +76,17 @@ type FilesClient interface {
 	CopyFrom(ctx context.Context, in *CopyFromRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CopyFromResponse], error)
 }
 
-type filesClient struct {
+type filesServiceClient struct {
 	cc grpc.ClientConnInterface
 }
 
-func NewFilesClient(cc grpc.ClientConnInterface) FilesClient {
-	return &filesClient{cc}
+func NewFilesServiceClient(cc grpc.ClientConnInterface) FilesServiceClient {
+	return &filesServiceClient{cc}
 }
 
-func (c *filesClient) WriteFile(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[WriteFileRequest, WriteFileResponse], error) {
+func (c *filesServiceClient) WriteFile(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[WriteFileRequest, WriteFileResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Files_ServiceDesc.Streams[0], Files_WriteFile_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &FilesService_ServiceDesc.Streams[0], FilesService_WriteFile_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -95,11 +95,11 @@ func (c *filesClient) WriteFile(ctx context.Context, opts ...grpc.CallOption) (g
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Files_WriteFileClient = grpc.ClientStreamingClient[WriteFileRequest, WriteFileResponse]
+type FilesService_WriteFileClient = grpc.ClientStreamingClient[WriteFileRequest, WriteFileResponse]
 
-func (c *filesClient) ReadFile(ctx context.Context, in *ReadFileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadFileResponse], error) {
+func (c *filesServiceClient) ReadFile(ctx context.Context, in *ReadFileRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ReadFileResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Files_ServiceDesc.Streams[1], Files_ReadFile_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &FilesService_ServiceDesc.Streams[1], FilesService_ReadFile_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -114,61 +114,61 @@ func (c *filesClient) ReadFile(ctx context.Context, in *ReadFileRequest, opts ..
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Files_ReadFileClient = grpc.ServerStreamingClient[ReadFileResponse]
+type FilesService_ReadFileClient = grpc.ServerStreamingClient[ReadFileResponse]
 
-func (c *filesClient) ListDir(ctx context.Context, in *ListDirRequest, opts ...grpc.CallOption) (*ListDirResponse, error) {
+func (c *filesServiceClient) ListDir(ctx context.Context, in *ListDirRequest, opts ...grpc.CallOption) (*ListDirResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListDirResponse)
-	err := c.cc.Invoke(ctx, Files_ListDir_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, FilesService_ListDir_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *filesClient) Stat(ctx context.Context, in *StatRequest, opts ...grpc.CallOption) (*StatResponse, error) {
+func (c *filesServiceClient) Stat(ctx context.Context, in *StatRequest, opts ...grpc.CallOption) (*StatResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(StatResponse)
-	err := c.cc.Invoke(ctx, Files_Stat_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, FilesService_Stat_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *filesClient) MakeDir(ctx context.Context, in *MakeDirRequest, opts ...grpc.CallOption) (*MakeDirResponse, error) {
+func (c *filesServiceClient) MakeDir(ctx context.Context, in *MakeDirRequest, opts ...grpc.CallOption) (*MakeDirResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(MakeDirResponse)
-	err := c.cc.Invoke(ctx, Files_MakeDir_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, FilesService_MakeDir_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *filesClient) Remove(ctx context.Context, in *RemoveRequest, opts ...grpc.CallOption) (*RemoveResponse, error) {
+func (c *filesServiceClient) Remove(ctx context.Context, in *RemoveRequest, opts ...grpc.CallOption) (*RemoveResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RemoveResponse)
-	err := c.cc.Invoke(ctx, Files_Remove_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, FilesService_Remove_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *filesClient) Rename(ctx context.Context, in *RenameRequest, opts ...grpc.CallOption) (*RenameResponse, error) {
+func (c *filesServiceClient) Rename(ctx context.Context, in *RenameRequest, opts ...grpc.CallOption) (*RenameResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RenameResponse)
-	err := c.cc.Invoke(ctx, Files_Rename_FullMethodName, in, out, cOpts...)
+	err := c.cc.Invoke(ctx, FilesService_Rename_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *filesClient) CopyTo(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[CopyToRequest, CopyToResponse], error) {
+func (c *filesServiceClient) CopyTo(ctx context.Context, opts ...grpc.CallOption) (grpc.ClientStreamingClient[CopyToRequest, CopyToResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Files_ServiceDesc.Streams[2], Files_CopyTo_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &FilesService_ServiceDesc.Streams[2], FilesService_CopyTo_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -177,11 +177,11 @@ func (c *filesClient) CopyTo(ctx context.Context, opts ...grpc.CallOption) (grpc
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Files_CopyToClient = grpc.ClientStreamingClient[CopyToRequest, CopyToResponse]
+type FilesService_CopyToClient = grpc.ClientStreamingClient[CopyToRequest, CopyToResponse]
 
-func (c *filesClient) CopyFrom(ctx context.Context, in *CopyFromRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CopyFromResponse], error) {
+func (c *filesServiceClient) CopyFrom(ctx context.Context, in *CopyFromRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[CopyFromResponse], error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	stream, err := c.cc.NewStream(ctx, &Files_ServiceDesc.Streams[3], Files_CopyFrom_FullMethodName, cOpts...)
+	stream, err := c.cc.NewStream(ctx, &FilesService_ServiceDesc.Streams[3], FilesService_CopyFrom_FullMethodName, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -196,14 +196,14 @@ func (c *filesClient) CopyFrom(ctx context.Context, in *CopyFromRequest, opts ..
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Files_CopyFromClient = grpc.ServerStreamingClient[CopyFromResponse]
+type FilesService_CopyFromClient = grpc.ServerStreamingClient[CopyFromResponse]
 
-// FilesServer is the server API for Files service.
-// All implementations must embed UnimplementedFilesServer
+// FilesServiceServer is the server API for FilesService service.
+// All implementations must embed UnimplementedFilesServiceServer
 // for forward compatibility.
 //
-// Files moves files in and out of containers through their sandboxes.
-type FilesServer interface {
+// FilesService moves files in and out of containers through their sandboxes.
+type FilesServiceServer interface {
 	// WriteFile creates or replaces a regular file: the first message is a
 	// header, the rest carry data. The file appears whole (written to a
 	// temporary name and renamed) or not at all.
@@ -231,237 +231,237 @@ type FilesServer interface {
 	// CopyFrom streams a tar of a file or directory tree, rooted at the
 	// path's base name (docker cp semantics).
 	CopyFrom(*CopyFromRequest, grpc.ServerStreamingServer[CopyFromResponse]) error
-	mustEmbedUnimplementedFilesServer()
+	mustEmbedUnimplementedFilesServiceServer()
 }
 
-// UnimplementedFilesServer must be embedded to have
+// UnimplementedFilesServiceServer must be embedded to have
 // forward compatible implementations.
 //
 // NOTE: this should be embedded by value instead of pointer to avoid a nil
 // pointer dereference when methods are called.
-type UnimplementedFilesServer struct{}
+type UnimplementedFilesServiceServer struct{}
 
-func (UnimplementedFilesServer) WriteFile(grpc.ClientStreamingServer[WriteFileRequest, WriteFileResponse]) error {
+func (UnimplementedFilesServiceServer) WriteFile(grpc.ClientStreamingServer[WriteFileRequest, WriteFileResponse]) error {
 	return status.Error(codes.Unimplemented, "method WriteFile not implemented")
 }
-func (UnimplementedFilesServer) ReadFile(*ReadFileRequest, grpc.ServerStreamingServer[ReadFileResponse]) error {
+func (UnimplementedFilesServiceServer) ReadFile(*ReadFileRequest, grpc.ServerStreamingServer[ReadFileResponse]) error {
 	return status.Error(codes.Unimplemented, "method ReadFile not implemented")
 }
-func (UnimplementedFilesServer) ListDir(context.Context, *ListDirRequest) (*ListDirResponse, error) {
+func (UnimplementedFilesServiceServer) ListDir(context.Context, *ListDirRequest) (*ListDirResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDir not implemented")
 }
-func (UnimplementedFilesServer) Stat(context.Context, *StatRequest) (*StatResponse, error) {
+func (UnimplementedFilesServiceServer) Stat(context.Context, *StatRequest) (*StatResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stat not implemented")
 }
-func (UnimplementedFilesServer) MakeDir(context.Context, *MakeDirRequest) (*MakeDirResponse, error) {
+func (UnimplementedFilesServiceServer) MakeDir(context.Context, *MakeDirRequest) (*MakeDirResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MakeDir not implemented")
 }
-func (UnimplementedFilesServer) Remove(context.Context, *RemoveRequest) (*RemoveResponse, error) {
+func (UnimplementedFilesServiceServer) Remove(context.Context, *RemoveRequest) (*RemoveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Remove not implemented")
 }
-func (UnimplementedFilesServer) Rename(context.Context, *RenameRequest) (*RenameResponse, error) {
+func (UnimplementedFilesServiceServer) Rename(context.Context, *RenameRequest) (*RenameResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Rename not implemented")
 }
-func (UnimplementedFilesServer) CopyTo(grpc.ClientStreamingServer[CopyToRequest, CopyToResponse]) error {
+func (UnimplementedFilesServiceServer) CopyTo(grpc.ClientStreamingServer[CopyToRequest, CopyToResponse]) error {
 	return status.Error(codes.Unimplemented, "method CopyTo not implemented")
 }
-func (UnimplementedFilesServer) CopyFrom(*CopyFromRequest, grpc.ServerStreamingServer[CopyFromResponse]) error {
+func (UnimplementedFilesServiceServer) CopyFrom(*CopyFromRequest, grpc.ServerStreamingServer[CopyFromResponse]) error {
 	return status.Error(codes.Unimplemented, "method CopyFrom not implemented")
 }
-func (UnimplementedFilesServer) mustEmbedUnimplementedFilesServer() {}
-func (UnimplementedFilesServer) testEmbeddedByValue()               {}
+func (UnimplementedFilesServiceServer) mustEmbedUnimplementedFilesServiceServer() {}
+func (UnimplementedFilesServiceServer) testEmbeddedByValue()                      {}
 
-// UnsafeFilesServer may be embedded to opt out of forward compatibility for this service.
-// Use of this interface is not recommended, as added methods to FilesServer will
+// UnsafeFilesServiceServer may be embedded to opt out of forward compatibility for this service.
+// Use of this interface is not recommended, as added methods to FilesServiceServer will
 // result in compilation errors.
-type UnsafeFilesServer interface {
-	mustEmbedUnimplementedFilesServer()
+type UnsafeFilesServiceServer interface {
+	mustEmbedUnimplementedFilesServiceServer()
 }
 
-func RegisterFilesServer(s grpc.ServiceRegistrar, srv FilesServer) {
-	// If the following call panics, it indicates UnimplementedFilesServer was
+func RegisterFilesServiceServer(s grpc.ServiceRegistrar, srv FilesServiceServer) {
+	// If the following call panics, it indicates UnimplementedFilesServiceServer was
 	// embedded by pointer and is nil.  This will cause panics if an
 	// unimplemented method is ever invoked, so we test this at initialization
 	// time to prevent it from happening at runtime later due to I/O.
 	if t, ok := srv.(interface{ testEmbeddedByValue() }); ok {
 		t.testEmbeddedByValue()
 	}
-	s.RegisterService(&Files_ServiceDesc, srv)
+	s.RegisterService(&FilesService_ServiceDesc, srv)
 }
 
-func _Files_WriteFile_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(FilesServer).WriteFile(&grpc.GenericServerStream[WriteFileRequest, WriteFileResponse]{ServerStream: stream})
+func _FilesService_WriteFile_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(FilesServiceServer).WriteFile(&grpc.GenericServerStream[WriteFileRequest, WriteFileResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Files_WriteFileServer = grpc.ClientStreamingServer[WriteFileRequest, WriteFileResponse]
+type FilesService_WriteFileServer = grpc.ClientStreamingServer[WriteFileRequest, WriteFileResponse]
 
-func _Files_ReadFile_Handler(srv interface{}, stream grpc.ServerStream) error {
+func _FilesService_ReadFile_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(ReadFileRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(FilesServer).ReadFile(m, &grpc.GenericServerStream[ReadFileRequest, ReadFileResponse]{ServerStream: stream})
+	return srv.(FilesServiceServer).ReadFile(m, &grpc.GenericServerStream[ReadFileRequest, ReadFileResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Files_ReadFileServer = grpc.ServerStreamingServer[ReadFileResponse]
+type FilesService_ReadFileServer = grpc.ServerStreamingServer[ReadFileResponse]
 
-func _Files_ListDir_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _FilesService_ListDir_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ListDirRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(FilesServer).ListDir(ctx, in)
+		return srv.(FilesServiceServer).ListDir(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Files_ListDir_FullMethodName,
+		FullMethod: FilesService_ListDir_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(FilesServer).ListDir(ctx, req.(*ListDirRequest))
+		return srv.(FilesServiceServer).ListDir(ctx, req.(*ListDirRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Files_Stat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _FilesService_Stat_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(StatRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(FilesServer).Stat(ctx, in)
+		return srv.(FilesServiceServer).Stat(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Files_Stat_FullMethodName,
+		FullMethod: FilesService_Stat_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(FilesServer).Stat(ctx, req.(*StatRequest))
+		return srv.(FilesServiceServer).Stat(ctx, req.(*StatRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Files_MakeDir_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _FilesService_MakeDir_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(MakeDirRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(FilesServer).MakeDir(ctx, in)
+		return srv.(FilesServiceServer).MakeDir(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Files_MakeDir_FullMethodName,
+		FullMethod: FilesService_MakeDir_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(FilesServer).MakeDir(ctx, req.(*MakeDirRequest))
+		return srv.(FilesServiceServer).MakeDir(ctx, req.(*MakeDirRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Files_Remove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _FilesService_Remove_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RemoveRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(FilesServer).Remove(ctx, in)
+		return srv.(FilesServiceServer).Remove(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Files_Remove_FullMethodName,
+		FullMethod: FilesService_Remove_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(FilesServer).Remove(ctx, req.(*RemoveRequest))
+		return srv.(FilesServiceServer).Remove(ctx, req.(*RemoveRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Files_Rename_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+func _FilesService_Rename_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RenameRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(FilesServer).Rename(ctx, in)
+		return srv.(FilesServiceServer).Rename(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Files_Rename_FullMethodName,
+		FullMethod: FilesService_Rename_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(FilesServer).Rename(ctx, req.(*RenameRequest))
+		return srv.(FilesServiceServer).Rename(ctx, req.(*RenameRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Files_CopyTo_Handler(srv interface{}, stream grpc.ServerStream) error {
-	return srv.(FilesServer).CopyTo(&grpc.GenericServerStream[CopyToRequest, CopyToResponse]{ServerStream: stream})
+func _FilesService_CopyTo_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(FilesServiceServer).CopyTo(&grpc.GenericServerStream[CopyToRequest, CopyToResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Files_CopyToServer = grpc.ClientStreamingServer[CopyToRequest, CopyToResponse]
+type FilesService_CopyToServer = grpc.ClientStreamingServer[CopyToRequest, CopyToResponse]
 
-func _Files_CopyFrom_Handler(srv interface{}, stream grpc.ServerStream) error {
+func _FilesService_CopyFrom_Handler(srv interface{}, stream grpc.ServerStream) error {
 	m := new(CopyFromRequest)
 	if err := stream.RecvMsg(m); err != nil {
 		return err
 	}
-	return srv.(FilesServer).CopyFrom(m, &grpc.GenericServerStream[CopyFromRequest, CopyFromResponse]{ServerStream: stream})
+	return srv.(FilesServiceServer).CopyFrom(m, &grpc.GenericServerStream[CopyFromRequest, CopyFromResponse]{ServerStream: stream})
 }
 
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
-type Files_CopyFromServer = grpc.ServerStreamingServer[CopyFromResponse]
+type FilesService_CopyFromServer = grpc.ServerStreamingServer[CopyFromResponse]
 
-// Files_ServiceDesc is the grpc.ServiceDesc for Files service.
+// FilesService_ServiceDesc is the grpc.ServiceDesc for FilesService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
-var Files_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "nucleus.v1.Files",
-	HandlerType: (*FilesServer)(nil),
+var FilesService_ServiceDesc = grpc.ServiceDesc{
+	ServiceName: "nucleus.v1.FilesService",
+	HandlerType: (*FilesServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
 			MethodName: "ListDir",
-			Handler:    _Files_ListDir_Handler,
+			Handler:    _FilesService_ListDir_Handler,
 		},
 		{
 			MethodName: "Stat",
-			Handler:    _Files_Stat_Handler,
+			Handler:    _FilesService_Stat_Handler,
 		},
 		{
 			MethodName: "MakeDir",
-			Handler:    _Files_MakeDir_Handler,
+			Handler:    _FilesService_MakeDir_Handler,
 		},
 		{
 			MethodName: "Remove",
-			Handler:    _Files_Remove_Handler,
+			Handler:    _FilesService_Remove_Handler,
 		},
 		{
 			MethodName: "Rename",
-			Handler:    _Files_Rename_Handler,
+			Handler:    _FilesService_Rename_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
 		{
 			StreamName:    "WriteFile",
-			Handler:       _Files_WriteFile_Handler,
+			Handler:       _FilesService_WriteFile_Handler,
 			ClientStreams: true,
 		},
 		{
 			StreamName:    "ReadFile",
-			Handler:       _Files_ReadFile_Handler,
+			Handler:       _FilesService_ReadFile_Handler,
 			ServerStreams: true,
 		},
 		{
 			StreamName:    "CopyTo",
-			Handler:       _Files_CopyTo_Handler,
+			Handler:       _FilesService_CopyTo_Handler,
 			ClientStreams: true,
 		},
 		{
 			StreamName:    "CopyFrom",
-			Handler:       _Files_CopyFrom_Handler,
+			Handler:       _FilesService_CopyFrom_Handler,
 			ServerStreams: true,
 		},
 	},
