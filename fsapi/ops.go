@@ -16,6 +16,9 @@ import (
 // padding, long names.
 const tarOverhead = 64 << 20
 
+// maxListBytes bounds a ListDir answer, whatever max_dir_entries says.
+const maxListBytes = 64 << 20
+
 // CheckPath validates a path from a request: absolute, without NUL bytes.
 // ".." components are allowed: the guest kernel resolves them inside the
 // container, where "/.." is "/".
@@ -52,7 +55,9 @@ func (f Files) Stat(ctx context.Context, run Exec, p string) (*wire.Info, error)
 func (f Files) List(ctx context.Context, run Exec, p string) ([]wire.Info, error) {
 	var out bytes.Buffer
 	max := int64(f.Limits.MaxEntries)
-	if err := call(ctx, run, []string{wire.OpList, p, itoa(max)}, nil, &out, (max+1)*maxInfoBytes/4); err != nil {
+	// An entry's JSON is at most ~6 KiB (a base64 link target of 4096
+	// bytes); the answer is buffered, so it is capped at maxListBytes too.
+	if err := call(ctx, run, []string{wire.OpList, p, itoa(max)}, nil, &out, min((max+1)*8<<10, maxListBytes)); err != nil {
 		return nil, err
 	}
 	var infos []wire.Info
