@@ -83,9 +83,9 @@ func call(ctx context.Context, run Exec, args []string, stdin io.Reader, stdout 
 	defer stopAfter()
 	var stderr bytes.Buffer
 	out := &capWriter{w: stdout, left: maxOut, stop: kill}
-	errw := &capWriter{w: &stderr, left: maxErrBytes, stop: func() {}}
+	errw := &capWriter{w: &stderr, left: maxErrBytes, stop: kill}
 	code, err := run(hctx, append([]string{HelperPath}, args...), stdin, out, errw)
-	if out.flooded {
+	if out.flooded || errw.flooded {
 		return errdefs.ResourceExhausted("%s: %v", args[0], errFlood)
 	}
 	if out.failed != nil && ctx.Err() == nil {

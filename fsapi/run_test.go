@@ -71,8 +71,22 @@ func TestMalformedHelperAnswers(t *testing.T) {
 		_, _ = io.WriteString(stderr, strings.Repeat("e", 1<<20))
 		return 3, nil
 	}
-	if _, err := f.Stat(context.Background(), run, "/x"); err == nil || len(err.Error()) > 1000 {
-		t.Errorf("a flood on stderr: %d bytes of error", len(err.Error()))
+	if _, err := f.Stat(context.Background(), run, "/x"); !errors.Is(err, errdefs.ErrResourceExhausted) || len(err.Error()) > 1000 {
+		t.Errorf("a flood on stderr: %v", err)
+	}
+	// One that floods stderr without end is stopped, not waited for.
+	endless := func(ctx context.Context, _ []string, _ io.Reader, _, stderr io.Writer) (int, error) {
+		for ctx.Err() == nil {
+			if _, err := stderr.Write(make([]byte, 1024)); err != nil {
+				<-ctx.Done()
+			}
+		}
+		return 137, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := f.Stat(ctx, endless, "/x"); !errors.Is(err, errdefs.ErrResourceExhausted) {
+		t.Errorf("an endless flood on stderr: %v", err)
 	}
 }
 
