@@ -36,6 +36,12 @@ type ExecSpec struct {
 // the signals to deliver to it.
 type ExecIO = runsc.ExecOptions
 
+// Terminal is an exec's pseudo-terminal (ExecIO.Terminal); WinSize its size.
+type (
+	Terminal = runsc.Terminal
+	WinSize  = runsc.WinSize
+)
+
 // ExecExit is how an exec'd process ended: its exit code and the signal
 // that ended it, if any.
 type ExecExit = runsc.ExecExit

@@ -1614,6 +1614,59 @@ func (*RunRequest_CloseStdin) isRunRequest_Msg() {}
 
 func (*RunRequest_Signal) isRunRequest_Msg() {}
 
+// TerminalSize is a terminal's size in character cells.
+type TerminalSize struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          uint32                 `protobuf:"varint,1,opt,name=rows,proto3" json:"rows,omitempty"`
+	Cols          uint32                 `protobuf:"varint,2,opt,name=cols,proto3" json:"cols,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TerminalSize) Reset() {
+	*x = TerminalSize{}
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TerminalSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TerminalSize) ProtoMessage() {}
+
+func (x *TerminalSize) ProtoReflect() protoreflect.Message {
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TerminalSize.ProtoReflect.Descriptor instead.
+func (*TerminalSize) Descriptor() ([]byte, []int) {
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *TerminalSize) GetRows() uint32 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *TerminalSize) GetCols() uint32 {
+	if x != nil {
+		return x.Cols
+	}
+	return 0
+}
+
 // RunStart opens a Run stream.
 type RunStart struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1627,7 +1680,7 @@ type RunStart struct {
 
 func (x *RunStart) Reset() {
 	*x = RunStart{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1692,7 @@ func (x *RunStart) String() string {
 func (*RunStart) ProtoMessage() {}
 
 func (x *RunStart) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1705,7 @@ func (x *RunStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStart.ProtoReflect.Descriptor instead.
 func (*RunStart) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RunStart) GetSpec() *ContainerSpec {
@@ -1687,7 +1740,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1752,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1765,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RunResponse) GetMsg() isRunResponse_Msg {
@@ -1803,7 +1856,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1815,7 +1868,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1828,7 +1881,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetRequest) GetId() string {
@@ -1849,7 +1902,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1861,7 +1914,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1874,7 +1927,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetResponse) GetContainer() *Container {
@@ -1909,7 +1962,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1921,7 +1974,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1934,7 +1987,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListRequest) GetStates() []ContainerState {
@@ -1995,7 +2048,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2060,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2073,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListResponse) GetContainers() []*Container {
@@ -2050,7 +2103,7 @@ type KillRequest struct {
 
 func (x *KillRequest) Reset() {
 	*x = KillRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2115,7 @@ func (x *KillRequest) String() string {
 func (*KillRequest) ProtoMessage() {}
 
 func (x *KillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2128,7 @@ func (x *KillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillRequest.ProtoReflect.Descriptor instead.
 func (*KillRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *KillRequest) GetId() string {
@@ -2101,7 +2154,7 @@ type KillResponse struct {
 
 func (x *KillResponse) Reset() {
 	*x = KillResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2166,7 @@ func (x *KillResponse) String() string {
 func (*KillResponse) ProtoMessage() {}
 
 func (x *KillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2179,7 @@ func (x *KillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillResponse.ProtoReflect.Descriptor instead.
 func (*KillResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
 }
 
 // StopRequest stops a container gracefully.
@@ -2144,7 +2197,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2156,7 +2209,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2169,7 +2222,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *StopRequest) GetId() string {
@@ -2204,7 +2257,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2269,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2282,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StopResponse) GetContainer() *Container {
@@ -2252,7 +2305,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2317,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2330,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *DeleteRequest) GetId() string {
@@ -2305,7 +2358,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2317,7 +2370,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2330,7 +2383,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteResponse) GetContainer() *Container {
@@ -2351,7 +2404,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2416,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2429,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *WaitRequest) GetId() string {
@@ -2399,7 +2452,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2464,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2477,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WaitResponse) GetExit() *ExitStatus {
@@ -2452,7 +2505,7 @@ type PauseRequest struct {
 
 func (x *PauseRequest) Reset() {
 	*x = PauseRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2517,7 @@ func (x *PauseRequest) String() string {
 func (*PauseRequest) ProtoMessage() {}
 
 func (x *PauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2530,7 @@ func (x *PauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
 func (*PauseRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PauseRequest) GetId() string {
@@ -2498,7 +2551,7 @@ type PauseResponse struct {
 
 func (x *PauseResponse) Reset() {
 	*x = PauseResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2510,7 +2563,7 @@ func (x *PauseResponse) String() string {
 func (*PauseResponse) ProtoMessage() {}
 
 func (x *PauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2523,7 +2576,7 @@ func (x *PauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
 func (*PauseResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PauseResponse) GetContainer() *Container {
@@ -2544,7 +2597,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2609,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2622,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ResumeRequest) GetId() string {
@@ -2590,7 +2643,7 @@ type ResumeResponse struct {
 
 func (x *ResumeResponse) Reset() {
 	*x = ResumeResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2655,7 @@ func (x *ResumeResponse) String() string {
 func (*ResumeResponse) ProtoMessage() {}
 
 func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2668,7 @@ func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeResponse.ProtoReflect.Descriptor instead.
 func (*ResumeResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResumeResponse) GetContainer() *Container {
@@ -2638,7 +2691,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2703,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2716,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateRequest) GetId() string {
@@ -2691,7 +2744,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2703,7 +2756,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2716,7 +2769,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UpdateResponse) GetContainer() *Container {
@@ -2748,7 +2801,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2760,7 +2813,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2773,7 +2826,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -2829,7 +2882,7 @@ type LogsResponse struct {
 
 func (x *LogsResponse) Reset() {
 	*x = LogsResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2841,7 +2894,7 @@ func (x *LogsResponse) String() string {
 func (*LogsResponse) ProtoMessage() {}
 
 func (x *LogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2854,7 +2907,7 @@ func (x *LogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsResponse.ProtoReflect.Descriptor instead.
 func (*LogsResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *LogsResponse) GetEntries() []*LogEntry {
@@ -2882,7 +2935,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2894,7 +2947,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2907,7 +2960,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LogEntry) GetTime() *timestamppb.Timestamp {
@@ -2949,6 +3002,7 @@ type ExecRequest struct {
 	//	*ExecRequest_Stdin
 	//	*ExecRequest_CloseStdin
 	//	*ExecRequest_Signal
+	//	*ExecRequest_Resize
 	Msg           isExecRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2956,7 +3010,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2968,7 +3022,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2981,7 +3035,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -3027,6 +3081,15 @@ func (x *ExecRequest) GetSignal() uint32 {
 	return 0
 }
 
+func (x *ExecRequest) GetResize() *TerminalSize {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecRequest_Resize); ok {
+			return x.Resize
+		}
+	}
+	return nil
+}
+
 type isExecRequest_Msg interface {
 	isExecRequest_Msg()
 }
@@ -3055,6 +3118,12 @@ type ExecRequest_Signal struct {
 	Signal uint32 `protobuf:"varint,4,opt,name=signal,proto3,oneof"`
 }
 
+type ExecRequest_Resize struct {
+	// Resize the process's terminal (start.tty only; otherwise the call
+	// ends with INVALID_ARGUMENT).
+	Resize *TerminalSize `protobuf:"bytes,10,opt,name=resize,proto3,oneof"`
+}
+
 func (*ExecRequest_Start) isExecRequest_Msg() {}
 
 func (*ExecRequest_Stdin) isExecRequest_Msg() {}
@@ -3062,6 +3131,8 @@ func (*ExecRequest_Stdin) isExecRequest_Msg() {}
 func (*ExecRequest_CloseStdin) isExecRequest_Msg() {}
 
 func (*ExecRequest_Signal) isExecRequest_Msg() {}
+
+func (*ExecRequest_Resize) isExecRequest_Msg() {}
 
 // ExecStart describes the extra process.
 type ExecStart struct {
@@ -3081,14 +3152,20 @@ type ExecStart struct {
 	Stdin bool `protobuf:"varint,6,opt,name=stdin,proto3" json:"stdin,omitempty"`
 	// Kill the process (SIGKILL, its process group too) after this long; its
 	// exit then has reason "timeout" and signal 9. Unset or zero: no limit.
-	Timeout       *durationpb.Duration `protobuf:"bytes,7,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Timeout *durationpb.Duration `protobuf:"bytes,7,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Run the process on a terminal (a pseudo-terminal on the host, handed to
+	// the sandbox): stdin, stdout and stderr are the terminal, so all output
+	// arrives as stdout, with the terminal's line discipline applied.
+	Tty bool `protobuf:"varint,20,opt,name=tty,proto3" json:"tty,omitempty"`
+	// The terminal's size at start (tty only; 24x80 when unset).
+	TerminalSize  *TerminalSize `protobuf:"bytes,21,opt,name=terminal_size,json=terminalSize,proto3" json:"terminal_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExecStart) Reset() {
 	*x = ExecStart{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3100,7 +3177,7 @@ func (x *ExecStart) String() string {
 func (*ExecStart) ProtoMessage() {}
 
 func (x *ExecStart) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3113,7 +3190,7 @@ func (x *ExecStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStart.ProtoReflect.Descriptor instead.
 func (*ExecStart) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ExecStart) GetId() string {
@@ -3165,6 +3242,20 @@ func (x *ExecStart) GetTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *ExecStart) GetTty() bool {
+	if x != nil {
+		return x.Tty
+	}
+	return false
+}
+
+func (x *ExecStart) GetTerminalSize() *TerminalSize {
+	if x != nil {
+		return x.TerminalSize
+	}
+	return nil
+}
+
 // ExecResponse is one server message of the Exec stream.
 type ExecResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3183,7 +3274,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3195,7 +3286,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3208,7 +3299,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -3315,7 +3406,7 @@ type ExecSyncRequest struct {
 
 func (x *ExecSyncRequest) Reset() {
 	*x = ExecSyncRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3327,7 +3418,7 @@ func (x *ExecSyncRequest) String() string {
 func (*ExecSyncRequest) ProtoMessage() {}
 
 func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3340,7 +3431,7 @@ func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncRequest.ProtoReflect.Descriptor instead.
 func (*ExecSyncRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ExecSyncRequest) GetId() string {
@@ -3423,7 +3514,7 @@ type ExecSyncResponse struct {
 
 func (x *ExecSyncResponse) Reset() {
 	*x = ExecSyncResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3435,7 +3526,7 @@ func (x *ExecSyncResponse) String() string {
 func (*ExecSyncResponse) ProtoMessage() {}
 
 func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3448,7 +3539,7 @@ func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncResponse.ProtoReflect.Descriptor instead.
 func (*ExecSyncResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ExecSyncResponse) GetStdout() []byte {
@@ -3515,7 +3606,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3527,7 +3618,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3540,7 +3631,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *StatsRequest) GetIds() []string {
@@ -3575,7 +3666,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3587,7 +3678,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3600,7 +3691,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatsResponse) GetStats() []*ContainerStats {
@@ -3635,7 +3726,7 @@ type ContainerStats struct {
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3647,7 +3738,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3660,7 +3751,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ContainerStats) GetId() string {
@@ -3737,7 +3828,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3749,7 +3840,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3762,7 +3853,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *EventsRequest) GetSinceSequence() uint64 {
@@ -3801,7 +3892,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3813,7 +3904,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3826,7 +3917,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EventsResponse) GetEvent() *Event {
@@ -3879,7 +3970,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3891,7 +3982,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3904,7 +3995,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *Event) GetSequence() uint64 {
@@ -3972,7 +4063,7 @@ type VersionRequest struct {
 
 func (x *VersionRequest) Reset() {
 	*x = VersionRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3984,7 +4075,7 @@ func (x *VersionRequest) String() string {
 func (*VersionRequest) ProtoMessage() {}
 
 func (x *VersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3997,7 +4088,7 @@ func (x *VersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionRequest.ProtoReflect.Descriptor instead.
 func (*VersionRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
 }
 
 // VersionResponse reports versions.
@@ -4023,7 +4114,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4035,7 +4126,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4048,7 +4139,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -4095,7 +4186,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4107,7 +4198,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4120,7 +4211,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
 }
 
 // StateCount is the number of containers in one state.
@@ -4136,7 +4227,7 @@ type StateCount struct {
 
 func (x *StateCount) Reset() {
 	*x = StateCount{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4148,7 +4239,7 @@ func (x *StateCount) String() string {
 func (*StateCount) ProtoMessage() {}
 
 func (x *StateCount) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4161,7 +4252,7 @@ func (x *StateCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCount.ProtoReflect.Descriptor instead.
 func (*StateCount) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *StateCount) GetState() ContainerState {
@@ -4219,7 +4310,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4231,7 +4322,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4244,7 +4335,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
+	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *InfoResponse) GetPlatform() string {
@@ -4468,7 +4559,10 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\vclose_stdin\x18\x03 \x01(\bH\x00R\n" +
 	"closeStdin\x12\x18\n" +
 	"\x06signal\x18\x04 \x01(\rH\x00R\x06signalB\x05\n" +
-	"\x03msg\"Q\n" +
+	"\x03msg\"6\n" +
+	"\fTerminalSize\x12\x12\n" +
+	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
+	"\x04cols\x18\x02 \x01(\rR\x04cols\"Q\n" +
 	"\bRunStart\x12-\n" +
 	"\x04spec\x18\x01 \x01(\v2\x19.nucleus.v1.ContainerSpecR\x04spec\x12\x16\n" +
 	"\x06detach\x18\x02 \x01(\bR\x06detach\"\xad\x01\n" +
@@ -4546,14 +4640,16 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12-\n" +
 	"\x06stream\x18\x02 \x01(\x0e2\x15.nucleus.v1.LogStreamR\x06stream\x12\x18\n" +
 	"\apartial\x18\x03 \x01(\bR\apartial\x12\x18\n" +
-	"\acontent\x18\x04 \x01(\fR\acontent\"\x98\x01\n" +
+	"\acontent\x18\x04 \x01(\fR\acontent\"\xcc\x01\n" +
 	"\vExecRequest\x12-\n" +
 	"\x05start\x18\x01 \x01(\v2\x15.nucleus.v1.ExecStartH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12!\n" +
 	"\vclose_stdin\x18\x03 \x01(\bH\x00R\n" +
 	"closeStdin\x12\x18\n" +
-	"\x06signal\x18\x04 \x01(\rH\x00R\x06signalB\x05\n" +
-	"\x03msg\"\xc4\x01\n" +
+	"\x06signal\x18\x04 \x01(\rH\x00R\x06signal\x122\n" +
+	"\x06resize\x18\n" +
+	" \x01(\v2\x18.nucleus.v1.TerminalSizeH\x00R\x06resizeB\x05\n" +
+	"\x03msg\"\x95\x02\n" +
 	"\tExecStart\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -4561,7 +4657,9 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x04user\x18\x04 \x01(\v2\x10.nucleus.v1.UserR\x04user\x12\x10\n" +
 	"\x03cwd\x18\x05 \x01(\tR\x03cwd\x12\x14\n" +
 	"\x05stdin\x18\x06 \x01(\bR\x05stdin\x123\n" +
-	"\atimeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\x92\x01\n" +
+	"\atimeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x10\n" +
+	"\x03tty\x18\x14 \x01(\bR\x03tty\x12=\n" +
+	"\rterminal_size\x18\x15 \x01(\v2\x18.nucleus.v1.TerminalSizeR\fterminalSize\"\x92\x01\n" +
 	"\fExecResponse\x12\x19\n" +
 	"\aexec_id\x18\x01 \x01(\tH\x00R\x06execId\x12\x18\n" +
 	"\x06stdout\x18\x02 \x01(\fH\x00R\x06stdout\x12\x18\n" +
@@ -4729,7 +4827,7 @@ func file_api_nucleus_v1_nucleus_proto_rawDescGZIP() []byte {
 }
 
 var file_api_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_api_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_api_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
 var file_api_nucleus_v1_nucleus_proto_goTypes = []any{
 	(VolumeType)(0),               // 0: nucleus.v1.VolumeType
 	(ContainerState)(0),           // 1: nucleus.v1.ContainerState
@@ -4750,77 +4848,78 @@ var file_api_nucleus_v1_nucleus_proto_goTypes = []any{
 	(*StartRequest)(nil),          // 16: nucleus.v1.StartRequest
 	(*StartResponse)(nil),         // 17: nucleus.v1.StartResponse
 	(*RunRequest)(nil),            // 18: nucleus.v1.RunRequest
-	(*RunStart)(nil),              // 19: nucleus.v1.RunStart
-	(*RunResponse)(nil),           // 20: nucleus.v1.RunResponse
-	(*GetRequest)(nil),            // 21: nucleus.v1.GetRequest
-	(*GetResponse)(nil),           // 22: nucleus.v1.GetResponse
-	(*ListRequest)(nil),           // 23: nucleus.v1.ListRequest
-	(*ListResponse)(nil),          // 24: nucleus.v1.ListResponse
-	(*KillRequest)(nil),           // 25: nucleus.v1.KillRequest
-	(*KillResponse)(nil),          // 26: nucleus.v1.KillResponse
-	(*StopRequest)(nil),           // 27: nucleus.v1.StopRequest
-	(*StopResponse)(nil),          // 28: nucleus.v1.StopResponse
-	(*DeleteRequest)(nil),         // 29: nucleus.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 30: nucleus.v1.DeleteResponse
-	(*WaitRequest)(nil),           // 31: nucleus.v1.WaitRequest
-	(*WaitResponse)(nil),          // 32: nucleus.v1.WaitResponse
-	(*PauseRequest)(nil),          // 33: nucleus.v1.PauseRequest
-	(*PauseResponse)(nil),         // 34: nucleus.v1.PauseResponse
-	(*ResumeRequest)(nil),         // 35: nucleus.v1.ResumeRequest
-	(*ResumeResponse)(nil),        // 36: nucleus.v1.ResumeResponse
-	(*UpdateRequest)(nil),         // 37: nucleus.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 38: nucleus.v1.UpdateResponse
-	(*LogsRequest)(nil),           // 39: nucleus.v1.LogsRequest
-	(*LogsResponse)(nil),          // 40: nucleus.v1.LogsResponse
-	(*LogEntry)(nil),              // 41: nucleus.v1.LogEntry
-	(*ExecRequest)(nil),           // 42: nucleus.v1.ExecRequest
-	(*ExecStart)(nil),             // 43: nucleus.v1.ExecStart
-	(*ExecResponse)(nil),          // 44: nucleus.v1.ExecResponse
-	(*ExecSyncRequest)(nil),       // 45: nucleus.v1.ExecSyncRequest
-	(*ExecSyncResponse)(nil),      // 46: nucleus.v1.ExecSyncResponse
-	(*StatsRequest)(nil),          // 47: nucleus.v1.StatsRequest
-	(*StatsResponse)(nil),         // 48: nucleus.v1.StatsResponse
-	(*ContainerStats)(nil),        // 49: nucleus.v1.ContainerStats
-	(*EventsRequest)(nil),         // 50: nucleus.v1.EventsRequest
-	(*EventsResponse)(nil),        // 51: nucleus.v1.EventsResponse
-	(*Event)(nil),                 // 52: nucleus.v1.Event
-	(*VersionRequest)(nil),        // 53: nucleus.v1.VersionRequest
-	(*VersionResponse)(nil),       // 54: nucleus.v1.VersionResponse
-	(*InfoRequest)(nil),           // 55: nucleus.v1.InfoRequest
-	(*StateCount)(nil),            // 56: nucleus.v1.StateCount
-	(*InfoResponse)(nil),          // 57: nucleus.v1.InfoResponse
-	nil,                           // 58: nucleus.v1.ContainerSpec.AnnotationsEntry
-	nil,                           // 59: nucleus.v1.ContainerSpec.LabelsEntry
-	nil,                           // 60: nucleus.v1.ContainerSpec.SysctlsEntry
-	nil,                           // 61: nucleus.v1.Container.LabelsEntry
-	nil,                           // 62: nucleus.v1.Event.AttributesEntry
-	(*durationpb.Duration)(nil),   // 63: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 64: google.protobuf.Timestamp
+	(*TerminalSize)(nil),          // 19: nucleus.v1.TerminalSize
+	(*RunStart)(nil),              // 20: nucleus.v1.RunStart
+	(*RunResponse)(nil),           // 21: nucleus.v1.RunResponse
+	(*GetRequest)(nil),            // 22: nucleus.v1.GetRequest
+	(*GetResponse)(nil),           // 23: nucleus.v1.GetResponse
+	(*ListRequest)(nil),           // 24: nucleus.v1.ListRequest
+	(*ListResponse)(nil),          // 25: nucleus.v1.ListResponse
+	(*KillRequest)(nil),           // 26: nucleus.v1.KillRequest
+	(*KillResponse)(nil),          // 27: nucleus.v1.KillResponse
+	(*StopRequest)(nil),           // 28: nucleus.v1.StopRequest
+	(*StopResponse)(nil),          // 29: nucleus.v1.StopResponse
+	(*DeleteRequest)(nil),         // 30: nucleus.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 31: nucleus.v1.DeleteResponse
+	(*WaitRequest)(nil),           // 32: nucleus.v1.WaitRequest
+	(*WaitResponse)(nil),          // 33: nucleus.v1.WaitResponse
+	(*PauseRequest)(nil),          // 34: nucleus.v1.PauseRequest
+	(*PauseResponse)(nil),         // 35: nucleus.v1.PauseResponse
+	(*ResumeRequest)(nil),         // 36: nucleus.v1.ResumeRequest
+	(*ResumeResponse)(nil),        // 37: nucleus.v1.ResumeResponse
+	(*UpdateRequest)(nil),         // 38: nucleus.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 39: nucleus.v1.UpdateResponse
+	(*LogsRequest)(nil),           // 40: nucleus.v1.LogsRequest
+	(*LogsResponse)(nil),          // 41: nucleus.v1.LogsResponse
+	(*LogEntry)(nil),              // 42: nucleus.v1.LogEntry
+	(*ExecRequest)(nil),           // 43: nucleus.v1.ExecRequest
+	(*ExecStart)(nil),             // 44: nucleus.v1.ExecStart
+	(*ExecResponse)(nil),          // 45: nucleus.v1.ExecResponse
+	(*ExecSyncRequest)(nil),       // 46: nucleus.v1.ExecSyncRequest
+	(*ExecSyncResponse)(nil),      // 47: nucleus.v1.ExecSyncResponse
+	(*StatsRequest)(nil),          // 48: nucleus.v1.StatsRequest
+	(*StatsResponse)(nil),         // 49: nucleus.v1.StatsResponse
+	(*ContainerStats)(nil),        // 50: nucleus.v1.ContainerStats
+	(*EventsRequest)(nil),         // 51: nucleus.v1.EventsRequest
+	(*EventsResponse)(nil),        // 52: nucleus.v1.EventsResponse
+	(*Event)(nil),                 // 53: nucleus.v1.Event
+	(*VersionRequest)(nil),        // 54: nucleus.v1.VersionRequest
+	(*VersionResponse)(nil),       // 55: nucleus.v1.VersionResponse
+	(*InfoRequest)(nil),           // 56: nucleus.v1.InfoRequest
+	(*StateCount)(nil),            // 57: nucleus.v1.StateCount
+	(*InfoResponse)(nil),          // 58: nucleus.v1.InfoResponse
+	nil,                           // 59: nucleus.v1.ContainerSpec.AnnotationsEntry
+	nil,                           // 60: nucleus.v1.ContainerSpec.LabelsEntry
+	nil,                           // 61: nucleus.v1.ContainerSpec.SysctlsEntry
+	nil,                           // 62: nucleus.v1.Container.LabelsEntry
+	nil,                           // 63: nucleus.v1.Event.AttributesEntry
+	(*durationpb.Duration)(nil),   // 64: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 65: google.protobuf.Timestamp
 }
 var file_api_nucleus_v1_nucleus_proto_depIdxs = []int32{
 	6,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
-	58, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
-	59, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
-	60, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
+	59, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
+	60, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
+	61, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
 	7,  // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
 	9,  // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
 	10, // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
 	11, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
-	63, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
+	64, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
 	8,  // 9: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
 	8,  // 10: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
 	0,  // 11: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
 	5,  // 12: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
 	1,  // 13: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
-	64, // 14: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
-	64, // 15: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
-	64, // 16: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
+	65, // 14: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
+	65, // 15: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
+	65, // 16: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
 	12, // 17: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
-	61, // 18: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
+	62, // 18: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
 	5,  // 19: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
 	13, // 20: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
 	13, // 21: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
-	19, // 22: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
+	20, // 22: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
 	5,  // 23: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
 	13, // 24: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
 	12, // 25: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
@@ -4828,79 +4927,81 @@ var file_api_nucleus_v1_nucleus_proto_depIdxs = []int32{
 	1,  // 27: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
 	2,  // 28: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
 	13, // 29: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
-	63, // 30: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
+	64, // 30: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
 	13, // 31: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
 	13, // 32: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
 	12, // 33: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
-	64, // 34: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
+	65, // 34: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
 	13, // 35: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
 	13, // 36: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
 	11, // 37: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
 	13, // 38: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
-	64, // 39: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	65, // 39: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
 	3,  // 40: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
-	41, // 41: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
-	64, // 42: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	42, // 41: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
+	65, // 42: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
 	3,  // 43: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
-	43, // 44: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
-	6,  // 45: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
-	63, // 46: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
-	12, // 47: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
-	6,  // 48: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
-	63, // 49: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
-	63, // 50: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
-	49, // 51: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
-	64, // 52: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
-	4,  // 53: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
-	52, // 54: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
-	64, // 55: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
-	4,  // 56: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
-	62, // 57: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
-	1,  // 58: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
-	56, // 59: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
-	14, // 60: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
-	16, // 61: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
-	18, // 62: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
-	21, // 63: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
-	23, // 64: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
-	25, // 65: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
-	27, // 66: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
-	29, // 67: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
-	31, // 68: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
-	39, // 69: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
-	42, // 70: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
-	45, // 71: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
-	47, // 72: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
-	33, // 73: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
-	35, // 74: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
-	37, // 75: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
-	50, // 76: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
-	53, // 77: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
-	55, // 78: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
-	15, // 79: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
-	17, // 80: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
-	20, // 81: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
-	22, // 82: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
-	24, // 83: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
-	26, // 84: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
-	28, // 85: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
-	30, // 86: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
-	32, // 87: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
-	40, // 88: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
-	44, // 89: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
-	46, // 90: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
-	48, // 91: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
-	34, // 92: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
-	36, // 93: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
-	38, // 94: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
-	51, // 95: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
-	54, // 96: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
-	57, // 97: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
-	79, // [79:98] is the sub-list for method output_type
-	60, // [60:79] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+	44, // 44: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
+	19, // 45: nucleus.v1.ExecRequest.resize:type_name -> nucleus.v1.TerminalSize
+	6,  // 46: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
+	64, // 47: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
+	19, // 48: nucleus.v1.ExecStart.terminal_size:type_name -> nucleus.v1.TerminalSize
+	12, // 49: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
+	6,  // 50: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
+	64, // 51: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
+	64, // 52: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
+	50, // 53: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
+	65, // 54: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
+	4,  // 55: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
+	53, // 56: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
+	65, // 57: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
+	4,  // 58: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
+	63, // 59: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
+	1,  // 60: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
+	57, // 61: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
+	14, // 62: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
+	16, // 63: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
+	18, // 64: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
+	22, // 65: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
+	24, // 66: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
+	26, // 67: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
+	28, // 68: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
+	30, // 69: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
+	32, // 70: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
+	40, // 71: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
+	43, // 72: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
+	46, // 73: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
+	48, // 74: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
+	34, // 75: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
+	36, // 76: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
+	38, // 77: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
+	51, // 78: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
+	54, // 79: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
+	56, // 80: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
+	15, // 81: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
+	17, // 82: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
+	21, // 83: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
+	23, // 84: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
+	25, // 85: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
+	27, // 86: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
+	29, // 87: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
+	31, // 88: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
+	33, // 89: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
+	41, // 90: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
+	45, // 91: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
+	47, // 92: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
+	49, // 93: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
+	35, // 94: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
+	37, // 95: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
+	39, // 96: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
+	52, // 97: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
+	55, // 98: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
+	58, // 99: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
+	81, // [81:100] is the sub-list for method output_type
+	62, // [62:81] is the sub-list for method input_type
+	62, // [62:62] is the sub-list for extension type_name
+	62, // [62:62] is the sub-list for extension extendee
+	0,  // [0:62] is the sub-list for field type_name
 }
 
 func init() { file_api_nucleus_v1_nucleus_proto_init() }
@@ -4914,33 +5015,34 @@ func file_api_nucleus_v1_nucleus_proto_init() {
 		(*RunRequest_CloseStdin)(nil),
 		(*RunRequest_Signal)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[15].OneofWrappers = []any{
+	file_api_nucleus_v1_nucleus_proto_msgTypes[16].OneofWrappers = []any{
 		(*RunResponse_Container)(nil),
 		(*RunResponse_Stdout)(nil),
 		(*RunResponse_Stderr)(nil),
 		(*RunResponse_Exit)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[34].OneofWrappers = []any{}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[37].OneofWrappers = []any{
+	file_api_nucleus_v1_nucleus_proto_msgTypes[35].OneofWrappers = []any{}
+	file_api_nucleus_v1_nucleus_proto_msgTypes[38].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 		(*ExecRequest_Signal)(nil),
+		(*ExecRequest_Resize)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[39].OneofWrappers = []any{
+	file_api_nucleus_v1_nucleus_proto_msgTypes[40].OneofWrappers = []any{
 		(*ExecResponse_ExecId)(nil),
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[45].OneofWrappers = []any{}
+	file_api_nucleus_v1_nucleus_proto_msgTypes[46].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_nucleus_v1_nucleus_proto_rawDesc), len(file_api_nucleus_v1_nucleus_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   58,
+			NumMessages:   59,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
