@@ -45,6 +45,15 @@ func execFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			return d, err
 		}},
 	}
+	vs = append(vs, variant{"Go client Exec with a tty", func(ctx context.Context) (time.Duration, error) {
+		start := time.Now()
+		code, err := e.c.Exec(ctx, client.ExecOptions{ID: id, Args: trueArgs, TTY: true})
+		d := time.Since(start)
+		if err == nil && code != 0 {
+			err = fmt.Errorf("exit %d", code)
+		}
+		return d, err
+	}})
 	if e.cfg.cliOK {
 		vs = append(vs, variant{"nucleusctl exec", func(ctx context.Context) (time.Duration, error) {
 			return e.cli(ctx, "exec", id, "--", "/bin/true")

@@ -65,6 +65,13 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 		}
 		mounts = append(mounts, u.mount)
 	}
+	if paths.HelperDir != "" {
+		// A mount point of its own: the workload can neither remove nor
+		// rename it, and it is read-only.
+		dirs[HelperMountPoint] = true
+		mounts = append(mounts, specs.Mount{Destination: HelperMountPoint, Type: "bind", Source: paths.HelperDir,
+			Options: []string{"bind", "ro", "nosuid", "nodev"}})
+	}
 	if req.Image == nil {
 		// An image's tree is shared and never written: the sandbox makes
 		// its mount points in its own writable layer.

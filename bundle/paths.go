@@ -11,7 +11,14 @@ type Paths struct {
 	// the sandbox joins instead of getting a new one; the daemon makes one
 	// with the loopback up for runsc's own network stack.
 	NetNS string
+	// HelperDir, when set, is a host directory holding only the daemon's
+	// file helper; every sandbox sees it read-only at HelperMountPoint.
+	HelperDir string
 }
+
+// HelperMountPoint is where the daemon's file helper directory is mounted
+// in every sandbox; volumes and secrets may not use it.
+const HelperMountPoint = "/.nucleus"
 
 // Dir is a bundle directory.
 type Dir string

@@ -77,6 +77,9 @@ func volumeMounts(req *Request, pol *Policy) ([]userMount, error) {
 func checkDestinations(user []userMount, hostBound bool) error {
 	for i, u := range user {
 		dst := u.mount.Destination
+		if isUnder(dst, HelperMountPoint) || isUnder(HelperMountPoint, dst) {
+			return errdefs.InvalidArgument("%s destination %s overlaps %s, where nucleusd mounts its file helper; choose another path", u.what, dst, HelperMountPoint)
+		}
 		for _, d := range []string{"/tmp", "/dev/shm"} {
 			if dst == d {
 				return errdefs.InvalidArgument("%s destination %s is already a tmpfs of the sandbox; choose another path", u.what, dst)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"google.golang.org/protobuf/types/known/durationpb"
@@ -33,6 +34,12 @@ type ExecOptions struct {
 	Stdout, Stderr io.Writer
 	// Signals carries signal numbers to forward to the process.
 	Signals <-chan uint32
+	// TTY runs the process on a terminal of TerminalSize (zero: 24x80);
+	// its output, stderr included, arrives on Stdout. Each size on Resize
+	// resizes it.
+	TTY          bool
+	TerminalSize *nucleusv1.TerminalSize
+	Resize       <-chan *nucleusv1.TerminalSize
 }
 
 // Exec runs an extra process in a running container, streaming its output,
@@ -56,7 +63,7 @@ func (c *Client) ExecStatus(ctx context.Context, opts ExecOptions) (*nucleusv1.E
 	}
 	start := &nucleusv1.ExecStart{
 		Id: opts.ID, Args: opts.Args, Env: opts.Env, User: opts.User, Cwd: opts.Cwd,
-		Stdin: opts.Stdin != nil,
+		Stdin: opts.Stdin != nil, Tty: opts.TTY, TerminalSize: opts.TerminalSize,
 	}
 	if opts.Timeout > 0 {
 		start.Timeout = durationpb.New(opts.Timeout)
@@ -64,15 +71,35 @@ func (c *Client) ExecStatus(ctx context.Context, opts ExecOptions) (*nucleusv1.E
 	if err := stream.Send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_Start{Start: start}}); err != nil {
 		return nil, c.recvError(func() error { _, err := stream.Recv(); return err }, err)
 	}
+	var sendMu sync.Mutex // the input pump and the resizes send
+	send := func(m *nucleusv1.ExecRequest) error {
+		sendMu.Lock()
+		defer sendMu.Unlock()
+		return stream.Send(m)
+	}
+	if opts.Resize != nil {
+		go func() {
+			for {
+				select {
+				case ts := <-opts.Resize:
+					if send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_Resize{Resize: ts}}) != nil {
+						return
+					}
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
+	}
 	go pumpInput(ctx, opts.Stdin, opts.Signals, inputSender{
 		stdin: func(b []byte) error {
-			return stream.Send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_Stdin{Stdin: b}})
+			return send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_Stdin{Stdin: b}})
 		},
 		close: func() error {
-			return stream.Send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_CloseStdin{CloseStdin: true}})
+			return send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_CloseStdin{CloseStdin: true}})
 		},
 		signal: func(sig uint32) error {
-			return stream.Send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_Signal{Signal: sig}})
+			return send(&nucleusv1.ExecRequest{Msg: &nucleusv1.ExecRequest_Signal{Signal: sig}})
 		},
 	})
 	stdout, stderr := orDiscard(opts.Stdout), orDiscard(opts.Stderr)

@@ -27,11 +27,20 @@ type ExecSpec struct {
 	User *specs.User
 	// Cwd overrides the container's working directory when set (absolute).
 	Cwd string
+	// Capabilities override the container's when set (the daemon's own
+	// file helper; never from a request).
+	Capabilities *specs.LinuxCapabilities
 }
 
 // ExecIO are an exec'd process's standard streams (nil: /dev/null) and
 // the signals to deliver to it.
 type ExecIO = runsc.ExecOptions
+
+// Terminal is an exec's pseudo-terminal (ExecIO.Terminal); WinSize its size.
+type (
+	Terminal = runsc.Terminal
+	WinSize  = runsc.WinSize
+)
 
 // ExecExit is how an exec'd process ended: its exit code and the signal
 // that ended it, if any.
@@ -92,6 +101,9 @@ func (m *Manager) execProcess(id string, e ExecSpec) (*specs.Process, error) {
 	}
 	if e.Cwd != "" {
 		p.Cwd = e.Cwd
+	}
+	if e.Capabilities != nil {
+		p.Capabilities = e.Capabilities
 	}
 	return &p, nil
 }

@@ -76,6 +76,8 @@ type LimitsConfig struct {
 	LogMaxBytes         ByteSize `toml:"log_max_bytes" doc:"Log bytes kept per container; older output is rotated away."`
 	MaxRequestBytes     ByteSize `toml:"max_request_bytes" doc:"Largest encoded container spec (secrets included); at most api.max_recv_bytes."`
 	EventsRetained      int      `toml:"events_retained" doc:"Events kept in the store for replay."`
+	MaxFileBytes        ByteSize `toml:"max_file_bytes" doc:"File data one Files call moves (WriteFile, ReadFile, or all files of a CopyTo or CopyFrom); more is refused with RESOURCE_EXHAUSTED and a refused WriteFile leaves the old file."`
+	MaxDirEntries       int      `toml:"max_dir_entries" doc:"Entries one ListDir returns; a larger directory is refused with RESOURCE_EXHAUSTED."`
 
 	// Per-container ceilings: every Create, Run and Update is checked
 	// against them (see Ceilings); [defaults] must fit inside them.

@@ -38,6 +38,8 @@ func Default() *Config {
 			LogMaxBytes:            64 * MiB,
 			MaxRequestBytes:        4 * MiB,
 			EventsRetained:         5000,
+			MaxFileBytes:           GiB,
+			MaxDirEntries:          100000,
 			MaxPids:                32768,
 			MaxTmpSize:             GiB,
 			MaxShmSize:             GiB,

@@ -157,6 +157,8 @@ func (l *LimitsConfig) validate(p *problems, maxRecv ByteSize) {
 		{"limits.log_max_bytes", int64(l.LogMaxBytes)},
 		{"limits.max_request_bytes", int64(l.MaxRequestBytes)},
 		{"limits.events_retained", int64(l.EventsRetained)},
+		{"limits.max_file_bytes", int64(l.MaxFileBytes)},
+		{"limits.max_dir_entries", int64(l.MaxDirEntries)},
 		{"limits.max_streams_per_uid", int64(l.MaxStreamsPerUID)},
 		{"limits.max_streams_root", int64(l.MaxStreamsRoot)},
 		{"limits.max_streams", int64(l.MaxStreams)},

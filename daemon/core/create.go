@@ -37,6 +37,7 @@ type createPlan struct {
 	// defaultUserns: the request set no user namespace and the daemon
 	// gives the container a range of its own (see usernsRanges).
 	defaultUserns bool
+	helperDir     string // see Options.FileHelperDir
 }
 
 // plan validates spec for caller and decides every value; it changes
@@ -61,7 +62,7 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec, img *
 	if err != nil {
 		return nil, fmt.Errorf("generating an id: %w", err)
 	}
-	p := &createPlan{id: id, name: spec.GetName()}
+	p := &createPlan{id: id, name: spec.GetName(), helperDir: d.helperDir}
 	if p.name == "" {
 		p.name = id[:12]
 	} else if err := identifiers.ValidateContainerName(p.name); err != nil {
@@ -131,7 +132,7 @@ func (d *Daemon) timeout(spec *nucleusv1.ContainerSpec) (time.Duration, error) {
 // container on runsc's own network stack joins a namespace the daemon
 // prepares (see sandbox/netns).
 func (p *createPlan) bundlePaths() bundle.Paths {
-	bp := bundle.Paths{BundleDir: p.paths.Bundle, SecretsDir: p.paths.Secrets}
+	bp := bundle.Paths{BundleDir: p.paths.Bundle, SecretsDir: p.paths.Secrets, HelperDir: p.helperDir}
 	if p.network == config.NetworkSandbox {
 		bp.NetNS = p.paths.NetNS
 	}

@@ -34,6 +34,10 @@ type Options struct {
 	HookOptions []hooks.Option
 	// SelfExe is nucleusd's own path, to find runsc next to it.
 	SelfExe string
+	// FileHelperDir is a host directory holding only the file helper,
+	// mounted read-only into every new sandbox (bundle.Paths.HelperDir);
+	// empty leaves it out.
+	FileHelperDir string
 	// Metrics observes lifecycle timings; nil discards them.
 	Metrics Metrics
 	// NewDirect, when set, makes the in-process exec and delete for the
@@ -81,10 +85,12 @@ type Daemon struct {
 	exited   map[string]*exitWatch // per watched container: its exit, once recorded
 	attached map[string]int        // attached runs that remove their container themselves
 
-	cleanups *cleanupQueue  // removed containers whose host side the cleaner removes
-	userns   usernsRanges   // default user namespace ranges
-	wire     wireCache      // each record's encoded API form, for List
-	snaps    *snapshots.Dir // checkpoint images (<root>/snapshots)
+	cleanups *cleanupQueue // removed containers whose host side the cleaner removes
+	userns   usernsRanges  // default user namespace ranges
+
+	helperDir string         // Options.FileHelperDir
+	wire      wireCache      // each record's encoded API form, for List
+	snaps     *snapshots.Dir // checkpoint images (<root>/snapshots)
 	// logWatch is the one inotify instance every log follower shares; nil
 	// (followers poll) when inotify is unavailable.
 	logWatch *containerlog.Watcher
@@ -192,7 +198,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		cfg: cfg, ceil: cfg.Limits.Ceilings(config.HostFacts()), rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
 		events: newEventBus(st), metrics: o.Metrics, runscVersion: ver.String(),
 		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
-		cleanups: newCleanupQueue(),
+		cleanups: newCleanupQueue(), helperDir: o.FileHelperDir,
 	}
 	if d.logWatch, err = containerlog.NewWatcher(); err != nil {
 		o.Logger.Warn("log followers poll: no inotify instance", zap.Error(err))

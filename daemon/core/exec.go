@@ -60,6 +60,9 @@ type ExecIO struct {
 	// Timeout, when positive, kills the process (SIGKILL to it and its
 	// process group) after this long; the exit then has reason "timeout".
 	Timeout time.Duration
+	// Terminal, when set, runs the process on a pseudo-terminal; its
+	// output (stdout and stderr together) goes to Stdout.
+	Terminal *sandbox.Terminal
 	// Started, when set, is called with the exec's id once the container
 	// was found running, before the process starts; an error from it
 	// ends the exec before it starts.
@@ -102,7 +105,7 @@ func (d *Daemon) Exec(ctx context.Context, caller auth.Identity, idOrName string
 		ectx, cancel = context.WithTimeout(ctx, o.Timeout)
 		defer cancel()
 	}
-	ex, err := d.sb.ExecProcess(ectx, c.ID, r.spec(), sandbox.ExecIO{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Signals: o.Signals})
+	ex, err := d.sb.ExecProcess(ectx, c.ID, r.spec(), sandbox.ExecIO{Stdin: o.Stdin, Stdout: o.Stdout, Stderr: o.Stderr, Signals: o.Signals, Terminal: o.Terminal})
 	timedOut := err != nil && ctx.Err() == nil && errors.Is(ectx.Err(), context.DeadlineExceeded)
 	d.log.Debug("exec ended", zap.String("id", c.ID), zap.String("exec_id", execID), zap.Strings("args", r.Args),
 		zap.Int("exit_code", ex.Code), zap.Int("signal", int(ex.Signal)), zap.Bool("timed_out", timedOut), zap.Error(err))

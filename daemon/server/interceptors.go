@@ -140,7 +140,7 @@ func (ic *interceptors) stream(srv any, ss grpc.ServerStream, info *grpc.StreamS
 	if err != nil {
 		return ic.end(log, info.FullMethod, start, err)
 	}
-	if id, ok := auth.FromContext(ctx); ok && ic.streams != nil && strings.HasPrefix(info.FullMethod, "/nucleus.v1.Nucleus/") {
+	if id, ok := auth.FromContext(ctx); ok && ic.streams != nil && strings.HasPrefix(info.FullMethod, "/nucleus.v1.") {
 		release, err := ic.streams.acquire(id.Principal(), id.Admin && id.CertSubject == "")
 		if err != nil {
 			return ic.end(log, info.FullMethod, start, err)

@@ -38,6 +38,8 @@ type Options struct {
 	Snapshots nucleusv1.SnapshotsServiceServer
 	// Images, when set, is served as nucleus.v1.ImagesService.
 	Images nucleusv1.ImagesServiceServer
+	// Files, when set, is served beside svc (FilesService).
+	Files nucleusv1.FilesServiceServer
 }
 
 // handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
@@ -78,6 +80,9 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 	}
 	if opts.Images != nil {
 		nucleusv1.RegisterImagesServiceServer(srv, opts.Images)
+	}
+	if opts.Files != nil {
+		nucleusv1.RegisterFilesServiceServer(srv, opts.Files)
 	}
 	hs := newHealth()
 	healthpb.RegisterHealthServer(srv, hs)

@@ -12,6 +12,7 @@ import (
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/core"
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox"
 )
 
 // lockedSender serialises sends from the stdout and stderr copiers.
@@ -71,7 +72,7 @@ func (s *Service) Exec(stream grpc.BidiStreamingServer[nucleusv1.ExecRequest, nu
 	// A bad later message ends the exec (cancel) with its error as cause.
 	ctx, cancel := context.WithCancelCause(stream.Context())
 	defer cancel(nil)
-	in := pumpExecInput(ctx, cancel, start.GetStdin(), stream.Recv)
+	in := pumpExecInput(ctx, cancel, start, stream.Recv)
 	defer in.pr.Close()
 	out := &lockedSender{send: stream.Send}
 	o := core.ExecIO{
@@ -82,6 +83,11 @@ func (s *Service) Exec(stream grpc.BidiStreamingServer[nucleusv1.ExecRequest, nu
 	}
 	if start.GetStdin() {
 		o.Stdin = in.pr
+	}
+	if start.GetTty() {
+		ts := start.GetTerminalSize()
+		o.Terminal = &sandbox.Terminal{Size: winSize(ts), Resize: in.resize}
+		o.Stderr = nil // the terminal merges it into stdout
 	}
 	st, err := s.d.Exec(ctx, id, start.GetId(), core.ExecRequest{Args: start.GetArgs(), Env: start.GetEnv(), User: start.GetUser(), Cwd: start.GetCwd()}, o)
 	if cause := context.Cause(ctx); cause != nil && stream.Context().Err() == nil {
@@ -97,15 +103,23 @@ func (s *Service) Exec(stream grpc.BidiStreamingServer[nucleusv1.ExecRequest, nu
 type execInput struct {
 	pr      *io.PipeReader
 	signals chan unix.Signal
+	resize  chan sandbox.WinSize
+}
+
+// winSize converts a requested terminal size; sizes above 65535 are
+// clamped.
+func winSize(ts *nucleusv1.TerminalSize) sandbox.WinSize {
+	return sandbox.WinSize{Rows: uint16(min(ts.GetRows(), 0xffff)), Cols: uint16(min(ts.GetCols(), 0xffff))}
 }
 
 // pumpExecInput reads an Exec stream's later messages until it ends: stdin
 // chunks into a pipe, a stdin close or the client's half-close (io.EOF)
 // closes it, and signals go to the channel. A malformed message cancels
 // ctx with an InvalidArgument cause.
-func pumpExecInput(ctx context.Context, cancel context.CancelCauseFunc, stdin bool, recv func() (*nucleusv1.ExecRequest, error)) *execInput {
+func pumpExecInput(ctx context.Context, cancel context.CancelCauseFunc, start *nucleusv1.ExecStart, recv func() (*nucleusv1.ExecRequest, error)) *execInput {
+	stdin := start.GetStdin()
 	pr, pw := io.Pipe()
-	in := &execInput{pr: pr, signals: make(chan unix.Signal, 8)}
+	in := &execInput{pr: pr, signals: make(chan unix.Signal, 8), resize: make(chan sandbox.WinSize, 8)}
 	go func() {
 		defer pw.Close()
 		for {
@@ -132,6 +146,16 @@ func pumpExecInput(ctx context.Context, cancel context.CancelCauseFunc, stdin bo
 				}
 				select {
 				case in.signals <- sig:
+				case <-ctx.Done():
+					return
+				}
+			case *nucleusv1.ExecRequest_Resize:
+				if !start.GetTty() {
+					cancel(errdefs.InvalidArgument("resize sent, but the exec was started without start.tty"))
+					return
+				}
+				select {
+				case in.resize <- winSize(msg.Resize):
 				case <-ctx.Done():
 					return
 				}

@@ -47,11 +47,20 @@ func (c *Client) ExecProcess(ctx context.Context, id string, p *specs.Process, o
 	for _, g := range p.User.AdditionalGids {
 		gids = append(gids, auth.KGID(g))
 	}
-	std, err := newStdio(o.Stdin, o.Stdout, o.Stderr)
+	var std *stdio
+	if o.Terminal != nil {
+		std, err = newTerminalStdio(o.Terminal.Size, o.Stdin, o.Stdout)
+	} else {
+		std, err = newStdio(o.Stdin, o.Stdout, o.Stderr)
+	}
 	if err != nil {
 		return fail, err
 	}
 	defer std.close()
+	var resize <-chan runsc.WinSize
+	if o.Terminal != nil {
+		resize = o.Terminal.Resize
+	}
 	args := &control.ExecArgs{
 		Argv:             p.Args,
 		Envv:             p.Env,
@@ -62,6 +71,7 @@ func (c *Client) ExecProcess(ctx context.Context, id string, p *specs.Process, o
 		Capabilities:     caps,
 		NoNewPrivileges:  p.NoNewPrivileges,
 		FilePayload:      control.NewFilePayload(map[int]*os.File{0: std.in, 1: std.out, 2: std.err}, nil),
+		StdioIsPty:       std.master != nil,
 	}
 	pid, err := cont.Execute(c.conf, args)
 	std.sent() // the sandbox holds its own copies now
@@ -86,6 +96,8 @@ wait:
 		case sig := <-o.Signals:
 			// An error means it is gone; its exit is on its way.
 			_ = cont.SignalProcess(sig, pid)
+		case ws := <-resize:
+			std.resize(ws)
 		case <-ctx.Done():
 			// Its process group first: what it started dies with it.
 			_ = cont.SignalProcessGroup(unix.SIGKILL, pid)
@@ -117,6 +129,7 @@ const outputGrace = 2 * time.Second
 type stdio struct {
 	in, out, err *os.File // the process's ends, sent to the sandbox
 	ours         []*os.File
+	master       *os.File       // a terminal's master (among ours), or nil
 	outputs      sync.WaitGroup // the stdout and stderr copies
 }
 
@@ -171,8 +184,10 @@ func newStdio(stdin io.Reader, stdout, stderr io.Writer) (*stdio, error) {
 // sent closes the process's ends once the sandbox has them (or failed to
 // take them): the output copies then end when the process's side closes.
 func (s *stdio) sent() {
+	closed := map[*os.File]bool{}
 	for _, f := range []*os.File{s.in, s.out, s.err} {
-		if f != nil {
+		if f != nil && !closed[f] { // a terminal's replica is all three
+			closed[f] = true
 			_ = f.Close()
 		}
 	}

@@ -13,6 +13,8 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 // ExecOptions are the stdio of Exec (nil means /dev/null) and the signals
@@ -24,7 +26,21 @@ type ExecOptions struct {
 	// it (by its pid inside the sandbox, not to its process group) while it
 	// runs. One that arrives before it started waits for the start.
 	Signals <-chan unix.Signal
+	// Terminal, when set, runs the process on a pseudo-terminal (stdin,
+	// stdout and stderr are its replica; its output goes to Stdout). Only
+	// the in-process exec (sandbox/gvisor) supports it.
+	Terminal *Terminal
 }
+
+// Terminal is an exec's pseudo-terminal: its size at start, and sizes to
+// resize it to as they come.
+type Terminal struct {
+	Size   WinSize
+	Resize <-chan WinSize
+}
+
+// WinSize is a terminal size in character cells; zero values mean 24x80.
+type WinSize struct{ Rows, Cols uint16 }
 
 // ExecExit is how an exec'd process ended.
 type ExecExit struct {
@@ -71,6 +87,9 @@ func (r *Runsc) ExecProcess(ctx context.Context, id string, p *specs.Process, o 
 	fail := ExecExit{Code: -1}
 	if p == nil || len(p.Args) == 0 {
 		return fail, invalid("runsc exec %s: no process args", id)
+	}
+	if o.Terminal != nil {
+		return fail, errdefs.FailedPrecondition("exec with a terminal needs the in-process exec (a runsc built from the gVisor version nucleusd links)")
 	}
 	spec, err := json.Marshal(p)
 	if err != nil {

@@ -98,6 +98,7 @@ func NewDaemon(t *testing.T, o DaemonOptions) *Daemon {
 	t.Helper()
 	runsc := testutil.Runsc(t)
 	binary(t, "nucleus-supervisor") // found next to nucleusd
+	binary(t, "nucleus-fs")         // the file helper, next to nucleusd too
 	bin := binary(t, "nucleusd")
 	dir, err := os.MkdirTemp("", "nucleus-e2e-")
 	if err != nil {

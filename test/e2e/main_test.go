@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -33,6 +34,7 @@ type childCall struct {
 	Spec      *nucleusv1.ContainerSpec `json:",omitempty"`
 	Resources *nucleusv1.Resources     `json:",omitempty"` // update
 	Count     int                      `json:",omitempty"`
+	Path      string                   `json:",omitempty"` // readfile, writefile, copyfrom (files_test.go)
 }
 
 type childResult struct {
@@ -135,6 +137,12 @@ func doChildCall(ctx context.Context, c *client.Client, call childCall) childRes
 				r.StateCounts[sc.GetState().String()] = sc.GetCount()
 			}
 		}
+	case "readfile":
+		_, err = c.ReadFile(ctx, call.ID, call.Path, io.Discard)
+	case "writefile":
+		_, err = c.WriteFile(ctx, call.ID, call.Path, strings.NewReader("x"), client.FileOptions{})
+	case "copyfrom":
+		_, err = c.CopyFrom(ctx, call.ID, call.Path, io.Discard)
 	case "start", "follow", "conns", "hold":
 		r, err = doDoSCall(ctx, c, call)
 	case "snapshot-list", "snapshot-get", "snapshot-restore", "snapshot-rm", "checkpoint":

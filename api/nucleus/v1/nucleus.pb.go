@@ -1897,6 +1897,59 @@ func (*RunRequest_CloseStdin) isRunRequest_Msg() {}
 
 func (*RunRequest_Signal) isRunRequest_Msg() {}
 
+// TerminalSize is a terminal's size in character cells.
+type TerminalSize struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Rows          uint32                 `protobuf:"varint,1,opt,name=rows,proto3" json:"rows,omitempty"`
+	Cols          uint32                 `protobuf:"varint,2,opt,name=cols,proto3" json:"cols,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TerminalSize) Reset() {
+	*x = TerminalSize{}
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TerminalSize) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TerminalSize) ProtoMessage() {}
+
+func (x *TerminalSize) ProtoReflect() protoreflect.Message {
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TerminalSize.ProtoReflect.Descriptor instead.
+func (*TerminalSize) Descriptor() ([]byte, []int) {
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *TerminalSize) GetRows() uint32 {
+	if x != nil {
+		return x.Rows
+	}
+	return 0
+}
+
+func (x *TerminalSize) GetCols() uint32 {
+	if x != nil {
+		return x.Cols
+	}
+	return 0
+}
+
 // RunStart opens a Run stream.
 type RunStart struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1910,7 +1963,7 @@ type RunStart struct {
 
 func (x *RunStart) Reset() {
 	*x = RunStart{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1922,7 +1975,7 @@ func (x *RunStart) String() string {
 func (*RunStart) ProtoMessage() {}
 
 func (x *RunStart) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1935,7 +1988,7 @@ func (x *RunStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStart.ProtoReflect.Descriptor instead.
 func (*RunStart) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RunStart) GetSpec() *ContainerSpec {
@@ -1970,7 +2023,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2035,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2048,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RunResponse) GetMsg() isRunResponse_Msg {
@@ -2086,7 +2139,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2098,7 +2151,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2111,7 +2164,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetRequest) GetId() string {
@@ -2132,7 +2185,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2144,7 +2197,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2157,7 +2210,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetResponse) GetContainer() *Container {
@@ -2192,7 +2245,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2204,7 +2257,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2217,7 +2270,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListRequest) GetStates() []ContainerState {
@@ -2278,7 +2331,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2290,7 +2343,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2303,7 +2356,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListResponse) GetContainers() []*Container {
@@ -2333,7 +2386,7 @@ type KillRequest struct {
 
 func (x *KillRequest) Reset() {
 	*x = KillRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2345,7 +2398,7 @@ func (x *KillRequest) String() string {
 func (*KillRequest) ProtoMessage() {}
 
 func (x *KillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2358,7 +2411,7 @@ func (x *KillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillRequest.ProtoReflect.Descriptor instead.
 func (*KillRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *KillRequest) GetId() string {
@@ -2384,7 +2437,7 @@ type KillResponse struct {
 
 func (x *KillResponse) Reset() {
 	*x = KillResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2396,7 +2449,7 @@ func (x *KillResponse) String() string {
 func (*KillResponse) ProtoMessage() {}
 
 func (x *KillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2409,7 +2462,7 @@ func (x *KillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillResponse.ProtoReflect.Descriptor instead.
 func (*KillResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
 }
 
 // StopRequest stops a container gracefully.
@@ -2427,7 +2480,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2439,7 +2492,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2452,7 +2505,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StopRequest) GetId() string {
@@ -2487,7 +2540,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2499,7 +2552,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2512,7 +2565,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StopResponse) GetContainer() *Container {
@@ -2535,7 +2588,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2547,7 +2600,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2560,7 +2613,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteRequest) GetId() string {
@@ -2588,7 +2641,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2600,7 +2653,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2613,7 +2666,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteResponse) GetContainer() *Container {
@@ -2634,7 +2687,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2646,7 +2699,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2659,7 +2712,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WaitRequest) GetId() string {
@@ -2682,7 +2735,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2694,7 +2747,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2707,7 +2760,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *WaitResponse) GetExit() *ExitStatus {
@@ -2735,7 +2788,7 @@ type PauseRequest struct {
 
 func (x *PauseRequest) Reset() {
 	*x = PauseRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +2800,7 @@ func (x *PauseRequest) String() string {
 func (*PauseRequest) ProtoMessage() {}
 
 func (x *PauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +2813,7 @@ func (x *PauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
 func (*PauseRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PauseRequest) GetId() string {
@@ -2781,7 +2834,7 @@ type PauseResponse struct {
 
 func (x *PauseResponse) Reset() {
 	*x = PauseResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +2846,7 @@ func (x *PauseResponse) String() string {
 func (*PauseResponse) ProtoMessage() {}
 
 func (x *PauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +2859,7 @@ func (x *PauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
 func (*PauseResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PauseResponse) GetContainer() *Container {
@@ -2827,7 +2880,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2839,7 +2892,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2852,7 +2905,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResumeRequest) GetId() string {
@@ -2873,7 +2926,7 @@ type ResumeResponse struct {
 
 func (x *ResumeResponse) Reset() {
 	*x = ResumeResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2885,7 +2938,7 @@ func (x *ResumeResponse) String() string {
 func (*ResumeResponse) ProtoMessage() {}
 
 func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2898,7 +2951,7 @@ func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeResponse.ProtoReflect.Descriptor instead.
 func (*ResumeResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ResumeResponse) GetContainer() *Container {
@@ -2921,7 +2974,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2933,7 +2986,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2946,7 +2999,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UpdateRequest) GetId() string {
@@ -2974,7 +3027,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2986,7 +3039,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2999,7 +3052,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UpdateResponse) GetContainer() *Container {
@@ -3031,7 +3084,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3043,7 +3096,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3056,7 +3109,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -3112,7 +3165,7 @@ type LogsResponse struct {
 
 func (x *LogsResponse) Reset() {
 	*x = LogsResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3124,7 +3177,7 @@ func (x *LogsResponse) String() string {
 func (*LogsResponse) ProtoMessage() {}
 
 func (x *LogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3137,7 +3190,7 @@ func (x *LogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsResponse.ProtoReflect.Descriptor instead.
 func (*LogsResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LogsResponse) GetEntries() []*LogEntry {
@@ -3165,7 +3218,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3177,7 +3230,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3190,7 +3243,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *LogEntry) GetTime() *timestamppb.Timestamp {
@@ -3232,6 +3285,7 @@ type ExecRequest struct {
 	//	*ExecRequest_Stdin
 	//	*ExecRequest_CloseStdin
 	//	*ExecRequest_Signal
+	//	*ExecRequest_Resize
 	Msg           isExecRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3239,7 +3293,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3251,7 +3305,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3264,7 +3318,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -3310,6 +3364,15 @@ func (x *ExecRequest) GetSignal() uint32 {
 	return 0
 }
 
+func (x *ExecRequest) GetResize() *TerminalSize {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecRequest_Resize); ok {
+			return x.Resize
+		}
+	}
+	return nil
+}
+
 type isExecRequest_Msg interface {
 	isExecRequest_Msg()
 }
@@ -3338,6 +3401,12 @@ type ExecRequest_Signal struct {
 	Signal uint32 `protobuf:"varint,4,opt,name=signal,proto3,oneof"`
 }
 
+type ExecRequest_Resize struct {
+	// Resize the process's terminal (start.tty only; otherwise the call
+	// ends with INVALID_ARGUMENT).
+	Resize *TerminalSize `protobuf:"bytes,10,opt,name=resize,proto3,oneof"`
+}
+
 func (*ExecRequest_Start) isExecRequest_Msg() {}
 
 func (*ExecRequest_Stdin) isExecRequest_Msg() {}
@@ -3345,6 +3414,8 @@ func (*ExecRequest_Stdin) isExecRequest_Msg() {}
 func (*ExecRequest_CloseStdin) isExecRequest_Msg() {}
 
 func (*ExecRequest_Signal) isExecRequest_Msg() {}
+
+func (*ExecRequest_Resize) isExecRequest_Msg() {}
 
 // ExecStart describes the extra process.
 type ExecStart struct {
@@ -3364,14 +3435,20 @@ type ExecStart struct {
 	Stdin bool `protobuf:"varint,6,opt,name=stdin,proto3" json:"stdin,omitempty"`
 	// Kill the process (SIGKILL, its process group too) after this long; its
 	// exit then has reason "timeout" and signal 9. Unset or zero: no limit.
-	Timeout       *durationpb.Duration `protobuf:"bytes,7,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	Timeout *durationpb.Duration `protobuf:"bytes,7,opt,name=timeout,proto3" json:"timeout,omitempty"`
+	// Run the process on a terminal (a pseudo-terminal on the host, handed to
+	// the sandbox): stdin, stdout and stderr are the terminal, so all output
+	// arrives as stdout, with the terminal's line discipline applied.
+	Tty bool `protobuf:"varint,20,opt,name=tty,proto3" json:"tty,omitempty"`
+	// The terminal's size at start (tty only; 24x80 when unset).
+	TerminalSize  *TerminalSize `protobuf:"bytes,21,opt,name=terminal_size,json=terminalSize,proto3" json:"terminal_size,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ExecStart) Reset() {
 	*x = ExecStart{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3383,7 +3460,7 @@ func (x *ExecStart) String() string {
 func (*ExecStart) ProtoMessage() {}
 
 func (x *ExecStart) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3396,7 +3473,7 @@ func (x *ExecStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStart.ProtoReflect.Descriptor instead.
 func (*ExecStart) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ExecStart) GetId() string {
@@ -3448,6 +3525,20 @@ func (x *ExecStart) GetTimeout() *durationpb.Duration {
 	return nil
 }
 
+func (x *ExecStart) GetTty() bool {
+	if x != nil {
+		return x.Tty
+	}
+	return false
+}
+
+func (x *ExecStart) GetTerminalSize() *TerminalSize {
+	if x != nil {
+		return x.TerminalSize
+	}
+	return nil
+}
+
 // ExecResponse is one server message of the Exec stream.
 type ExecResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3466,7 +3557,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3478,7 +3569,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3491,7 +3582,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -3598,7 +3689,7 @@ type ExecSyncRequest struct {
 
 func (x *ExecSyncRequest) Reset() {
 	*x = ExecSyncRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3610,7 +3701,7 @@ func (x *ExecSyncRequest) String() string {
 func (*ExecSyncRequest) ProtoMessage() {}
 
 func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3623,7 +3714,7 @@ func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncRequest.ProtoReflect.Descriptor instead.
 func (*ExecSyncRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ExecSyncRequest) GetId() string {
@@ -3706,7 +3797,7 @@ type ExecSyncResponse struct {
 
 func (x *ExecSyncResponse) Reset() {
 	*x = ExecSyncResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3718,7 +3809,7 @@ func (x *ExecSyncResponse) String() string {
 func (*ExecSyncResponse) ProtoMessage() {}
 
 func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3731,7 +3822,7 @@ func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncResponse.ProtoReflect.Descriptor instead.
 func (*ExecSyncResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ExecSyncResponse) GetStdout() []byte {
@@ -3798,7 +3889,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3810,7 +3901,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3823,7 +3914,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatsRequest) GetIds() []string {
@@ -3858,7 +3949,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3870,7 +3961,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3883,7 +3974,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StatsResponse) GetStats() []*ContainerStats {
@@ -3918,7 +4009,7 @@ type ContainerStats struct {
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3930,7 +4021,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3943,7 +4034,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ContainerStats) GetId() string {
@@ -4020,7 +4111,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4032,7 +4123,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4045,7 +4136,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EventsRequest) GetSinceSequence() uint64 {
@@ -4084,7 +4175,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4096,7 +4187,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4109,7 +4200,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EventsResponse) GetEvent() *Event {
@@ -4162,7 +4253,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4174,7 +4265,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4187,7 +4278,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Event) GetSequence() uint64 {
@@ -4255,7 +4346,7 @@ type VersionRequest struct {
 
 func (x *VersionRequest) Reset() {
 	*x = VersionRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4267,7 +4358,7 @@ func (x *VersionRequest) String() string {
 func (*VersionRequest) ProtoMessage() {}
 
 func (x *VersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4280,7 +4371,7 @@ func (x *VersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionRequest.ProtoReflect.Descriptor instead.
 func (*VersionRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
 }
 
 // VersionResponse reports versions.
@@ -4306,7 +4397,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4318,7 +4409,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4331,7 +4422,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -4378,7 +4469,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4390,7 +4481,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4403,7 +4494,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
 }
 
 // StateCount is the number of containers in one state.
@@ -4419,7 +4510,7 @@ type StateCount struct {
 
 func (x *StateCount) Reset() {
 	*x = StateCount{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4431,7 +4522,7 @@ func (x *StateCount) String() string {
 func (*StateCount) ProtoMessage() {}
 
 func (x *StateCount) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4444,7 +4535,7 @@ func (x *StateCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCount.ProtoReflect.Descriptor instead.
 func (*StateCount) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *StateCount) GetState() ContainerState {
@@ -4502,7 +4593,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4514,7 +4605,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4527,7 +4618,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{53}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *InfoResponse) GetPlatform() string {
@@ -4772,7 +4863,10 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\vclose_stdin\x18\x03 \x01(\bH\x00R\n" +
 	"closeStdin\x12\x18\n" +
 	"\x06signal\x18\x04 \x01(\rH\x00R\x06signalB\x05\n" +
-	"\x03msg\"Q\n" +
+	"\x03msg\"6\n" +
+	"\fTerminalSize\x12\x12\n" +
+	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
+	"\x04cols\x18\x02 \x01(\rR\x04cols\"Q\n" +
 	"\bRunStart\x12-\n" +
 	"\x04spec\x18\x01 \x01(\v2\x19.nucleus.v1.ContainerSpecR\x04spec\x12\x16\n" +
 	"\x06detach\x18\x02 \x01(\bR\x06detach\"\xad\x01\n" +
@@ -4850,14 +4944,16 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x04time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12-\n" +
 	"\x06stream\x18\x02 \x01(\x0e2\x15.nucleus.v1.LogStreamR\x06stream\x12\x18\n" +
 	"\apartial\x18\x03 \x01(\bR\apartial\x12\x18\n" +
-	"\acontent\x18\x04 \x01(\fR\acontent\"\x98\x01\n" +
+	"\acontent\x18\x04 \x01(\fR\acontent\"\xcc\x01\n" +
 	"\vExecRequest\x12-\n" +
 	"\x05start\x18\x01 \x01(\v2\x15.nucleus.v1.ExecStartH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12!\n" +
 	"\vclose_stdin\x18\x03 \x01(\bH\x00R\n" +
 	"closeStdin\x12\x18\n" +
-	"\x06signal\x18\x04 \x01(\rH\x00R\x06signalB\x05\n" +
-	"\x03msg\"\xc4\x01\n" +
+	"\x06signal\x18\x04 \x01(\rH\x00R\x06signal\x122\n" +
+	"\x06resize\x18\n" +
+	" \x01(\v2\x18.nucleus.v1.TerminalSizeH\x00R\x06resizeB\x05\n" +
+	"\x03msg\"\x95\x02\n" +
 	"\tExecStart\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -4865,7 +4961,9 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x04user\x18\x04 \x01(\v2\x10.nucleus.v1.UserR\x04user\x12\x10\n" +
 	"\x03cwd\x18\x05 \x01(\tR\x03cwd\x12\x14\n" +
 	"\x05stdin\x18\x06 \x01(\bR\x05stdin\x123\n" +
-	"\atimeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\atimeout\"\x92\x01\n" +
+	"\atimeout\x18\a \x01(\v2\x19.google.protobuf.DurationR\atimeout\x12\x10\n" +
+	"\x03tty\x18\x14 \x01(\bR\x03tty\x12=\n" +
+	"\rterminal_size\x18\x15 \x01(\v2\x18.nucleus.v1.TerminalSizeR\fterminalSize\"\x92\x01\n" +
 	"\fExecResponse\x12\x19\n" +
 	"\aexec_id\x18\x01 \x01(\tH\x00R\x06execId\x12\x18\n" +
 	"\x06stdout\x18\x02 \x01(\fH\x00R\x06stdout\x12\x18\n" +
@@ -5045,7 +5143,7 @@ func file_nucleus_v1_nucleus_proto_rawDescGZIP() []byte {
 }
 
 var file_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 59)
+var file_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_nucleus_v1_nucleus_proto_goTypes = []any{
 	(PullPolicy)(0),               // 0: nucleus.v1.PullPolicy
 	(VolumeType)(0),               // 1: nucleus.v1.VolumeType
@@ -5068,80 +5166,81 @@ var file_nucleus_v1_nucleus_proto_goTypes = []any{
 	(*StartRequest)(nil),          // 18: nucleus.v1.StartRequest
 	(*StartResponse)(nil),         // 19: nucleus.v1.StartResponse
 	(*RunRequest)(nil),            // 20: nucleus.v1.RunRequest
-	(*RunStart)(nil),              // 21: nucleus.v1.RunStart
-	(*RunResponse)(nil),           // 22: nucleus.v1.RunResponse
-	(*GetRequest)(nil),            // 23: nucleus.v1.GetRequest
-	(*GetResponse)(nil),           // 24: nucleus.v1.GetResponse
-	(*ListRequest)(nil),           // 25: nucleus.v1.ListRequest
-	(*ListResponse)(nil),          // 26: nucleus.v1.ListResponse
-	(*KillRequest)(nil),           // 27: nucleus.v1.KillRequest
-	(*KillResponse)(nil),          // 28: nucleus.v1.KillResponse
-	(*StopRequest)(nil),           // 29: nucleus.v1.StopRequest
-	(*StopResponse)(nil),          // 30: nucleus.v1.StopResponse
-	(*DeleteRequest)(nil),         // 31: nucleus.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 32: nucleus.v1.DeleteResponse
-	(*WaitRequest)(nil),           // 33: nucleus.v1.WaitRequest
-	(*WaitResponse)(nil),          // 34: nucleus.v1.WaitResponse
-	(*PauseRequest)(nil),          // 35: nucleus.v1.PauseRequest
-	(*PauseResponse)(nil),         // 36: nucleus.v1.PauseResponse
-	(*ResumeRequest)(nil),         // 37: nucleus.v1.ResumeRequest
-	(*ResumeResponse)(nil),        // 38: nucleus.v1.ResumeResponse
-	(*UpdateRequest)(nil),         // 39: nucleus.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 40: nucleus.v1.UpdateResponse
-	(*LogsRequest)(nil),           // 41: nucleus.v1.LogsRequest
-	(*LogsResponse)(nil),          // 42: nucleus.v1.LogsResponse
-	(*LogEntry)(nil),              // 43: nucleus.v1.LogEntry
-	(*ExecRequest)(nil),           // 44: nucleus.v1.ExecRequest
-	(*ExecStart)(nil),             // 45: nucleus.v1.ExecStart
-	(*ExecResponse)(nil),          // 46: nucleus.v1.ExecResponse
-	(*ExecSyncRequest)(nil),       // 47: nucleus.v1.ExecSyncRequest
-	(*ExecSyncResponse)(nil),      // 48: nucleus.v1.ExecSyncResponse
-	(*StatsRequest)(nil),          // 49: nucleus.v1.StatsRequest
-	(*StatsResponse)(nil),         // 50: nucleus.v1.StatsResponse
-	(*ContainerStats)(nil),        // 51: nucleus.v1.ContainerStats
-	(*EventsRequest)(nil),         // 52: nucleus.v1.EventsRequest
-	(*EventsResponse)(nil),        // 53: nucleus.v1.EventsResponse
-	(*Event)(nil),                 // 54: nucleus.v1.Event
-	(*VersionRequest)(nil),        // 55: nucleus.v1.VersionRequest
-	(*VersionResponse)(nil),       // 56: nucleus.v1.VersionResponse
-	(*InfoRequest)(nil),           // 57: nucleus.v1.InfoRequest
-	(*StateCount)(nil),            // 58: nucleus.v1.StateCount
-	(*InfoResponse)(nil),          // 59: nucleus.v1.InfoResponse
-	nil,                           // 60: nucleus.v1.ContainerSpec.AnnotationsEntry
-	nil,                           // 61: nucleus.v1.ContainerSpec.LabelsEntry
-	nil,                           // 62: nucleus.v1.ContainerSpec.SysctlsEntry
-	nil,                           // 63: nucleus.v1.Container.LabelsEntry
-	nil,                           // 64: nucleus.v1.Event.AttributesEntry
-	(*durationpb.Duration)(nil),   // 65: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 66: google.protobuf.Timestamp
+	(*TerminalSize)(nil),          // 21: nucleus.v1.TerminalSize
+	(*RunStart)(nil),              // 22: nucleus.v1.RunStart
+	(*RunResponse)(nil),           // 23: nucleus.v1.RunResponse
+	(*GetRequest)(nil),            // 24: nucleus.v1.GetRequest
+	(*GetResponse)(nil),           // 25: nucleus.v1.GetResponse
+	(*ListRequest)(nil),           // 26: nucleus.v1.ListRequest
+	(*ListResponse)(nil),          // 27: nucleus.v1.ListResponse
+	(*KillRequest)(nil),           // 28: nucleus.v1.KillRequest
+	(*KillResponse)(nil),          // 29: nucleus.v1.KillResponse
+	(*StopRequest)(nil),           // 30: nucleus.v1.StopRequest
+	(*StopResponse)(nil),          // 31: nucleus.v1.StopResponse
+	(*DeleteRequest)(nil),         // 32: nucleus.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 33: nucleus.v1.DeleteResponse
+	(*WaitRequest)(nil),           // 34: nucleus.v1.WaitRequest
+	(*WaitResponse)(nil),          // 35: nucleus.v1.WaitResponse
+	(*PauseRequest)(nil),          // 36: nucleus.v1.PauseRequest
+	(*PauseResponse)(nil),         // 37: nucleus.v1.PauseResponse
+	(*ResumeRequest)(nil),         // 38: nucleus.v1.ResumeRequest
+	(*ResumeResponse)(nil),        // 39: nucleus.v1.ResumeResponse
+	(*UpdateRequest)(nil),         // 40: nucleus.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 41: nucleus.v1.UpdateResponse
+	(*LogsRequest)(nil),           // 42: nucleus.v1.LogsRequest
+	(*LogsResponse)(nil),          // 43: nucleus.v1.LogsResponse
+	(*LogEntry)(nil),              // 44: nucleus.v1.LogEntry
+	(*ExecRequest)(nil),           // 45: nucleus.v1.ExecRequest
+	(*ExecStart)(nil),             // 46: nucleus.v1.ExecStart
+	(*ExecResponse)(nil),          // 47: nucleus.v1.ExecResponse
+	(*ExecSyncRequest)(nil),       // 48: nucleus.v1.ExecSyncRequest
+	(*ExecSyncResponse)(nil),      // 49: nucleus.v1.ExecSyncResponse
+	(*StatsRequest)(nil),          // 50: nucleus.v1.StatsRequest
+	(*StatsResponse)(nil),         // 51: nucleus.v1.StatsResponse
+	(*ContainerStats)(nil),        // 52: nucleus.v1.ContainerStats
+	(*EventsRequest)(nil),         // 53: nucleus.v1.EventsRequest
+	(*EventsResponse)(nil),        // 54: nucleus.v1.EventsResponse
+	(*Event)(nil),                 // 55: nucleus.v1.Event
+	(*VersionRequest)(nil),        // 56: nucleus.v1.VersionRequest
+	(*VersionResponse)(nil),       // 57: nucleus.v1.VersionResponse
+	(*InfoRequest)(nil),           // 58: nucleus.v1.InfoRequest
+	(*StateCount)(nil),            // 59: nucleus.v1.StateCount
+	(*InfoResponse)(nil),          // 60: nucleus.v1.InfoResponse
+	nil,                           // 61: nucleus.v1.ContainerSpec.AnnotationsEntry
+	nil,                           // 62: nucleus.v1.ContainerSpec.LabelsEntry
+	nil,                           // 63: nucleus.v1.ContainerSpec.SysctlsEntry
+	nil,                           // 64: nucleus.v1.Container.LabelsEntry
+	nil,                           // 65: nucleus.v1.Event.AttributesEntry
+	(*durationpb.Duration)(nil),   // 66: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 67: google.protobuf.Timestamp
 }
 var file_nucleus_v1_nucleus_proto_depIdxs = []int32{
 	7,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
-	60, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
-	61, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
-	62, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
+	61, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
+	62, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
+	63, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
 	8,  // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
 	10, // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
 	11, // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
 	12, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
-	65, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
+	66, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
 	0,  // 9: nucleus.v1.ContainerSpec.pull_policy:type_name -> nucleus.v1.PullPolicy
 	9,  // 10: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
 	9,  // 11: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
 	1,  // 12: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
 	6,  // 13: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
 	2,  // 14: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
-	66, // 15: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
-	66, // 16: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
-	66, // 17: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
+	67, // 15: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
+	67, // 16: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
+	67, // 17: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
 	13, // 18: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
-	63, // 19: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
+	64, // 19: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
 	15, // 20: nucleus.v1.Container.resolved_process:type_name -> nucleus.v1.ResolvedProcess
 	7,  // 21: nucleus.v1.ResolvedProcess.user:type_name -> nucleus.v1.User
 	6,  // 22: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
 	14, // 23: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
 	14, // 24: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
-	21, // 25: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
+	22, // 25: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
 	6,  // 26: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
 	14, // 27: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
 	13, // 28: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
@@ -5149,79 +5248,81 @@ var file_nucleus_v1_nucleus_proto_depIdxs = []int32{
 	2,  // 30: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
 	3,  // 31: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
 	14, // 32: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
-	65, // 33: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
+	66, // 33: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
 	14, // 34: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
 	14, // 35: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
 	13, // 36: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
-	66, // 37: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
+	67, // 37: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
 	14, // 38: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
 	14, // 39: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
 	12, // 40: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
 	14, // 41: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
-	66, // 42: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	67, // 42: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
 	4,  // 43: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
-	43, // 44: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
-	66, // 45: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	44, // 44: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
+	67, // 45: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
 	4,  // 46: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
-	45, // 47: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
-	7,  // 48: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
-	65, // 49: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
-	13, // 50: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
-	7,  // 51: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
-	65, // 52: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
-	65, // 53: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
-	51, // 54: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
-	66, // 55: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
-	5,  // 56: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
-	54, // 57: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
-	66, // 58: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
-	5,  // 59: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
-	64, // 60: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
-	2,  // 61: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
-	58, // 62: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
-	16, // 63: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
-	18, // 64: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
-	20, // 65: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
-	23, // 66: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
-	25, // 67: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
-	27, // 68: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
-	29, // 69: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
-	31, // 70: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
-	33, // 71: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
-	41, // 72: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
-	44, // 73: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
-	47, // 74: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
-	49, // 75: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
-	35, // 76: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
-	37, // 77: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
-	39, // 78: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
-	52, // 79: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
-	55, // 80: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
-	57, // 81: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
-	17, // 82: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
-	19, // 83: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
-	22, // 84: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
-	24, // 85: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
-	26, // 86: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
-	28, // 87: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
-	30, // 88: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
-	32, // 89: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
-	34, // 90: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
-	42, // 91: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
-	46, // 92: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
-	48, // 93: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
-	50, // 94: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
-	36, // 95: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
-	38, // 96: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
-	40, // 97: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
-	53, // 98: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
-	56, // 99: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
-	59, // 100: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
-	82, // [82:101] is the sub-list for method output_type
-	63, // [63:82] is the sub-list for method input_type
-	63, // [63:63] is the sub-list for extension type_name
-	63, // [63:63] is the sub-list for extension extendee
-	0,  // [0:63] is the sub-list for field type_name
+	46, // 47: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
+	21, // 48: nucleus.v1.ExecRequest.resize:type_name -> nucleus.v1.TerminalSize
+	7,  // 49: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
+	66, // 50: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
+	21, // 51: nucleus.v1.ExecStart.terminal_size:type_name -> nucleus.v1.TerminalSize
+	13, // 52: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
+	7,  // 53: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
+	66, // 54: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
+	66, // 55: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
+	52, // 56: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
+	67, // 57: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
+	5,  // 58: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
+	55, // 59: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
+	67, // 60: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
+	5,  // 61: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
+	65, // 62: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
+	2,  // 63: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
+	59, // 64: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
+	16, // 65: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
+	18, // 66: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
+	20, // 67: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
+	24, // 68: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
+	26, // 69: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
+	28, // 70: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
+	30, // 71: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
+	32, // 72: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
+	34, // 73: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
+	42, // 74: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
+	45, // 75: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
+	48, // 76: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
+	50, // 77: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
+	36, // 78: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
+	38, // 79: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
+	40, // 80: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
+	53, // 81: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
+	56, // 82: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
+	58, // 83: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
+	17, // 84: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
+	19, // 85: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
+	23, // 86: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
+	25, // 87: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
+	27, // 88: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
+	29, // 89: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
+	31, // 90: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
+	33, // 91: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
+	35, // 92: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
+	43, // 93: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
+	47, // 94: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
+	49, // 95: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
+	51, // 96: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
+	37, // 97: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
+	39, // 98: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
+	41, // 99: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
+	54, // 100: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
+	57, // 101: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
+	60, // 102: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
+	84, // [84:103] is the sub-list for method output_type
+	65, // [65:84] is the sub-list for method input_type
+	65, // [65:65] is the sub-list for extension type_name
+	65, // [65:65] is the sub-list for extension extendee
+	0,  // [0:65] is the sub-list for field type_name
 }
 
 func init() { file_nucleus_v1_nucleus_proto_init() }
@@ -5235,33 +5336,34 @@ func file_nucleus_v1_nucleus_proto_init() {
 		(*RunRequest_CloseStdin)(nil),
 		(*RunRequest_Signal)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[16].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[17].OneofWrappers = []any{
 		(*RunResponse_Container)(nil),
 		(*RunResponse_Stdout)(nil),
 		(*RunResponse_Stderr)(nil),
 		(*RunResponse_Exit)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[35].OneofWrappers = []any{}
-	file_nucleus_v1_nucleus_proto_msgTypes[38].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[36].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[39].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 		(*ExecRequest_Signal)(nil),
+		(*ExecRequest_Resize)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[40].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[41].OneofWrappers = []any{
 		(*ExecResponse_ExecId)(nil),
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[46].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[47].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nucleus_v1_nucleus_proto_rawDesc), len(file_nucleus_v1_nucleus_proto_rawDesc)),
 			NumEnums:      6,
-			NumMessages:   59,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -91,7 +91,7 @@ func addTTYFlag(cmd *cobra.Command) {
 	prev := cmd.PreRunE
 	cmd.PreRunE = func(c *cobra.Command, args []string) error {
 		if tty {
-			return errors.New("-t/--tty is not supported: nucleusd has no terminal API (use -i to forward stdin)")
+			return errors.New("-t/--tty is not supported here yet: only exec has a terminal (nucleusctl exec -it); use -i to forward stdin")
 		}
 		if prev != nil {
 			return prev(c, args)

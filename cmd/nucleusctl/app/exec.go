@@ -14,6 +14,7 @@ type ExecOptions struct {
 	Env         []string // -e K=V or K (from our environment), repeatable
 	User        string   // -u UID[:GID]
 	Workdir     string   // -w DIR
+	TTY         bool     // -t: run the process on a terminal
 }
 
 func newExecCommand(g *globals) *cobra.Command {
@@ -28,7 +29,8 @@ waiting (exit 130), and nucleusd then ends the process, as it does for any exec
 whose client goes away.`,
 		Example: `  nucleusctl exec web -- /usr/bin/ps aux
   nucleusctl exec -e DEBUG=1 -u 1000 -w /tmp web /usr/bin/env
-  echo 'print(1)' | nucleusctl exec -i web -- /usr/bin/python3 -`,
+  echo 'print(1)' | nucleusctl exec -i web -- /usr/bin/python3 -
+  nucleusctl exec -it web /bin/sh`,
 		Args:              minArgs(2),
 		ValidArgsFunction: g.completeFirstContainer,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -47,7 +49,7 @@ whose client goes away.`,
 	cmd.Flags().StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable K=V, or pass K from this environment (repeatable)")
 	cmd.Flags().StringVarP(&o.User, "user", "u", "", "UID[:GID] to run as, numeric only (default: the container's)")
 	cmd.Flags().StringVarP(&o.Workdir, "workdir", "w", "", "working directory (default: the container's)")
-	addTTYFlag(cmd)
+	cmd.Flags().BoolVarP(&o.TTY, "tty", "t", false, "run the process on a terminal; with -i and a local terminal, it is put in raw mode (keys, Ctrl-C included, go to the process) and restored at the end")
 	return cmd
 }
 
@@ -68,6 +70,17 @@ func (g *globals) exec(ctx context.Context, c *client.Client, o ExecOptions, id 
 	}
 	ctx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
+	if o.TTY {
+		opts.TTY, opts.Stderr = true, nil
+		if o.Interactive {
+			lt, err := g.openTerminal(ctx, g.env.Stdin)
+			if err != nil {
+				return err
+			}
+			defer lt.restore()
+			opts.TerminalSize, opts.Resize = lt.size, lt.resize
+		}
+	}
 	fwd := g.forwardSignals(stopWaiting)
 	defer fwd.Close()
 	opts.Signals = fwd.Signals

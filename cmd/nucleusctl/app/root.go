@@ -80,7 +80,7 @@ least 4 characters, as ps shows 12) or their exact name.`,
 		newInspectCommand(g), newLogsCommand(g), newExecCommand(g), newKillCommand(g),
 		newStopCommand(g), newRmCommand(g), newWaitCommand(g), newStatsCommand(g),
 		newEventsCommand(g), newPauseCommand(g), newResumeCommand(g), newUpdateCommand(g),
-		newVersionCommand(g), newInfoCommand(g), newCompletionCommand(),
+		newCpCommand(g), newFsCommand(g), newVersionCommand(g), newInfoCommand(g), newCompletionCommand(),
 		newCheckpointCommand(g), newRestoreCommand(g), newSnapshotCommand(g),
 		newPullCommand(g), newImagesCommand(g), newRmiCommand(g), newImageCommand(g),
 	)

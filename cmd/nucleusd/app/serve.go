@@ -27,6 +27,7 @@ import (
 	"nucleus.dev/nucleus/daemon/metrics"
 	"nucleus.dev/nucleus/daemon/server"
 	"nucleus.dev/nucleus/daemon/service"
+	"nucleus.dev/nucleus/fsapi"
 	"nucleus.dev/nucleus/sandbox"
 	"nucleus.dev/nucleus/sandbox/gvisor"
 )
@@ -82,9 +83,13 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		log.Warn("no "+SupervisorExecutable+" next to nucleusd: supervisors re-execute nucleusd, which starts slower",
 			zap.String("looked_for", filepath.Join(filepath.Dir(self), SupervisorExecutable)))
 	}
+	helperDir, herr := fsapi.InstallHelper(filepath.Join(filepath.Dir(self), fsapi.HelperName), filepath.Join(f.RootDir, "file-helper"))
+	if herr != nil {
+		log.Warn("no file helper: new containers get no Files API", zap.Error(herr))
+	}
 	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
-		SupervisorCommand: supervise, SelfExe: self,
+		SupervisorCommand: supervise, SelfExe: self, FileHelperDir: helperDir,
 		NewDirect: func(binary string, flags []string) (sandbox.Direct, error) {
 			return gvisor.Open(binary, flags)
 		},
@@ -127,6 +132,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		Ready:       d.Recovered(),
 		Snapshots:   service.NewSnapshots(d),
 		Images:      imgSvc,
+		Files:       service.NewFiles(d, cfg, log.Named("files")),
 	}
 	if mx != nil {
 		opts.Observe = mx.Observe
