@@ -1,6 +1,7 @@
 package bundle
 
 import (
+	"os"
 	"path/filepath"
 	"strconv"
 
@@ -90,4 +91,14 @@ func checkImageMounts(user []userMount) error {
 		}
 	}
 	return nil
+}
+
+// hasMountPoint reports whether the image tree dir has a real directory
+// (not a symlink) at mp, one component under "/": the image store makes
+// it in every tree it unpacks; trees unpacked before it did have none, and
+// a bind mount onto a missing point of a shared read-only tree fails the
+// sandbox's start.
+func hasMountPoint(dir, mp string) bool {
+	fi, err := os.Lstat(filepath.Join(dir, filepath.Base(mp)))
+	return err == nil && fi.IsDir()
 }

@@ -65,7 +65,7 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 		}
 		mounts = append(mounts, u.mount)
 	}
-	if paths.HelperDir != "" {
+	if paths.HelperDir != "" && (req.Image == nil || hasMountPoint(req.Image.Dir, HelperMountPoint)) {
 		// A mount point of its own: the workload can neither remove nor
 		// rename it, and it is read-only.
 		dirs[HelperMountPoint] = true

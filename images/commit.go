@@ -166,6 +166,9 @@ func (s *Store) unpackImage(ctx context.Context, rec *Record, progress ProgressF
 			return unpacked{}, err
 		}
 	}
+	if err := makeMountPoints(dir, s.pol.MountPoints); err != nil {
+		return unpacked{}, err
+	}
 	final := s.RootFS(rec)
 	if err := os.RemoveAll(final); err != nil {
 		return unpacked{}, err

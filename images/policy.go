@@ -33,6 +33,11 @@ type Policy struct {
 	AuthFile string
 	// Parallel is how many layers download at once.
 	Parallel int
+	// MountPoints are directories directly under "/" that every unpacked
+	// tree gets empty (root-owned, 0755), replacing whatever its layers put
+	// there: the daemon mounts its own things on them, and the tree is
+	// shared and read-only, so they must exist before any container runs.
+	MountPoints []string
 }
 
 // DefaultPolicy is the policy used for every zero field.

@@ -121,6 +121,25 @@ func TestE2EImagesWritableLayer(t *testing.T) {
 		t.Errorf("the file reached %d bytes (%v); the layer holds at most 8 MiB", n, err)
 	}
 
+	// The Files API works on an image's container: its helper's mount
+	// point is in every unpacked tree; the upload lands in the container's
+	// layer, not in the shared tree.
+	live, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Image: ref, ImageUser: "root", Args: []string{"sleep 60"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	payload := []byte("uploaded\x00through the helper\n")
+	if _, err := c.WriteFile(ctx, live.GetId(), "/data/up", bytes.NewReader(payload), client.FileOptions{}); err != nil {
+		t.Fatalf("WriteFile into an image container: %v", err)
+	}
+	var back bytes.Buffer
+	if _, err := c.ReadFile(ctx, live.GetId(), "/data/up", &back); err != nil || !bytes.Equal(back.Bytes(), payload) {
+		t.Errorf("ReadFile from an image container: %q %v", back.Bytes(), err)
+	}
+	if _, err := c.Delete(ctx, live.GetId(), true); err != nil {
+		t.Fatal(err)
+	}
+
 	if after := treeDigest(t, tree); after != before {
 		t.Errorf("the image tree on the host changed")
 	}

@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"nucleus.dev/nucleus/bundle"
 	"nucleus.dev/nucleus/daemon/config"
 	"nucleus.dev/nucleus/daemon/core"
 	"nucleus.dev/nucleus/daemon/metrics"
@@ -23,6 +24,9 @@ func openImages(d *core.Daemon, cfg *config.Config, rootDir string, log *zap.Log
 		MaxLayers: ic.MaxLayers, MaxFilesPerLayer: ic.MaxFilesPerLayer, PullTimeout: ic.PullTimeout.Std(),
 		AllowedRegistries: ic.AllowedRegistries, Mirrors: ic.MirrorMap(), Insecure: ic.Insecure,
 		AuthFile: ic.AuthFile, Parallel: ic.ParallelDownloads,
+		// The file helper's mount point (see fsapi): an image tree is
+		// shared and read-only, so it must already be there.
+		MountPoints: []string{bundle.HelperMountPoint},
 	}
 	st, err := images.Open(filepath.Join(rootDir, "images"), d.Store().Images(), pol, log.Named("images"))
 	if err != nil {
