@@ -77,10 +77,11 @@ generate: ## regenerate the gRPC code from api/**/*.proto with the pinned genera
 	@mkdir -p bin
 	$(GO) build -o bin/protoc-gen-go google.golang.org/protobuf/cmd/protoc-gen-go
 	$(GO) build -o bin/protoc-gen-go-grpc google.golang.org/grpc/cmd/protoc-gen-go-grpc
-	protoc -I . \
-	  --plugin=protoc-gen-go=bin/protoc-gen-go --go_out=. --go_opt=paths=source_relative \
-	  --plugin=protoc-gen-go-grpc=bin/protoc-gen-go-grpc --go-grpc_out=. --go-grpc_opt=paths=source_relative \
-	  $$(find api -name '*.proto' | sort)
+	@# Import paths start below api/ (nucleus/v1/nucleus.proto), as buf sees them.
+	cd api && protoc -I . \
+	  --plugin=protoc-gen-go=../bin/protoc-gen-go --go_out=. --go_opt=paths=source_relative \
+	  --plugin=protoc-gen-go-grpc=../bin/protoc-gen-go-grpc --go-grpc_out=. --go-grpc_opt=paths=source_relative \
+	  $$(find . -name '*.proto' | sed 's|^\./||' | sort)
 
 # buf (lint and breaking-change detection) is pinned in tools/go.mod, a
 # module of its own, so its dependencies never move the daemon's.

@@ -19,7 +19,7 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        v3.21.12
-// source: api/nucleus/v1/nucleus.proto
+// source: nucleus/v1/nucleus.proto
 
 package nucleusv1
 
@@ -39,6 +39,64 @@ const (
 	// Verify that runtime/protoimpl is sufficiently up-to-date.
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
+
+// EgressMode is what a container may reach outside itself.
+type EgressMode int32
+
+const (
+	// Not set: none.
+	EgressMode_EGRESS_MODE_UNSPECIFIED EgressMode = 0
+	// Nothing but the daemon's resolver, which answers no name.
+	EgressMode_EGRESS_MODE_NONE EgressMode = 1
+	// Every address the operator does not always deny.
+	EgressMode_EGRESS_MODE_ALL EgressMode = 2
+	// Only the listed domains (through the daemon's resolver), CIDRs and
+	// ports, within the operator's ceilings.
+	EgressMode_EGRESS_MODE_ALLOWLIST EgressMode = 3
+)
+
+// Enum value maps for EgressMode.
+var (
+	EgressMode_name = map[int32]string{
+		0: "EGRESS_MODE_UNSPECIFIED",
+		1: "EGRESS_MODE_NONE",
+		2: "EGRESS_MODE_ALL",
+		3: "EGRESS_MODE_ALLOWLIST",
+	}
+	EgressMode_value = map[string]int32{
+		"EGRESS_MODE_UNSPECIFIED": 0,
+		"EGRESS_MODE_NONE":        1,
+		"EGRESS_MODE_ALL":         2,
+		"EGRESS_MODE_ALLOWLIST":   3,
+	}
+)
+
+func (x EgressMode) Enum() *EgressMode {
+	p := new(EgressMode)
+	*p = x
+	return p
+}
+
+func (x EgressMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EgressMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_nucleus_v1_nucleus_proto_enumTypes[0].Descriptor()
+}
+
+func (EgressMode) Type() protoreflect.EnumType {
+	return &file_nucleus_v1_nucleus_proto_enumTypes[0]
+}
+
+func (x EgressMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EgressMode.Descriptor instead.
+func (EgressMode) EnumDescriptor() ([]byte, []int) {
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
+}
 
 // VolumeType is the kind of a volume.
 type VolumeType int32
@@ -77,11 +135,11 @@ func (x VolumeType) String() string {
 }
 
 func (VolumeType) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[0].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[1].Descriptor()
 }
 
 func (VolumeType) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[0]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[1]
 }
 
 func (x VolumeType) Number() protoreflect.EnumNumber {
@@ -90,7 +148,7 @@ func (x VolumeType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use VolumeType.Descriptor instead.
 func (VolumeType) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
 }
 
 // ContainerState is a container's place in its lifecycle:
@@ -148,11 +206,11 @@ func (x ContainerState) String() string {
 }
 
 func (ContainerState) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[1].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
 }
 
 func (ContainerState) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[1]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[2]
 }
 
 func (x ContainerState) Number() protoreflect.EnumNumber {
@@ -161,7 +219,7 @@ func (x ContainerState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ContainerState.Descriptor instead.
 func (ContainerState) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
 }
 
 // ListView is how much of each container List returns.
@@ -205,11 +263,11 @@ func (x ListView) String() string {
 }
 
 func (ListView) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
 }
 
 func (ListView) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[2]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[3]
 }
 
 func (x ListView) Number() protoreflect.EnumNumber {
@@ -218,7 +276,7 @@ func (x ListView) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListView.Descriptor instead.
 func (ListView) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
 }
 
 // LogStream selects or names an output stream.
@@ -258,11 +316,11 @@ func (x LogStream) String() string {
 }
 
 func (LogStream) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[4].Descriptor()
 }
 
 func (LogStream) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[3]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[4]
 }
 
 func (x LogStream) Number() protoreflect.EnumNumber {
@@ -271,7 +329,7 @@ func (x LogStream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LogStream.Descriptor instead.
 func (LogStream) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
 }
 
 // EventType is what happened.
@@ -304,6 +362,9 @@ const (
 	EventType_EVENT_TYPE_KILLED EventType = 9
 	// Update changed the resource limits.
 	EventType_EVENT_TYPE_UPDATED EventType = 10
+	// UpdateNetwork changed the egress policy; attributes["mode"],
+	// ["domains"], ["cidrs"] and ["ports"] hold the new policy.
+	EventType_EVENT_TYPE_NETWORK_POLICY_UPDATED EventType = 30
 )
 
 // Enum value maps for EventType.
@@ -320,19 +381,21 @@ var (
 		8:  "EVENT_TYPE_RESUMED",
 		9:  "EVENT_TYPE_KILLED",
 		10: "EVENT_TYPE_UPDATED",
+		30: "EVENT_TYPE_NETWORK_POLICY_UPDATED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED": 0,
-		"EVENT_TYPE_CREATED":     1,
-		"EVENT_TYPE_STARTED":     2,
-		"EVENT_TYPE_EXITED":      3,
-		"EVENT_TYPE_OOM":         4,
-		"EVENT_TYPE_HOOK_FAILED": 5,
-		"EVENT_TYPE_DELETED":     6,
-		"EVENT_TYPE_PAUSED":      7,
-		"EVENT_TYPE_RESUMED":     8,
-		"EVENT_TYPE_KILLED":      9,
-		"EVENT_TYPE_UPDATED":     10,
+		"EVENT_TYPE_UNSPECIFIED":            0,
+		"EVENT_TYPE_CREATED":                1,
+		"EVENT_TYPE_STARTED":                2,
+		"EVENT_TYPE_EXITED":                 3,
+		"EVENT_TYPE_OOM":                    4,
+		"EVENT_TYPE_HOOK_FAILED":            5,
+		"EVENT_TYPE_DELETED":                6,
+		"EVENT_TYPE_PAUSED":                 7,
+		"EVENT_TYPE_RESUMED":                8,
+		"EVENT_TYPE_KILLED":                 9,
+		"EVENT_TYPE_UPDATED":                10,
+		"EVENT_TYPE_NETWORK_POLICY_UPDATED": 30,
 	}
 )
 
@@ -347,11 +410,11 @@ func (x EventType) String() string {
 }
 
 func (EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_api_nucleus_v1_nucleus_proto_enumTypes[4].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[5].Descriptor()
 }
 
 func (EventType) Type() protoreflect.EnumType {
-	return &file_api_nucleus_v1_nucleus_proto_enumTypes[4]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[5]
 }
 
 func (x EventType) Number() protoreflect.EnumNumber {
@@ -360,7 +423,7 @@ func (x EventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
 }
 
 // ContainerSpec is everything a client may ask for. The daemon hardens it into
@@ -413,9 +476,13 @@ type ContainerSpec struct {
 	// Name of an operator-defined hook set (`[hooks.sets.<name>]`).
 	// Empty: the operator's default set, if any.
 	HookSet string `protobuf:"bytes,16,opt,name=hook_set,json=hookSet,proto3" json:"hook_set,omitempty"`
-	// Network mode: "none", "sandbox" (gVisor netstack) or "host".
-	// Empty: the daemon's `[runsc] network`. Modes the operator has not allowed
-	// are refused.
+	// Network mode: "none" (only lo, the default), "loopback" (gVisor's
+	// netstack with only its loopback; "sandbox" is the old spelling),
+	// "egress" (an address on the daemon's bridge, outbound traffic as
+	// `egress` allows, enforced on the host) or "host".
+	// Empty: the daemon's `[runsc] network`, or "egress" when `egress` is set
+	// to a mode other than none. Modes the operator has not allowed are
+	// refused.
 	Network string `protobuf:"bytes,17,opt,name=network,proto3" json:"network,omitempty"`
 	// Maximum runtime after start; the container is killed with exit reason
 	// "timeout" when it expires. Unset or zero: the daemon's `[defaults]
@@ -436,14 +503,22 @@ type ContainerSpec struct {
 	// Run without a timeout, whatever `[defaults] timeout` says. Refused
 	// (INVALID_ARGUMENT) when the operator set `[limits] max_timeout`, and
 	// together with a non-zero timeout.
-	NoTimeout     bool `protobuf:"varint,22,opt,name=no_timeout,json=noTimeout,proto3" json:"no_timeout,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NoTimeout bool `protobuf:"varint,22,opt,name=no_timeout,json=noTimeout,proto3" json:"no_timeout,omitempty"`
+	// Outbound traffic of an "egress" network container. Unset with network
+	// "egress": mode none (nothing leaves but DNS answers of no name).
+	Egress *EgressPolicy `protobuf:"bytes,30,opt,name=egress,proto3" json:"egress,omitempty"`
+	// Published ports, docker's `-p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]`:
+	// a host address and port forwarded to the container's port. Only with
+	// network "egress", only on `[network] publish_addresses` (default
+	// 127.0.0.1).
+	PublishedPorts []*PublishedPort `protobuf:"bytes,31,rep,name=published_ports,json=publishedPorts,proto3" json:"published_ports,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ContainerSpec) Reset() {
 	*x = ContainerSpec{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[0]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -455,7 +530,7 @@ func (x *ContainerSpec) String() string {
 func (*ContainerSpec) ProtoMessage() {}
 
 func (x *ContainerSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[0]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -468,7 +543,7 @@ func (x *ContainerSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerSpec.ProtoReflect.Descriptor instead.
 func (*ContainerSpec) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *ContainerSpec) GetName() string {
@@ -625,6 +700,168 @@ func (x *ContainerSpec) GetNoTimeout() bool {
 	return false
 }
 
+func (x *ContainerSpec) GetEgress() *EgressPolicy {
+	if x != nil {
+		return x.Egress
+	}
+	return nil
+}
+
+func (x *ContainerSpec) GetPublishedPorts() []*PublishedPort {
+	if x != nil {
+		return x.PublishedPorts
+	}
+	return nil
+}
+
+// EgressPolicy is a container's outbound policy, enforced on the host.
+type EgressPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mode.
+	Mode EgressMode `protobuf:"varint,1,opt,name=mode,proto3,enum=nucleus.v1.EgressMode" json:"mode,omitempty"`
+	// Domains the container may resolve and reach ("pypi.org",
+	// "*.pythonhosted.org": a wildcard matches subdomains only). At most 64.
+	Domains []string `protobuf:"bytes,2,rep,name=domains,proto3" json:"domains,omitempty"`
+	// Address ranges the container may reach ("203.0.113.0/24", a bare
+	// address means /32). At most 64.
+	Cidrs []string `protobuf:"bytes,3,rep,name=cidrs,proto3" json:"cidrs,omitempty"`
+	// Destination ports (TCP and UDP) allowed; empty: any port.
+	Ports         []uint32 `protobuf:"varint,4,rep,packed,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EgressPolicy) Reset() {
+	*x = EgressPolicy{}
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EgressPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EgressPolicy) ProtoMessage() {}
+
+func (x *EgressPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EgressPolicy.ProtoReflect.Descriptor instead.
+func (*EgressPolicy) Descriptor() ([]byte, []int) {
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EgressPolicy) GetMode() EgressMode {
+	if x != nil {
+		return x.Mode
+	}
+	return EgressMode_EGRESS_MODE_UNSPECIFIED
+}
+
+func (x *EgressPolicy) GetDomains() []string {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
+}
+
+func (x *EgressPolicy) GetCidrs() []string {
+	if x != nil {
+		return x.Cidrs
+	}
+	return nil
+}
+
+func (x *EgressPolicy) GetPorts() []uint32 {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+// PublishedPort forwards a host address and port to a container port.
+type PublishedPort struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Host address; empty: 127.0.0.1.
+	HostIp string `protobuf:"bytes,1,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"`
+	// Host port, 1-65535.
+	HostPort uint32 `protobuf:"varint,2,opt,name=host_port,json=hostPort,proto3" json:"host_port,omitempty"`
+	// Container port, 1-65535.
+	ContainerPort uint32 `protobuf:"varint,3,opt,name=container_port,json=containerPort,proto3" json:"container_port,omitempty"`
+	// "tcp" (the default and only protocol).
+	Protocol      string `protobuf:"bytes,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishedPort) Reset() {
+	*x = PublishedPort{}
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishedPort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishedPort) ProtoMessage() {}
+
+func (x *PublishedPort) ProtoReflect() protoreflect.Message {
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishedPort.ProtoReflect.Descriptor instead.
+func (*PublishedPort) Descriptor() ([]byte, []int) {
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PublishedPort) GetHostIp() string {
+	if x != nil {
+		return x.HostIp
+	}
+	return ""
+}
+
+func (x *PublishedPort) GetHostPort() uint32 {
+	if x != nil {
+		return x.HostPort
+	}
+	return 0
+}
+
+func (x *PublishedPort) GetContainerPort() uint32 {
+	if x != nil {
+		return x.ContainerPort
+	}
+	return 0
+}
+
+func (x *PublishedPort) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
 // User is a process identity inside the container.
 type User struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -640,7 +877,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[1]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -652,7 +889,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[1]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -665,7 +902,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *User) GetUid() uint32 {
@@ -702,7 +939,7 @@ type UserNamespace struct {
 
 func (x *UserNamespace) Reset() {
 	*x = UserNamespace{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[2]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -714,7 +951,7 @@ func (x *UserNamespace) String() string {
 func (*UserNamespace) ProtoMessage() {}
 
 func (x *UserNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[2]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -727,7 +964,7 @@ func (x *UserNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserNamespace.ProtoReflect.Descriptor instead.
 func (*UserNamespace) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UserNamespace) GetUidMappings() []*IDMapping {
@@ -759,7 +996,7 @@ type IDMapping struct {
 
 func (x *IDMapping) Reset() {
 	*x = IDMapping{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[3]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -771,7 +1008,7 @@ func (x *IDMapping) String() string {
 func (*IDMapping) ProtoMessage() {}
 
 func (x *IDMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[3]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -784,7 +1021,7 @@ func (x *IDMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IDMapping.ProtoReflect.Descriptor instead.
 func (*IDMapping) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *IDMapping) GetContainerId() uint32 {
@@ -829,7 +1066,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[4]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +1078,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[4]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +1091,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Volume) GetType() VolumeType {
@@ -910,7 +1147,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[5]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -922,7 +1159,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[5]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -935,7 +1172,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Secret) GetName() string {
@@ -988,7 +1225,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[6]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1000,7 +1237,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[6]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1013,7 +1250,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{6}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Resources) GetMemoryBytes() int64 {
@@ -1072,7 +1309,7 @@ type ExitStatus struct {
 
 func (x *ExitStatus) Reset() {
 	*x = ExitStatus{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[7]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1321,7 @@ func (x *ExitStatus) String() string {
 func (*ExitStatus) ProtoMessage() {}
 
 func (x *ExitStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[7]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1334,7 @@ func (x *ExitStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitStatus.ProtoReflect.Descriptor instead.
 func (*ExitStatus) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{7}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExitStatus) GetExitCode() int32 {
@@ -1169,14 +1406,19 @@ type Container struct {
 	// `runsc --version` of the runsc that created the sandbox.
 	RunscVersion string `protobuf:"bytes,14,opt,name=runsc_version,json=runscVersion,proto3" json:"runsc_version,omitempty"`
 	// Non-fatal problems, e.g. a failed poststart hook.
-	Warnings      []string `protobuf:"bytes,15,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	Warnings []string `protobuf:"bytes,15,rep,name=warnings,proto3" json:"warnings,omitempty"`
+	// The container's address on the daemon's bridge (network "egress");
+	// empty otherwise.
+	IpAddress string `protobuf:"bytes,20,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
+	// The ports published for it, as in effect.
+	Ports         []*PublishedPort `protobuf:"bytes,21,rep,name=ports,proto3" json:"ports,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[8]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1188,7 +1430,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[8]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1201,7 +1443,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{8}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Container) GetId() string {
@@ -1309,6 +1551,20 @@ func (x *Container) GetWarnings() []string {
 	return nil
 }
 
+func (x *Container) GetIpAddress() string {
+	if x != nil {
+		return x.IpAddress
+	}
+	return ""
+}
+
+func (x *Container) GetPorts() []*PublishedPort {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
 // CreateRequest asks for a new container.
 type CreateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1320,7 +1576,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[9]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1332,7 +1588,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[9]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1345,7 +1601,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{9}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateRequest) GetSpec() *ContainerSpec {
@@ -1366,7 +1622,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[10]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1634,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[10]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1647,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{10}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateResponse) GetContainer() *Container {
@@ -1412,7 +1668,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[11]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1424,7 +1680,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[11]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1437,7 +1693,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{11}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *StartRequest) GetId() string {
@@ -1458,7 +1714,7 @@ type StartResponse struct {
 
 func (x *StartResponse) Reset() {
 	*x = StartResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[12]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1470,7 +1726,7 @@ func (x *StartResponse) String() string {
 func (*StartResponse) ProtoMessage() {}
 
 func (x *StartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[12]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1483,7 +1739,7 @@ func (x *StartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartResponse.ProtoReflect.Descriptor instead.
 func (*StartResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{12}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StartResponse) GetContainer() *Container {
@@ -1511,7 +1767,7 @@ type RunRequest struct {
 
 func (x *RunRequest) Reset() {
 	*x = RunRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[13]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1523,7 +1779,7 @@ func (x *RunRequest) String() string {
 func (*RunRequest) ProtoMessage() {}
 
 func (x *RunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[13]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1536,7 +1792,7 @@ func (x *RunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRequest.ProtoReflect.Descriptor instead.
 func (*RunRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{13}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RunRequest) GetMsg() isRunRequest_Msg {
@@ -1627,7 +1883,7 @@ type RunStart struct {
 
 func (x *RunStart) Reset() {
 	*x = RunStart{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1895,7 @@ func (x *RunStart) String() string {
 func (*RunStart) ProtoMessage() {}
 
 func (x *RunStart) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1908,7 @@ func (x *RunStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStart.ProtoReflect.Descriptor instead.
 func (*RunStart) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RunStart) GetSpec() *ContainerSpec {
@@ -1687,7 +1943,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1699,7 +1955,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1712,7 +1968,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RunResponse) GetMsg() isRunResponse_Msg {
@@ -1803,7 +2059,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1815,7 +2071,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1828,7 +2084,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetRequest) GetId() string {
@@ -1849,7 +2105,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1861,7 +2117,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1874,7 +2130,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetResponse) GetContainer() *Container {
@@ -1909,7 +2165,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1921,7 +2177,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1934,7 +2190,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListRequest) GetStates() []ContainerState {
@@ -1995,7 +2251,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2263,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2276,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListResponse) GetContainers() []*Container {
@@ -2050,7 +2306,7 @@ type KillRequest struct {
 
 func (x *KillRequest) Reset() {
 	*x = KillRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2062,7 +2318,7 @@ func (x *KillRequest) String() string {
 func (*KillRequest) ProtoMessage() {}
 
 func (x *KillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2075,7 +2331,7 @@ func (x *KillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillRequest.ProtoReflect.Descriptor instead.
 func (*KillRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *KillRequest) GetId() string {
@@ -2101,7 +2357,7 @@ type KillResponse struct {
 
 func (x *KillResponse) Reset() {
 	*x = KillResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2113,7 +2369,7 @@ func (x *KillResponse) String() string {
 func (*KillResponse) ProtoMessage() {}
 
 func (x *KillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2126,7 +2382,7 @@ func (x *KillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillResponse.ProtoReflect.Descriptor instead.
 func (*KillResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
 }
 
 // StopRequest stops a container gracefully.
@@ -2144,7 +2400,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2156,7 +2412,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2169,7 +2425,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *StopRequest) GetId() string {
@@ -2204,7 +2460,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2216,7 +2472,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2229,7 +2485,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *StopResponse) GetContainer() *Container {
@@ -2252,7 +2508,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2264,7 +2520,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2277,7 +2533,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *DeleteRequest) GetId() string {
@@ -2305,7 +2561,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2317,7 +2573,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2330,7 +2586,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteResponse) GetContainer() *Container {
@@ -2351,7 +2607,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2619,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2632,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *WaitRequest) GetId() string {
@@ -2399,7 +2655,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2411,7 +2667,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2424,7 +2680,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *WaitResponse) GetExit() *ExitStatus {
@@ -2452,7 +2708,7 @@ type PauseRequest struct {
 
 func (x *PauseRequest) Reset() {
 	*x = PauseRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2720,7 @@ func (x *PauseRequest) String() string {
 func (*PauseRequest) ProtoMessage() {}
 
 func (x *PauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2733,7 @@ func (x *PauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
 func (*PauseRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PauseRequest) GetId() string {
@@ -2498,7 +2754,7 @@ type PauseResponse struct {
 
 func (x *PauseResponse) Reset() {
 	*x = PauseResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2510,7 +2766,7 @@ func (x *PauseResponse) String() string {
 func (*PauseResponse) ProtoMessage() {}
 
 func (x *PauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2523,7 +2779,7 @@ func (x *PauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
 func (*PauseResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PauseResponse) GetContainer() *Container {
@@ -2544,7 +2800,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2556,7 +2812,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2569,7 +2825,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ResumeRequest) GetId() string {
@@ -2590,7 +2846,7 @@ type ResumeResponse struct {
 
 func (x *ResumeResponse) Reset() {
 	*x = ResumeResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2602,7 +2858,7 @@ func (x *ResumeResponse) String() string {
 func (*ResumeResponse) ProtoMessage() {}
 
 func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2615,7 +2871,7 @@ func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeResponse.ProtoReflect.Descriptor instead.
 func (*ResumeResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ResumeResponse) GetContainer() *Container {
@@ -2638,7 +2894,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2650,7 +2906,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2663,7 +2919,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *UpdateRequest) GetId() string {
@@ -2691,7 +2947,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2703,7 +2959,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2716,7 +2972,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *UpdateResponse) GetContainer() *Container {
@@ -2748,7 +3004,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2760,7 +3016,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2773,7 +3029,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -2829,7 +3085,7 @@ type LogsResponse struct {
 
 func (x *LogsResponse) Reset() {
 	*x = LogsResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2841,7 +3097,7 @@ func (x *LogsResponse) String() string {
 func (*LogsResponse) ProtoMessage() {}
 
 func (x *LogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2854,7 +3110,7 @@ func (x *LogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsResponse.ProtoReflect.Descriptor instead.
 func (*LogsResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *LogsResponse) GetEntries() []*LogEntry {
@@ -2882,7 +3138,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2894,7 +3150,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2907,7 +3163,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *LogEntry) GetTime() *timestamppb.Timestamp {
@@ -2956,7 +3212,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2968,7 +3224,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2981,7 +3237,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -3088,7 +3344,7 @@ type ExecStart struct {
 
 func (x *ExecStart) Reset() {
 	*x = ExecStart{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3100,7 +3356,7 @@ func (x *ExecStart) String() string {
 func (*ExecStart) ProtoMessage() {}
 
 func (x *ExecStart) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3113,7 +3369,7 @@ func (x *ExecStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStart.ProtoReflect.Descriptor instead.
 func (*ExecStart) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ExecStart) GetId() string {
@@ -3183,7 +3439,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3195,7 +3451,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3208,7 +3464,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -3315,7 +3571,7 @@ type ExecSyncRequest struct {
 
 func (x *ExecSyncRequest) Reset() {
 	*x = ExecSyncRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3327,7 +3583,7 @@ func (x *ExecSyncRequest) String() string {
 func (*ExecSyncRequest) ProtoMessage() {}
 
 func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3340,7 +3596,7 @@ func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncRequest.ProtoReflect.Descriptor instead.
 func (*ExecSyncRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ExecSyncRequest) GetId() string {
@@ -3423,7 +3679,7 @@ type ExecSyncResponse struct {
 
 func (x *ExecSyncResponse) Reset() {
 	*x = ExecSyncResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3435,7 +3691,7 @@ func (x *ExecSyncResponse) String() string {
 func (*ExecSyncResponse) ProtoMessage() {}
 
 func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3448,7 +3704,7 @@ func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncResponse.ProtoReflect.Descriptor instead.
 func (*ExecSyncResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ExecSyncResponse) GetStdout() []byte {
@@ -3515,7 +3771,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3527,7 +3783,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3540,7 +3796,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *StatsRequest) GetIds() []string {
@@ -3575,7 +3831,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3587,7 +3843,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3600,7 +3856,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *StatsResponse) GetStats() []*ContainerStats {
@@ -3628,14 +3884,20 @@ type ContainerStats struct {
 	// Tasks now.
 	PidsCurrent uint64 `protobuf:"varint,7,opt,name=pids_current,json=pidsCurrent,proto3" json:"pids_current,omitempty"`
 	// Task limit; 0 = unlimited.
-	PidsLimit     uint64 `protobuf:"varint,8,opt,name=pids_limit,json=pidsLimit,proto3" json:"pids_limit,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PidsLimit uint64 `protobuf:"varint,8,opt,name=pids_limit,json=pidsLimit,proto3" json:"pids_limit,omitempty"`
+	// Bytes the container received over its network (network "egress").
+	NetworkRxBytes uint64 `protobuf:"varint,20,opt,name=network_rx_bytes,json=networkRxBytes,proto3" json:"network_rx_bytes,omitempty"`
+	// Bytes the container sent over its network (network "egress").
+	NetworkTxBytes uint64 `protobuf:"varint,21,opt,name=network_tx_bytes,json=networkTxBytes,proto3" json:"network_tx_bytes,omitempty"`
+	// Outbound packets the host dropped by the egress policy.
+	EgressDroppedPackets uint64 `protobuf:"varint,22,opt,name=egress_dropped_packets,json=egressDroppedPackets,proto3" json:"egress_dropped_packets,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3647,7 +3909,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3660,7 +3922,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *ContainerStats) GetId() string {
@@ -3719,6 +3981,27 @@ func (x *ContainerStats) GetPidsLimit() uint64 {
 	return 0
 }
 
+func (x *ContainerStats) GetNetworkRxBytes() uint64 {
+	if x != nil {
+		return x.NetworkRxBytes
+	}
+	return 0
+}
+
+func (x *ContainerStats) GetNetworkTxBytes() uint64 {
+	if x != nil {
+		return x.NetworkTxBytes
+	}
+	return 0
+}
+
+func (x *ContainerStats) GetEgressDroppedPackets() uint64 {
+	if x != nil {
+		return x.EgressDroppedPackets
+	}
+	return 0
+}
+
 // EventsRequest subscribes to events.
 type EventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -3737,7 +4020,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3749,7 +4032,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3762,7 +4045,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *EventsRequest) GetSinceSequence() uint64 {
@@ -3801,7 +4084,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3813,7 +4096,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3826,7 +4109,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *EventsResponse) GetEvent() *Event {
@@ -3879,7 +4162,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3891,7 +4174,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3904,7 +4187,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *Event) GetSequence() uint64 {
@@ -3972,7 +4255,7 @@ type VersionRequest struct {
 
 func (x *VersionRequest) Reset() {
 	*x = VersionRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3984,7 +4267,7 @@ func (x *VersionRequest) String() string {
 func (*VersionRequest) ProtoMessage() {}
 
 func (x *VersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3997,7 +4280,7 @@ func (x *VersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionRequest.ProtoReflect.Descriptor instead.
 func (*VersionRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
 }
 
 // VersionResponse reports versions.
@@ -4023,7 +4306,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4035,7 +4318,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4048,7 +4331,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -4095,7 +4378,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4107,7 +4390,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4120,7 +4403,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
 }
 
 // StateCount is the number of containers in one state.
@@ -4136,7 +4419,7 @@ type StateCount struct {
 
 func (x *StateCount) Reset() {
 	*x = StateCount{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4148,7 +4431,7 @@ func (x *StateCount) String() string {
 func (*StateCount) ProtoMessage() {}
 
 func (x *StateCount) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4161,7 +4444,7 @@ func (x *StateCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCount.ProtoReflect.Descriptor instead.
 func (*StateCount) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *StateCount) GetState() ContainerState {
@@ -4219,7 +4502,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4231,7 +4514,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_api_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4244,7 +4527,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_api_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *InfoResponse) GetPlatform() string {
@@ -4352,12 +4635,12 @@ func (x *InfoResponse) GetLatestEventSeq() uint64 {
 	return 0
 }
 
-var File_api_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
+var File_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
 
-const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
+const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
-	"\x1capi/nucleus/v1/nucleus.proto\x12\n" +
-	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\b\n" +
+	"\x18nucleus/v1/nucleus.proto\x12\n" +
+	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9e\t\n" +
 	"\rContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -4385,7 +4668,9 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"hook_paths\x18\x15 \x03(\tR\thookPaths\x12\x1d\n" +
 	"\n" +
-	"no_timeout\x18\x16 \x01(\bR\tnoTimeout\x1a>\n" +
+	"no_timeout\x18\x16 \x01(\bR\tnoTimeout\x120\n" +
+	"\x06egress\x18\x1e \x01(\v2\x18.nucleus.v1.EgressPolicyR\x06egress\x12B\n" +
+	"\x0fpublished_ports\x18\x1f \x03(\v2\x19.nucleus.v1.PublishedPortR\x0epublishedPorts\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -4394,7 +4679,17 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
 	"\fSysctlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\x01\n" +
+	"\fEgressPolicy\x12*\n" +
+	"\x04mode\x18\x01 \x01(\x0e2\x16.nucleus.v1.EgressModeR\x04mode\x12\x18\n" +
+	"\adomains\x18\x02 \x03(\tR\adomains\x12\x14\n" +
+	"\x05cidrs\x18\x03 \x03(\tR\x05cidrs\x12\x14\n" +
+	"\x05ports\x18\x04 \x03(\rR\x05ports\"\x88\x01\n" +
+	"\rPublishedPort\x12\x17\n" +
+	"\ahost_ip\x18\x01 \x01(\tR\x06hostIp\x12\x1b\n" +
+	"\thost_port\x18\x02 \x01(\rR\bhostPort\x12%\n" +
+	"\x0econtainer_port\x18\x03 \x01(\rR\rcontainerPort\x12\x1a\n" +
+	"\bprotocol\x18\x04 \x01(\tR\bprotocol\"S\n" +
 	"\x04User\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\rR\x03uid\x12\x10\n" +
 	"\x03gid\x18\x02 \x01(\rR\x03gid\x12'\n" +
@@ -4429,7 +4724,7 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"oom_killed\x18\x03 \x01(\bR\toomKilled\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"\x88\x05\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\xd8\x05\n" +
 	"\tContainer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -4449,7 +4744,10 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x06bundle\x18\f \x01(\tR\x06bundle\x12\x19\n" +
 	"\bhook_set\x18\r \x01(\tR\ahookSet\x12#\n" +
 	"\rrunsc_version\x18\x0e \x01(\tR\frunscVersion\x12\x1a\n" +
-	"\bwarnings\x18\x0f \x03(\tR\bwarnings\x1a9\n" +
+	"\bwarnings\x18\x0f \x03(\tR\bwarnings\x12\x1d\n" +
+	"\n" +
+	"ip_address\x18\x14 \x01(\tR\tipAddress\x12/\n" +
+	"\x05ports\x18\x15 \x03(\v2\x19.nucleus.v1.PublishedPortR\x05ports\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\">\n" +
@@ -4590,7 +4888,7 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x06stream\x18\x02 \x01(\bR\x06stream\x125\n" +
 	"\binterval\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\binterval\"A\n" +
 	"\rStatsResponse\x120\n" +
-	"\x05stats\x18\x01 \x03(\v2\x1a.nucleus.v1.ContainerStatsR\x05stats\"\xa4\x02\n" +
+	"\x05stats\x18\x01 \x03(\v2\x1a.nucleus.v1.ContainerStatsR\x05stats\"\xae\x03\n" +
 	"\x0eContainerStats\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12.\n" +
@@ -4601,7 +4899,10 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"cpuUsageNs\x12!\n" +
 	"\fpids_current\x18\a \x01(\x04R\vpidsCurrent\x12\x1d\n" +
 	"\n" +
-	"pids_limit\x18\b \x01(\x04R\tpidsLimit\"\xa0\x01\n" +
+	"pids_limit\x18\b \x01(\x04R\tpidsLimit\x12(\n" +
+	"\x10network_rx_bytes\x18\x14 \x01(\x04R\x0enetworkRxBytes\x12(\n" +
+	"\x10network_tx_bytes\x18\x15 \x01(\x04R\x0enetworkTxBytes\x124\n" +
+	"\x16egress_dropped_packets\x18\x16 \x01(\x04R\x14egressDroppedPackets\"\xa0\x01\n" +
 	"\rEventsRequest\x12*\n" +
 	"\x0esince_sequence\x18\x01 \x01(\x04H\x00R\rsinceSequence\x88\x01\x01\x12#\n" +
 	"\rcontainer_ids\x18\x02 \x03(\tR\fcontainerIds\x12+\n" +
@@ -4660,7 +4961,13 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"goroutines\x18\r \x01(\rR\n" +
 	"goroutines\x12\x19\n" +
 	"\bopen_fds\x18\x0e \x01(\rR\aopenFds\x12(\n" +
-	"\x10latest_event_seq\x18\x14 \x01(\x04R\x0elatestEventSeq*V\n" +
+	"\x10latest_event_seq\x18\x14 \x01(\x04R\x0elatestEventSeq*o\n" +
+	"\n" +
+	"EgressMode\x12\x1b\n" +
+	"\x17EGRESS_MODE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10EGRESS_MODE_NONE\x10\x01\x12\x13\n" +
+	"\x0fEGRESS_MODE_ALL\x10\x02\x12\x19\n" +
+	"\x15EGRESS_MODE_ALLOWLIST\x10\x03*V\n" +
 	"\n" +
 	"VolumeType\x12\x1b\n" +
 	"\x17VOLUME_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -4681,7 +4988,7 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\tLogStream\x12\x1a\n" +
 	"\x16LOG_STREAM_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LOG_STREAM_STDOUT\x10\x01\x12\x15\n" +
-	"\x11LOG_STREAM_STDERR\x10\x02*\x94\x02\n" +
+	"\x11LOG_STREAM_STDERR\x10\x02*\xbb\x02\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EVENT_TYPE_CREATED\x10\x01\x12\x16\n" +
@@ -4694,7 +5001,8 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x12EVENT_TYPE_RESUMED\x10\b\x12\x15\n" +
 	"\x11EVENT_TYPE_KILLED\x10\t\x12\x16\n" +
 	"\x12EVENT_TYPE_UPDATED\x10\n" +
-	"2\xae\t\n" +
+	"\x12%\n" +
+	"!EVENT_TYPE_NETWORK_POLICY_UPDATED\x10\x1e2\xae\t\n" +
 	"\aNucleus\x12?\n" +
 	"\x06Create\x12\x19.nucleus.v1.CreateRequest\x1a\x1a.nucleus.v1.CreateResponse\x12<\n" +
 	"\x05Start\x12\x18.nucleus.v1.StartRequest\x1a\x19.nucleus.v1.StartResponse\x12:\n" +
@@ -4717,239 +5025,246 @@ const file_api_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x04Info\x12\x17.nucleus.v1.InfoRequest\x1a\x18.nucleus.v1.InfoResponseB.Z,nucleus.dev/nucleus/api/nucleus/v1;nucleusv1b\x06proto3"
 
 var (
-	file_api_nucleus_v1_nucleus_proto_rawDescOnce sync.Once
-	file_api_nucleus_v1_nucleus_proto_rawDescData []byte
+	file_nucleus_v1_nucleus_proto_rawDescOnce sync.Once
+	file_nucleus_v1_nucleus_proto_rawDescData []byte
 )
 
-func file_api_nucleus_v1_nucleus_proto_rawDescGZIP() []byte {
-	file_api_nucleus_v1_nucleus_proto_rawDescOnce.Do(func() {
-		file_api_nucleus_v1_nucleus_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_api_nucleus_v1_nucleus_proto_rawDesc), len(file_api_nucleus_v1_nucleus_proto_rawDesc)))
+func file_nucleus_v1_nucleus_proto_rawDescGZIP() []byte {
+	file_nucleus_v1_nucleus_proto_rawDescOnce.Do(func() {
+		file_nucleus_v1_nucleus_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_nucleus_v1_nucleus_proto_rawDesc), len(file_nucleus_v1_nucleus_proto_rawDesc)))
 	})
-	return file_api_nucleus_v1_nucleus_proto_rawDescData
+	return file_nucleus_v1_nucleus_proto_rawDescData
 }
 
-var file_api_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_api_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
-var file_api_nucleus_v1_nucleus_proto_goTypes = []any{
-	(VolumeType)(0),               // 0: nucleus.v1.VolumeType
-	(ContainerState)(0),           // 1: nucleus.v1.ContainerState
-	(ListView)(0),                 // 2: nucleus.v1.ListView
-	(LogStream)(0),                // 3: nucleus.v1.LogStream
-	(EventType)(0),                // 4: nucleus.v1.EventType
-	(*ContainerSpec)(nil),         // 5: nucleus.v1.ContainerSpec
-	(*User)(nil),                  // 6: nucleus.v1.User
-	(*UserNamespace)(nil),         // 7: nucleus.v1.UserNamespace
-	(*IDMapping)(nil),             // 8: nucleus.v1.IDMapping
-	(*Volume)(nil),                // 9: nucleus.v1.Volume
-	(*Secret)(nil),                // 10: nucleus.v1.Secret
-	(*Resources)(nil),             // 11: nucleus.v1.Resources
-	(*ExitStatus)(nil),            // 12: nucleus.v1.ExitStatus
-	(*Container)(nil),             // 13: nucleus.v1.Container
-	(*CreateRequest)(nil),         // 14: nucleus.v1.CreateRequest
-	(*CreateResponse)(nil),        // 15: nucleus.v1.CreateResponse
-	(*StartRequest)(nil),          // 16: nucleus.v1.StartRequest
-	(*StartResponse)(nil),         // 17: nucleus.v1.StartResponse
-	(*RunRequest)(nil),            // 18: nucleus.v1.RunRequest
-	(*RunStart)(nil),              // 19: nucleus.v1.RunStart
-	(*RunResponse)(nil),           // 20: nucleus.v1.RunResponse
-	(*GetRequest)(nil),            // 21: nucleus.v1.GetRequest
-	(*GetResponse)(nil),           // 22: nucleus.v1.GetResponse
-	(*ListRequest)(nil),           // 23: nucleus.v1.ListRequest
-	(*ListResponse)(nil),          // 24: nucleus.v1.ListResponse
-	(*KillRequest)(nil),           // 25: nucleus.v1.KillRequest
-	(*KillResponse)(nil),          // 26: nucleus.v1.KillResponse
-	(*StopRequest)(nil),           // 27: nucleus.v1.StopRequest
-	(*StopResponse)(nil),          // 28: nucleus.v1.StopResponse
-	(*DeleteRequest)(nil),         // 29: nucleus.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 30: nucleus.v1.DeleteResponse
-	(*WaitRequest)(nil),           // 31: nucleus.v1.WaitRequest
-	(*WaitResponse)(nil),          // 32: nucleus.v1.WaitResponse
-	(*PauseRequest)(nil),          // 33: nucleus.v1.PauseRequest
-	(*PauseResponse)(nil),         // 34: nucleus.v1.PauseResponse
-	(*ResumeRequest)(nil),         // 35: nucleus.v1.ResumeRequest
-	(*ResumeResponse)(nil),        // 36: nucleus.v1.ResumeResponse
-	(*UpdateRequest)(nil),         // 37: nucleus.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 38: nucleus.v1.UpdateResponse
-	(*LogsRequest)(nil),           // 39: nucleus.v1.LogsRequest
-	(*LogsResponse)(nil),          // 40: nucleus.v1.LogsResponse
-	(*LogEntry)(nil),              // 41: nucleus.v1.LogEntry
-	(*ExecRequest)(nil),           // 42: nucleus.v1.ExecRequest
-	(*ExecStart)(nil),             // 43: nucleus.v1.ExecStart
-	(*ExecResponse)(nil),          // 44: nucleus.v1.ExecResponse
-	(*ExecSyncRequest)(nil),       // 45: nucleus.v1.ExecSyncRequest
-	(*ExecSyncResponse)(nil),      // 46: nucleus.v1.ExecSyncResponse
-	(*StatsRequest)(nil),          // 47: nucleus.v1.StatsRequest
-	(*StatsResponse)(nil),         // 48: nucleus.v1.StatsResponse
-	(*ContainerStats)(nil),        // 49: nucleus.v1.ContainerStats
-	(*EventsRequest)(nil),         // 50: nucleus.v1.EventsRequest
-	(*EventsResponse)(nil),        // 51: nucleus.v1.EventsResponse
-	(*Event)(nil),                 // 52: nucleus.v1.Event
-	(*VersionRequest)(nil),        // 53: nucleus.v1.VersionRequest
-	(*VersionResponse)(nil),       // 54: nucleus.v1.VersionResponse
-	(*InfoRequest)(nil),           // 55: nucleus.v1.InfoRequest
-	(*StateCount)(nil),            // 56: nucleus.v1.StateCount
-	(*InfoResponse)(nil),          // 57: nucleus.v1.InfoResponse
-	nil,                           // 58: nucleus.v1.ContainerSpec.AnnotationsEntry
-	nil,                           // 59: nucleus.v1.ContainerSpec.LabelsEntry
-	nil,                           // 60: nucleus.v1.ContainerSpec.SysctlsEntry
-	nil,                           // 61: nucleus.v1.Container.LabelsEntry
-	nil,                           // 62: nucleus.v1.Event.AttributesEntry
-	(*durationpb.Duration)(nil),   // 63: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 64: google.protobuf.Timestamp
+var file_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
+var file_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_nucleus_v1_nucleus_proto_goTypes = []any{
+	(EgressMode)(0),               // 0: nucleus.v1.EgressMode
+	(VolumeType)(0),               // 1: nucleus.v1.VolumeType
+	(ContainerState)(0),           // 2: nucleus.v1.ContainerState
+	(ListView)(0),                 // 3: nucleus.v1.ListView
+	(LogStream)(0),                // 4: nucleus.v1.LogStream
+	(EventType)(0),                // 5: nucleus.v1.EventType
+	(*ContainerSpec)(nil),         // 6: nucleus.v1.ContainerSpec
+	(*EgressPolicy)(nil),          // 7: nucleus.v1.EgressPolicy
+	(*PublishedPort)(nil),         // 8: nucleus.v1.PublishedPort
+	(*User)(nil),                  // 9: nucleus.v1.User
+	(*UserNamespace)(nil),         // 10: nucleus.v1.UserNamespace
+	(*IDMapping)(nil),             // 11: nucleus.v1.IDMapping
+	(*Volume)(nil),                // 12: nucleus.v1.Volume
+	(*Secret)(nil),                // 13: nucleus.v1.Secret
+	(*Resources)(nil),             // 14: nucleus.v1.Resources
+	(*ExitStatus)(nil),            // 15: nucleus.v1.ExitStatus
+	(*Container)(nil),             // 16: nucleus.v1.Container
+	(*CreateRequest)(nil),         // 17: nucleus.v1.CreateRequest
+	(*CreateResponse)(nil),        // 18: nucleus.v1.CreateResponse
+	(*StartRequest)(nil),          // 19: nucleus.v1.StartRequest
+	(*StartResponse)(nil),         // 20: nucleus.v1.StartResponse
+	(*RunRequest)(nil),            // 21: nucleus.v1.RunRequest
+	(*RunStart)(nil),              // 22: nucleus.v1.RunStart
+	(*RunResponse)(nil),           // 23: nucleus.v1.RunResponse
+	(*GetRequest)(nil),            // 24: nucleus.v1.GetRequest
+	(*GetResponse)(nil),           // 25: nucleus.v1.GetResponse
+	(*ListRequest)(nil),           // 26: nucleus.v1.ListRequest
+	(*ListResponse)(nil),          // 27: nucleus.v1.ListResponse
+	(*KillRequest)(nil),           // 28: nucleus.v1.KillRequest
+	(*KillResponse)(nil),          // 29: nucleus.v1.KillResponse
+	(*StopRequest)(nil),           // 30: nucleus.v1.StopRequest
+	(*StopResponse)(nil),          // 31: nucleus.v1.StopResponse
+	(*DeleteRequest)(nil),         // 32: nucleus.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 33: nucleus.v1.DeleteResponse
+	(*WaitRequest)(nil),           // 34: nucleus.v1.WaitRequest
+	(*WaitResponse)(nil),          // 35: nucleus.v1.WaitResponse
+	(*PauseRequest)(nil),          // 36: nucleus.v1.PauseRequest
+	(*PauseResponse)(nil),         // 37: nucleus.v1.PauseResponse
+	(*ResumeRequest)(nil),         // 38: nucleus.v1.ResumeRequest
+	(*ResumeResponse)(nil),        // 39: nucleus.v1.ResumeResponse
+	(*UpdateRequest)(nil),         // 40: nucleus.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 41: nucleus.v1.UpdateResponse
+	(*LogsRequest)(nil),           // 42: nucleus.v1.LogsRequest
+	(*LogsResponse)(nil),          // 43: nucleus.v1.LogsResponse
+	(*LogEntry)(nil),              // 44: nucleus.v1.LogEntry
+	(*ExecRequest)(nil),           // 45: nucleus.v1.ExecRequest
+	(*ExecStart)(nil),             // 46: nucleus.v1.ExecStart
+	(*ExecResponse)(nil),          // 47: nucleus.v1.ExecResponse
+	(*ExecSyncRequest)(nil),       // 48: nucleus.v1.ExecSyncRequest
+	(*ExecSyncResponse)(nil),      // 49: nucleus.v1.ExecSyncResponse
+	(*StatsRequest)(nil),          // 50: nucleus.v1.StatsRequest
+	(*StatsResponse)(nil),         // 51: nucleus.v1.StatsResponse
+	(*ContainerStats)(nil),        // 52: nucleus.v1.ContainerStats
+	(*EventsRequest)(nil),         // 53: nucleus.v1.EventsRequest
+	(*EventsResponse)(nil),        // 54: nucleus.v1.EventsResponse
+	(*Event)(nil),                 // 55: nucleus.v1.Event
+	(*VersionRequest)(nil),        // 56: nucleus.v1.VersionRequest
+	(*VersionResponse)(nil),       // 57: nucleus.v1.VersionResponse
+	(*InfoRequest)(nil),           // 58: nucleus.v1.InfoRequest
+	(*StateCount)(nil),            // 59: nucleus.v1.StateCount
+	(*InfoResponse)(nil),          // 60: nucleus.v1.InfoResponse
+	nil,                           // 61: nucleus.v1.ContainerSpec.AnnotationsEntry
+	nil,                           // 62: nucleus.v1.ContainerSpec.LabelsEntry
+	nil,                           // 63: nucleus.v1.ContainerSpec.SysctlsEntry
+	nil,                           // 64: nucleus.v1.Container.LabelsEntry
+	nil,                           // 65: nucleus.v1.Event.AttributesEntry
+	(*durationpb.Duration)(nil),   // 66: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 67: google.protobuf.Timestamp
 }
-var file_api_nucleus_v1_nucleus_proto_depIdxs = []int32{
-	6,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
-	58, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
-	59, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
-	60, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
-	7,  // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
-	9,  // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
-	10, // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
-	11, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
-	63, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
-	8,  // 9: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
-	8,  // 10: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
-	0,  // 11: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
-	5,  // 12: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
-	1,  // 13: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
-	64, // 14: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
-	64, // 15: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
-	64, // 16: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
-	12, // 17: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
-	61, // 18: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
-	5,  // 19: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
-	13, // 20: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
-	13, // 21: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
-	19, // 22: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
-	5,  // 23: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
-	13, // 24: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
-	12, // 25: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
-	13, // 26: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
-	1,  // 27: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
-	2,  // 28: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
-	13, // 29: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
-	63, // 30: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
-	13, // 31: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
-	13, // 32: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
-	12, // 33: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
-	64, // 34: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
-	13, // 35: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
-	13, // 36: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
-	11, // 37: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
-	13, // 38: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
-	64, // 39: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	3,  // 40: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
-	41, // 41: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
-	64, // 42: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
-	3,  // 43: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
-	43, // 44: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
-	6,  // 45: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
-	63, // 46: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
-	12, // 47: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
-	6,  // 48: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
-	63, // 49: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
-	63, // 50: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
-	49, // 51: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
-	64, // 52: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
-	4,  // 53: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
-	52, // 54: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
-	64, // 55: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
-	4,  // 56: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
-	62, // 57: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
-	1,  // 58: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
-	56, // 59: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
-	14, // 60: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
-	16, // 61: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
-	18, // 62: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
-	21, // 63: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
-	23, // 64: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
-	25, // 65: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
-	27, // 66: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
-	29, // 67: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
-	31, // 68: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
-	39, // 69: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
-	42, // 70: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
-	45, // 71: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
-	47, // 72: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
-	33, // 73: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
-	35, // 74: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
-	37, // 75: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
-	50, // 76: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
-	53, // 77: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
-	55, // 78: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
-	15, // 79: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
-	17, // 80: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
-	20, // 81: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
-	22, // 82: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
-	24, // 83: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
-	26, // 84: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
-	28, // 85: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
-	30, // 86: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
-	32, // 87: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
-	40, // 88: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
-	44, // 89: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
-	46, // 90: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
-	48, // 91: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
-	34, // 92: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
-	36, // 93: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
-	38, // 94: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
-	51, // 95: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
-	54, // 96: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
-	57, // 97: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
-	79, // [79:98] is the sub-list for method output_type
-	60, // [60:79] is the sub-list for method input_type
-	60, // [60:60] is the sub-list for extension type_name
-	60, // [60:60] is the sub-list for extension extendee
-	0,  // [0:60] is the sub-list for field type_name
+var file_nucleus_v1_nucleus_proto_depIdxs = []int32{
+	9,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
+	61, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
+	62, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
+	63, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
+	10, // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
+	12, // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
+	13, // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
+	14, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
+	66, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
+	7,  // 9: nucleus.v1.ContainerSpec.egress:type_name -> nucleus.v1.EgressPolicy
+	8,  // 10: nucleus.v1.ContainerSpec.published_ports:type_name -> nucleus.v1.PublishedPort
+	0,  // 11: nucleus.v1.EgressPolicy.mode:type_name -> nucleus.v1.EgressMode
+	11, // 12: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
+	11, // 13: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
+	1,  // 14: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
+	6,  // 15: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
+	2,  // 16: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
+	67, // 17: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
+	67, // 18: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
+	67, // 19: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
+	15, // 20: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
+	64, // 21: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
+	8,  // 22: nucleus.v1.Container.ports:type_name -> nucleus.v1.PublishedPort
+	6,  // 23: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
+	16, // 24: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
+	16, // 25: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
+	22, // 26: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
+	6,  // 27: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
+	16, // 28: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
+	15, // 29: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
+	16, // 30: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
+	2,  // 31: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
+	3,  // 32: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
+	16, // 33: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
+	66, // 34: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
+	16, // 35: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
+	16, // 36: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
+	15, // 37: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
+	67, // 38: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
+	16, // 39: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
+	16, // 40: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
+	14, // 41: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
+	16, // 42: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
+	67, // 43: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	4,  // 44: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
+	44, // 45: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
+	67, // 46: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	4,  // 47: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
+	46, // 48: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
+	9,  // 49: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
+	66, // 50: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
+	15, // 51: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
+	9,  // 52: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
+	66, // 53: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
+	66, // 54: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
+	52, // 55: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
+	67, // 56: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
+	5,  // 57: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
+	55, // 58: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
+	67, // 59: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
+	5,  // 60: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
+	65, // 61: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
+	2,  // 62: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
+	59, // 63: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
+	17, // 64: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
+	19, // 65: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
+	21, // 66: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
+	24, // 67: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
+	26, // 68: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
+	28, // 69: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
+	30, // 70: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
+	32, // 71: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
+	34, // 72: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
+	42, // 73: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
+	45, // 74: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
+	48, // 75: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
+	50, // 76: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
+	36, // 77: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
+	38, // 78: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
+	40, // 79: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
+	53, // 80: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
+	56, // 81: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
+	58, // 82: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
+	18, // 83: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
+	20, // 84: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
+	23, // 85: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
+	25, // 86: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
+	27, // 87: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
+	29, // 88: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
+	31, // 89: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
+	33, // 90: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
+	35, // 91: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
+	43, // 92: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
+	47, // 93: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
+	49, // 94: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
+	51, // 95: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
+	37, // 96: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
+	39, // 97: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
+	41, // 98: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
+	54, // 99: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
+	57, // 100: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
+	60, // 101: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
+	83, // [83:102] is the sub-list for method output_type
+	64, // [64:83] is the sub-list for method input_type
+	64, // [64:64] is the sub-list for extension type_name
+	64, // [64:64] is the sub-list for extension extendee
+	0,  // [0:64] is the sub-list for field type_name
 }
 
-func init() { file_api_nucleus_v1_nucleus_proto_init() }
-func file_api_nucleus_v1_nucleus_proto_init() {
-	if File_api_nucleus_v1_nucleus_proto != nil {
+func init() { file_nucleus_v1_nucleus_proto_init() }
+func file_nucleus_v1_nucleus_proto_init() {
+	if File_nucleus_v1_nucleus_proto != nil {
 		return
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[13].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[15].OneofWrappers = []any{
 		(*RunRequest_Start)(nil),
 		(*RunRequest_Stdin)(nil),
 		(*RunRequest_CloseStdin)(nil),
 		(*RunRequest_Signal)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[15].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[17].OneofWrappers = []any{
 		(*RunResponse_Container)(nil),
 		(*RunResponse_Stdout)(nil),
 		(*RunResponse_Stderr)(nil),
 		(*RunResponse_Exit)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[34].OneofWrappers = []any{}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[37].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[36].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[39].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 		(*ExecRequest_Signal)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[39].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[41].OneofWrappers = []any{
 		(*ExecResponse_ExecId)(nil),
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
-	file_api_nucleus_v1_nucleus_proto_msgTypes[45].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[47].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_nucleus_v1_nucleus_proto_rawDesc), len(file_api_nucleus_v1_nucleus_proto_rawDesc)),
-			NumEnums:      5,
-			NumMessages:   58,
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nucleus_v1_nucleus_proto_rawDesc), len(file_nucleus_v1_nucleus_proto_rawDesc)),
+			NumEnums:      6,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_api_nucleus_v1_nucleus_proto_goTypes,
-		DependencyIndexes: file_api_nucleus_v1_nucleus_proto_depIdxs,
-		EnumInfos:         file_api_nucleus_v1_nucleus_proto_enumTypes,
-		MessageInfos:      file_api_nucleus_v1_nucleus_proto_msgTypes,
+		GoTypes:           file_nucleus_v1_nucleus_proto_goTypes,
+		DependencyIndexes: file_nucleus_v1_nucleus_proto_depIdxs,
+		EnumInfos:         file_nucleus_v1_nucleus_proto_enumTypes,
+		MessageInfos:      file_nucleus_v1_nucleus_proto_msgTypes,
 	}.Build()
-	File_api_nucleus_v1_nucleus_proto = out.File
-	file_api_nucleus_v1_nucleus_proto_goTypes = nil
-	file_api_nucleus_v1_nucleus_proto_depIdxs = nil
+	File_nucleus_v1_nucleus_proto = out.File
+	file_nucleus_v1_nucleus_proto_goTypes = nil
+	file_nucleus_v1_nucleus_proto_depIdxs = nil
 }

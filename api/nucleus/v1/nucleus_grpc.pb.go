@@ -19,7 +19,7 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.2
 // - protoc             v3.21.12
-// source: api/nucleus/v1/nucleus.proto
+// source: nucleus/v1/nucleus.proto
 
 package nucleusv1
 
@@ -934,5 +934,5 @@ var Nucleus_ServiceDesc = grpc.ServiceDesc{
 			ServerStreams: true,
 		},
 	},
-	Metadata: "api/nucleus/v1/nucleus.proto",
+	Metadata: "nucleus/v1/nucleus.proto",
 }
