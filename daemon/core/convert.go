@@ -102,6 +102,10 @@ func toAPI(c *store.Container) *nucleusv1.Container {
 		HookSet:      c.HookSet,
 		RunscVersion: c.RunscVersion,
 		Warnings:     c.Warnings,
+		IpAddress:    c.IPAddress,
+	}
+	if c.IPAddress != "" {
+		out.Ports = c.Spec.GetPublishedPorts()
 	}
 	if timestamp(c.CreatedAt) {
 		out.CreatedAt = timestamppb.New(c.CreatedAt)

@@ -40,6 +40,9 @@ type Options struct {
 	// (another runsc version) leaves them to runsc processes, with a log
 	// line.
 	NewDirect func(binary string, globalFlags []string) (sandbox.Direct, error)
+	// Network runs the "egress" network mode ([network] enabled); nil
+	// refuses that mode.
+	Network NetworkAttacher
 }
 
 // Metrics receives what the core measures.
@@ -68,6 +71,7 @@ type Daemon struct {
 	events   *eventBus
 	locks    keyedMutex
 	metrics  Metrics
+	net      NetworkAttacher // nil: no "egress" network
 
 	runscVersion string
 
@@ -177,7 +181,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		cfg: cfg, ceil: cfg.Limits.Ceilings(config.HostFacts()), rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
 		events: newEventBus(st), metrics: o.Metrics, runscVersion: ver.String(),
 		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
-		cleanups: newCleanupQueue(),
+		cleanups: newCleanupQueue(), net: o.Network,
 	}
 	if d.logWatch, err = containerlog.NewWatcher(); err != nil {
 		o.Logger.Warn("log followers poll: no inotify instance", zap.Error(err))

@@ -30,6 +30,8 @@ type Options struct {
 	// Events, Exec, Stats, Run); Connections each caller's open
 	// connections. Zero values mean no limit.
 	Streams, Connections Limits
+	// Network, when set, is served as nucleus.v1.NetworkService.
+	Network nucleusv1.NetworkServiceServer
 }
 
 // handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
@@ -65,6 +67,9 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
 	)
 	nucleusv1.RegisterNucleusServer(srv, svc)
+	if opts.Network != nil {
+		nucleusv1.RegisterNetworkServiceServer(srv, opts.Network)
+	}
 	hs := newHealth()
 	healthpb.RegisterHealthServer(srv, hs)
 	reflection.Register(srv)

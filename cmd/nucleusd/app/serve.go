@@ -121,6 +121,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	opts := server.Options{Logger: log.Named("api"), Policy: auth.Policy{SocketGID: gid, CertOwners: d.CertOwner}, MaxRecvBytes: int(cfg.API.MaxRecvBytes), Creds: auth.PeerCredentials{},
 		Streams:     server.Limits{PerCaller: lim.MaxStreamsPerUID, Root: lim.MaxStreamsRoot, Total: lim.MaxStreams},
 		Connections: server.Limits{PerCaller: lim.MaxConnectionsPerUID, Root: lim.MaxConnectionsRoot, Total: lim.MaxConnections},
+		Network:     service.NewNetwork(d),
 	}
 	if mx != nil {
 		opts.Observe = mx.Observe
