@@ -32,6 +32,7 @@ type createPlan struct {
 	id, name, network, hookSet string
 	runscNetwork               string      // runsc --network: none, sandbox or host
 	egress                     *egressPlan // network "egress" only
+	netnsPath                  string      // the egress network's namespace, once attached
 	timeout                    time.Duration
 	req                        *bundle.Request
 	pol                        *bundle.Policy
@@ -129,7 +130,10 @@ func (d *Daemon) timeout(spec *nucleusv1.ContainerSpec) (time.Duration, error) {
 // prepares (see sandbox/netns).
 func (p *createPlan) bundlePaths() bundle.Paths {
 	bp := bundle.Paths{BundleDir: p.paths.Bundle, SecretsDir: p.paths.Secrets}
-	if p.runscNetwork == config.NetworkSandbox {
+	switch {
+	case p.netnsPath != "":
+		bp.NetNS = p.netnsPath
+	case p.runscNetwork == config.NetworkSandbox:
 		bp.NetNS = p.paths.NetNS
 	}
 	return bp
@@ -201,13 +205,12 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 			d.undoCreate(p.id, err)
 		}
 	}()
-	if p.runscNetwork == config.NetworkSandbox {
-		if err := netns.Create(p.paths.NetNS); err != nil {
-			return nil, err
-		}
-	}
 	if p.egress != nil {
 		if err := d.attachNetwork(cctx, p, rec); err != nil {
+			return nil, err
+		}
+	} else if p.runscNetwork == config.NetworkSandbox {
+		if err := netns.Create(p.paths.NetNS); err != nil {
 			return nil, err
 		}
 	}

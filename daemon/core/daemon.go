@@ -40,9 +40,10 @@ type Options struct {
 	// (another runsc version) leaves them to runsc processes, with a log
 	// line.
 	NewDirect func(binary string, globalFlags []string) (sandbox.Direct, error)
-	// Network runs the "egress" network mode ([network] enabled); nil
+	// NewNetwork, with [network] enabled, starts the "egress" network
+	// over the store (which holds its leases) before recovery; nil
 	// refuses that mode.
-	Network NetworkAttacher
+	NewNetwork func(*store.Store) (NetworkAttacher, error)
 }
 
 // Metrics receives what the core measures.
@@ -181,7 +182,14 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		cfg: cfg, ceil: cfg.Limits.Ceilings(config.HostFacts()), rootDir: o.RootDir, stateDir: o.StateDir, log: o.Logger, store: st, hooks: hr, sb: sb,
 		events: newEventBus(st), metrics: o.Metrics, runscVersion: ver.String(),
 		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
-		cleanups: newCleanupQueue(), net: o.Network,
+		cleanups: newCleanupQueue(),
+	}
+	if cfg.Network.Enabled && o.NewNetwork != nil {
+		if d.net, err = o.NewNetwork(st); err != nil {
+			dcancel()
+			_ = st.Close()
+			return nil, fmt.Errorf("starting the egress network: %w", err)
+		}
 	}
 	if d.logWatch, err = containerlog.NewWatcher(); err != nil {
 		o.Logger.Warn("log followers poll: no inotify instance", zap.Error(err))
@@ -207,6 +215,9 @@ func (d *Daemon) Close() error {
 	d.cancel()
 	d.wg.Wait()
 	d.sb.Close()
+	if d.net != nil {
+		_ = d.net.Close()
+	}
 	_ = d.logWatch.Close()
 	return d.store.Close()
 }

@@ -17,39 +17,37 @@ import (
 )
 
 // NetworkAttacher gives containers on the "egress" network their network:
-// a veth into the container's network namespace from the daemon's bridge,
-// an address, the host-enforced egress policy, the DNS allowlist and the
+// a network namespace joined to the daemon's bridge by a veth pair, an
+// address, the host-enforced egress policy, the DNS allowlist and the
 // published ports. The network/ package implements it; cmd/nucleusd wires
-// it in (Options.Network). Every method is idempotent per container id.
+// it in (Options.NewNetwork). Detach is idempotent per container id.
 type NetworkAttacher interface {
-	// Attach plumbs the namespace pinned at netnsPath for container id and
-	// applies rules and ports before the sandbox starts.
-	Attach(ctx context.Context, id, netnsPath string, rules EgressRules, ports []PortMapping) (NetworkAttachment, error)
+	// Attach makes id's namespace and network and applies rules and ports
+	// before the sandbox starts; a failure undoes what it did.
+	Attach(ctx context.Context, id string, rules EgressRules, ports []PortMapping) (NetworkAttachment, error)
+	// Restore re-adopts a container after a restart: its policy and
+	// published ports are applied again to the namespace that survived.
+	Restore(ctx context.Context, id string, rules EgressRules, ports []PortMapping) error
 	// Update replaces the egress policy of an attached container.
 	Update(ctx context.Context, id string, rules EgressRules) error
 	// Detach removes everything Attach made for id; a missing piece is
 	// not an error.
 	Detach(ctx context.Context, id string) error
-	// Reconcile removes every interface, rule, set, lease and resolver
-	// entry whose container is not in keep, and re-applies the policy of
-	// those that are (after a restart).
-	Reconcile(ctx context.Context, keep map[string]NetworkState) error
+	// Reconcile removes every namespace, interface, rule, set, lease and
+	// resolver entry of containers live reports as gone.
+	Reconcile(ctx context.Context, live func(id string) bool) error
 	// Counters are id's network byte and drop counters.
 	Counters(ctx context.Context, id string) (NetworkCounters, error)
+	// Close stops the resolver and the published-port listeners; the
+	// kernel objects stay for the next start.
+	Close() error
 }
 
 // NetworkAttachment is what Attach gave a container.
 type NetworkAttachment struct {
-	Address  netip.Addr // the container's address on the bridge
-	Resolver netip.Addr // the resolver /etc/resolv.conf names
-}
-
-// NetworkState is what Reconcile keeps for a container with a record.
-type NetworkState struct {
-	NetNSPath string
-	Address   netip.Addr
-	Rules     EgressRules
-	Ports     []PortMapping
+	NetNSPath  string     // the namespace runsc joins
+	Address    netip.Addr // the container's address on the bridge
+	ResolvConf []byte     // the container's /etc/resolv.conf
 }
 
 // NetworkCounters are a container's network counters.
@@ -86,21 +84,22 @@ func (d *Daemon) planEgress(caller auth.Identity, spec *nucleusv1.ContainerSpec,
 	return &egressPlan{rules: rules, ports: ports}, nil
 }
 
-// attachNetwork is the recorded "network" create step: the namespace
-// (already pinned) is joined to the bridge and its policy applied; the
+// attachNetwork is the recorded "network" create step: the container's
+// namespace is made and joined to the bridge, its policy applied; the
 // record then holds the address. A failed attach is undone by the create's
 // undo (Detach), as is one interrupted by a crash (recovery).
 func (d *Daemon) attachNetwork(ctx context.Context, p *createPlan, rec *store.Container) error {
 	if _, err := d.setStep(p.id, store.StepNetwork, nil); err != nil {
 		return err
 	}
-	att, err := d.net.Attach(ctx, p.id, p.paths.NetNS, p.egress.rules, p.egress.ports)
+	att, err := d.net.Attach(ctx, p.id, p.egress.rules, p.egress.ports)
 	if err != nil {
 		return fmt.Errorf("attaching the egress network: %w", err)
 	}
+	p.netnsPath = att.NetNSPath
 	// Bound read-only over /etc/resolv.conf, from the secrets' tmpfs.
 	p.req.Secrets = append(p.req.Secrets, bundle.Secret{
-		Name: "nucleus-resolv.conf", Data: []byte(resolvConf(att.Resolver)), Destination: "/etc/resolv.conf", Mode: 0o444,
+		Name: "nucleus-resolv.conf", Data: att.ResolvConf, Destination: "/etc/resolv.conf", Mode: 0o444,
 	})
 	rec.IPAddress = att.Address.String()
 	_, err = d.store.UpdateContainer(p.id, func(c *store.Container) error {
@@ -108,11 +107,6 @@ func (d *Daemon) attachNetwork(ctx context.Context, p *createPlan, rec *store.Co
 		return nil
 	})
 	return err
-}
-
-// resolvConf names only the daemon's resolver: the container has no other.
-func resolvConf(resolver netip.Addr) string {
-	return fmt.Sprintf("# written by nucleusd: the egress network's only resolver\nnameserver %s\noptions ndots:0\n", resolver)
 }
 
 // detachNetwork undoes attachNetwork; with no attacher there is nothing.
@@ -126,34 +120,38 @@ func (d *Daemon) detachNetwork(ctx context.Context, id string) {
 }
 
 // reconcileNetwork, at recovery before serving, makes the host's network
-// objects match the store: every record with an address keeps its own
-// (policy re-applied from the stored spec), everything else goes.
+// objects match the store: records of completed creates with an address
+// keep theirs (policy and ports re-applied from the stored spec),
+// everything else goes (an interrupted create's undo detaches too).
 func (d *Daemon) reconcileNetwork(ctx context.Context, recs []*store.Container) {
 	if d.net == nil {
 		return
 	}
-	keep := map[string]NetworkState{}
+	keep := map[string]*store.Container{}
 	for _, c := range recs {
-		if c.IPAddress == "" || c.CreateStep != store.StepComplete {
-			continue // an interrupted create's undo detaches it
+		if c.IPAddress != "" && c.CreateStep == store.StepComplete {
+			keep[c.ID] = c
 		}
-		addr, _ := netip.ParseAddr(c.IPAddress)
-		st := NetworkState{NetNSPath: d.sb.Paths(c.ID).NetNS, Address: addr}
+	}
+	if err := d.net.Reconcile(ctx, func(id string) bool { return keep[id] != nil }); err != nil {
+		d.log.Error("recovery: reconciling the egress network", zap.Error(err))
+	}
+	for id, c := range keep {
 		// The stored policy passed the ceilings at create or update; the
 		// owner's identity is not at hand, so it is re-read as root's.
-		var err error
-		if st.Rules, err = egressRules(&d.cfg.Network, auth.Identity{Admin: true}, c.Spec.GetEgress()); err != nil {
-			d.log.Warn("recovery: a stored egress policy no longer passes the config; the container gets mode none", zap.String("id", c.ID), zap.Error(err))
-			st.Rules = EgressRules{Mode: config.EgressNone}
+		rules, err := egressRules(&d.cfg.Network, auth.Identity{Admin: true}, c.Spec.GetEgress())
+		if err != nil {
+			d.log.Warn("recovery: a stored egress policy no longer passes the config; the container gets mode none", zap.String("id", id), zap.Error(err))
+			rules = EgressRules{Mode: config.EgressNone}
 		}
-		if st.Ports, err = portMappings(&d.cfg.Network, c.Spec.GetPublishedPorts()); err != nil {
-			d.log.Warn("recovery: stored published ports no longer pass the config; they are dropped", zap.String("id", c.ID), zap.Error(err))
-			st.Ports = nil
+		ports, err := portMappings(&d.cfg.Network, c.Spec.GetPublishedPorts())
+		if err != nil {
+			d.log.Warn("recovery: stored published ports no longer pass the config; they are dropped", zap.String("id", id), zap.Error(err))
+			ports = nil
 		}
-		keep[c.ID] = st
-	}
-	if err := d.net.Reconcile(ctx, keep); err != nil {
-		d.log.Error("recovery: reconciling the egress network", zap.Error(err))
+		if err := d.net.Restore(ctx, id, rules, ports); err != nil {
+			d.log.Error("recovery: restoring a container's egress network; it has none until deleted", zap.String("id", id), zap.Error(err))
+		}
 	}
 }
 
