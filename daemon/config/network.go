@@ -63,23 +63,27 @@ func (n *NetworkConfig) SubnetPrefix() netip.Prefix {
 	return p.Masked()
 }
 
-// EffectiveDenied is denied_cidrs without the private ranges that
-// allowed_cidrs lists (an operator who allows 10.1.0.0/16 means it).
-func (n *NetworkConfig) EffectiveDenied() []netip.Prefix {
-	var allowed []netip.Prefix
-	for _, c := range n.AllowedCIDRs {
-		if p, err := ParseCIDR(c); err == nil {
-			allowed = append(allowed, p)
+// Denied is denied_cidrs, parsed (valid after Validate).
+func (n *NetworkConfig) Denied() []netip.Prefix { return parseAll(n.DeniedCIDRs) }
+
+// Exempt are the allowed_cidrs that lie inside a private range: an
+// operator who lists 10.1.0.0/16 lets policies reach it although
+// denied_cidrs holds 10.0.0.0/8.
+func (n *NetworkConfig) Exempt() []netip.Prefix {
+	private := parseAll(privateCIDRs)
+	var out []netip.Prefix
+	for _, a := range parseAll(n.AllowedCIDRs) {
+		if slices.ContainsFunc(private, func(p netip.Prefix) bool { return p.Bits() <= a.Bits() && p.Contains(a.Addr()) }) {
+			out = append(out, a)
 		}
 	}
+	return out
+}
+
+func parseAll(cidrs []string) []netip.Prefix {
 	var out []netip.Prefix
-	for _, c := range n.DeniedCIDRs {
-		p, err := ParseCIDR(c)
-		if err != nil {
-			continue
-		}
-		lifted := slices.Contains(privateCIDRs, p.String()) && slices.ContainsFunc(allowed, func(a netip.Prefix) bool { return p.Overlaps(a) })
-		if !lifted {
+	for _, c := range cidrs {
+		if p, err := ParseCIDR(c); err == nil {
 			out = append(out, p)
 		}
 	}

@@ -74,13 +74,13 @@ func egressRules(n *config.NetworkConfig, caller auth.Identity, pol *nucleusv1.E
 			r.Domains = append(r.Domains, d)
 		}
 	}
-	denied := n.EffectiveDenied()
+	denied, exempt := n.Denied(), n.Exempt()
 	for _, c := range pol.GetCidrs() {
 		p, err := config.ParseCIDR(c)
 		if err != nil {
 			return r, errdefs.InvalidArgument("egress.cidrs: %v", err)
 		}
-		if i := slices.IndexFunc(denied, func(d netip.Prefix) bool { return d.Overlaps(p) }); i >= 0 {
+		if i := slices.IndexFunc(denied, func(d netip.Prefix) bool { return d.Overlaps(p) }); i >= 0 && !within(exempt, p) {
 			return r, errdefs.PermissionDenied("egress cidr %s overlaps %s, which the operator always denies (network.denied_cidrs)", p, denied[i])
 		}
 		if !exceed && !cidrAllowed(n.AllowedCIDRs, p) {
@@ -113,12 +113,18 @@ func domainWithin(d, c string) bool {
 }
 
 func cidrAllowed(ceilings []string, p netip.Prefix) bool {
+	var parsed []netip.Prefix
 	for _, c := range ceilings {
-		if cp, err := config.ParseCIDR(c); err == nil && cp.Bits() <= p.Bits() && cp.Contains(p.Addr()) {
-			return true
+		if cp, err := config.ParseCIDR(c); err == nil {
+			parsed = append(parsed, cp)
 		}
 	}
-	return false
+	return within(parsed, p)
+}
+
+// within reports whether p lies inside one of outer.
+func within(outer []netip.Prefix, p netip.Prefix) bool {
+	return slices.ContainsFunc(outer, func(o netip.Prefix) bool { return o.Bits() <= p.Bits() && o.Contains(p.Addr()) })
 }
 
 // portMappings checks published ports: well-formed, tcp, on an address of

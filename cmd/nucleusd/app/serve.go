@@ -85,7 +85,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	_, _ = daemon.SdNotify(false, "STATUS=recovering containers")
 	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
-		SupervisorCommand: supervise, SelfExe: self,
+		SupervisorCommand: supervise, SelfExe: self, NewNetwork: newNetwork(cfg, f.StateDir, log),
 		NewDirect: func(binary string, flags []string) (sandbox.Direct, error) {
 			return gvisor.Open(binary, flags)
 		},
