@@ -169,4 +169,3 @@ func (m *Manager) freeAddr(used map[netip.Addr]bool) (netip.Addr, bool) {
 	}
 	return netip.Addr{}, false
 }
-

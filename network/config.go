@@ -110,6 +110,8 @@ func (cfg Config) Validate() error {
 	switch {
 	case len(cfg.BridgeName) > 15 || cfg.BridgeName == "":
 		return bad("bridge name %q must be 1-15 characters", cfg.BridgeName)
+	case isVethName(cfg.BridgeName):
+		return bad("bridge name %q looks like a container veth", cfg.BridgeName)
 	case !cfg.Subnet.Addr().Is4() || cfg.Subnet.Bits() > 28 || cfg.Subnet.Bits() < 8:
 		return bad("subnet %s must be an IPv4 prefix from /8 to /28", cfg.Subnet)
 	case cfg.MinTTL <= 0 || cfg.MaxTTL < cfg.MinTTL:

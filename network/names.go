@@ -23,6 +23,11 @@ const (
 	portPref   = "port-"
 )
 
+var vethPattern = regexp.MustCompile(`^` + vethPrefix + `[0-9a-f]{10}$`)
+
+// isVethName reports whether name is a host veth of this package.
+func isVethName(name string) bool { return vethPattern.MatchString(name) }
+
 var idPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
 func checkID(id string) error {

@@ -42,6 +42,12 @@ func (m *Manager) writeBase() error {
 	fwd := c.AddChain(baseChain(inet, chainForward, nftables.ChainTypeFilter, nftables.ChainHookForward, nftables.ChainPriorityFilter))
 	c.FlushChain(fwd)
 	c.AddRule(rule(inet, fwd, nil, ctEstablished(), then(accept())))
+	if m.cfg.AllowContainerToContainer {
+		// Frames between ports meet this hook too when br_netfilter is
+		// loaded (and routed ones via the gateway always do).
+		c.AddRule(rule(inet, fwd, nil, iif(bridge), oif(bridge), ipv4(),
+			matchPrefix(ipv4DaddrOffset, m.cfg.Subnet), then(accept())))
+	}
 	c.AddRule(rule(inet, fwd, nil, iif(bridge), then(&expr.Verdict{Kind: expr.VerdictJump, Chain: chainEgress})))
 	c.AddRule(rule(inet, fwd, nil, iif(bridge), then(counter(), drop())))
 	c.AddRule(rule(inet, fwd, nil, oif(bridge), then(counter(), drop())))

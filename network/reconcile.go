@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/vishvananda/netlink"
 	"go.uber.org/zap"
@@ -42,7 +41,7 @@ func (m *Manager) reconcile(ctx context.Context, live func(id string) bool) erro
 		errs = append(errs, m.detachLocked(id))
 	}
 	for _, l := range links {
-		if h := strings.TrimPrefix(l.Attrs().Name, vethPrefix); !keep[h] {
+		if h := l.Attrs().Name[len(vethPrefix):]; !keep[h] {
 			errs = append(errs, deleteLink(l.Attrs().Name))
 		}
 	}
@@ -74,7 +73,7 @@ func (m *Manager) knownIDs() (map[string]bool, []netlink.Link, error) {
 	}
 	var links []netlink.Link
 	for _, l := range all {
-		if strings.HasPrefix(l.Attrs().Name, vethPrefix) {
+		if isVethName(l.Attrs().Name) && l.Type() == "veth" {
 			links = append(links, l)
 			if l.Attrs().Alias != "" {
 				ids[l.Attrs().Alias] = true
