@@ -181,6 +181,9 @@ func (o *ContainerOptions) network(spec *nucleusv1.ContainerSpec) error {
 	egress := o.Egress.Set() || len(o.Publish) > 0
 	mode := o.Network
 	switch {
+	case mode == "" && o.Egress.Mode == "none" && len(o.Egress.Domains)+len(o.Egress.CIDRs)+len(o.Egress.Ports)+len(o.Publish) == 0:
+		// --egress none alone: no network at all, only lo.
+		mode, egress = "none", false
 	case mode == "" && egress:
 		mode = "egress"
 	case mode == "":
