@@ -79,13 +79,10 @@ func (m *Manager) attach(ctx context.Context, id string, p Policy, ports []Port,
 			return nil, err
 		}
 	}
-	if restore {
-		if err := m.removeContainer(id); err != nil {
-			return nil, err
-		}
+	if !restore { // a failed Restore leaves the old rules: Detach removes them
+		undo = append(undo, func() error { return m.removeContainer(id) })
 	}
-	undo = append(undo, func() error { return m.removeContainer(id) })
-	if err := m.addContainer(id, addr, p); err != nil {
+	if err := m.addContainer(id, addr, p, restore); err != nil {
 		return nil, err
 	}
 	m.dns.set(addr, id, p)

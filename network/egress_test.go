@@ -2,6 +2,7 @@ package network_test
 
 import (
 	"context"
+	"net"
 	"net/netip"
 	"testing"
 
@@ -45,11 +46,21 @@ func TestAllowlist(t *testing.T) {
 		}
 	}
 	mustNotReach(t, a, hostPort(nettest.DeniedHost))
+	// An allowed name that resolves to the metadata address still cannot
+	// reach it: the always-denied ranges come before learned addresses.
+	if err := e.m.Update(t.Context(), "c1", allowlist([]string{"allowed.test", "*.wild.test", "rebind.test"}, "203.0.113.10/32")); err != nil {
+		t.Fatal(err)
+	}
+	if rcode, addrs, err := nettest.Lookup(a.NetnsPath, e.dns(), "rebind.test", reachable); err != nil || rcode != dns.RcodeSuccess || len(addrs) != 1 {
+		t.Fatalf("lookup rebind.test: %d %v %v", rcode, addrs, err)
+	}
+	mustNotReach(t, a, hostPort(nettest.MetadataHost))
 	mustReach(t, a, nettest.CIDRHost)
 	mustNotReach(t, a, hostPort(nettest.NeighbourHost))
+	hostSvc := hostService(t)
 	for _, to := range []netip.AddrPort{
 		hostPort(nettest.MetadataHost), hostPort(nettest.PrivateHost),
-		hostPort(nettest.UplinkDaemon), hostPort(a.Gateway),
+		netip.AddrPortFrom(nettest.UplinkDaemon, hostSvc), netip.AddrPortFrom(a.Gateway, hostSvc),
 		netip.AddrPortFrom(nettest.DNSServer, 53),
 	} {
 		mustNotReach(t, a, to)
@@ -78,8 +89,12 @@ func TestModeAllAndNone(t *testing.T) {
 	if rcode, addrs, err := nettest.Lookup(all.NetnsPath, e.dns(), "denied.test", reachable); err != nil || rcode != dns.RcodeSuccess || len(addrs) != 1 {
 		t.Fatalf("mode all lookup: %d %v %v", rcode, addrs, err)
 	}
-	for _, h := range []netip.Addr{nettest.MetadataHost, nettest.PrivateHost, nettest.UplinkDaemon, none.Addr} {
+	for _, h := range []netip.Addr{nettest.MetadataHost, nettest.PrivateHost} {
 		mustNotReach(t, all, hostPort(h))
+	}
+	hostSvc := hostService(t)
+	for _, h := range []netip.Addr{nettest.UplinkDaemon, all.Gateway} {
+		mustNotReach(t, all, netip.AddrPortFrom(h, hostSvc))
 	}
 	for _, h := range []netip.Addr{nettest.DeniedHost, nettest.CIDRHost, all.Addr} {
 		mustNotReach(t, none, hostPort(h))
@@ -128,4 +143,32 @@ func TestUpdateLive(t *testing.T) {
 	if err := e.m.Update(context.Background(), "nope", network.Policy{}); err == nil {
 		t.Fatal("update of an unknown container succeeded")
 	}
+}
+
+// hostService listens on every address of the host (the test's daemon
+// namespace) and checks the host itself reaches it, so a container's
+// failure to connect is the policy's doing, not a closed port.
+func hostService(t *testing.T) uint16 {
+	t.Helper()
+	ln, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for range 100 {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Close()
+		}
+	}()
+	port := uint16(ln.Addr().(*net.TCPAddr).Port)
+	c, err := net.DialTimeout("tcp4", netip.AddrPortFrom(nettest.UplinkDaemon, port).String(), reachable)
+	if err != nil {
+		t.Fatalf("the host cannot reach its own service: %v", err)
+	}
+	c.Close()
+	return port
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 
 	"github.com/vishvananda/netlink"
@@ -45,6 +46,9 @@ func (m *Manager) detachLocked(id string) error {
 		}
 	}
 	errs = append(errs, m.removeContainer(id), m.deleteVeth(id), netns.Remove(m.netnsPath(id)))
+	if addr.IsValid() {
+		forgetConntrack(addr)
+	}
 	if err := m.leases.Delete(id); err != nil {
 		errs = append(errs, fmt.Errorf("network: releasing the lease of %s: %w", id, err))
 	}
@@ -112,4 +116,18 @@ func (m *Manager) counters(id string) (Counters, error) {
 	}
 	c.DroppedEgress = base + dropped
 	return c, nil
+}
+
+// forgetConntrack drops the connection-tracking entries of a released
+// address, so a later container given the same address inherits no
+// "established" flow. Best effort: the entries would time out anyway.
+func forgetConntrack(addr netip.Addr) {
+	var filters []netlink.CustomConntrackFilter
+	for _, dir := range []netlink.ConntrackFilterType{netlink.ConntrackOrigSrcIP, netlink.ConntrackReplyDstIP} {
+		f := &netlink.ConntrackFilter{}
+		if f.AddIP(dir, net.IP(addr.AsSlice())) == nil {
+			filters = append(filters, f)
+		}
+	}
+	_, _ = netlink.ConntrackDeleteFilters(netlink.ConntrackTable, netlink.FAMILY_V4, filters...)
 }

@@ -65,6 +65,9 @@ func TestReconcileAfterCrash(t *testing.T) {
 	lo := netip.MustParseAddr("127.0.0.1")
 	pol := allowlist([]string{"allowed.test"})
 	live := e.attach("live", pol)
+	if rcode, _, err := nettest.Lookup(live.NetnsPath, e.dns(), "allowed.test", reachable); err != nil || rcode != dns.RcodeSuccess {
+		t.Fatalf("lookup before the crash: %d %v", rcode, err)
+	}
 	e.attach("dead1", network.Policy{Mode: network.ModeAll}, network.Port{HostIP: lo, HostPort: 18091, ContainerPort: 80, Proto: "tcp"})
 	e.attach("dead2", allowlist(nil, "203.0.113.0/24"))
 	// Leftovers of attaches cut short at various points.
@@ -72,6 +75,9 @@ func TestReconcileAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := netns.Create(filepath.Join(e.cfg.NetnsDir, "half-netns")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(e.cfg.NetnsDir, ".not-an-id"), nil, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	attrs := netlink.NewLinkAttrs()
@@ -101,6 +107,7 @@ func TestReconcileAfterCrash(t *testing.T) {
 	if a.Addr != live.Addr || a.NetnsPath != live.NetnsPath {
 		t.Fatalf("restored %+v, was %+v", a, live)
 	}
+	mustReach(t, a, nettest.AllowedHost) // learned before the crash, still allowed
 	if rcode, _, err := nettest.Lookup(a.NetnsPath, e.dns(), "allowed.test", reachable); err != nil || rcode != dns.RcodeSuccess {
 		t.Fatalf("lookup after restore: %d %v", rcode, err)
 	}

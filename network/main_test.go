@@ -31,14 +31,14 @@ var testSubnet = netip.MustParsePrefix("10.88.0.0/24")
 // env is one test's world: the internet namespace and a manager whose
 // "host" is the test process's own private namespace.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	m      *network.Manager
 	leases *network.MemLeases
 	cfg    network.Config
 	inet   *nettest.Internet
 }
 
-func newEnv(t *testing.T, edit func(*network.Config)) *env {
+func newEnv(t testing.TB, edit func(*network.Config)) *env {
 	t.Helper()
 	testutil.RequireRoot(t, "to build network namespaces")
 	if !nettest.Inside() {

@@ -99,8 +99,9 @@ func (m *Manager) Attach(ctx context.Context, id string, p Policy, ports []Port)
 }
 
 // Restore re-adopts id after a daemon restart: it keeps the namespace, veth
-// and lease that survived, re-applies the policy's nftables objects and
-// resolver entry and reopens published ports. It fails (with
+// and lease that survived, rewrites the policy's nftables objects in one
+// batch (keeping the addresses its resolver answers let through), and
+// restores the resolver entry and published ports. It fails (with
 // errdefs.ErrNotFound) if the namespace or lease is gone; the caller then
 // treats the container as broken.
 func (m *Manager) Restore(ctx context.Context, id string, p Policy, ports []Port) (*Attachment, error) {
@@ -146,11 +147,10 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
-	states := m.attached
-	m.mu.Unlock()
-	for _, st := range states {
+	for _, st := range m.attached {
 		st.closePorts()
 	}
+	m.mu.Unlock()
 	if m.dns != nil {
 		m.dns.close()
 	}

@@ -29,13 +29,22 @@ func (m *Manager) containerSets(id string) (cidr, learned, ports *nftables.Set) 
 	return cidr, learned, ports
 }
 
-// addContainer creates id's chain, sets and rules in one batch.
-func (m *Manager) addContainer(id string, addr netip.Addr, p Policy) error {
+// addContainer creates id's chain, sets and rules in one batch. With
+// replace (Restore after a restart) the objects may exist already: the
+// same batch deletes id's tagged rules and rewrites the chain and static
+// sets, keeping the DNS-learned addresses, so the container is never
+// without its rules, not even between two batches.
+func (m *Manager) addContainer(id string, addr netip.Addr, p Policy, replace bool) error {
 	m.nftMu.Lock()
 	defer m.nftMu.Unlock()
 	c, err := nftables.New()
 	if err != nil {
 		return fmt.Errorf("network: nftables: %w", err)
+	}
+	if replace {
+		if _, err := m.queueDeleteTagged(c, func(other string) bool { return other == id }); err != nil {
+			return err
+		}
 	}
 	inet, br := m.inetTable(), m.bridgeTable()
 	cidr, learned, ports := m.containerSets(id)
@@ -45,6 +54,11 @@ func (m *Manager) addContainer(id string, addr netip.Addr, p Policy) error {
 		}
 	}
 	ch := c.AddChain(m.containerChain(id))
+	if replace {
+		c.FlushChain(ch)
+		c.FlushSet(cidr)
+		c.FlushSet(ports)
+	}
 	if err := m.writePolicy(c, ch, cidr, learned, ports, p); err != nil {
 		return err
 	}
@@ -157,20 +171,9 @@ func (m *Manager) removeObjects(dead func(id string) bool, keep func(hash string
 	if err != nil {
 		return fmt.Errorf("network: nftables: %w", err)
 	}
-	queued := 0
-	for _, ch := range []*nftables.Chain{m.egressChain(), m.brPrerouting()} {
-		rules, err := c.GetRules(ch.Table, ch)
-		if err != nil {
-			return fmt.Errorf("network: listing rules of %s: %w", ch.Name, err)
-		}
-		for _, r := range rules {
-			if id, ok := tagID(r.UserData); ok && dead(id) {
-				if err := c.DelRule(r); err != nil {
-					return fmt.Errorf("network: deleting a rule of %s: %w", id, err)
-				}
-				queued++
-			}
-		}
+	queued, err := m.queueDeleteTagged(c, dead)
+	if err != nil {
+		return err
 	}
 	chains, err := c.ListChainsOfTableFamily(nftables.TableFamilyINet)
 	if err != nil {
@@ -202,6 +205,27 @@ func (m *Manager) removeObjects(dead func(id string) bool, keep func(hash string
 		return fmt.Errorf("network: deleting nftables objects: %w", err)
 	}
 	return nil
+}
+
+// queueDeleteTagged queues the deletion of the tagged rules whose id
+// match reports true and returns how many it queued.
+func (m *Manager) queueDeleteTagged(c *nftables.Conn, match func(id string) bool) (int, error) {
+	n := 0
+	for _, ch := range []*nftables.Chain{m.egressChain(), m.brPrerouting()} {
+		rules, err := c.GetRules(ch.Table, ch)
+		if err != nil {
+			return 0, fmt.Errorf("network: listing rules of %s: %w", ch.Name, err)
+		}
+		for _, r := range rules {
+			if id, ok := tagID(r.UserData); ok && match(id) {
+				if err := c.DelRule(r); err != nil {
+					return 0, fmt.Errorf("network: deleting a rule of %s: %w", id, err)
+				}
+				n++
+			}
+		}
+	}
+	return n, nil
 }
 
 // removeContainer deletes id's nftables objects; missing ones are fine.

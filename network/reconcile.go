@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/vishvananda/netlink"
 	"go.uber.org/zap"
+
+	"nucleus.dev/nucleus/sandbox/netns"
 )
 
 // reconcile gathers every container id any host object names (leases,
@@ -34,8 +37,11 @@ func (m *Manager) reconcile(ctx context.Context, live func(id string) bool) erro
 			continue
 		}
 		removed++
-		if checkID(id) != nil { // not ours to name a path after: drop its objects only
+		if checkID(id) != nil { // a name no container has: drop its lease and file
 			errs = append(errs, m.leases.Delete(id))
+			if filepath.Base(id) == id && id != "." && id != ".." {
+				errs = append(errs, netns.Remove(filepath.Join(m.cfg.NetnsDir, id)))
+			}
 			continue
 		}
 		errs = append(errs, m.detachLocked(id))

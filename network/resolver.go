@@ -17,6 +17,9 @@ import (
 type resolver struct {
 	m       *Manager
 	servers []*dns.Server
+	// upstreamSlots bounds the queries waiting on upstream resolvers at
+	// once; beyond it a query gets SERVFAIL at once.
+	upstreamSlots chan struct{}
 
 	mu     sync.RWMutex
 	byAddr map[netip.Addr]*dnsEntry
@@ -32,12 +35,17 @@ type dnsEntry struct {
 	// stale is set (under mu) when the entry is replaced or removed, so a
 	// query still in flight cannot add addresses for an old policy.
 	stale bool
+	// denials bounds the "name not allowed" log lines (under mu).
+	denials logWindow
 }
 
-const upstreamTimeout = 2 * time.Second
+const (
+	upstreamTimeout  = 2 * time.Second
+	maxUpstreamQuery = 256
+)
 
 func startResolver(m *Manager) (*resolver, error) {
-	r := &resolver{m: m, byAddr: map[netip.Addr]*dnsEntry{}}
+	r := &resolver{m: m, byAddr: map[netip.Addr]*dnsEntry{}, upstreamSlots: make(chan struct{}, maxUpstreamQuery)}
 	addr := netip.AddrPortFrom(m.cfg.Gateway(), m.cfg.DNSPort).String()
 	pc, err := net.ListenPacket("udp4", addr)
 	if err != nil {
@@ -110,8 +118,16 @@ func (r *resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 	}
 	q := req.Question[0]
 	if !e.policy.Allows(q.Name) {
-		r.m.log.Info("dns: name not allowed", zap.String("id", e.id), zap.String("name", q.Name),
-			zap.String("type", dns.TypeToString[q.Qtype]))
+		e.mu.Lock()
+		ok, withheld := e.denials.allow(time.Now())
+		e.mu.Unlock()
+		if withheld > 0 {
+			r.m.log.Info("dns: more names not allowed", zap.String("id", e.id), zap.Int("not_logged", withheld))
+		}
+		if ok {
+			r.m.log.Info("dns: name not allowed", zap.String("id", e.id), zap.String("name", q.Name),
+				zap.String("type", dns.TypeToString[q.Qtype]))
+		}
 		reply(fail(dns.RcodeNameError))
 		return
 	}
@@ -119,7 +135,14 @@ func (r *resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		reply(fail(dns.RcodeSuccess))
 		return
 	}
+	select {
+	case r.upstreamSlots <- struct{}{}:
+	default:
+		reply(fail(dns.RcodeServerFailure))
+		return
+	}
 	resp, err := r.forward(req)
+	<-r.upstreamSlots
 	if err != nil {
 		r.m.log.Warn("dns: upstream failed", zap.String("id", e.id), zap.String("name", q.Name), zap.Error(err))
 		reply(fail(dns.RcodeServerFailure))

@@ -37,6 +37,7 @@ var Zone = map[string]netip.Addr{
 	"allowed.test.":  AllowedHost,
 	"api.wild.test.": WildHost,
 	"denied.test.":   DeniedHost,
+	"rebind.test.":   MetadataHost, // a public name pointing at an always-denied address
 }
 
 // HTTPPort is where every test host answers.

@@ -66,17 +66,32 @@ func HTTPGet(path string, to netip.AddrPort, timeout time.Duration) (string, err
 	return string(b), err
 }
 
+// Exchange sends one query of type qtype for name to server from inside
+// the namespace (path "" means the current namespace).
+func Exchange(path string, server netip.AddrPort, name string, qtype uint16, timeout time.Duration) (*dns.Msg, error) {
+	return ExchangeOver(path, "udp", server, name, qtype, timeout)
+}
+
+// ExchangeOver is Exchange over proto, "udp" or "tcp".
+func ExchangeOver(path, proto string, server netip.AddrPort, name string, qtype uint16, timeout time.Duration) (*dns.Msg, error) {
+	var resp *dns.Msg
+	ask := func() error {
+		q := new(dns.Msg)
+		q.SetQuestion(dns.Fqdn(name), qtype)
+		var err error
+		resp, _, err = (&dns.Client{Net: proto, Timeout: timeout}).Exchange(q, server.String())
+		return err
+	}
+	if path == "" {
+		return resp, ask()
+	}
+	return resp, InNetns(path, ask)
+}
+
 // Lookup asks server for name's A records from inside the namespace and
 // returns the answer's rcode and addresses.
 func Lookup(path string, server netip.AddrPort, name string, timeout time.Duration) (int, []netip.Addr, error) {
-	var resp *dns.Msg
-	err := InNetns(path, func() error {
-		q := new(dns.Msg)
-		q.SetQuestion(dns.Fqdn(name), dns.TypeA)
-		var err error
-		resp, _, err = (&dns.Client{Net: "udp", Timeout: timeout}).Exchange(q, server.String())
-		return err
-	})
+	resp, err := Exchange(path, server, name, dns.TypeA, timeout)
 	if err != nil {
 		return 0, nil, err
 	}

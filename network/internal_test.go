@@ -3,6 +3,7 @@ package network
 import (
 	"net/netip"
 	"testing"
+	"time"
 )
 
 func TestIntervalElements(t *testing.T) {
@@ -44,5 +45,23 @@ func TestIntervalElements(t *testing.T) {
 				break
 			}
 		}
+	}
+}
+
+func TestLogWindow(t *testing.T) {
+	var w logWindow
+	now := time.Unix(1000, 0)
+	logged := 0
+	for range 100 {
+		if ok, _ := w.allow(now); ok {
+			logged++
+		}
+	}
+	if logged != deniedLogsPerMinute {
+		t.Fatalf("logged %d of 100 in one minute, want %d", logged, deniedLogsPerMinute)
+	}
+	ok, withheld := w.allow(now.Add(time.Minute))
+	if !ok || withheld != 100-deniedLogsPerMinute {
+		t.Fatalf("next minute: ok=%v withheld=%d", ok, withheld)
 	}
 }

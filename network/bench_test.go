@@ -1,0 +1,32 @@
+package network_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+)
+
+// BenchmarkAttachDetach measures the network part of a container's cold
+// start and of its delete (the daemon's store adds its own lease write).
+func BenchmarkAttachDetach(b *testing.B) {
+	e := newEnv(b, nil)
+	ctx := context.Background()
+	var attach, detach time.Duration
+	p := allowlist([]string{"allowed.test", "*.wild.test"}, "203.0.113.0/24")
+	for i := range b.N {
+		id := fmt.Sprintf("bench-%d", i)
+		start := time.Now()
+		if _, err := e.m.Attach(ctx, id, p, nil); err != nil {
+			b.Fatal(err)
+		}
+		mid := time.Now()
+		if err := e.m.Detach(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		attach += mid.Sub(start)
+		detach += time.Since(mid)
+	}
+	b.ReportMetric(float64(attach.Microseconds())/float64(b.N)/1000, "attach-ms")
+	b.ReportMetric(float64(detach.Microseconds())/float64(b.N)/1000, "detach-ms")
+}
