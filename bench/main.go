@@ -62,7 +62,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.densityN, "density", 50, "idle sandboxes for the density and under-load figures")
 	fs.IntVar(&c.records, "records", 200, "container records for the control-plane figure")
 	fs.IntVar(&c.loadPairs, "load-pairs", 10, "start-latency pairs, idle and under load")
-	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,control", "figures to run, comma-separated")
+	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,control,net", "figures to run, comma-separated")
 	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
 	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (daemon log, state) after cleanup")
@@ -207,6 +207,7 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 		{"density", densityFigures}, // with "load": start latency idle and with the sandboxes running
 		{"burst", burstFigure},
 		{"control", controlFigure},
+		{"net", netFigures}, // a daemon of its own, in test namespaces
 	}
 	for _, s := range steps {
 		if !e.cfg.figures[s.name] && (s.name != "density" || !e.cfg.figures["load"]) {
