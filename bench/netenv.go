@@ -52,7 +52,7 @@ func newNetEnv(ctx context.Context, e *env) (*netEnv, error) {
 		return n, err
 	}
 	n.daemonNS, n.inetNS, n.rawNS = filepath.Join(n.dir, "daemon-ns"), filepath.Join(n.dir, "internet-ns"), filepath.Join(n.dir, "raw-ns")
-	for _, p := range []string{n.daemonNS, n.inetNS, n.rawNS} {
+	for _, p := range []string{n.daemonNS, n.inetNS} {
 		if err := sandboxnetns.Create(p); err != nil {
 			return n, err
 		}
@@ -60,10 +60,6 @@ func newNetEnv(ctx context.Context, e *env) (*netEnv, error) {
 	if err := vethBetween(n.daemonNS, n.inetNS, "uplink0", "uplink1",
 		netip.PrefixFrom(benchUplinkDaemon, 24), netip.PrefixFrom(benchUplinkInternet, 24), benchUplinkInternet); err != nil {
 		return n, fmt.Errorf("uplink: %w", err)
-	}
-	if err := vethBetween(n.rawNS, n.daemonNS, "eth0", "rawh0",
-		netip.PrefixFrom(benchRawAddr, 24), netip.PrefixFrom(benchRawGateway, 24), benchRawGateway); err != nil {
-		return n, fmt.Errorf("raw veth: %w", err)
 	}
 	if err := routeIn(n.inetNS, netip.MustParsePrefix("10.215.0.0/24"), benchUplinkDaemon); err != nil {
 		return n, err
@@ -130,6 +126,30 @@ allowed_cidrs = ["%s/32"]
 			return fmt.Errorf("the network figure's nucleusd did not answer: %v", err)
 		}
 	}
+}
+
+// newRawNS makes the raw side's namespace, its veth into the daemon
+// namespace routed by it.
+func (n *netEnv) newRawNS() error {
+	_ = sandboxnetns.Remove(n.rawNS)
+	// The last run's pair may outlive its namespace's mount for a while.
+	if d, err := netns.GetFromPath(n.daemonNS); err == nil {
+		if h, err := netlink.NewHandleAt(d); err == nil {
+			if l, err := h.LinkByName("rawh0"); err == nil {
+				_ = h.LinkDel(l)
+			}
+			h.Close()
+		}
+		d.Close()
+	}
+	if err := sandboxnetns.Create(n.rawNS); err != nil {
+		return err
+	}
+	if err := vethBetween(n.rawNS, n.daemonNS, "eth0", "rawh0",
+		netip.PrefixFrom(benchRawAddr, 24), netip.PrefixFrom(benchRawGateway, 24), benchRawGateway); err != nil {
+		return fmt.Errorf("raw veth: %w", err)
+	}
+	return nil
 }
 
 // close stops the daemon (after the figure deleted its containers) and

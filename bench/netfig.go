@@ -11,6 +11,7 @@ import (
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/bundle"
 	"nucleus.dev/nucleus/client"
+	sandboxnetns "nucleus.dev/nucleus/sandbox/netns"
 	"nucleus.dev/nucleus/sandbox/runsc"
 )
 
@@ -83,7 +84,9 @@ func netThroughputFigure(ctx context.Context, e *env, n *netEnv) (*Figure, error
 	}
 	vs := []variant{
 		{"raw runsc, routed veth", func(ctx context.Context) (time.Duration, error) {
-			return n.measureSink(func() error { return n.rawRun(ctx, e, rawRoot, args) })
+			return n.measureSink(func() error {
+				return n.rawRun(ctx, e, rawRoot, []string{"/bin/busybox", "sh", "-c", "busybox ip route; busybox ip addr; " + script})
+			})
 		}},
 		{"nucleusd, egress network", func(ctx context.Context) (time.Duration, error) {
 			return n.measureSink(func() error { _, err := netRun(ctx, n.c, ours); return err })
@@ -153,6 +156,12 @@ func (n *netEnv) measureSink(send func() error) (time.Duration, error) {
 // rawRun is `runsc --network=sandbox run` of the daemon's bundle for args,
 // joined to the raw namespace.
 func (n *netEnv) rawRun(ctx context.Context, e *env, root string, args []string) error {
+	// A fresh namespace and veth per run, as the daemon makes per
+	// container: runsc's netstack takes the interface over for good.
+	if err := n.newRawNS(); err != nil {
+		return err
+	}
+	defer sandboxnetns.Remove(n.rawNS)
 	id := e.raw.newID()
 	dir := filepath.Join(n.dir, "raw-bundles", id)
 	req := daemonRequest(args)
@@ -160,6 +169,7 @@ func (n *netEnv) rawRun(ctx context.Context, e *env, root string, args []string)
 		return fmt.Errorf("raw bundle: %w", err)
 	}
 	defer bundle.Remove(bundle.Paths{BundleDir: dir})
+
 	rs := runsc.Runsc{Binary: e.cfg.runsc, Root: root, Network: "sandbox", ExtraFlags: e.cfg.runscFlags}
 	flags, err := rs.GlobalFlags()
 	if err != nil {
