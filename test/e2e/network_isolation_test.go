@@ -54,7 +54,7 @@ func TestE2ENetworkIsolationAndPorts(t *testing.T) {
 	}
 	web := &nucleusv1.ContainerSpec{
 		Name: "web", Network: "egress",
-		Args: []string{"/bin/busybox", "sh", "-c", "mkdir -p /tmp/w && echo web-answer > /tmp/w/index.html && exec busybox httpd -f -p 8080 -h /tmp/w"},
+		Args:           []string{"/bin/busybox", "sh", "-c", "mkdir -p /tmp/w && echo web-answer > /tmp/w/index.html && exec busybox httpd -f -p 8080 -h /tmp/w"},
 		Egress:         &nucleusv1.EgressPolicy{Mode: nucleusv1.EgressMode_EGRESS_MODE_ALL},
 		PublishedPorts: []*nucleusv1.PublishedPort{{HostPort: 18080, ContainerPort: 8080}},
 	}
