@@ -43,6 +43,20 @@ func TestE2ENetworkPolicyUpdate(t *testing.T) {
 	if err != nil || strings.Join(got.GetSpec().GetEgress().GetDomains(), ",") != "denied.test" {
 		t.Errorf("the record's policy after the update: %v, %v", got.GetSpec().GetEgress(), err)
 	}
+	var ev *nucleusv1.Event
+	since := uint64(0)
+	ectx, ecancel := context.WithTimeout(ctx, 5*time.Second)
+	_ = e.c.Events(ectx, &nucleusv1.EventsRequest{SinceSequence: &since, ContainerIds: []string{id},
+		Types: []nucleusv1.EventType{nucleusv1.EventType_EVENT_TYPE_NETWORK_POLICY_UPDATED}},
+		func(r *nucleusv1.EventsResponse) error {
+			ev = r.GetEvent()
+			ecancel() // one is enough
+			return nil
+		})
+	ecancel()
+	if ev.GetAttributes()["domains"] != "denied.test" || ev.GetAttributes()["mode"] != "allowlist" {
+		t.Errorf("NETWORK_POLICY_UPDATED event = %v, want mode allowlist and domains denied.test", ev)
+	}
 	var st *nucleusv1.ContainerStats
 	err = e.c.Stats(ctx, &nucleusv1.StatsRequest{Ids: []string{id}}, func(s []*nucleusv1.ContainerStats) error {
 		if len(s) == 1 {
