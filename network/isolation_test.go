@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"testing"
 	"time"
 
@@ -24,6 +25,18 @@ func TestContainerToContainer(t *testing.T) {
 	b := e.attach("b", network.Policy{Mode: network.ModeAll})
 	serveIn(t, b, 8080)
 	mustNotReach(t, a, netip.AddrPortFrom(b.Addr, 8080))
+	// Without br_netfilter, frames between ports never meet the inet
+	// hooks: the bridge table alone must drop them.
+	const brnf = "/proc/sys/net/bridge/bridge-nf-call-iptables"
+	if old, err := os.ReadFile(brnf); err == nil {
+		if err := os.WriteFile(brnf, []byte("0"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		mustNotReach(t, a, netip.AddrPortFrom(b.Addr, 8080))
+		if err := os.WriteFile(brnf, old, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
 
 	e.teardown()
 	e = newEnv(t, func(c *network.Config) { c.AllowContainerToContainer = true })

@@ -9,6 +9,7 @@ import (
 
 	"github.com/miekg/dns"
 	"go.uber.org/zap"
+	"golang.org/x/net/netutil"
 )
 
 // resolver is the containers' only DNS server: it answers a container only
@@ -37,11 +38,16 @@ type dnsEntry struct {
 	stale bool
 	// denials bounds the "name not allowed" log lines (under mu).
 	denials logWindow
+	// inflight bounds this container's queries waiting upstream, so one
+	// container cannot take every upstream slot.
+	inflight chan struct{}
 }
 
 const (
 	upstreamTimeout  = 2 * time.Second
 	maxUpstreamQuery = 256
+	maxTCPClients    = 256 // open DNS-over-TCP connections, all containers together
+	maxQueriesEach   = 32  // queries waiting upstream per container
 )
 
 func startResolver(m *Manager) (*resolver, error) {
@@ -58,7 +64,7 @@ func startResolver(m *Manager) (*resolver, error) {
 	}
 	r.servers = []*dns.Server{
 		{PacketConn: pc, Handler: r, UDPSize: dns.DefaultMsgSize},
-		{Listener: ln, Handler: r, ReadTimeout: upstreamTimeout, WriteTimeout: upstreamTimeout},
+		{Listener: netutil.LimitListener(ln, maxTCPClients), Handler: r, ReadTimeout: upstreamTimeout, WriteTimeout: upstreamTimeout},
 	}
 	for _, s := range r.servers {
 		go func() { _ = s.ActivateAndServe() }()
@@ -77,7 +83,8 @@ func (r *resolver) set(addr netip.Addr, id string, p Policy) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.retire(addr)
-	r.byAddr[addr] = &dnsEntry{id: id, policy: p, learned: map[netip.Addr]time.Time{}}
+	r.byAddr[addr] = &dnsEntry{id: id, policy: p, learned: map[netip.Addr]time.Time{},
+		inflight: make(chan struct{}, maxQueriesEach)}
 }
 
 func (r *resolver) remove(addr netip.Addr) {
@@ -136,6 +143,13 @@ func (r *resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	select {
+	case e.inflight <- struct{}{}:
+	default:
+		reply(fail(dns.RcodeServerFailure))
+		return
+	}
+	defer func() { <-e.inflight }()
+	select {
 	case r.upstreamSlots <- struct{}{}:
 	default:
 		reply(fail(dns.RcodeServerFailure))
@@ -154,6 +168,13 @@ func (r *resolver) ServeDNS(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	}
 	resp.Id = req.Id
+	if w.LocalAddr().Network() == "udp" { // fit the client's buffer; it retries over TCP
+		size := dns.MinMsgSize
+		if opt := req.IsEdns0(); opt != nil {
+			size = int(opt.UDPSize())
+		}
+		resp.Truncate(size)
+	}
 	reply(resp)
 }
 

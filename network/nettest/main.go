@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -15,8 +16,27 @@ import (
 const envInside = "NUCLEUS_NETTEST_INSIDE"
 
 // Inside reports whether this process is the re-executed one running in
-// its own network namespace.
-func Inside() bool { return os.Getenv(envInside) == "1" }
+// its own network and mount namespaces: the variable names the parent's
+// namespaces, and ours must differ from them (a variable set by hand in
+// the host's namespaces does not count).
+func Inside() bool {
+	parentNet, parentMnt, ok := strings.Cut(os.Getenv(envInside), "/")
+	ourNet, ourMnt, _ := strings.Cut(namespaces(), "/")
+	return ok && parentNet != "" && parentMnt != "" && ourNet != "?" && ourMnt != "?" &&
+		parentNet != ourNet && parentMnt != ourMnt
+}
+
+// namespaces identifies this process's network and mount namespaces.
+func namespaces() string {
+	id := func(kind string) string {
+		var st unix.Stat_t
+		if err := unix.Stat("/proc/self/ns/"+kind, &st); err != nil {
+			return "?"
+		}
+		return fmt.Sprint(st.Ino)
+	}
+	return id("net") + "/" + id("mnt")
+}
 
 // Main runs the tests. As root it re-executes the test binary in a new
 // network and mount namespace (loopback up, mounts private) and exits with
@@ -27,8 +47,12 @@ func Main(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	if !Inside() {
+		if os.Getenv(envInside) != "" {
+			fmt.Fprintln(os.Stderr, "nettest: "+envInside+" is set but this process shares its parent's namespaces; refusing to touch them")
+			os.Exit(2)
+		}
 		cmd := exec.Command("/proc/self/exe", os.Args[1:]...)
-		cmd.Env = append(os.Environ(), envInside+"=1")
+		cmd.Env = append(os.Environ(), envInside+"="+namespaces())
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
 		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: unix.CLONE_NEWNET | unix.CLONE_NEWNS, Pdeathsig: unix.SIGKILL}
 		if err := cmd.Run(); err != nil {
