@@ -64,7 +64,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.scaleN, "scale", 200, "running sandboxes for the stats-at-scale and restart figures")
 	fs.IntVar(&c.records, "records", 200, "container records for the control-plane figure")
 	fs.IntVar(&c.loadPairs, "load-pairs", 10, "start-latency pairs, idle and under load")
-	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,files,control,unpack,image,snapshots,abuse,scale", "figures to run, comma-separated")
+	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,files,control,unpack,image,snapshots,net,abuse,scale", "figures to run, comma-separated")
 	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
 	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (daemon log, state) after cleanup")
@@ -214,6 +214,7 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 		{"control", controlFigure},
 		{"unpack", unpackFigure},   // needs no container: images.Import vs tar -x
 		{"image", imageColdFigure}, // cold run from an image vs the host root, the writable layer's cost
+		{"net", netFigures},        // a daemon of its own, in test namespaces
 		{"abuse", abuseFigure},
 		{"scale", scaleFigure}, // last: kills and restarts nucleusd
 	}

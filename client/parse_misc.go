@@ -43,17 +43,19 @@ func ParseLabels(values []string) (map[string]string, error) {
 }
 
 // Networks are the network modes a container may ask for.
-var Networks = []string{"none", "sandbox", "host"}
+var Networks = []string{"none", "loopback", "sandbox", "egress", "host"}
 
-// ParseNetwork checks a --network mode: none, sandbox (gVisor's netstack) or
-// host. Whether the operator allows it is the daemon's decision.
+// ParseNetwork checks a --network mode: none, loopback (gVisor's netstack,
+// loopback only; sandbox is its old spelling), egress (an address on the
+// daemon's bridge, outbound traffic by policy) or host. Whether the
+// operator allows it is the daemon's decision.
 func ParseNetwork(s string) (string, error) {
 	for _, n := range Networks {
 		if s == n {
 			return s, nil
 		}
 	}
-	return "", errdefs.InvalidArgument("invalid network %q: want none, sandbox or host", s)
+	return "", errdefs.InvalidArgument("invalid network %q: want none, loopback, egress or host", s)
 }
 
 // ParseTail reads --tail: "all" (nil) or a count of entries.

@@ -246,7 +246,7 @@ func TestParseLabelsNetworkTail(t *testing.T) {
 		}
 	}
 	_, err = ParseNetwork("bridge")
-	wantInvalid(t, "bridge", err, "want none, sandbox or host")
+	wantInvalid(t, "bridge", err, "want none, loopback, egress or host")
 
 	if n, err := ParseTail("all"); n != nil || err != nil {
 		t.Errorf("ParseTail(all) = %v, %v", n, err)

@@ -23,6 +23,7 @@ type Config struct {
 	Metrics   MetricsConfig   `toml:"metrics" doc:"The Prometheus endpoint."`
 	Snapshots SnapshotsConfig `toml:"snapshots" doc:"Checkpoint images (nucleusctl checkpoint, restore): limits and speed options."`
 	Images    ImagesConfig    `toml:"images" doc:"OCI images: where they may come from and how large they may be (see docs/security.md)."`
+	Network   NetworkConfig   `toml:"network" doc:"The \"egress\" network mode: bridge, resolver and the operator's ceilings on egress policies."`
 }
 
 // APIConfig is the [api] section.
@@ -40,7 +41,7 @@ type APIConfig struct {
 type RunscConfig struct {
 	Path       string   `toml:"path" doc:"runsc binary; empty means the runsc next to nucleusd, else the one on PATH. When it is a build of the gVisor version nucleusd links (as make build makes it), create and start run inside each supervisor, exec and delete inside nucleusd, instead of as runsc processes."`
 	Platform   string   `toml:"platform" doc:"runsc --platform: systrap, ptrace or kvm."`
-	Network    string   `toml:"network" doc:"Default network mode: none, sandbox or host; must be in security.allowed_networks."`
+	Network    string   `toml:"network" doc:"Default network mode: none, loopback (old spelling: sandbox), egress or host; must be in security.allowed_networks."`
 	Overlay2   string   `toml:"overlay2" doc:"runsc --overlay2 value (e.g. \"root:self\"); empty leaves runsc's default."`
 	Debug      bool     `toml:"debug" doc:"Pass --debug and write runsc debug logs under the state directory."`
 	ExtraFlags []string `toml:"extra_flags" doc:"Extra global runsc flags (\"--name=value\"); flags nucleusd sets itself are refused."`
@@ -49,7 +50,7 @@ type RunscConfig struct {
 // SecurityConfig is the [security] section.
 type SecurityConfig struct {
 	AllowedHostPaths []string `toml:"allowed_host_paths" doc:"Absolute host directories that rootfs and bind volumes may come from; empty allows none."`
-	AllowedNetworks  []string `toml:"allowed_networks" doc:"Network modes a container may ask for (none, sandbox, host)."`
+	AllowedNetworks  []string `toml:"allowed_networks" doc:"Network modes a container may ask for: none (only lo), loopback (gVisor netstack, only its loopback; sandbox is the old spelling), egress (an address on the [network] bridge, outbound traffic by policy), host."`
 	HostPidsLimit    int64    `toml:"host_pids_limit" doc:"pids.max of each sandbox's host cgroup (sentry, gofer and their threads)."`
 	UserNamespace    bool     `toml:"user_namespace" doc:"Give each sandbox whose request sets no user_namespace one with a host id range of its own, so its root is an unprivileged host uid on bound host files; false runs such sandboxes as host root (the old behaviour)."`
 	UsernsBase       uint32   `toml:"userns_base" doc:"First host uid and gid of the ranges user_namespace hands out; pick ids no host user or other tool uses."`

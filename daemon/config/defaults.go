@@ -17,7 +17,7 @@ func Default() *Config {
 			Network:  NetworkNone,
 		},
 		Security: SecurityConfig{
-			AllowedNetworks: []string{NetworkNone, NetworkSandbox},
+			AllowedNetworks: []string{NetworkNone, NetworkLoopback, NetworkEgress},
 			HostPidsLimit:   1024,
 			UserNamespace:   true,
 			UsernsBase:      DefaultUsernsBase,
@@ -62,6 +62,7 @@ func Default() *Config {
 			PullTimeout:       Duration(30 * time.Minute),
 			ParallelDownloads: 4,
 		},
+		Network: defaultNetwork(),
 		Logging: LoggingConfig{
 			Level:  "info",
 			Format: "auto",
@@ -84,7 +85,29 @@ const DefaultUsernsBase = 0x70000000
 
 // The network modes a container may run with.
 const (
-	NetworkNone    = "none"
+	NetworkNone     = "none"
+	NetworkLoopback = "loopback"
+	NetworkEgress   = "egress"
+	NetworkHost     = "host"
+	// NetworkSandbox is the old spelling of NetworkLoopback (and runsc's
+	// --network value for both loopback and egress).
 	NetworkSandbox = "sandbox"
-	NetworkHost    = "host"
 )
+
+// CanonicalNetwork maps the old spelling "sandbox" to "loopback".
+func CanonicalNetwork(mode string) string {
+	if mode == NetworkSandbox {
+		return NetworkLoopback
+	}
+	return mode
+}
+
+// NetworkAllowed reports whether mode (either spelling) is in allowed.
+func NetworkAllowed(allowed []string, mode string) bool {
+	for _, a := range allowed {
+		if CanonicalNetwork(a) == CanonicalNetwork(mode) {
+			return true
+		}
+	}
+	return false
+}

@@ -34,6 +34,7 @@ func (c *Config) validateOn(h Host) error {
 	c.Defaults.validate(&p)
 	c.Limits.validate(&p, c.API.MaxRecvBytes)
 	c.Limits.validateCeilings(&p, &c.Defaults, h)
+	c.Network.validate(&p)
 	c.Hooks.validate(&p)
 	c.Logging.validate(&p)
 	c.Snapshots.validate(&p)
@@ -68,7 +69,7 @@ func (r *RunscConfig) validate(p *problems, allowed []string) {
 	if !slices.Contains([]string{"systrap", "ptrace", "kvm"}, r.Platform) {
 		p.add("runsc.platform", "%q is not one of systrap, ptrace, kvm", r.Platform)
 	}
-	if !slices.Contains(allowed, r.Network) {
+	if !NetworkAllowed(allowed, r.Network) {
 		p.add("runsc.network", "%q is not in security.allowed_networks %q", r.Network, allowed)
 	}
 	for i, f := range r.ExtraFlags {
@@ -97,8 +98,8 @@ func (s *SecurityConfig) validate(p *problems) {
 		}
 	}
 	for i, n := range s.AllowedNetworks {
-		if !slices.Contains([]string{NetworkNone, NetworkSandbox, NetworkHost}, n) {
-			p.add(fmt.Sprintf("security.allowed_networks[%d]", i), "%q is not one of none, sandbox, host", n)
+		if !slices.Contains([]string{NetworkNone, NetworkLoopback, NetworkSandbox, NetworkEgress, NetworkHost}, n) {
+			p.add(fmt.Sprintf("security.allowed_networks[%d]", i), "%q is not one of none, loopback (sandbox), egress, host", n)
 		}
 	}
 	if s.HostPidsLimit < 128 {

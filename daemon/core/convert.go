@@ -103,6 +103,10 @@ func toAPI(c *store.Container) *nucleusv1.Container {
 		RunscVersion: c.RunscVersion,
 		Warnings:     c.Warnings,
 		RestoredFrom: c.RestoredFrom,
+		IpAddress:    c.IPAddress,
+	}
+	if c.IPAddress != "" {
+		out.Ports = c.Spec.GetPublishedPorts()
 	}
 	imageAPI(out, c.Spec)
 	if timestamp(c.CreatedAt) {

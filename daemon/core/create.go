@@ -30,6 +30,9 @@ import (
 // host is touched.
 type createPlan struct {
 	id, name, network, hookSet string
+	runscNetwork               string      // runsc --network: none, sandbox or host
+	egress                     *egressPlan // network "egress" only
+	netnsPath                  string      // the egress network's namespace, once attached
 	timeout                    time.Duration
 	req                        *bundle.Request
 	pol                        *bundle.Policy
@@ -68,15 +71,11 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec, img *
 	} else if err := identifiers.ValidateContainerName(p.name); err != nil {
 		return nil, err
 	}
-	p.network = spec.GetNetwork()
-	if p.network == "" {
-		p.network = d.cfg.Runsc.Network
+	if p.network, p.runscNetwork, err = d.networkMode(spec); err != nil {
+		return nil, err
 	}
-	if !slices.Contains([]string{"none", "sandbox", "host"}, p.network) {
-		return nil, errdefs.InvalidArgument("network %q is unknown: use none, sandbox or host", p.network)
-	}
-	if !slices.Contains(d.cfg.Security.AllowedNetworks, p.network) {
-		return nil, errdefs.PermissionDenied("network %q is not allowed on this host (security.allowed_networks = %v)", p.network, d.cfg.Security.AllowedNetworks)
+	if p.egress, err = d.planEgress(caller, spec, p.network); err != nil {
+		return nil, err
 	}
 	if p.hookSet, err = d.hooks.Resolve(spec.GetHookSet()); err != nil {
 		return nil, err
@@ -133,7 +132,10 @@ func (d *Daemon) timeout(spec *nucleusv1.ContainerSpec) (time.Duration, error) {
 // prepares (see sandbox/netns).
 func (p *createPlan) bundlePaths() bundle.Paths {
 	bp := bundle.Paths{BundleDir: p.paths.Bundle, SecretsDir: p.paths.Secrets, HelperDir: p.helperDir}
-	if p.network == config.NetworkSandbox {
+	switch {
+	case p.netnsPath != "":
+		bp.NetNS = p.netnsPath
+	case p.runscNetwork == config.NetworkSandbox:
 		bp.NetNS = p.paths.NetNS
 	}
 	return bp
@@ -226,7 +228,11 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 			d.undoCreate(p.id, err)
 		}
 	}()
-	if p.network == config.NetworkSandbox {
+	if p.egress != nil {
+		if err := d.attachNetwork(cctx, p, rec); err != nil {
+			return nil, err
+		}
+	} else if p.runscNetwork == config.NetworkSandbox {
 		if err := netns.Create(p.paths.NetNS); err != nil {
 			return nil, err
 		}
@@ -246,7 +252,7 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	// No commit for the bundle step: whatever step a create stopped at,
 	// recovery undoes all of it the same way.
 	st, err := d.sb.Create(cctx, p.id, sandbox.CreateOptions{
-		Network: p.network, OpenStdin: spec.GetOpenStdin(), Timeout: p.timeout,
+		Network: p.runscNetwork, OpenStdin: spec.GetOpenStdin(), Timeout: p.timeout,
 		Start:   o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
 		Restore: o.Restore,
 	})
@@ -386,6 +392,7 @@ func (d *Daemon) undoCreate(id string, cause error) {
 	if err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: true}); err != nil {
 		d.log.Error("undo create: sandbox cleanup", zap.String("id", id), zap.Error(err))
 	}
+	d.detachNetwork(ctx, id)
 	if err := d.store.DeleteContainer(id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		d.log.Error("undo create: record", zap.String("id", id), zap.Error(err))
 	}

@@ -45,6 +45,10 @@ type Options struct {
 	// (another runsc version) leaves them to runsc processes, with a log
 	// line.
 	NewDirect func(binary string, globalFlags []string) (sandbox.Direct, error)
+	// NewNetwork, with [network] enabled, starts the "egress" network
+	// over the store (which holds its leases) before recovery; nil
+	// refuses that mode.
+	NewNetwork func(*store.Store) (NetworkAttacher, error)
 }
 
 // Metrics receives what the core measures.
@@ -73,6 +77,7 @@ type Daemon struct {
 	events   *eventBus
 	locks    keyedMutex
 	metrics  Metrics
+	net      NetworkAttacher // nil: no "egress" network
 
 	runscVersion string
 
@@ -200,6 +205,13 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		ctx: dctx, cancel: dcancel, exited: map[string]*exitWatch{}, attached: map[string]int{},
 		cleanups: newCleanupQueue(), helperDir: o.FileHelperDir,
 	}
+	if cfg.Network.Enabled && o.NewNetwork != nil {
+		if d.net, err = o.NewNetwork(st); err != nil {
+			dcancel()
+			_ = st.Close()
+			return nil, fmt.Errorf("starting the egress network: %w", err)
+		}
+	}
 	if d.logWatch, err = containerlog.NewWatcher(); err != nil {
 		o.Logger.Warn("log followers poll: no inotify instance", zap.Error(err))
 		d.logWatch = nil
@@ -244,6 +256,9 @@ func (d *Daemon) Close() error {
 	d.cancel()
 	d.wg.Wait()
 	d.sb.Close()
+	if d.net != nil {
+		_ = d.net.Close()
+	}
 	_ = d.logWatch.Close()
 	return d.store.Close()
 }

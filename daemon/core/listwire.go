@@ -115,6 +115,7 @@ func summarize(c *nucleusv1.Container) *nucleusv1.Container {
 		Id: c.GetId(), Name: c.GetName(), State: c.GetState(), OwnerUid: c.GetOwnerUid(),
 		CreatedAt: c.GetCreatedAt(), StartedAt: c.GetStartedAt(), FinishedAt: c.GetFinishedAt(),
 		Exit: c.GetExit(), Labels: c.GetLabels(), Pid: c.GetPid(), ExitPending: c.GetExitPending(),
+		IpAddress: c.GetIpAddress(), Ports: c.GetPorts(), // ps shows them
 	}
 	if args := c.GetSpec().GetArgs(); len(args) > 0 {
 		out.Spec = &nucleusv1.ContainerSpec{Args: args}

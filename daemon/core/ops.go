@@ -104,11 +104,13 @@ func (d *Daemon) Stats(ctx context.Context, caller auth.Identity, idOrName strin
 	if err != nil {
 		return nil, err
 	}
-	return &nucleusv1.ContainerStats{
+	out := &nucleusv1.ContainerStats{
 		Id: c.ID, Name: c.Name, Time: timestamppb.Now(),
 		MemoryUsageBytes: s.MemoryUsage, MemoryLimitBytes: s.MemoryLimit, CpuUsageNs: s.CPUUsageNanos,
 		PidsCurrent: s.PidsCurrent, PidsLimit: s.PidsLimit,
-	}, nil
+	}
+	d.networkStats(ctx, c, out)
+	return out, nil
 }
 
 // Counts returns how many containers the host has in each state, for the

@@ -31,6 +31,7 @@ func (d *Daemon) recover(ctx context.Context, recs []*store.Container) {
 		known[c.ID] = true
 	}
 	d.recoverAll(ctx, recs)
+	d.reconcileNetwork(ctx, recs)
 	info := d.store.Info()
 	rebuild := info.Rebuilt || info.Created
 	// Containers with a record are not looked at again: the undo of an

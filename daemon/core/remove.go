@@ -94,6 +94,9 @@ func (d *Daemon) cleanupRound() {
 	defer cancel()
 	begin := time.Now()
 	errs := d.sb.DeleteAll(ctx, ids, sandbox.DeleteOptions{Force: true})
+	for _, id := range ids {
+		d.detachNetwork(ctx, id)
+	}
 	for i, err := range errs {
 		if err != nil {
 			d.log.Error("cleaning up a removed container; the next start of nucleusd retries", zap.String("id", ids[i]), zap.Error(err))

@@ -203,6 +203,9 @@ func (d *Daemon) remove(ctx context.Context, id string, force bool) (*nucleusv1.
 	if err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: force}); err != nil {
 		return nil, err
 	}
+	if c.IPAddress != "" {
+		d.detachNetwork(ctx, id)
+	}
 	if err := d.dropRecord(c, false); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return nil, err
 	}

@@ -40,6 +40,8 @@ type Options struct {
 	Images nucleusv1.ImagesServiceServer
 	// Files, when set, is served beside svc (FilesService).
 	Files nucleusv1.FilesServiceServer
+	// Network, when set, is served as nucleus.v1.NetworkService.
+	Network nucleusv1.NetworkServiceServer
 }
 
 // handshakeTimeout bounds a new connection's HTTP/2 preface: a client that
@@ -83,6 +85,9 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 	}
 	if opts.Files != nil {
 		nucleusv1.RegisterFilesServiceServer(srv, opts.Files)
+	}
+	if opts.Network != nil {
+		nucleusv1.RegisterNetworkServiceServer(srv, opts.Network)
 	}
 	hs := newHealth()
 	healthpb.RegisterHealthServer(srv, hs)

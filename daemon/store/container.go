@@ -50,6 +50,9 @@ type Container struct {
 	PoststopDone bool
 	// RestoredFrom is the snapshot the container was restored from.
 	RestoredFrom string
+	// IPAddress is the container's address on the egress network's
+	// bridge; empty for other network modes.
+	IPAddress string
 }
 
 // Exit is how a container's process ended.
@@ -70,6 +73,7 @@ type CreateStep string
 const (
 	StepReserved     CreateStep = "reserved"      // id and name reserved; nothing on disk
 	StepBundle       CreateStep = "bundle"        // bundle directory written
+	StepNetwork      CreateStep = "network"       // egress network attached
 	StepRunscCreated CreateStep = "runsc-created" // `runsc create` succeeded
 	StepHooksDone    CreateStep = "hooks-done"    // createRuntime hooks ran
 	StepComplete     CreateStep = "complete"      // the container is CREATED

@@ -35,6 +35,7 @@ type record struct {
 	Warnings     []string          `json:"warnings,omitempty"`
 	PoststopDone bool              `json:"poststop_done,omitempty"`
 	RestoredFrom string            `json:"restored_from,omitempty"`
+	IPAddress    string            `json:"ip_address,omitempty"`
 }
 
 func encodeContainer(c *Container) ([]byte, error) {
@@ -43,7 +44,7 @@ func encodeContainer(c *Container) ([]byte, error) {
 		CreatedAt: c.CreatedAt, StartedAt: c.StartedAt, FinishedAt: c.FinishedAt, Exit: c.Exit,
 		Labels: c.Labels, BundleDir: c.BundleDir, RunscID: c.RunscID, RunscVersion: c.RunscVersion,
 		Pid: c.Pid, CreateStep: c.CreateStep, AutoRemove: c.AutoRemove, TimeoutNS: int64(c.Timeout),
-		Warnings: c.Warnings, PoststopDone: c.PoststopDone, RestoredFrom: c.RestoredFrom,
+		Warnings: c.Warnings, PoststopDone: c.PoststopDone, RestoredFrom: c.RestoredFrom, IPAddress: c.IPAddress,
 	}
 	if c.Spec != nil {
 		spec, err := protojson.Marshal(StripSecrets(c.Spec))
@@ -69,7 +70,7 @@ func decodeContainer(data []byte) (*Container, error) {
 		CreatedAt: r.CreatedAt, StartedAt: r.StartedAt, FinishedAt: r.FinishedAt, Exit: r.Exit,
 		Labels: r.Labels, BundleDir: r.BundleDir, RunscID: r.RunscID, RunscVersion: r.RunscVersion,
 		Pid: r.Pid, CreateStep: r.CreateStep, AutoRemove: r.AutoRemove, Timeout: time.Duration(r.TimeoutNS),
-		Warnings: r.Warnings, PoststopDone: r.PoststopDone, RestoredFrom: r.RestoredFrom,
+		Warnings: r.Warnings, PoststopDone: r.PoststopDone, RestoredFrom: r.RestoredFrom, IPAddress: r.IPAddress,
 	}
 	if len(r.Spec) > 0 {
 		c.Spec = &nucleusv1.ContainerSpec{}

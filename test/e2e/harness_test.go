@@ -81,6 +81,7 @@ type Daemon struct {
 	// FirstAnswer is how long the last start took until the socket
 	// answered a read (before recovery finished).
 	FirstAnswer time.Duration
+	netns       string // DaemonOptions.Netns
 }
 
 // DaemonOptions tune StartDaemon.
@@ -91,6 +92,10 @@ type DaemonOptions struct {
 	Env []string
 	// Runsc is the config's [runsc] path; empty: the runsc under test.
 	Runsc string
+	// Netns, when set, is a pinned network namespace the daemon runs in
+	// (nsenter --net): the network tests' daemons never see the host's
+	// interfaces.
+	Netns string
 }
 
 // NewDaemon prepares (but does not start) a daemon in a fresh directory.
@@ -111,7 +116,7 @@ func NewDaemon(t *testing.T, o DaemonOptions) *Daemon {
 	}
 	d := &Daemon{t: t, Bin: bin, Runsc: runsc, Dir: dir,
 		Root: filepath.Join(dir, "root"), State: filepath.Join(dir, "state"),
-		ConfigPath: filepath.Join(dir, "nucleusd.toml")}
+		ConfigPath: filepath.Join(dir, "nucleusd.toml"), netns: o.Netns}
 	d.Socket = filepath.Join(d.State, "nucleusd.sock")
 	path := runsc
 	if o.Runsc != "" {
@@ -167,6 +172,9 @@ func (d *Daemon) Launch(env ...string) time.Time {
 	d.logFile = f
 	begin := time.Now()
 	d.cmd = exec.Command(d.Bin, "--config", d.ConfigPath, "--root", d.Root, "--state", d.State, "--log-level", "debug")
+	if d.netns != "" {
+		d.cmd = exec.Command("nsenter", append([]string{"--net=" + d.netns}, d.cmd.Args...)...)
+	}
 	d.cmd.Stdout, d.cmd.Stderr = f, f
 	d.cmd.Env = append(os.Environ(), env...)
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -375,7 +383,7 @@ func Leftovers(dir string) []string {
 	}
 	sort.Strings(procs)
 	out = append(out, procs...)
-	for _, sub := range []string{"root/containers", "state/runsc", "state/supervisors", "state/secrets", "state/netns"} {
+	for _, sub := range []string{"root/containers", "state/runsc", "state/supervisors", "state/secrets", "state/netns", "state/egress-netns"} {
 		entries, _ := os.ReadDir(filepath.Join(dir, sub))
 		for _, e := range entries {
 			out = append(out, "file "+filepath.Join(sub, e.Name()))

@@ -33,6 +33,7 @@ type childCall struct {
 	ID        string
 	Spec      *nucleusv1.ContainerSpec `json:",omitempty"`
 	Resources *nucleusv1.Resources     `json:",omitempty"` // update
+	Egress    *nucleusv1.EgressPolicy  `json:",omitempty"` // update-network
 	Count     int                      `json:",omitempty"`
 	Path      string                   `json:",omitempty"` // readfile, writefile, copyfrom (files_test.go)
 }
@@ -119,6 +120,8 @@ func doChildCall(ctx context.Context, c *client.Client, call childCall) childRes
 		}
 	case "update":
 		_, err = c.Update(ctx, call.ID, call.Resources)
+	case "update-network":
+		_, err = c.UpdateNetwork(ctx, call.ID, call.Egress)
 	case "delete":
 		_, err = c.Delete(ctx, call.ID, true)
 	case "list":

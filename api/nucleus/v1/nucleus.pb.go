@@ -97,6 +97,64 @@ func (PullPolicy) EnumDescriptor() ([]byte, []int) {
 	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{0}
 }
 
+// EgressMode is what a container may reach outside itself.
+type EgressMode int32
+
+const (
+	// Not set: none.
+	EgressMode_EGRESS_MODE_UNSPECIFIED EgressMode = 0
+	// Nothing but the daemon's resolver, which answers no name.
+	EgressMode_EGRESS_MODE_NONE EgressMode = 1
+	// Every address the operator does not always deny.
+	EgressMode_EGRESS_MODE_ALL EgressMode = 2
+	// Only the listed domains (through the daemon's resolver), CIDRs and
+	// ports, within the operator's ceilings.
+	EgressMode_EGRESS_MODE_ALLOWLIST EgressMode = 3
+)
+
+// Enum value maps for EgressMode.
+var (
+	EgressMode_name = map[int32]string{
+		0: "EGRESS_MODE_UNSPECIFIED",
+		1: "EGRESS_MODE_NONE",
+		2: "EGRESS_MODE_ALL",
+		3: "EGRESS_MODE_ALLOWLIST",
+	}
+	EgressMode_value = map[string]int32{
+		"EGRESS_MODE_UNSPECIFIED": 0,
+		"EGRESS_MODE_NONE":        1,
+		"EGRESS_MODE_ALL":         2,
+		"EGRESS_MODE_ALLOWLIST":   3,
+	}
+)
+
+func (x EgressMode) Enum() *EgressMode {
+	p := new(EgressMode)
+	*p = x
+	return p
+}
+
+func (x EgressMode) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (EgressMode) Descriptor() protoreflect.EnumDescriptor {
+	return file_nucleus_v1_nucleus_proto_enumTypes[1].Descriptor()
+}
+
+func (EgressMode) Type() protoreflect.EnumType {
+	return &file_nucleus_v1_nucleus_proto_enumTypes[1]
+}
+
+func (x EgressMode) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use EgressMode.Descriptor instead.
+func (EgressMode) EnumDescriptor() ([]byte, []int) {
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+}
+
 // VolumeType is the kind of a volume.
 type VolumeType int32
 
@@ -134,11 +192,11 @@ func (x VolumeType) String() string {
 }
 
 func (VolumeType) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[1].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
 }
 
 func (VolumeType) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[1]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[2]
 }
 
 func (x VolumeType) Number() protoreflect.EnumNumber {
@@ -147,7 +205,7 @@ func (x VolumeType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use VolumeType.Descriptor instead.
 func (VolumeType) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
 }
 
 // ContainerState is a container's place in its lifecycle:
@@ -205,11 +263,11 @@ func (x ContainerState) String() string {
 }
 
 func (ContainerState) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[2].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
 }
 
 func (ContainerState) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[2]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[3]
 }
 
 func (x ContainerState) Number() protoreflect.EnumNumber {
@@ -218,7 +276,7 @@ func (x ContainerState) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ContainerState.Descriptor instead.
 func (ContainerState) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
 }
 
 // ListView is how much of each container List returns.
@@ -262,11 +320,11 @@ func (x ListView) String() string {
 }
 
 func (ListView) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[3].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[4].Descriptor()
 }
 
 func (ListView) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[3]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[4]
 }
 
 func (x ListView) Number() protoreflect.EnumNumber {
@@ -275,7 +333,7 @@ func (x ListView) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ListView.Descriptor instead.
 func (ListView) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
 }
 
 // LogStream selects or names an output stream.
@@ -315,11 +373,11 @@ func (x LogStream) String() string {
 }
 
 func (LogStream) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[4].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[5].Descriptor()
 }
 
 func (LogStream) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[4]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[5]
 }
 
 func (x LogStream) Number() protoreflect.EnumNumber {
@@ -328,7 +386,7 @@ func (x LogStream) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use LogStream.Descriptor instead.
 func (LogStream) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
 }
 
 // EventType is what happened.
@@ -381,6 +439,9 @@ const (
 	EventType_EVENT_TYPE_IMAGE_IMPORTED EventType = 21
 	// An image was removed (RemoveImage or PruneImages).
 	EventType_EVENT_TYPE_IMAGE_REMOVED EventType = 22
+	// UpdateNetwork changed the egress policy; attributes["mode"],
+	// ["domains"], ["cidrs"] and ["ports"] hold the new policy.
+	EventType_EVENT_TYPE_NETWORK_POLICY_UPDATED EventType = 30
 )
 
 // Enum value maps for EventType.
@@ -403,25 +464,27 @@ var (
 		20: "EVENT_TYPE_IMAGE_PULLED",
 		21: "EVENT_TYPE_IMAGE_IMPORTED",
 		22: "EVENT_TYPE_IMAGE_REMOVED",
+		30: "EVENT_TYPE_NETWORK_POLICY_UPDATED",
 	}
 	EventType_value = map[string]int32{
-		"EVENT_TYPE_UNSPECIFIED":      0,
-		"EVENT_TYPE_CREATED":          1,
-		"EVENT_TYPE_STARTED":          2,
-		"EVENT_TYPE_EXITED":           3,
-		"EVENT_TYPE_OOM":              4,
-		"EVENT_TYPE_HOOK_FAILED":      5,
-		"EVENT_TYPE_DELETED":          6,
-		"EVENT_TYPE_PAUSED":           7,
-		"EVENT_TYPE_RESUMED":          8,
-		"EVENT_TYPE_KILLED":           9,
-		"EVENT_TYPE_UPDATED":          10,
-		"EVENT_TYPE_CHECKPOINTED":     40,
-		"EVENT_TYPE_RESTORED":         41,
-		"EVENT_TYPE_SNAPSHOT_REMOVED": 42,
-		"EVENT_TYPE_IMAGE_PULLED":     20,
-		"EVENT_TYPE_IMAGE_IMPORTED":   21,
-		"EVENT_TYPE_IMAGE_REMOVED":    22,
+		"EVENT_TYPE_UNSPECIFIED":            0,
+		"EVENT_TYPE_CREATED":                1,
+		"EVENT_TYPE_STARTED":                2,
+		"EVENT_TYPE_EXITED":                 3,
+		"EVENT_TYPE_OOM":                    4,
+		"EVENT_TYPE_HOOK_FAILED":            5,
+		"EVENT_TYPE_DELETED":                6,
+		"EVENT_TYPE_PAUSED":                 7,
+		"EVENT_TYPE_RESUMED":                8,
+		"EVENT_TYPE_KILLED":                 9,
+		"EVENT_TYPE_UPDATED":                10,
+		"EVENT_TYPE_CHECKPOINTED":           40,
+		"EVENT_TYPE_RESTORED":               41,
+		"EVENT_TYPE_SNAPSHOT_REMOVED":       42,
+		"EVENT_TYPE_IMAGE_PULLED":           20,
+		"EVENT_TYPE_IMAGE_IMPORTED":         21,
+		"EVENT_TYPE_IMAGE_REMOVED":          22,
+		"EVENT_TYPE_NETWORK_POLICY_UPDATED": 30,
 	}
 )
 
@@ -436,11 +499,11 @@ func (x EventType) String() string {
 }
 
 func (EventType) Descriptor() protoreflect.EnumDescriptor {
-	return file_nucleus_v1_nucleus_proto_enumTypes[5].Descriptor()
+	return file_nucleus_v1_nucleus_proto_enumTypes[6].Descriptor()
 }
 
 func (EventType) Type() protoreflect.EnumType {
-	return &file_nucleus_v1_nucleus_proto_enumTypes[5]
+	return &file_nucleus_v1_nucleus_proto_enumTypes[6]
 }
 
 func (x EventType) Number() protoreflect.EnumNumber {
@@ -449,7 +512,7 @@ func (x EventType) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use EventType.Descriptor instead.
 func (EventType) EnumDescriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{6}
 }
 
 // ContainerSpec is everything a client may ask for. The daemon hardens it into
@@ -502,9 +565,13 @@ type ContainerSpec struct {
 	// Name of an operator-defined hook set (`[hooks.sets.<name>]`).
 	// Empty: the operator's default set, if any.
 	HookSet string `protobuf:"bytes,16,opt,name=hook_set,json=hookSet,proto3" json:"hook_set,omitempty"`
-	// Network mode: "none", "sandbox" (gVisor netstack) or "host".
-	// Empty: the daemon's `[runsc] network`. Modes the operator has not allowed
-	// are refused.
+	// Network mode: "none" (only lo, the default), "loopback" (gVisor's
+	// netstack with only its loopback; "sandbox" is the old spelling),
+	// "egress" (an address on the daemon's bridge, outbound traffic as
+	// `egress` allows, enforced on the host) or "host".
+	// Empty: the daemon's `[runsc] network`, or "egress" when `egress` is set
+	// to a mode other than none. Modes the operator has not allowed are
+	// refused.
 	Network string `protobuf:"bytes,17,opt,name=network,proto3" json:"network,omitempty"`
 	// Maximum runtime after start; the container is killed with exit reason
 	// "timeout" when it expires. Unset or zero: the daemon's `[defaults]
@@ -546,9 +613,17 @@ type ContainerSpec struct {
 	// The user as a name or id, "user[:group]" (docker --user), resolved in
 	// the image's own /etc/passwd and /etc/group, never the host's. Empty:
 	// the image's USER. Only with image; exclusive with user.
-	ImageUser     string `protobuf:"bytes,27,opt,name=image_user,json=imageUser,proto3" json:"image_user,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ImageUser string `protobuf:"bytes,27,opt,name=image_user,json=imageUser,proto3" json:"image_user,omitempty"`
+	// Outbound traffic of an "egress" network container. Unset with network
+	// "egress": mode none (nothing leaves but DNS answers of no name).
+	Egress *EgressPolicy `protobuf:"bytes,30,opt,name=egress,proto3" json:"egress,omitempty"`
+	// Published ports, docker's `-p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]`:
+	// a host address and port forwarded to the container's port. Only with
+	// network "egress", only on `[network] publish_addresses` (default
+	// 127.0.0.1).
+	PublishedPorts []*PublishedPort `protobuf:"bytes,31,rep,name=published_ports,json=publishedPorts,proto3" json:"published_ports,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *ContainerSpec) Reset() {
@@ -770,6 +845,168 @@ func (x *ContainerSpec) GetImageUser() string {
 	return ""
 }
 
+func (x *ContainerSpec) GetEgress() *EgressPolicy {
+	if x != nil {
+		return x.Egress
+	}
+	return nil
+}
+
+func (x *ContainerSpec) GetPublishedPorts() []*PublishedPort {
+	if x != nil {
+		return x.PublishedPorts
+	}
+	return nil
+}
+
+// EgressPolicy is a container's outbound policy, enforced on the host.
+type EgressPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The mode.
+	Mode EgressMode `protobuf:"varint,1,opt,name=mode,proto3,enum=nucleus.v1.EgressMode" json:"mode,omitempty"`
+	// Domains the container may resolve and reach ("pypi.org",
+	// "*.pythonhosted.org": a wildcard matches subdomains only). At most 64.
+	Domains []string `protobuf:"bytes,2,rep,name=domains,proto3" json:"domains,omitempty"`
+	// Address ranges the container may reach ("203.0.113.0/24", a bare
+	// address means /32). At most 64.
+	Cidrs []string `protobuf:"bytes,3,rep,name=cidrs,proto3" json:"cidrs,omitempty"`
+	// Destination ports (TCP and UDP) allowed; empty: any port.
+	Ports         []uint32 `protobuf:"varint,4,rep,packed,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EgressPolicy) Reset() {
+	*x = EgressPolicy{}
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EgressPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EgressPolicy) ProtoMessage() {}
+
+func (x *EgressPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EgressPolicy.ProtoReflect.Descriptor instead.
+func (*EgressPolicy) Descriptor() ([]byte, []int) {
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EgressPolicy) GetMode() EgressMode {
+	if x != nil {
+		return x.Mode
+	}
+	return EgressMode_EGRESS_MODE_UNSPECIFIED
+}
+
+func (x *EgressPolicy) GetDomains() []string {
+	if x != nil {
+		return x.Domains
+	}
+	return nil
+}
+
+func (x *EgressPolicy) GetCidrs() []string {
+	if x != nil {
+		return x.Cidrs
+	}
+	return nil
+}
+
+func (x *EgressPolicy) GetPorts() []uint32 {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
+// PublishedPort forwards a host address and port to a container port.
+type PublishedPort struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Host address; empty: 127.0.0.1.
+	HostIp string `protobuf:"bytes,1,opt,name=host_ip,json=hostIp,proto3" json:"host_ip,omitempty"`
+	// Host port, 1-65535.
+	HostPort uint32 `protobuf:"varint,2,opt,name=host_port,json=hostPort,proto3" json:"host_port,omitempty"`
+	// Container port, 1-65535.
+	ContainerPort uint32 `protobuf:"varint,3,opt,name=container_port,json=containerPort,proto3" json:"container_port,omitempty"`
+	// "tcp" (the default and only protocol).
+	Protocol      string `protobuf:"bytes,4,opt,name=protocol,proto3" json:"protocol,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PublishedPort) Reset() {
+	*x = PublishedPort{}
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PublishedPort) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PublishedPort) ProtoMessage() {}
+
+func (x *PublishedPort) ProtoReflect() protoreflect.Message {
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PublishedPort.ProtoReflect.Descriptor instead.
+func (*PublishedPort) Descriptor() ([]byte, []int) {
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *PublishedPort) GetHostIp() string {
+	if x != nil {
+		return x.HostIp
+	}
+	return ""
+}
+
+func (x *PublishedPort) GetHostPort() uint32 {
+	if x != nil {
+		return x.HostPort
+	}
+	return 0
+}
+
+func (x *PublishedPort) GetContainerPort() uint32 {
+	if x != nil {
+		return x.ContainerPort
+	}
+	return 0
+}
+
+func (x *PublishedPort) GetProtocol() string {
+	if x != nil {
+		return x.Protocol
+	}
+	return ""
+}
+
 // User is a process identity inside the container.
 type User struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -785,7 +1022,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[1]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -797,7 +1034,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[1]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -810,7 +1047,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{1}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *User) GetUid() uint32 {
@@ -847,7 +1084,7 @@ type UserNamespace struct {
 
 func (x *UserNamespace) Reset() {
 	*x = UserNamespace{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[2]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -859,7 +1096,7 @@ func (x *UserNamespace) String() string {
 func (*UserNamespace) ProtoMessage() {}
 
 func (x *UserNamespace) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[2]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -872,7 +1109,7 @@ func (x *UserNamespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UserNamespace.ProtoReflect.Descriptor instead.
 func (*UserNamespace) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{2}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *UserNamespace) GetUidMappings() []*IDMapping {
@@ -904,7 +1141,7 @@ type IDMapping struct {
 
 func (x *IDMapping) Reset() {
 	*x = IDMapping{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[3]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +1153,7 @@ func (x *IDMapping) String() string {
 func (*IDMapping) ProtoMessage() {}
 
 func (x *IDMapping) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[3]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +1166,7 @@ func (x *IDMapping) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IDMapping.ProtoReflect.Descriptor instead.
 func (*IDMapping) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{3}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *IDMapping) GetContainerId() uint32 {
@@ -974,7 +1211,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[4]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -986,7 +1223,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[4]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -999,7 +1236,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{4}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Volume) GetType() VolumeType {
@@ -1055,7 +1292,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[5]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1304,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[5]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1317,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{5}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *Secret) GetName() string {
@@ -1139,7 +1376,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[6]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1151,7 +1388,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[6]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1164,7 +1401,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{6}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Resources) GetMemoryBytes() int64 {
@@ -1230,7 +1467,7 @@ type ExitStatus struct {
 
 func (x *ExitStatus) Reset() {
 	*x = ExitStatus{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[7]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1242,7 +1479,7 @@ func (x *ExitStatus) String() string {
 func (*ExitStatus) ProtoMessage() {}
 
 func (x *ExitStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[7]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1255,7 +1492,7 @@ func (x *ExitStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExitStatus.ProtoReflect.Descriptor instead.
 func (*ExitStatus) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{7}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ExitStatus) GetExitCode() int32 {
@@ -1344,13 +1581,18 @@ type Container struct {
 	// The argv, environment, working directory and user the container runs
 	// with after the image's config was applied.
 	ResolvedProcess *ResolvedProcess `protobuf:"bytes,18,opt,name=resolved_process,json=resolvedProcess,proto3" json:"resolved_process,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// The container's address on the daemon's bridge (network "egress");
+	// empty otherwise.
+	IpAddress string `protobuf:"bytes,20,opt,name=ip_address,json=ipAddress,proto3" json:"ip_address,omitempty"`
+	// The ports published for it, as in effect.
+	Ports         []*PublishedPort `protobuf:"bytes,21,rep,name=ports,proto3" json:"ports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[8]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1362,7 +1604,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[8]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1375,7 +1617,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{8}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *Container) GetId() string {
@@ -1518,6 +1760,20 @@ func (x *Container) GetResolvedProcess() *ResolvedProcess {
 	return nil
 }
 
+func (x *Container) GetIpAddress() string {
+	if x != nil {
+		return x.IpAddress
+	}
+	return ""
+}
+
+func (x *Container) GetPorts() []*PublishedPort {
+	if x != nil {
+		return x.Ports
+	}
+	return nil
+}
+
 // ResolvedProcess is what the container runs once its image's config was
 // applied to its spec.
 type ResolvedProcess struct {
@@ -1536,7 +1792,7 @@ type ResolvedProcess struct {
 
 func (x *ResolvedProcess) Reset() {
 	*x = ResolvedProcess{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1548,7 +1804,7 @@ func (x *ResolvedProcess) String() string {
 func (*ResolvedProcess) ProtoMessage() {}
 
 func (x *ResolvedProcess) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[9]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1561,7 +1817,7 @@ func (x *ResolvedProcess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolvedProcess.ProtoReflect.Descriptor instead.
 func (*ResolvedProcess) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{9}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ResolvedProcess) GetArgs() []string {
@@ -1603,7 +1859,7 @@ type CreateRequest struct {
 
 func (x *CreateRequest) Reset() {
 	*x = CreateRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1615,7 +1871,7 @@ func (x *CreateRequest) String() string {
 func (*CreateRequest) ProtoMessage() {}
 
 func (x *CreateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[10]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1628,7 +1884,7 @@ func (x *CreateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateRequest.ProtoReflect.Descriptor instead.
 func (*CreateRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{10}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateRequest) GetSpec() *ContainerSpec {
@@ -1649,7 +1905,7 @@ type CreateResponse struct {
 
 func (x *CreateResponse) Reset() {
 	*x = CreateResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1917,7 @@ func (x *CreateResponse) String() string {
 func (*CreateResponse) ProtoMessage() {}
 
 func (x *CreateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[11]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1930,7 @@ func (x *CreateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResponse.ProtoReflect.Descriptor instead.
 func (*CreateResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{11}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateResponse) GetContainer() *Container {
@@ -1695,7 +1951,7 @@ type StartRequest struct {
 
 func (x *StartRequest) Reset() {
 	*x = StartRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1707,7 +1963,7 @@ func (x *StartRequest) String() string {
 func (*StartRequest) ProtoMessage() {}
 
 func (x *StartRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[12]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1720,7 +1976,7 @@ func (x *StartRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartRequest.ProtoReflect.Descriptor instead.
 func (*StartRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{12}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StartRequest) GetId() string {
@@ -1741,7 +1997,7 @@ type StartResponse struct {
 
 func (x *StartResponse) Reset() {
 	*x = StartResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1753,7 +2009,7 @@ func (x *StartResponse) String() string {
 func (*StartResponse) ProtoMessage() {}
 
 func (x *StartResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[13]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1766,7 +2022,7 @@ func (x *StartResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartResponse.ProtoReflect.Descriptor instead.
 func (*StartResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{13}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *StartResponse) GetContainer() *Container {
@@ -1794,7 +2050,7 @@ type RunRequest struct {
 
 func (x *RunRequest) Reset() {
 	*x = RunRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +2062,7 @@ func (x *RunRequest) String() string {
 func (*RunRequest) ProtoMessage() {}
 
 func (x *RunRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[14]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +2075,7 @@ func (x *RunRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunRequest.ProtoReflect.Descriptor instead.
 func (*RunRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{14}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RunRequest) GetMsg() isRunRequest_Msg {
@@ -1908,7 +2164,7 @@ type TerminalSize struct {
 
 func (x *TerminalSize) Reset() {
 	*x = TerminalSize{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +2176,7 @@ func (x *TerminalSize) String() string {
 func (*TerminalSize) ProtoMessage() {}
 
 func (x *TerminalSize) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[15]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +2189,7 @@ func (x *TerminalSize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TerminalSize.ProtoReflect.Descriptor instead.
 func (*TerminalSize) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{15}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TerminalSize) GetRows() uint32 {
@@ -1963,7 +2219,7 @@ type RunStart struct {
 
 func (x *RunStart) Reset() {
 	*x = RunStart{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1975,7 +2231,7 @@ func (x *RunStart) String() string {
 func (*RunStart) ProtoMessage() {}
 
 func (x *RunStart) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[16]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1988,7 +2244,7 @@ func (x *RunStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunStart.ProtoReflect.Descriptor instead.
 func (*RunStart) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{16}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RunStart) GetSpec() *ContainerSpec {
@@ -2023,7 +2279,7 @@ type RunResponse struct {
 
 func (x *RunResponse) Reset() {
 	*x = RunResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2035,7 +2291,7 @@ func (x *RunResponse) String() string {
 func (*RunResponse) ProtoMessage() {}
 
 func (x *RunResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[17]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2048,7 +2304,7 @@ func (x *RunResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RunResponse.ProtoReflect.Descriptor instead.
 func (*RunResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{17}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RunResponse) GetMsg() isRunResponse_Msg {
@@ -2139,7 +2395,7 @@ type GetRequest struct {
 
 func (x *GetRequest) Reset() {
 	*x = GetRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2151,7 +2407,7 @@ func (x *GetRequest) String() string {
 func (*GetRequest) ProtoMessage() {}
 
 func (x *GetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[18]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2164,7 +2420,7 @@ func (x *GetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRequest.ProtoReflect.Descriptor instead.
 func (*GetRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{18}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetRequest) GetId() string {
@@ -2185,7 +2441,7 @@ type GetResponse struct {
 
 func (x *GetResponse) Reset() {
 	*x = GetResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2197,7 +2453,7 @@ func (x *GetResponse) String() string {
 func (*GetResponse) ProtoMessage() {}
 
 func (x *GetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[19]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2210,7 +2466,7 @@ func (x *GetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResponse.ProtoReflect.Descriptor instead.
 func (*GetResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{19}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetResponse) GetContainer() *Container {
@@ -2245,7 +2501,7 @@ type ListRequest struct {
 
 func (x *ListRequest) Reset() {
 	*x = ListRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2257,7 +2513,7 @@ func (x *ListRequest) String() string {
 func (*ListRequest) ProtoMessage() {}
 
 func (x *ListRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[20]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2270,7 +2526,7 @@ func (x *ListRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListRequest.ProtoReflect.Descriptor instead.
 func (*ListRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{20}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListRequest) GetStates() []ContainerState {
@@ -2331,7 +2587,7 @@ type ListResponse struct {
 
 func (x *ListResponse) Reset() {
 	*x = ListResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2343,7 +2599,7 @@ func (x *ListResponse) String() string {
 func (*ListResponse) ProtoMessage() {}
 
 func (x *ListResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[21]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2356,7 +2612,7 @@ func (x *ListResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListResponse.ProtoReflect.Descriptor instead.
 func (*ListResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{21}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListResponse) GetContainers() []*Container {
@@ -2386,7 +2642,7 @@ type KillRequest struct {
 
 func (x *KillRequest) Reset() {
 	*x = KillRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2398,7 +2654,7 @@ func (x *KillRequest) String() string {
 func (*KillRequest) ProtoMessage() {}
 
 func (x *KillRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[22]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2411,7 +2667,7 @@ func (x *KillRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillRequest.ProtoReflect.Descriptor instead.
 func (*KillRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{22}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *KillRequest) GetId() string {
@@ -2437,7 +2693,7 @@ type KillResponse struct {
 
 func (x *KillResponse) Reset() {
 	*x = KillResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2449,7 +2705,7 @@ func (x *KillResponse) String() string {
 func (*KillResponse) ProtoMessage() {}
 
 func (x *KillResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[23]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2462,7 +2718,7 @@ func (x *KillResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KillResponse.ProtoReflect.Descriptor instead.
 func (*KillResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{23}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
 }
 
 // StopRequest stops a container gracefully.
@@ -2480,7 +2736,7 @@ type StopRequest struct {
 
 func (x *StopRequest) Reset() {
 	*x = StopRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2492,7 +2748,7 @@ func (x *StopRequest) String() string {
 func (*StopRequest) ProtoMessage() {}
 
 func (x *StopRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[24]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2505,7 +2761,7 @@ func (x *StopRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopRequest.ProtoReflect.Descriptor instead.
 func (*StopRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{24}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *StopRequest) GetId() string {
@@ -2540,7 +2796,7 @@ type StopResponse struct {
 
 func (x *StopResponse) Reset() {
 	*x = StopResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2552,7 +2808,7 @@ func (x *StopResponse) String() string {
 func (*StopResponse) ProtoMessage() {}
 
 func (x *StopResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[25]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2565,7 +2821,7 @@ func (x *StopResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StopResponse.ProtoReflect.Descriptor instead.
 func (*StopResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{25}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *StopResponse) GetContainer() *Container {
@@ -2588,7 +2844,7 @@ type DeleteRequest struct {
 
 func (x *DeleteRequest) Reset() {
 	*x = DeleteRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2600,7 +2856,7 @@ func (x *DeleteRequest) String() string {
 func (*DeleteRequest) ProtoMessage() {}
 
 func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[26]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2613,7 +2869,7 @@ func (x *DeleteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteRequest.ProtoReflect.Descriptor instead.
 func (*DeleteRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{26}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteRequest) GetId() string {
@@ -2641,7 +2897,7 @@ type DeleteResponse struct {
 
 func (x *DeleteResponse) Reset() {
 	*x = DeleteResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2653,7 +2909,7 @@ func (x *DeleteResponse) String() string {
 func (*DeleteResponse) ProtoMessage() {}
 
 func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[27]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2666,7 +2922,7 @@ func (x *DeleteResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteResponse.ProtoReflect.Descriptor instead.
 func (*DeleteResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{27}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *DeleteResponse) GetContainer() *Container {
@@ -2687,7 +2943,7 @@ type WaitRequest struct {
 
 func (x *WaitRequest) Reset() {
 	*x = WaitRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2699,7 +2955,7 @@ func (x *WaitRequest) String() string {
 func (*WaitRequest) ProtoMessage() {}
 
 func (x *WaitRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[28]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2712,7 +2968,7 @@ func (x *WaitRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitRequest.ProtoReflect.Descriptor instead.
 func (*WaitRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{28}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *WaitRequest) GetId() string {
@@ -2735,7 +2991,7 @@ type WaitResponse struct {
 
 func (x *WaitResponse) Reset() {
 	*x = WaitResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2747,7 +3003,7 @@ func (x *WaitResponse) String() string {
 func (*WaitResponse) ProtoMessage() {}
 
 func (x *WaitResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[29]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2760,7 +3016,7 @@ func (x *WaitResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WaitResponse.ProtoReflect.Descriptor instead.
 func (*WaitResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{29}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *WaitResponse) GetExit() *ExitStatus {
@@ -2788,7 +3044,7 @@ type PauseRequest struct {
 
 func (x *PauseRequest) Reset() {
 	*x = PauseRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2800,7 +3056,7 @@ func (x *PauseRequest) String() string {
 func (*PauseRequest) ProtoMessage() {}
 
 func (x *PauseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[30]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2813,7 +3069,7 @@ func (x *PauseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseRequest.ProtoReflect.Descriptor instead.
 func (*PauseRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{30}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *PauseRequest) GetId() string {
@@ -2834,7 +3090,7 @@ type PauseResponse struct {
 
 func (x *PauseResponse) Reset() {
 	*x = PauseResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2846,7 +3102,7 @@ func (x *PauseResponse) String() string {
 func (*PauseResponse) ProtoMessage() {}
 
 func (x *PauseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[31]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2859,7 +3115,7 @@ func (x *PauseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseResponse.ProtoReflect.Descriptor instead.
 func (*PauseResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{31}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *PauseResponse) GetContainer() *Container {
@@ -2880,7 +3136,7 @@ type ResumeRequest struct {
 
 func (x *ResumeRequest) Reset() {
 	*x = ResumeRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2892,7 +3148,7 @@ func (x *ResumeRequest) String() string {
 func (*ResumeRequest) ProtoMessage() {}
 
 func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[32]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2905,7 +3161,7 @@ func (x *ResumeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeRequest.ProtoReflect.Descriptor instead.
 func (*ResumeRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{32}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ResumeRequest) GetId() string {
@@ -2926,7 +3182,7 @@ type ResumeResponse struct {
 
 func (x *ResumeResponse) Reset() {
 	*x = ResumeResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2938,7 +3194,7 @@ func (x *ResumeResponse) String() string {
 func (*ResumeResponse) ProtoMessage() {}
 
 func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[33]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2951,7 +3207,7 @@ func (x *ResumeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeResponse.ProtoReflect.Descriptor instead.
 func (*ResumeResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{33}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ResumeResponse) GetContainer() *Container {
@@ -2974,7 +3230,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2986,7 +3242,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[34]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2999,7 +3255,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{34}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UpdateRequest) GetId() string {
@@ -3027,7 +3283,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3039,7 +3295,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[35]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3052,7 +3308,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{35}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *UpdateResponse) GetContainer() *Container {
@@ -3084,7 +3340,7 @@ type LogsRequest struct {
 
 func (x *LogsRequest) Reset() {
 	*x = LogsRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3096,7 +3352,7 @@ func (x *LogsRequest) String() string {
 func (*LogsRequest) ProtoMessage() {}
 
 func (x *LogsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[36]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3109,7 +3365,7 @@ func (x *LogsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsRequest.ProtoReflect.Descriptor instead.
 func (*LogsRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{36}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *LogsRequest) GetId() string {
@@ -3165,7 +3421,7 @@ type LogsResponse struct {
 
 func (x *LogsResponse) Reset() {
 	*x = LogsResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3177,7 +3433,7 @@ func (x *LogsResponse) String() string {
 func (*LogsResponse) ProtoMessage() {}
 
 func (x *LogsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[37]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3190,7 +3446,7 @@ func (x *LogsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogsResponse.ProtoReflect.Descriptor instead.
 func (*LogsResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{37}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *LogsResponse) GetEntries() []*LogEntry {
@@ -3218,7 +3474,7 @@ type LogEntry struct {
 
 func (x *LogEntry) Reset() {
 	*x = LogEntry{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3230,7 +3486,7 @@ func (x *LogEntry) String() string {
 func (*LogEntry) ProtoMessage() {}
 
 func (x *LogEntry) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[38]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3243,7 +3499,7 @@ func (x *LogEntry) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LogEntry.ProtoReflect.Descriptor instead.
 func (*LogEntry) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{38}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *LogEntry) GetTime() *timestamppb.Timestamp {
@@ -3293,7 +3549,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3305,7 +3561,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[39]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3318,7 +3574,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{39}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -3448,7 +3704,7 @@ type ExecStart struct {
 
 func (x *ExecStart) Reset() {
 	*x = ExecStart{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3460,7 +3716,7 @@ func (x *ExecStart) String() string {
 func (*ExecStart) ProtoMessage() {}
 
 func (x *ExecStart) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[40]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3473,7 +3729,7 @@ func (x *ExecStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecStart.ProtoReflect.Descriptor instead.
 func (*ExecStart) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{40}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ExecStart) GetId() string {
@@ -3557,7 +3813,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3569,7 +3825,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[41]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3582,7 +3838,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{41}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -3689,7 +3945,7 @@ type ExecSyncRequest struct {
 
 func (x *ExecSyncRequest) Reset() {
 	*x = ExecSyncRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3701,7 +3957,7 @@ func (x *ExecSyncRequest) String() string {
 func (*ExecSyncRequest) ProtoMessage() {}
 
 func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[42]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3714,7 +3970,7 @@ func (x *ExecSyncRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncRequest.ProtoReflect.Descriptor instead.
 func (*ExecSyncRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{42}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ExecSyncRequest) GetId() string {
@@ -3797,7 +4053,7 @@ type ExecSyncResponse struct {
 
 func (x *ExecSyncResponse) Reset() {
 	*x = ExecSyncResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3809,7 +4065,7 @@ func (x *ExecSyncResponse) String() string {
 func (*ExecSyncResponse) ProtoMessage() {}
 
 func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[43]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3822,7 +4078,7 @@ func (x *ExecSyncResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecSyncResponse.ProtoReflect.Descriptor instead.
 func (*ExecSyncResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{43}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *ExecSyncResponse) GetStdout() []byte {
@@ -3889,7 +4145,7 @@ type StatsRequest struct {
 
 func (x *StatsRequest) Reset() {
 	*x = StatsRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3901,7 +4157,7 @@ func (x *StatsRequest) String() string {
 func (*StatsRequest) ProtoMessage() {}
 
 func (x *StatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[44]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3914,7 +4170,7 @@ func (x *StatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsRequest.ProtoReflect.Descriptor instead.
 func (*StatsRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{44}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *StatsRequest) GetIds() []string {
@@ -3949,7 +4205,7 @@ type StatsResponse struct {
 
 func (x *StatsResponse) Reset() {
 	*x = StatsResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3961,7 +4217,7 @@ func (x *StatsResponse) String() string {
 func (*StatsResponse) ProtoMessage() {}
 
 func (x *StatsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[45]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3974,7 +4230,7 @@ func (x *StatsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StatsResponse.ProtoReflect.Descriptor instead.
 func (*StatsResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{45}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *StatsResponse) GetStats() []*ContainerStats {
@@ -4002,14 +4258,20 @@ type ContainerStats struct {
 	// Tasks now.
 	PidsCurrent uint64 `protobuf:"varint,7,opt,name=pids_current,json=pidsCurrent,proto3" json:"pids_current,omitempty"`
 	// Task limit; 0 = unlimited.
-	PidsLimit     uint64 `protobuf:"varint,8,opt,name=pids_limit,json=pidsLimit,proto3" json:"pids_limit,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	PidsLimit uint64 `protobuf:"varint,8,opt,name=pids_limit,json=pidsLimit,proto3" json:"pids_limit,omitempty"`
+	// Bytes the container received over its network (network "egress").
+	NetworkRxBytes uint64 `protobuf:"varint,20,opt,name=network_rx_bytes,json=networkRxBytes,proto3" json:"network_rx_bytes,omitempty"`
+	// Bytes the container sent over its network (network "egress").
+	NetworkTxBytes uint64 `protobuf:"varint,21,opt,name=network_tx_bytes,json=networkTxBytes,proto3" json:"network_tx_bytes,omitempty"`
+	// Outbound packets the host dropped by the egress policy.
+	EgressDroppedPackets uint64 `protobuf:"varint,22,opt,name=egress_dropped_packets,json=egressDroppedPackets,proto3" json:"egress_dropped_packets,omitempty"`
+	unknownFields        protoimpl.UnknownFields
+	sizeCache            protoimpl.SizeCache
 }
 
 func (x *ContainerStats) Reset() {
 	*x = ContainerStats{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4021,7 +4283,7 @@ func (x *ContainerStats) String() string {
 func (*ContainerStats) ProtoMessage() {}
 
 func (x *ContainerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[46]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4034,7 +4296,7 @@ func (x *ContainerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStats.ProtoReflect.Descriptor instead.
 func (*ContainerStats) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{46}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ContainerStats) GetId() string {
@@ -4093,6 +4355,27 @@ func (x *ContainerStats) GetPidsLimit() uint64 {
 	return 0
 }
 
+func (x *ContainerStats) GetNetworkRxBytes() uint64 {
+	if x != nil {
+		return x.NetworkRxBytes
+	}
+	return 0
+}
+
+func (x *ContainerStats) GetNetworkTxBytes() uint64 {
+	if x != nil {
+		return x.NetworkTxBytes
+	}
+	return 0
+}
+
+func (x *ContainerStats) GetEgressDroppedPackets() uint64 {
+	if x != nil {
+		return x.EgressDroppedPackets
+	}
+	return 0
+}
+
 // EventsRequest subscribes to events.
 type EventsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -4111,7 +4394,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4123,7 +4406,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[47]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4136,7 +4419,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{47}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *EventsRequest) GetSinceSequence() uint64 {
@@ -4175,7 +4458,7 @@ type EventsResponse struct {
 
 func (x *EventsResponse) Reset() {
 	*x = EventsResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4187,7 +4470,7 @@ func (x *EventsResponse) String() string {
 func (*EventsResponse) ProtoMessage() {}
 
 func (x *EventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[48]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4200,7 +4483,7 @@ func (x *EventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsResponse.ProtoReflect.Descriptor instead.
 func (*EventsResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{48}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *EventsResponse) GetEvent() *Event {
@@ -4253,7 +4536,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4265,7 +4548,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[49]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4278,7 +4561,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{49}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *Event) GetSequence() uint64 {
@@ -4346,7 +4629,7 @@ type VersionRequest struct {
 
 func (x *VersionRequest) Reset() {
 	*x = VersionRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4358,7 +4641,7 @@ func (x *VersionRequest) String() string {
 func (*VersionRequest) ProtoMessage() {}
 
 func (x *VersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[50]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4371,7 +4654,7 @@ func (x *VersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionRequest.ProtoReflect.Descriptor instead.
 func (*VersionRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{50}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
 }
 
 // VersionResponse reports versions.
@@ -4397,7 +4680,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4409,7 +4692,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[51]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4422,7 +4705,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{51}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -4469,7 +4752,7 @@ type InfoRequest struct {
 
 func (x *InfoRequest) Reset() {
 	*x = InfoRequest{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4481,7 +4764,7 @@ func (x *InfoRequest) String() string {
 func (*InfoRequest) ProtoMessage() {}
 
 func (x *InfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[52]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4494,7 +4777,7 @@ func (x *InfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoRequest.ProtoReflect.Descriptor instead.
 func (*InfoRequest) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{52}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{54}
 }
 
 // StateCount is the number of containers in one state.
@@ -4510,7 +4793,7 @@ type StateCount struct {
 
 func (x *StateCount) Reset() {
 	*x = StateCount{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4522,7 +4805,7 @@ func (x *StateCount) String() string {
 func (*StateCount) ProtoMessage() {}
 
 func (x *StateCount) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[53]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4535,7 +4818,7 @@ func (x *StateCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateCount.ProtoReflect.Descriptor instead.
 func (*StateCount) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{53}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *StateCount) GetState() ContainerState {
@@ -4593,7 +4876,7 @@ type InfoResponse struct {
 
 func (x *InfoResponse) Reset() {
 	*x = InfoResponse{}
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[54]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4605,7 +4888,7 @@ func (x *InfoResponse) String() string {
 func (*InfoResponse) ProtoMessage() {}
 
 func (x *InfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_nucleus_v1_nucleus_proto_msgTypes[54]
+	mi := &file_nucleus_v1_nucleus_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4618,7 +4901,7 @@ func (x *InfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InfoResponse.ProtoReflect.Descriptor instead.
 func (*InfoResponse) Descriptor() ([]byte, []int) {
-	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{54}
+	return file_nucleus_v1_nucleus_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *InfoResponse) GetPlatform() string {
@@ -4731,7 +5014,8 @@ var File_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
 const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"\x18nucleus/v1/nucleus.proto\x12\n" +
-	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe1\t\n" +
+	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\n" +
+	"\n" +
 	"\rContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -4768,7 +5052,9 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"entrypoint\x12)\n" +
 	"\x10clear_entrypoint\x18\x1a \x01(\bR\x0fclearEntrypoint\x12\x1d\n" +
 	"\n" +
-	"image_user\x18\x1b \x01(\tR\timageUser\x1a>\n" +
+	"image_user\x18\x1b \x01(\tR\timageUser\x120\n" +
+	"\x06egress\x18\x1e \x01(\v2\x18.nucleus.v1.EgressPolicyR\x06egress\x12B\n" +
+	"\x0fpublished_ports\x18\x1f \x03(\v2\x19.nucleus.v1.PublishedPortR\x0epublishedPorts\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -4777,7 +5063,17 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a:\n" +
 	"\fSysctlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"S\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x80\x01\n" +
+	"\fEgressPolicy\x12*\n" +
+	"\x04mode\x18\x01 \x01(\x0e2\x16.nucleus.v1.EgressModeR\x04mode\x12\x18\n" +
+	"\adomains\x18\x02 \x03(\tR\adomains\x12\x14\n" +
+	"\x05cidrs\x18\x03 \x03(\tR\x05cidrs\x12\x14\n" +
+	"\x05ports\x18\x04 \x03(\rR\x05ports\"\x88\x01\n" +
+	"\rPublishedPort\x12\x17\n" +
+	"\ahost_ip\x18\x01 \x01(\tR\x06hostIp\x12\x1b\n" +
+	"\thost_port\x18\x02 \x01(\rR\bhostPort\x12%\n" +
+	"\x0econtainer_port\x18\x03 \x01(\rR\rcontainerPort\x12\x1a\n" +
+	"\bprotocol\x18\x04 \x01(\tR\bprotocol\"S\n" +
 	"\x04User\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\rR\x03uid\x12\x10\n" +
 	"\x03gid\x18\x02 \x01(\rR\x03gid\x12'\n" +
@@ -4814,7 +5110,7 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"oom_killed\x18\x03 \x01(\bR\toomKilled\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x05 \x01(\tR\amessage\"\xe4\x06\n" +
+	"\amessage\x18\x05 \x01(\tR\amessage\"\xb4\a\n" +
 	"\tContainer\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12-\n" +
@@ -4839,7 +5135,10 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\rrestored_from\x18\x1e \x01(\tR\frestoredFrom\x12!\n" +
 	"\fimage_digest\x18\x10 \x01(\tR\vimageDigest\x12'\n" +
 	"\x0fimage_reference\x18\x11 \x01(\tR\x0eimageReference\x12F\n" +
-	"\x10resolved_process\x18\x12 \x01(\v2\x1b.nucleus.v1.ResolvedProcessR\x0fresolvedProcess\x1a9\n" +
+	"\x10resolved_process\x18\x12 \x01(\v2\x1b.nucleus.v1.ResolvedProcessR\x0fresolvedProcess\x12\x1d\n" +
+	"\n" +
+	"ip_address\x18\x14 \x01(\tR\tipAddress\x12/\n" +
+	"\x05ports\x18\x15 \x03(\v2\x19.nucleus.v1.PublishedPortR\x05ports\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
@@ -4992,7 +5291,7 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x06stream\x18\x02 \x01(\bR\x06stream\x125\n" +
 	"\binterval\x18\x03 \x01(\v2\x19.google.protobuf.DurationR\binterval\"A\n" +
 	"\rStatsResponse\x120\n" +
-	"\x05stats\x18\x01 \x03(\v2\x1a.nucleus.v1.ContainerStatsR\x05stats\"\xa4\x02\n" +
+	"\x05stats\x18\x01 \x03(\v2\x1a.nucleus.v1.ContainerStatsR\x05stats\"\xae\x03\n" +
 	"\x0eContainerStats\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12.\n" +
@@ -5003,7 +5302,10 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"cpuUsageNs\x12!\n" +
 	"\fpids_current\x18\a \x01(\x04R\vpidsCurrent\x12\x1d\n" +
 	"\n" +
-	"pids_limit\x18\b \x01(\x04R\tpidsLimit\"\xa0\x01\n" +
+	"pids_limit\x18\b \x01(\x04R\tpidsLimit\x12(\n" +
+	"\x10network_rx_bytes\x18\x14 \x01(\x04R\x0enetworkRxBytes\x12(\n" +
+	"\x10network_tx_bytes\x18\x15 \x01(\x04R\x0enetworkTxBytes\x124\n" +
+	"\x16egress_dropped_packets\x18\x16 \x01(\x04R\x14egressDroppedPackets\"\xa0\x01\n" +
 	"\rEventsRequest\x12*\n" +
 	"\x0esince_sequence\x18\x01 \x01(\x04H\x00R\rsinceSequence\x88\x01\x01\x12#\n" +
 	"\rcontainer_ids\x18\x02 \x03(\tR\fcontainerIds\x12+\n" +
@@ -5068,7 +5370,13 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x17PULL_POLICY_UNSPECIFIED\x10\x00\x12\x17\n" +
 	"\x13PULL_POLICY_MISSING\x10\x01\x12\x16\n" +
 	"\x12PULL_POLICY_ALWAYS\x10\x02\x12\x15\n" +
-	"\x11PULL_POLICY_NEVER\x10\x03*V\n" +
+	"\x11PULL_POLICY_NEVER\x10\x03*o\n" +
+	"\n" +
+	"EgressMode\x12\x1b\n" +
+	"\x17EGRESS_MODE_UNSPECIFIED\x10\x00\x12\x14\n" +
+	"\x10EGRESS_MODE_NONE\x10\x01\x12\x13\n" +
+	"\x0fEGRESS_MODE_ALL\x10\x02\x12\x19\n" +
+	"\x15EGRESS_MODE_ALLOWLIST\x10\x03*V\n" +
 	"\n" +
 	"VolumeType\x12\x1b\n" +
 	"\x17VOLUME_TYPE_UNSPECIFIED\x10\x00\x12\x14\n" +
@@ -5089,7 +5397,7 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\tLogStream\x12\x1a\n" +
 	"\x16LOG_STREAM_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11LOG_STREAM_STDOUT\x10\x01\x12\x15\n" +
-	"\x11LOG_STREAM_STDERR\x10\x02*\xc5\x03\n" +
+	"\x11LOG_STREAM_STDERR\x10\x02*\xec\x03\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12\x16\n" +
 	"\x12EVENT_TYPE_CREATED\x10\x01\x12\x16\n" +
@@ -5108,7 +5416,8 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x1bEVENT_TYPE_SNAPSHOT_REMOVED\x10*\x12\x1b\n" +
 	"\x17EVENT_TYPE_IMAGE_PULLED\x10\x14\x12\x1d\n" +
 	"\x19EVENT_TYPE_IMAGE_IMPORTED\x10\x15\x12\x1c\n" +
-	"\x18EVENT_TYPE_IMAGE_REMOVED\x10\x162\xae\t\n" +
+	"\x18EVENT_TYPE_IMAGE_REMOVED\x10\x16\x12%\n" +
+	"!EVENT_TYPE_NETWORK_POLICY_UPDATED\x10\x1e2\xae\t\n" +
 	"\aNucleus\x12?\n" +
 	"\x06Create\x12\x19.nucleus.v1.CreateRequest\x1a\x1a.nucleus.v1.CreateResponse\x12<\n" +
 	"\x05Start\x12\x18.nucleus.v1.StartRequest\x1a\x19.nucleus.v1.StartResponse\x12:\n" +
@@ -5142,187 +5451,194 @@ func file_nucleus_v1_nucleus_proto_rawDescGZIP() []byte {
 	return file_nucleus_v1_nucleus_proto_rawDescData
 }
 
-var file_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
-var file_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_nucleus_v1_nucleus_proto_enumTypes = make([]protoimpl.EnumInfo, 7)
+var file_nucleus_v1_nucleus_proto_msgTypes = make([]protoimpl.MessageInfo, 62)
 var file_nucleus_v1_nucleus_proto_goTypes = []any{
 	(PullPolicy)(0),               // 0: nucleus.v1.PullPolicy
-	(VolumeType)(0),               // 1: nucleus.v1.VolumeType
-	(ContainerState)(0),           // 2: nucleus.v1.ContainerState
-	(ListView)(0),                 // 3: nucleus.v1.ListView
-	(LogStream)(0),                // 4: nucleus.v1.LogStream
-	(EventType)(0),                // 5: nucleus.v1.EventType
-	(*ContainerSpec)(nil),         // 6: nucleus.v1.ContainerSpec
-	(*User)(nil),                  // 7: nucleus.v1.User
-	(*UserNamespace)(nil),         // 8: nucleus.v1.UserNamespace
-	(*IDMapping)(nil),             // 9: nucleus.v1.IDMapping
-	(*Volume)(nil),                // 10: nucleus.v1.Volume
-	(*Secret)(nil),                // 11: nucleus.v1.Secret
-	(*Resources)(nil),             // 12: nucleus.v1.Resources
-	(*ExitStatus)(nil),            // 13: nucleus.v1.ExitStatus
-	(*Container)(nil),             // 14: nucleus.v1.Container
-	(*ResolvedProcess)(nil),       // 15: nucleus.v1.ResolvedProcess
-	(*CreateRequest)(nil),         // 16: nucleus.v1.CreateRequest
-	(*CreateResponse)(nil),        // 17: nucleus.v1.CreateResponse
-	(*StartRequest)(nil),          // 18: nucleus.v1.StartRequest
-	(*StartResponse)(nil),         // 19: nucleus.v1.StartResponse
-	(*RunRequest)(nil),            // 20: nucleus.v1.RunRequest
-	(*TerminalSize)(nil),          // 21: nucleus.v1.TerminalSize
-	(*RunStart)(nil),              // 22: nucleus.v1.RunStart
-	(*RunResponse)(nil),           // 23: nucleus.v1.RunResponse
-	(*GetRequest)(nil),            // 24: nucleus.v1.GetRequest
-	(*GetResponse)(nil),           // 25: nucleus.v1.GetResponse
-	(*ListRequest)(nil),           // 26: nucleus.v1.ListRequest
-	(*ListResponse)(nil),          // 27: nucleus.v1.ListResponse
-	(*KillRequest)(nil),           // 28: nucleus.v1.KillRequest
-	(*KillResponse)(nil),          // 29: nucleus.v1.KillResponse
-	(*StopRequest)(nil),           // 30: nucleus.v1.StopRequest
-	(*StopResponse)(nil),          // 31: nucleus.v1.StopResponse
-	(*DeleteRequest)(nil),         // 32: nucleus.v1.DeleteRequest
-	(*DeleteResponse)(nil),        // 33: nucleus.v1.DeleteResponse
-	(*WaitRequest)(nil),           // 34: nucleus.v1.WaitRequest
-	(*WaitResponse)(nil),          // 35: nucleus.v1.WaitResponse
-	(*PauseRequest)(nil),          // 36: nucleus.v1.PauseRequest
-	(*PauseResponse)(nil),         // 37: nucleus.v1.PauseResponse
-	(*ResumeRequest)(nil),         // 38: nucleus.v1.ResumeRequest
-	(*ResumeResponse)(nil),        // 39: nucleus.v1.ResumeResponse
-	(*UpdateRequest)(nil),         // 40: nucleus.v1.UpdateRequest
-	(*UpdateResponse)(nil),        // 41: nucleus.v1.UpdateResponse
-	(*LogsRequest)(nil),           // 42: nucleus.v1.LogsRequest
-	(*LogsResponse)(nil),          // 43: nucleus.v1.LogsResponse
-	(*LogEntry)(nil),              // 44: nucleus.v1.LogEntry
-	(*ExecRequest)(nil),           // 45: nucleus.v1.ExecRequest
-	(*ExecStart)(nil),             // 46: nucleus.v1.ExecStart
-	(*ExecResponse)(nil),          // 47: nucleus.v1.ExecResponse
-	(*ExecSyncRequest)(nil),       // 48: nucleus.v1.ExecSyncRequest
-	(*ExecSyncResponse)(nil),      // 49: nucleus.v1.ExecSyncResponse
-	(*StatsRequest)(nil),          // 50: nucleus.v1.StatsRequest
-	(*StatsResponse)(nil),         // 51: nucleus.v1.StatsResponse
-	(*ContainerStats)(nil),        // 52: nucleus.v1.ContainerStats
-	(*EventsRequest)(nil),         // 53: nucleus.v1.EventsRequest
-	(*EventsResponse)(nil),        // 54: nucleus.v1.EventsResponse
-	(*Event)(nil),                 // 55: nucleus.v1.Event
-	(*VersionRequest)(nil),        // 56: nucleus.v1.VersionRequest
-	(*VersionResponse)(nil),       // 57: nucleus.v1.VersionResponse
-	(*InfoRequest)(nil),           // 58: nucleus.v1.InfoRequest
-	(*StateCount)(nil),            // 59: nucleus.v1.StateCount
-	(*InfoResponse)(nil),          // 60: nucleus.v1.InfoResponse
-	nil,                           // 61: nucleus.v1.ContainerSpec.AnnotationsEntry
-	nil,                           // 62: nucleus.v1.ContainerSpec.LabelsEntry
-	nil,                           // 63: nucleus.v1.ContainerSpec.SysctlsEntry
-	nil,                           // 64: nucleus.v1.Container.LabelsEntry
-	nil,                           // 65: nucleus.v1.Event.AttributesEntry
-	(*durationpb.Duration)(nil),   // 66: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 67: google.protobuf.Timestamp
+	(EgressMode)(0),               // 1: nucleus.v1.EgressMode
+	(VolumeType)(0),               // 2: nucleus.v1.VolumeType
+	(ContainerState)(0),           // 3: nucleus.v1.ContainerState
+	(ListView)(0),                 // 4: nucleus.v1.ListView
+	(LogStream)(0),                // 5: nucleus.v1.LogStream
+	(EventType)(0),                // 6: nucleus.v1.EventType
+	(*ContainerSpec)(nil),         // 7: nucleus.v1.ContainerSpec
+	(*EgressPolicy)(nil),          // 8: nucleus.v1.EgressPolicy
+	(*PublishedPort)(nil),         // 9: nucleus.v1.PublishedPort
+	(*User)(nil),                  // 10: nucleus.v1.User
+	(*UserNamespace)(nil),         // 11: nucleus.v1.UserNamespace
+	(*IDMapping)(nil),             // 12: nucleus.v1.IDMapping
+	(*Volume)(nil),                // 13: nucleus.v1.Volume
+	(*Secret)(nil),                // 14: nucleus.v1.Secret
+	(*Resources)(nil),             // 15: nucleus.v1.Resources
+	(*ExitStatus)(nil),            // 16: nucleus.v1.ExitStatus
+	(*Container)(nil),             // 17: nucleus.v1.Container
+	(*ResolvedProcess)(nil),       // 18: nucleus.v1.ResolvedProcess
+	(*CreateRequest)(nil),         // 19: nucleus.v1.CreateRequest
+	(*CreateResponse)(nil),        // 20: nucleus.v1.CreateResponse
+	(*StartRequest)(nil),          // 21: nucleus.v1.StartRequest
+	(*StartResponse)(nil),         // 22: nucleus.v1.StartResponse
+	(*RunRequest)(nil),            // 23: nucleus.v1.RunRequest
+	(*TerminalSize)(nil),          // 24: nucleus.v1.TerminalSize
+	(*RunStart)(nil),              // 25: nucleus.v1.RunStart
+	(*RunResponse)(nil),           // 26: nucleus.v1.RunResponse
+	(*GetRequest)(nil),            // 27: nucleus.v1.GetRequest
+	(*GetResponse)(nil),           // 28: nucleus.v1.GetResponse
+	(*ListRequest)(nil),           // 29: nucleus.v1.ListRequest
+	(*ListResponse)(nil),          // 30: nucleus.v1.ListResponse
+	(*KillRequest)(nil),           // 31: nucleus.v1.KillRequest
+	(*KillResponse)(nil),          // 32: nucleus.v1.KillResponse
+	(*StopRequest)(nil),           // 33: nucleus.v1.StopRequest
+	(*StopResponse)(nil),          // 34: nucleus.v1.StopResponse
+	(*DeleteRequest)(nil),         // 35: nucleus.v1.DeleteRequest
+	(*DeleteResponse)(nil),        // 36: nucleus.v1.DeleteResponse
+	(*WaitRequest)(nil),           // 37: nucleus.v1.WaitRequest
+	(*WaitResponse)(nil),          // 38: nucleus.v1.WaitResponse
+	(*PauseRequest)(nil),          // 39: nucleus.v1.PauseRequest
+	(*PauseResponse)(nil),         // 40: nucleus.v1.PauseResponse
+	(*ResumeRequest)(nil),         // 41: nucleus.v1.ResumeRequest
+	(*ResumeResponse)(nil),        // 42: nucleus.v1.ResumeResponse
+	(*UpdateRequest)(nil),         // 43: nucleus.v1.UpdateRequest
+	(*UpdateResponse)(nil),        // 44: nucleus.v1.UpdateResponse
+	(*LogsRequest)(nil),           // 45: nucleus.v1.LogsRequest
+	(*LogsResponse)(nil),          // 46: nucleus.v1.LogsResponse
+	(*LogEntry)(nil),              // 47: nucleus.v1.LogEntry
+	(*ExecRequest)(nil),           // 48: nucleus.v1.ExecRequest
+	(*ExecStart)(nil),             // 49: nucleus.v1.ExecStart
+	(*ExecResponse)(nil),          // 50: nucleus.v1.ExecResponse
+	(*ExecSyncRequest)(nil),       // 51: nucleus.v1.ExecSyncRequest
+	(*ExecSyncResponse)(nil),      // 52: nucleus.v1.ExecSyncResponse
+	(*StatsRequest)(nil),          // 53: nucleus.v1.StatsRequest
+	(*StatsResponse)(nil),         // 54: nucleus.v1.StatsResponse
+	(*ContainerStats)(nil),        // 55: nucleus.v1.ContainerStats
+	(*EventsRequest)(nil),         // 56: nucleus.v1.EventsRequest
+	(*EventsResponse)(nil),        // 57: nucleus.v1.EventsResponse
+	(*Event)(nil),                 // 58: nucleus.v1.Event
+	(*VersionRequest)(nil),        // 59: nucleus.v1.VersionRequest
+	(*VersionResponse)(nil),       // 60: nucleus.v1.VersionResponse
+	(*InfoRequest)(nil),           // 61: nucleus.v1.InfoRequest
+	(*StateCount)(nil),            // 62: nucleus.v1.StateCount
+	(*InfoResponse)(nil),          // 63: nucleus.v1.InfoResponse
+	nil,                           // 64: nucleus.v1.ContainerSpec.AnnotationsEntry
+	nil,                           // 65: nucleus.v1.ContainerSpec.LabelsEntry
+	nil,                           // 66: nucleus.v1.ContainerSpec.SysctlsEntry
+	nil,                           // 67: nucleus.v1.Container.LabelsEntry
+	nil,                           // 68: nucleus.v1.Event.AttributesEntry
+	(*durationpb.Duration)(nil),   // 69: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 70: google.protobuf.Timestamp
 }
 var file_nucleus_v1_nucleus_proto_depIdxs = []int32{
-	7,  // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
-	61, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
-	62, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
-	63, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
-	8,  // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
-	10, // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
-	11, // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
-	12, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
-	66, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
+	10, // 0: nucleus.v1.ContainerSpec.user:type_name -> nucleus.v1.User
+	64, // 1: nucleus.v1.ContainerSpec.annotations:type_name -> nucleus.v1.ContainerSpec.AnnotationsEntry
+	65, // 2: nucleus.v1.ContainerSpec.labels:type_name -> nucleus.v1.ContainerSpec.LabelsEntry
+	66, // 3: nucleus.v1.ContainerSpec.sysctls:type_name -> nucleus.v1.ContainerSpec.SysctlsEntry
+	11, // 4: nucleus.v1.ContainerSpec.user_namespace:type_name -> nucleus.v1.UserNamespace
+	13, // 5: nucleus.v1.ContainerSpec.volumes:type_name -> nucleus.v1.Volume
+	14, // 6: nucleus.v1.ContainerSpec.secrets:type_name -> nucleus.v1.Secret
+	15, // 7: nucleus.v1.ContainerSpec.resources:type_name -> nucleus.v1.Resources
+	69, // 8: nucleus.v1.ContainerSpec.timeout:type_name -> google.protobuf.Duration
 	0,  // 9: nucleus.v1.ContainerSpec.pull_policy:type_name -> nucleus.v1.PullPolicy
-	9,  // 10: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
-	9,  // 11: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
-	1,  // 12: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
-	6,  // 13: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
-	2,  // 14: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
-	67, // 15: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
-	67, // 16: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
-	67, // 17: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
-	13, // 18: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
-	64, // 19: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
-	15, // 20: nucleus.v1.Container.resolved_process:type_name -> nucleus.v1.ResolvedProcess
-	7,  // 21: nucleus.v1.ResolvedProcess.user:type_name -> nucleus.v1.User
-	6,  // 22: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
-	14, // 23: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
-	14, // 24: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
-	22, // 25: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
-	6,  // 26: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
-	14, // 27: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
-	13, // 28: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
-	14, // 29: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
-	2,  // 30: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
-	3,  // 31: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
-	14, // 32: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
-	66, // 33: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
-	14, // 34: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
-	14, // 35: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
-	13, // 36: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
-	67, // 37: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
-	14, // 38: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
-	14, // 39: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
-	12, // 40: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
-	14, // 41: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
-	67, // 42: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	4,  // 43: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
-	44, // 44: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
-	67, // 45: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
-	4,  // 46: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
-	46, // 47: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
-	21, // 48: nucleus.v1.ExecRequest.resize:type_name -> nucleus.v1.TerminalSize
-	7,  // 49: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
-	66, // 50: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
-	21, // 51: nucleus.v1.ExecStart.terminal_size:type_name -> nucleus.v1.TerminalSize
-	13, // 52: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
-	7,  // 53: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
-	66, // 54: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
-	66, // 55: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
-	52, // 56: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
-	67, // 57: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
-	5,  // 58: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
-	55, // 59: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
-	67, // 60: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
-	5,  // 61: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
-	65, // 62: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
-	2,  // 63: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
-	59, // 64: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
-	16, // 65: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
-	18, // 66: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
-	20, // 67: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
-	24, // 68: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
-	26, // 69: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
-	28, // 70: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
-	30, // 71: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
-	32, // 72: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
-	34, // 73: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
-	42, // 74: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
-	45, // 75: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
-	48, // 76: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
-	50, // 77: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
-	36, // 78: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
-	38, // 79: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
-	40, // 80: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
-	53, // 81: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
-	56, // 82: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
-	58, // 83: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
-	17, // 84: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
-	19, // 85: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
-	23, // 86: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
-	25, // 87: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
-	27, // 88: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
-	29, // 89: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
-	31, // 90: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
-	33, // 91: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
-	35, // 92: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
-	43, // 93: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
-	47, // 94: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
-	49, // 95: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
-	51, // 96: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
-	37, // 97: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
-	39, // 98: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
-	41, // 99: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
-	54, // 100: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
-	57, // 101: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
-	60, // 102: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
-	84, // [84:103] is the sub-list for method output_type
-	65, // [65:84] is the sub-list for method input_type
-	65, // [65:65] is the sub-list for extension type_name
-	65, // [65:65] is the sub-list for extension extendee
-	0,  // [0:65] is the sub-list for field type_name
+	8,  // 10: nucleus.v1.ContainerSpec.egress:type_name -> nucleus.v1.EgressPolicy
+	9,  // 11: nucleus.v1.ContainerSpec.published_ports:type_name -> nucleus.v1.PublishedPort
+	1,  // 12: nucleus.v1.EgressPolicy.mode:type_name -> nucleus.v1.EgressMode
+	12, // 13: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
+	12, // 14: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
+	2,  // 15: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
+	7,  // 16: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
+	3,  // 17: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
+	70, // 18: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
+	70, // 19: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
+	70, // 20: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
+	16, // 21: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
+	67, // 22: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
+	18, // 23: nucleus.v1.Container.resolved_process:type_name -> nucleus.v1.ResolvedProcess
+	9,  // 24: nucleus.v1.Container.ports:type_name -> nucleus.v1.PublishedPort
+	10, // 25: nucleus.v1.ResolvedProcess.user:type_name -> nucleus.v1.User
+	7,  // 26: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
+	17, // 27: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
+	17, // 28: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
+	25, // 29: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
+	7,  // 30: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
+	17, // 31: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
+	16, // 32: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
+	17, // 33: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
+	3,  // 34: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
+	4,  // 35: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
+	17, // 36: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
+	69, // 37: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
+	17, // 38: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
+	17, // 39: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
+	16, // 40: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
+	70, // 41: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
+	17, // 42: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
+	17, // 43: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
+	15, // 44: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
+	17, // 45: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
+	70, // 46: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	5,  // 47: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
+	47, // 48: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
+	70, // 49: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	5,  // 50: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
+	49, // 51: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
+	24, // 52: nucleus.v1.ExecRequest.resize:type_name -> nucleus.v1.TerminalSize
+	10, // 53: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
+	69, // 54: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
+	24, // 55: nucleus.v1.ExecStart.terminal_size:type_name -> nucleus.v1.TerminalSize
+	16, // 56: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
+	10, // 57: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
+	69, // 58: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
+	69, // 59: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
+	55, // 60: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
+	70, // 61: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
+	6,  // 62: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
+	58, // 63: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
+	70, // 64: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
+	6,  // 65: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
+	68, // 66: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
+	3,  // 67: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
+	62, // 68: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
+	19, // 69: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
+	21, // 70: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
+	23, // 71: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
+	27, // 72: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
+	29, // 73: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
+	31, // 74: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
+	33, // 75: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
+	35, // 76: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
+	37, // 77: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
+	45, // 78: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
+	48, // 79: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
+	51, // 80: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
+	53, // 81: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
+	39, // 82: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
+	41, // 83: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
+	43, // 84: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
+	56, // 85: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
+	59, // 86: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
+	61, // 87: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
+	20, // 88: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
+	22, // 89: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
+	26, // 90: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
+	28, // 91: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
+	30, // 92: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
+	32, // 93: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
+	34, // 94: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
+	36, // 95: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
+	38, // 96: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
+	46, // 97: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
+	50, // 98: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
+	52, // 99: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
+	54, // 100: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
+	40, // 101: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
+	42, // 102: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
+	44, // 103: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
+	57, // 104: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
+	60, // 105: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
+	63, // 106: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
+	88, // [88:107] is the sub-list for method output_type
+	69, // [69:88] is the sub-list for method input_type
+	69, // [69:69] is the sub-list for extension type_name
+	69, // [69:69] is the sub-list for extension extendee
+	0,  // [0:69] is the sub-list for field type_name
 }
 
 func init() { file_nucleus_v1_nucleus_proto_init() }
@@ -5330,40 +5646,40 @@ func file_nucleus_v1_nucleus_proto_init() {
 	if File_nucleus_v1_nucleus_proto != nil {
 		return
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[14].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[16].OneofWrappers = []any{
 		(*RunRequest_Start)(nil),
 		(*RunRequest_Stdin)(nil),
 		(*RunRequest_CloseStdin)(nil),
 		(*RunRequest_Signal)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[17].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[19].OneofWrappers = []any{
 		(*RunResponse_Container)(nil),
 		(*RunResponse_Stdout)(nil),
 		(*RunResponse_Stderr)(nil),
 		(*RunResponse_Exit)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[36].OneofWrappers = []any{}
-	file_nucleus_v1_nucleus_proto_msgTypes[39].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[38].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[41].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 		(*ExecRequest_Signal)(nil),
 		(*ExecRequest_Resize)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[41].OneofWrappers = []any{
+	file_nucleus_v1_nucleus_proto_msgTypes[43].OneofWrappers = []any{
 		(*ExecResponse_ExecId)(nil),
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
-	file_nucleus_v1_nucleus_proto_msgTypes[47].OneofWrappers = []any{}
+	file_nucleus_v1_nucleus_proto_msgTypes[49].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_nucleus_v1_nucleus_proto_rawDesc), len(file_nucleus_v1_nucleus_proto_rawDesc)),
-			NumEnums:      6,
-			NumMessages:   60,
+			NumEnums:      7,
+			NumMessages:   62,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

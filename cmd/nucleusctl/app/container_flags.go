@@ -16,25 +16,27 @@ import (
 // ContainerOptions are the flags create and run share. Each maps onto one
 // ContainerSpec field; see Spec.
 type ContainerOptions struct {
-	Name        string   // --name: spec.name
-	Rm          bool     // --rm: spec.auto_remove
-	Interactive bool     // -i: spec.open_stdin (run also forwards stdin)
-	Env         []string // -e K=V or K (from our environment): spec.env, after --env-file
-	EnvFiles    []string // --env-file: docker's format, spec.env
-	Volumes     []string // -v SRC:DST[:ro|rw]: bind spec.volumes
-	Tmpfs       []string // --tmpfs DST[:size=64m]: tmpfs spec.volumes
-	Rootfs      string   // --rootfs DIR (made absolute): spec.rootfs
-	Memory      string   // --memory 256m: spec.resources.memory_bytes
-	CPUs        float64  // --cpus 1.5: spec.resources.cpus
-	PidsLimit   int64    // --pids-limit: spec.resources.pids
-	Timeout     string   // --timeout: spec.timeout, the max runtime; "0" or "none": spec.no_timeout
-	User        string   // -u UID[:GID]: spec.user
-	Workdir     string   // -w: spec.cwd
-	Hostname    string   // --hostname: spec.hostname
-	Network     string   // --network none|sandbox|host: spec.network
-	Secrets     []string // --secret NAME=FILE: spec.secrets, FILE's bytes at /run/secrets/NAME
-	HookSet     string   // --hooks SET: spec.hook_set
-	Labels      []string // -l k=v: spec.labels
+	Name        string             // --name: spec.name
+	Rm          bool               // --rm: spec.auto_remove
+	Interactive bool               // -i: spec.open_stdin (run also forwards stdin)
+	Env         []string           // -e K=V or K (from our environment): spec.env, after --env-file
+	EnvFiles    []string           // --env-file: docker's format, spec.env
+	Volumes     []string           // -v SRC:DST[:ro|rw]: bind spec.volumes
+	Tmpfs       []string           // --tmpfs DST[:size=64m]: tmpfs spec.volumes
+	Rootfs      string             // --rootfs DIR (made absolute): spec.rootfs
+	Memory      string             // --memory 256m: spec.resources.memory_bytes
+	CPUs        float64            // --cpus 1.5: spec.resources.cpus
+	PidsLimit   int64              // --pids-limit: spec.resources.pids
+	Timeout     string             // --timeout: spec.timeout, the max runtime; "0" or "none": spec.no_timeout
+	User        string             // -u UID[:GID]: spec.user
+	Workdir     string             // -w: spec.cwd
+	Hostname    string             // --hostname: spec.hostname
+	Network     string             // --network none|loopback|egress|host: spec.network
+	Egress      client.EgressFlags // --egress, --allow-domain, --allow-cidr, --allow-port: spec.egress
+	Publish     []string           // -p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]: spec.published_ports
+	Secrets     []string           // --secret NAME=FILE: spec.secrets, FILE's bytes at /run/secrets/NAME
+	HookSet     string             // --hooks SET: spec.hook_set
+	Labels      []string           // -l k=v: spec.labels
 	Image       ImageOptions
 }
 
@@ -55,7 +57,12 @@ func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
 	fs.StringVarP(&o.User, "user", "u", "", "UID[:GID] to run as, numeric only (default 0:0); with an IMAGE, USER[:GROUP] names or ids resolved in the image (default: its USER)")
 	fs.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (default /)")
 	fs.StringVar(&o.Hostname, "hostname", "", "hostname inside the sandbox")
-	fs.StringVar(&o.Network, "network", "none", "network mode: none, sandbox (gVisor netstack) or host, if nucleusd allows it")
+	fs.StringVar(&o.Network, "network", "", "network mode: none, loopback (gVisor netstack, loopback only), egress (outbound traffic by --egress) or host, if nucleusd allows it (default none; egress with --egress, --allow-* or -p)")
+	fs.StringVar(&o.Egress.Mode, "egress", "", "outbound traffic on the egress network: none, all or allowlist (default allowlist with --allow-domain or --allow-cidr, else none)")
+	fs.StringArrayVar(&o.Egress.Domains, "allow-domain", nil, "domains the container may resolve and reach, e.g. pypi.org,*.pythonhosted.org (repeatable)")
+	fs.StringArrayVar(&o.Egress.CIDRs, "allow-cidr", nil, "address ranges the container may reach, e.g. 203.0.113.0/24 (repeatable)")
+	fs.StringArrayVar(&o.Egress.Ports, "allow-port", nil, "destination ports allowed, e.g. 443 (repeatable; default any)")
+	fs.StringArrayVarP(&o.Publish, "publish", "p", nil, "publish a container port: [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp] (repeatable; HOST_IP default 127.0.0.1)")
 	fs.StringArrayVar(&o.Secrets, "secret", nil, "send FILE's content as secret NAME, mounted read-only at /run/secrets/NAME: NAME=FILE (repeatable)")
 	fs.StringVar(&o.HookSet, "hooks", "", "operator-defined hook set to apply (default: nucleusd's default set)")
 	fs.StringArrayVarP(&o.Labels, "label", "l", nil, "set a label k=v (repeatable)")
@@ -133,7 +140,7 @@ func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleu
 			return nil, err
 		}
 	}
-	if spec.Network, err = client.ParseNetwork(o.Network); err != nil {
+	if err := o.network(spec); err != nil {
 		return nil, err
 	}
 	return spec, nil
@@ -175,4 +182,41 @@ func lastWins(env []string) []string {
 		out = append(out, kv)
 	}
 	return out
+}
+
+// network sets spec.network, egress and published_ports: the egress flags
+// and -p imply --network egress.
+func (o *ContainerOptions) network(spec *nucleusv1.ContainerSpec) error {
+	egress := o.Egress.Set() || len(o.Publish) > 0
+	mode := o.Network
+	switch {
+	case mode == "" && o.Egress.Mode == "none" && len(o.Egress.Domains)+len(o.Egress.CIDRs)+len(o.Egress.Ports)+len(o.Publish) == 0:
+		// --egress none alone: no network at all, only lo.
+		mode, egress = "none", false
+	case mode == "" && egress:
+		mode = "egress"
+	case mode == "":
+		mode = "none"
+	}
+	var err error
+	if spec.Network, err = client.ParseNetwork(mode); err != nil {
+		return err
+	}
+	if !egress {
+		return nil
+	}
+	if spec.Network != "egress" {
+		return errdefs.InvalidArgument("--egress, --allow-* and -p need --network egress (got --network %s)", spec.Network)
+	}
+	if spec.Egress, err = o.Egress.Policy(); err != nil {
+		return err
+	}
+	for _, p := range o.Publish {
+		pp, err := client.ParsePublish(p)
+		if err != nil {
+			return err
+		}
+		spec.PublishedPorts = append(spec.PublishedPorts, pp)
+	}
+	return nil
 }

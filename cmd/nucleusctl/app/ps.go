@@ -1,6 +1,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -114,11 +115,22 @@ func (g *globals) ps(ctx context.Context, c *client.Client, o PsOptions, req *nu
 		return writeJSONArray(g.env.Stdout, ctrs)
 	}
 	now := g.env.Now()
-	tw := tabwriter.NewWriter(g.env.Stdout, 0, 1, 3, ' ', 0)
-	fmt.Fprintln(tw, "CONTAINER ID\tNAME\tCOMMAND\tCREATED\tSTATUS")
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 1, 3, ' ', 0)
+	fmt.Fprintln(tw, "CONTAINER ID\tNAME\tCOMMAND\tCREATED\tSTATUS\tPORTS")
 	for _, ctr := range ctrs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", id(ctr.GetId()), ctr.GetName(),
-			command(ctr.GetSpec().GetArgs(), o.NoTrunc), strings.TrimPrefix(since(ctr.GetCreatedAt(), now, " ago"), " "), status(ctr, now))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", id(ctr.GetId()), ctr.GetName(),
+			command(ctr.GetSpec().GetArgs(), o.NoTrunc), strings.TrimPrefix(since(ctr.GetCreatedAt(), now, " ago"), " "), status(ctr, now),
+			client.FormatPorts(ctr.GetPorts()))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	// An empty PORTS cell leaves the padding of STATUS behind.
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line != "" {
+			fmt.Fprintln(g.env.Stdout, strings.TrimRight(line, " \n"))
+		}
+	}
+	return nil
 }

@@ -26,7 +26,8 @@ func psFixture() *clienttest.Fake {
 			{Id: "1123456789abcdef0123456789abcdef", Name: "paused", State: nucleusv1.ContainerState_CONTAINER_STATE_PAUSED,
 				Spec: &nucleusv1.ContainerSpec{Args: []string{"sleep", "100"}}, CreatedAt: ago(5 * time.Second), StartedAt: ago(time.Second)},
 			{Id: "2123456789abcdef0123456789abcdef", Name: "web", State: nucleusv1.ContainerState_CONTAINER_STATE_RUNNING,
-				Spec: &nucleusv1.ContainerSpec{Args: []string{"python3"}}, CreatedAt: ago(4 * time.Second), StartedAt: ago(3 * time.Second)},
+				Spec: &nucleusv1.ContainerSpec{Args: []string{"python3"}}, CreatedAt: ago(4 * time.Second), StartedAt: ago(3 * time.Second),
+				Ports: []*nucleusv1.PublishedPort{{HostIp: "127.0.0.1", HostPort: 8080, ContainerPort: 80, Protocol: "tcp"}}},
 			{Id: "3123456789abcdef0123456789abcdef", Name: "new", State: nucleusv1.ContainerState_CONTAINER_STATE_CREATED,
 				Spec: &nucleusv1.ContainerSpec{Args: []string{"true"}}, CreatedAt: ago(0)},
 		}}, nil
@@ -36,9 +37,9 @@ func psFixture() *clienttest.Fake {
 func TestPsTable(t *testing.T) {
 	r := cli(t, psFixture(), "ps", "-a")
 	r.wantCode(t, 0)
-	want := `CONTAINER ID   NAME     COMMAND                  CREATED                  STATUS
+	want := `CONTAINER ID   NAME     COMMAND                  CREATED                  STATUS                     PORTS
 3123456789ab   new      "true"                   Less than a second ago   Created
-2123456789ab   web      "python3"                4 seconds ago            Up 3 seconds
+2123456789ab   web      "python3"                4 seconds ago            Up 3 seconds               127.0.0.1:8080->80/tcp
 1123456789ab   paused   "sleep 100"              5 seconds ago            Up 1 second (Paused)
 0123456789ab   old      "sh -c exit 7; echo …"   About an hour ago        Exited (7) 2 minutes ago
 `

@@ -283,3 +283,38 @@ func TestRunTimeoutFlag(t *testing.T) {
 		}
 	}
 }
+
+// TestRunEgressFlags: the egress flags and -p imply --network egress and
+// fill spec.egress and published_ports; --egress none alone is network
+// none (only lo); bad values are refused before any call.
+func TestRunEgressFlags(t *testing.T) {
+	f := &clienttest.Fake{RunFunc: clienttest.RunScript{}.Serve}
+	cli(t, f, "run", "-d", "--allow-domain", "pypi.org,*.pythonhosted.org", "--allow-cidr", "203.0.113.0/24", "--allow-port", "443",
+		"-p", "8080:80", "-p", "127.0.0.1:8443:443/tcp", "/bin/sh").wantCode(t, 0)
+	want := &nucleusv1.ContainerSpec{Args: []string{"/bin/sh"}, Network: "egress", Resources: &nucleusv1.Resources{},
+		Egress: &nucleusv1.EgressPolicy{Mode: nucleusv1.EgressMode_EGRESS_MODE_ALLOWLIST, Domains: []string{"pypi.org", "*.pythonhosted.org"},
+			Cidrs: []string{"203.0.113.0/24"}, Ports: []uint32{443}},
+		PublishedPorts: []*nucleusv1.PublishedPort{{HostPort: 8080, ContainerPort: 80, Protocol: "tcp"},
+			{HostIp: "127.0.0.1", HostPort: 8443, ContainerPort: 443, Protocol: "tcp"}}}
+	if s := runStarts(f); len(s) != 1 || !proto.Equal(s[0].GetSpec(), want) {
+		t.Errorf("spec = %v\nwant %v", s, want)
+	}
+	f = &clienttest.Fake{RunFunc: clienttest.RunScript{}.Serve}
+	cli(t, f, "run", "-d", "--egress", "none", "/bin/sh").wantCode(t, 0)
+	if s := runStarts(f); len(s) != 1 || s[0].GetSpec().GetNetwork() != "none" || s[0].GetSpec().GetEgress() != nil {
+		t.Errorf("--egress none alone: %v, want network none without a policy", s)
+	}
+	for _, args := range [][]string{
+		{"run", "--egress", "some", "sh"},
+		{"run", "--allow-port", "0", "sh"},
+		{"run", "--allow-cidr", "nope", "sh"},
+		{"run", "-p", "80", "sh"},
+		{"run", "-p", "1.2.3.4:80:80/udp", "sh"},
+		{"run", "--network", "loopback", "--allow-domain", "a.org", "sh"},
+	} {
+		f := &clienttest.Fake{RunFunc: clienttest.RunScript{}.Serve}
+		if r := cli(t, f, args...); r.code == 0 || len(runStarts(f)) != 0 {
+			t.Errorf("%v: exit %d, want a refusal before any call", args, r.code)
+		}
+	}
+}

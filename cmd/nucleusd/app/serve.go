@@ -89,7 +89,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	}
 	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
-		SupervisorCommand: supervise, SelfExe: self, FileHelperDir: helperDir,
+		SupervisorCommand: supervise, SelfExe: self, FileHelperDir: helperDir, NewNetwork: newNetwork(cfg, f.StateDir, log),
 		NewDirect: func(binary string, flags []string) (sandbox.Direct, error) {
 			return gvisor.Open(binary, flags)
 		},
@@ -133,6 +133,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		Snapshots:   service.NewSnapshots(d),
 		Images:      imgSvc,
 		Files:       service.NewFiles(d, cfg, log.Named("files")),
+		Network:     service.NewNetwork(d),
 	}
 	if mx != nil {
 		opts.Observe = mx.Observe
