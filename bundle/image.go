@@ -71,14 +71,12 @@ func withImageRoot(img *ImageRoot, rootfs string) SpecOpt {
 	}
 }
 
-// imageRootfsHint is the absolute rootfs path named in the rootfs hint
-// (runsc reads the root from the spec; the hint only needs it absolute).
-func imageRootfsHint(paths Paths) string {
-	if paths.BundleDir == "" {
-		return filepath.Join("/", rootfsDirName)
-	}
-	return Dir(paths.BundleDir).RootfsPath()
-}
+// imageRootfsHint is the rootfs path named in the rootfs hint: the same
+// for every container. runsc reads a bind root from spec.Root.Path (the
+// hint's source only matters for erofs) and needs it only absolute, but
+// its restore compares annotations verbatim: a per-bundle path would make
+// every restore of a snapshot into a new container's bundle fail.
+const imageRootfsHint = "/" + rootfsDirName
 
 // checkImageMounts refuses what runsc's gofer would have to bind into the
 // image root: it makes bind mount points on the host, in the root

@@ -80,7 +80,7 @@ func build(id string, req *Request, polIn *Policy, paths Paths) (*specs.Spec, *p
 		withSysctls(req.Sysctls),
 		withSeccomp(req.Seccomp),
 		withAnnotations(specAnnotations(req)),
-		withImageRoot(req.Image, imageRootfsHint(paths)),
+		withImageRoot(req.Image, imageRootfsHint),
 	}
 	spec := &specs.Spec{Version: specs.Version}
 	for _, o := range opts {

@@ -6,8 +6,12 @@ type Usage struct {
 	Containers int
 	// Running is how many of them run (or are being created).
 	Running int
-	// Owners are the uids owning those containers.
+	// Owners are the uids owning those containers (and snapshots).
 	Owners []uint32
+	// Snapshots is the number of snapshots of containers made from it: a
+	// restore needs the image's tree, so they hold it like a running
+	// container does.
+	Snapshots int
 }
 
 // UsageFunc reports how containers use the image with a manifest digest.
@@ -17,7 +21,8 @@ type UsageFunc func(digest string) Usage
 type RemoveOptions struct {
 	Caller Caller
 	// Force removes an image that stopped containers still use (never one
-	// a running container uses), and every reference to it at once.
+	// a running container or a snapshot uses), and every reference to it
+	// at once.
 	Force bool
 	// Usage tells which containers use an image; nil means none do.
 	Usage UsageFunc

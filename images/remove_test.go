@@ -59,6 +59,16 @@ func TestRemoveAndPrune(t *testing.T) {
 	if !s.hasBlob(b.Layers[0].Digest) || s.hasBlob(a.Layers[1].Digest) {
 		t.Errorf("blobs after remove: shared %v, a's own %v", s.hasBlob(b.Layers[0].Digest), s.hasBlob(a.Layers[1].Digest))
 	}
+	// A snapshot holds b: neither remove (even forced) nor prune takes it.
+	snapshot := func(string) Usage { return Usage{Snapshots: 1, Owners: []uint32{2000}} }
+	for _, force := range []bool{false, true} {
+		if _, err := s.Remove(b.Digest, RemoveOptions{Caller: root0, Force: force, Usage: snapshot}); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+			t.Errorf("removing (force=%v) an image a snapshot holds = %v, want FailedPrecondition", force, err)
+		}
+	}
+	if out, err := s.Prune(root0, snapshot); err != nil || len(out) != 0 {
+		t.Errorf("prune of an image a snapshot holds = %v, %v", out, err)
+	}
 	// Prune as uid 1000 leaves uid 2000's image; as root removes it.
 	if out, err := s.Prune(Caller{UID: 1000}, nil); err != nil || len(out) != 0 {
 		t.Errorf("prune as 1000 = %v, %v", out, err)

@@ -12,9 +12,10 @@ import (
 // Remove removes a reference, or an image with all its references. Given a
 // reference of an image that has others, only that reference goes (as
 // docker rmi untags). An image some container uses is refused
-// (FailedPrecondition) unless opt.Force, and one a running container uses
-// always is. A non-root caller may remove only images it pulled and that no
-// other uid's container uses (PermissionDenied).
+// (FailedPrecondition) unless opt.Force, and one a running container or a
+// snapshot uses always is. A non-root caller may remove only images it
+// pulled and that no other uid's container or snapshot uses
+// (PermissionDenied).
 func (s *Store) Remove(refOrDigest string, opt RemoveOptions) (*RemoveResult, error) {
 	rec, err := s.Get(refOrDigest)
 	if err != nil {
@@ -38,6 +39,8 @@ func (s *Store) Remove(refOrDigest string, opt RemoveOptions) (*RemoveResult, er
 		return &RemoveResult{Untagged: []string{ref}}, nil
 	}
 	switch {
+	case use.Snapshots > 0:
+		return nil, errdefs.FailedPrecondition("image %s is held by %d snapshot(s), whose restores need it; remove the snapshot(s) first (force does not apply)", short(rec.Digest), use.Snapshots)
 	case use.Running > 0:
 		return nil, errdefs.FailedPrecondition("image %s is used by %d running container(s)", short(rec.Digest), use.Running)
 	case use.Containers > 0 && !opt.Force:
@@ -49,8 +52,8 @@ func (s *Store) Remove(refOrDigest string, opt RemoveOptions) (*RemoveResult, er
 	return &RemoveResult{Untagged: rec.References, Deleted: rec}, nil
 }
 
-// Prune removes every image no container uses (a non-root caller: those it
-// pulled) and returns them.
+// Prune removes every image no container or snapshot uses (a non-root
+// caller: those it pulled) and returns them.
 func (s *Store) Prune(caller Caller, usage UsageFunc) ([]*Record, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -60,7 +63,7 @@ func (s *Store) Prune(caller Caller, usage UsageFunc) ([]*Record, error) {
 	}
 	var out []*Record
 	for _, rec := range all {
-		if usageOf(usage, rec.Digest).Containers > 0 || (!caller.IsRoot() && rec.PulledBy != caller.UID) {
+		if u := usageOf(usage, rec.Digest); u.Containers > 0 || u.Snapshots > 0 || (!caller.IsRoot() && rec.PulledBy != caller.UID) {
 			continue
 		}
 		if err := s.deleteLocked(rec); err != nil {
@@ -87,7 +90,7 @@ func mayRemove(rec *Record, c Caller, use Usage) error {
 	}
 	for _, o := range use.Owners {
 		if o != c.UID {
-			return errdefs.PermissionDenied("image %s is used by another user's container", short(rec.Digest))
+			return errdefs.PermissionDenied("image %s is used by another user's container or snapshot", short(rec.Digest))
 		}
 	}
 	return nil

@@ -179,7 +179,7 @@ type CreateOptions struct {
 func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleusv1.ContainerSpec, o CreateOptions) (_ *nucleusv1.Container, err error) {
 	start := time.Now()
 	defer func() { d.metrics.ObserveLifecycle("create", time.Since(start), err) }()
-	spec, img, releaseImage, err := d.createImage(ctx, caller, spec)
+	spec, img, releaseImage, err := d.createImage(ctx, caller, spec, o.Restore != nil)
 	if err != nil {
 		return nil, err
 	}

@@ -105,6 +105,10 @@ func (d *Daemon) applyImage(ctx context.Context, caller auth.Identity, spec *nuc
 	}
 	eff := proto.CloneOf(spec)
 	eff.Image = img.imageRef()
+	if eff.Resources == nil {
+		eff.Resources = &nucleusv1.Resources{}
+	}
+	eff.Resources.DiskBytes = disk // pinned: a restore needs the same overlay size
 	entry := img.Entrypoint
 	switch {
 	case spec.GetClearEntrypoint():
@@ -178,14 +182,17 @@ func mergeEnv(image, req []string) []string {
 	return out
 }
 
-// ImageUse is how containers use one image.
+// ImageUse is how containers and snapshots use one image.
 type ImageUse struct {
 	Containers, Running int
 	Owners              []uint32
+	// Snapshots of containers of the image: a restore needs its tree.
+	Snapshots int
 }
 
-// ImageUsage reports, for every image digest that container records name,
-// how they use it. A container that is being created counts as running.
+// ImageUsage reports, for every image digest that container or snapshot
+// records name, how they use it. A container that is being created counts
+// as running.
 func (d *Daemon) ImageUsage() (map[string]ImageUse, error) {
 	recs, err := d.store.ViewContainers(func(c *store.Container) bool { return c.Spec.GetImage() != "" })
 	if err != nil {
@@ -201,12 +208,16 @@ func (d *Daemon) ImageUsage() (map[string]ImageUse, error) {
 			nucleusv1.ContainerState_CONTAINER_STATE_PAUSED, nucleusv1.ContainerState_CONTAINER_STATE_CREATED:
 			u.Running++
 		}
-		if !slices.Contains(u.Owners, c.OwnerUID) {
-			u.Owners = append(u.Owners, c.OwnerUID)
-		}
+		u.addOwner(c.OwnerUID)
 		out[digest] = u
 	}
-	return out, nil
+	return out, d.snapshotImageUsage(out)
+}
+
+func (u *ImageUse) addOwner(uid uint32) {
+	if !slices.Contains(u.Owners, uid) {
+		u.Owners = append(u.Owners, uid)
+	}
 }
 
 // LockImages holds off creates between their image resolution and their
@@ -229,11 +240,16 @@ func imageAPI(out *nucleusv1.Container, spec *nucleusv1.ContainerSpec) {
 	}
 }
 
-// createImage applies spec's image (see applyImage) and holds off image
+// createImage applies spec's image (see applyImage; pinnedImage for a
+// restore, whose spec is the snapshot's effective one) and holds off image
 // removals until the caller's release, which the create calls once its
 // record is stored (idempotent; also deferred for failures).
-func (d *Daemon) createImage(ctx context.Context, caller auth.Identity, spec *nucleusv1.ContainerSpec) (*nucleusv1.ContainerSpec, *bundle.ImageRoot, func(), error) {
-	eff, root, err := d.applyImage(ctx, caller, spec)
+func (d *Daemon) createImage(ctx context.Context, caller auth.Identity, spec *nucleusv1.ContainerSpec, restore bool) (*nucleusv1.ContainerSpec, *bundle.ImageRoot, func(), error) {
+	apply := d.applyImage
+	if restore {
+		apply = d.pinnedImage
+	}
+	eff, root, err := apply(ctx, caller, spec)
 	if err != nil || root == nil {
 		return eff, root, func() {}, err
 	}

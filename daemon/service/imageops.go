@@ -83,7 +83,7 @@ func (o *imageOps) usage() (images.UsageFunc, error) {
 	}
 	return func(digest string) images.Usage {
 		u := use[digest]
-		return images.Usage{Containers: u.Containers, Running: u.Running, Owners: u.Owners}
+		return images.Usage{Containers: u.Containers, Running: u.Running, Owners: u.Owners, Snapshots: u.Snapshots}
 	}, nil
 }
 
