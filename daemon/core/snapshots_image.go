@@ -13,7 +13,7 @@ import (
 // pinnedImage is applyImage for a restore: the snapshot's recorded spec is
 // already effective (the image config applied, the image pinned to
 // ref@digest, the user resolved, the disk size fixed), so nothing is
-// applied again; only the image's tree is looked up by digest, never
+// applied again (the disk ceiling is checked again); only the image's tree is looked up by digest, never
 // pulled, so the fork gets the same read-only root and the same rootfs
 // overlay size as its source, as gVisor's restore requires.
 func (d *Daemon) pinnedImage(ctx context.Context, caller auth.Identity, spec *nucleusv1.ContainerSpec) (*nucleusv1.ContainerSpec, *bundle.ImageRoot, error) {
@@ -37,6 +37,11 @@ func (d *Daemon) pinnedImage(ctx context.Context, caller auth.Identity, spec *nu
 	disk := spec.GetResources().GetDiskBytes()
 	if disk == 0 { // a snapshot made before the size was pinned in the spec
 		disk = int64(d.cfg.Defaults.Disk)
+	}
+	if !d.exempt(caller) { // as every recorded limit, checked again
+		if err := d.ceil.CheckDisk(disk); err != nil {
+			return nil, nil, err
+		}
 	}
 	return spec, &bundle.ImageRoot{Dir: img.RootFS, DiskBytes: disk}, nil
 }

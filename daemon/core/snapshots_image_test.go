@@ -70,6 +70,10 @@ func TestPinnedImageKeepsTheSnapshotSpec(t *testing.T) {
 		t.Errorf("no recorded size: %+v %v, want the default", root, err)
 	}
 
+	spec.Resources = &nucleusv1.Resources{DiskBytes: 1 << 50} // over max_disk
+	if _, _, err = d.pinnedImage(context.Background(), tenantCaller, spec); err == nil || !strings.Contains(err.Error(), "max_disk") {
+		t.Errorf("a recorded disk over the ceiling, restored by a tenant: %v, want refused", err)
+	}
 	delete(imgs.trees, testDigest)
 	_, _, err = d.pinnedImage(context.Background(), rootCaller, spec)
 	if !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "no longer on this host") {
