@@ -17,7 +17,8 @@ import (
 // writes a file in its writable layer (the sandbox's memory-backed
 // rootfs overlay) and keeps a counter in memory; it is checkpointed with
 // --leave-running and removed; two forks each see the file and continue
-// the counter on their own, on the same image digest. While the snapshot
+// the counter on their own, on the same image digest, each with its own
+// writable layer. While the snapshot
 // exists the image cannot be removed (not even forced) nor pruned; once
 // the snapshot is removed it can.
 func TestE2ESnapshotImageContainerForks(t *testing.T) {
@@ -80,6 +81,13 @@ func TestE2ESnapshotImageContainerForks(t *testing.T) {
 		if got := readCount(t, ctx, c, f.GetId()); got != 2 {
 			t.Errorf("fork %d starts at %d, want the checkpointed 2", i, got)
 		}
+	}
+	// Each fork's writable layer is its own.
+	if res, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: forks[0].GetId(), Args: []string{"/bin/sh", "-c", "echo mine > /written"}}); err != nil || res.GetExitCode() != 0 {
+		t.Fatalf("writing in fork 1: %v %s", err, res.GetStderr())
+	}
+	if res, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: forks[1].GetId(), Args: []string{"/bin/cat", "/written"}}); err != nil || string(res.GetStdout()) != "layer\n" {
+		t.Errorf("fork 2 sees %q (%v) after fork 1 rewrote /written, want its own \"layer\"", res.GetStdout(), err)
 	}
 	bump(t, ctx, c, forks[0].GetId(), 1, 3)
 	bump(t, ctx, c, forks[1].GetId(), 3, 5)
