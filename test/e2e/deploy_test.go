@@ -120,14 +120,14 @@ func TestE2ENotifyReadyAfterSocketAnswersStoppingOnSIGTERM(t *testing.T) {
 	d.Start("NOTIFY_SOCKET=" + path)
 	t.Logf("started after %v", time.Since(t0))
 
-	// The first message is sent before the store is opened and recovery
-	// runs: the socket must not answer yet.
+	// The first message is sent once the socket listens and recovery
+	// runs: reads are answered already, READY=1 waits for recovery.
 	first := nextNotify(t, msgs, 30*time.Second)
-	if !strings.Contains(first.text, "STATUS=") || strings.Contains(first.text, "READY=1") {
-		t.Fatalf("first notify message = %q, want a STATUS before READY", first.text)
+	if !strings.Contains(first.text, "STATUS=") || !strings.Contains(first.text, "serving reads") || strings.Contains(first.text, "READY=1") {
+		t.Fatalf("first notify message = %q, want a STATUS saying reads are served, before READY", first.text)
 	}
-	if first.answered == nil {
-		t.Errorf("the socket answered at %q, before READY=1 and before recovery finished", first.text)
+	if first.answered != nil {
+		t.Errorf("the socket did not answer a read at %q: %v", first.text, first.answered)
 	}
 	ready := nextNotify(t, msgs, 30*time.Second)
 	if !strings.Contains(ready.text, "READY=1") {

@@ -161,7 +161,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		log.Info("mTLS listener", zap.String("address", tl.Addr().String()))
 	}
 	_, _ = daemon.SdNotify(false, "STATUS=recovering containers; serving reads")
-	log.Info("listening; reads are served while containers are recovered", zap.String("socket", socket))
+	log.Info("listening; reads are served while containers are recovered", zap.String("socket", socket), zap.Bool("socket_activated", inherited))
 	stop, err := awaitStop(log, sigs, errc, d.Recovered())
 	if err != nil {
 		return err
