@@ -113,22 +113,29 @@ func (fakeService) Events(_ *nucleusv1.EventsRequest, stream grpc.ServerStreamin
 
 // A caller past its stream limit is refused with ResourceExhausted; its
 // streams ending frees the slots.
-func TestStreamLimitPerCaller(t *testing.T) {
+// serveWith serves fakeService with opts (policy and peer credentials
+// filled in) on a fresh unix socket and returns a client of it.
+func serveWith(t *testing.T, opts Options) nucleusv1.NucleusClient {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "s")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, _ := New(fakeService{}, Options{Policy: auth.Policy{SocketGID: os.Getgid()}, Creds: auth.PeerCredentials{},
-		Streams: Limits{PerCaller: 3, Root: 3, Total: 10}})
+	opts.Policy, opts.Creds = auth.Policy{SocketGID: os.Getgid()}, auth.PeerCredentials{}
+	srv, _ := New(fakeService{}, opts)
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(srv.Stop)
 	conn, err := grpc.NewClient("unix://"+sock, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	c := nucleusv1.NewNucleusClient(conn)
+	t.Cleanup(func() { conn.Close() })
+	return nucleusv1.NewNucleusClient(conn)
+}
+
+func TestStreamLimitPerCaller(t *testing.T) {
+	c := serveWith(t, Options{Streams: Limits{PerCaller: 3, Root: 3, Total: 10}})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	open := func() (context.CancelFunc, error) {
