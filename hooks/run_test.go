@@ -140,10 +140,7 @@ func TestELFHookAndArgv0(t *testing.T) {
 	dir := testutil.HookDir(t)
 	bin, err := os.ReadFile("/usr/bin/dash")
 	if err != nil {
-		if testutil.InCI() {
-			t.Fatal("no /usr/bin/dash to copy:", err)
-		}
-		t.Skip("no /usr/bin/dash to copy:", err)
+		testutil.Unavailable(t, "no /usr/bin/dash to copy: "+err.Error())
 	}
 	sh := filepath.Join(dir, "sh")
 	if err := os.WriteFile(sh, bin, 0o755); err != nil {

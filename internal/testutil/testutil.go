@@ -34,9 +34,9 @@ func RepoRoot(t testing.TB) string {
 	}
 }
 
-// unavailable skips the test with reason, or fails it under CI or when
+// Unavailable skips the test with reason, or fails it under CI or when
 // NUCLEUS_E2E=require is set.
-func unavailable(t testing.TB, reason string) {
+func Unavailable(t testing.TB, reason string) {
 	t.Helper()
 	if InCI() || os.Getenv("NUCLEUS_E2E") == "require" {
 		t.Fatalf("e2e prerequisite missing (CI=true, so this fails instead of skipping): %s", reason)
@@ -52,7 +52,7 @@ func E2E(t testing.TB) {
 		t.Skip("e2e test skipped in -short mode")
 	}
 	if os.Geteuid() != 0 {
-		unavailable(t, "e2e tests need root")
+		Unavailable(t, "e2e tests need root")
 	}
 }
 
@@ -66,7 +66,7 @@ func Runsc(t testing.TB) string {
 		path = filepath.Join(RepoRoot(t), "bin", "runsc")
 	}
 	if _, err := exec.LookPath(path); err != nil {
-		unavailable(t, "runsc not found at "+path+" (run `make build`)")
+		Unavailable(t, "runsc not found at "+path+" (run `make build`)")
 	}
 	return path
 }
