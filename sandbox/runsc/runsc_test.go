@@ -126,7 +126,7 @@ func TestVerbArgv(t *testing.T) {
 	f := newFake(t)
 	ctx := context.Background()
 	f.set("state", "out", `{"ociVersion":"1.2.1","id":"`+testID+`","status":"running","pid":42,"bundle":"/b"}`)
-	f.set("list", "out", `[{"ociVersion":"1.2.1","id":"`+testID+`","status":"stopped","pid":-1,"bundle":"/b"}]`)
+	f.set("list", "out", testID+"\n")
 	f.set("wait", "out", `{"id":"`+testID+`","exitStatus":137}`)
 	f.set("ps", "out", `[1,7]`)
 	for _, tc := range []struct {
@@ -143,12 +143,12 @@ func TestVerbArgv(t *testing.T) {
 			return err
 		}, []string{"state", testID}},
 		{"list", func() error {
-			l, err := f.r.List(ctx)
-			if err == nil && (len(l) != 1 || l[0].ID != testID) {
+			l, err := f.r.ListIDs(ctx)
+			if err == nil && (len(l) != 1 || l[0] != testID) {
 				t.Errorf("list = %+v", l)
 			}
 			return err
-		}, []string{"list", "--format=json"}},
+		}, []string{"list", "--quiet"}},
 		{"wait", func() error {
 			code, err := f.r.Wait(ctx, testID)
 			if err == nil && code != 137 {

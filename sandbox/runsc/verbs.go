@@ -39,22 +39,10 @@ func (r *Runsc) State(ctx context.Context, id string) (*State, error) {
 	return &s, nil
 }
 
-// List returns the state of every container under Root.
-func (r *Runsc) List(ctx context.Context) ([]State, error) {
-	out, err := r.run(ctx, invocation{verb: "list", args: []string{"--format=json"}})
-	if err != nil {
-		return nil, err
-	}
-	var states []State
-	if err := json.Unmarshal(out, &states); err != nil {
-		return nil, &Error{Verb: "list", ExitCode: -1, Err: fmt.Errorf("decoding list: %w", err)}
-	}
-	return states, nil
-}
-
 // ListIDs returns the ids of the containers under --root (`runsc list
-// --quiet`). Unlike List it does not ask each sandbox for its state: with
-// 300 sandboxes on a loaded host List took 7.8 s, ListIDs 0.2 s.
+// --quiet`). It does not ask each sandbox for its state, as `runsc list
+// --format=json` does: with 300 sandboxes on a loaded host that took
+// 7.8 s, this 0.2 s.
 func (r *Runsc) ListIDs(ctx context.Context) ([]string, error) {
 	out, err := r.run(ctx, invocation{verb: "list", args: []string{"--quiet"}})
 	if err != nil {
