@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -193,14 +194,10 @@ func (e *env) assertGone(id string) {
 			e.t.Errorf("mount left under %s: %s", e.dir, mnt)
 		}
 	}
-	if states, err := e.m.runsc.List(context.Background()); err != nil {
+	if ids, err := e.m.runsc.ListIDs(context.Background()); err != nil {
 		e.t.Errorf("runsc list: %v", err)
-	} else {
-		for _, s := range states {
-			if s.ID == id {
-				e.t.Errorf("runsc state of %s left: %+v", id, s)
-			}
-		}
+	} else if slices.Contains(ids, id) {
+		e.t.Errorf("runsc state of %s left", id)
 	}
 	p := e.m.Paths(id)
 	for _, path := range []string{p.Container, p.Supervisor, p.Secrets} {

@@ -154,8 +154,8 @@ func TestE2EExec(t *testing.T) {
 	if err := c.Delete(id); err != nil {
 		t.Errorf("second Delete: %v", err)
 	}
-	if states, err := r.List(ctx); err != nil || len(states) != 0 {
-		t.Errorf("runsc list after Delete: %v %v", states, err)
+	if ids, err := r.ListIDs(ctx); err != nil || len(ids) != 0 {
+		t.Errorf("runsc list after Delete: %v %v", ids, err)
 	}
 }
 
