@@ -40,7 +40,9 @@ func startCounter(t *testing.T, ctx context.Context, c *client.Client) string {
 // each SIGUSR1 adds one and writes it to /tmp/count. Only the signals
 // move it, so a checkpoint captures a known value.
 func counterSpec() *nucleusv1.ContainerSpec {
-	spec := sh(`i=0; trap 'i=$((i+1)); echo $i > /tmp/count' USR1; echo $i > /tmp/count; while :; do sleep 0.05; done`)
+	// The trap writes the next value beside the file and renames it over: a
+	// reader never sees the file truncated but not yet written.
+	spec := sh(`i=0; trap 'i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count' USR1; echo $i > /tmp/count; while :; do sleep 0.05; done`)
 	spec.NoTimeout = true
 	return spec
 }

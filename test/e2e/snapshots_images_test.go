@@ -34,7 +34,7 @@ func TestE2ESnapshotImageContainerForks(t *testing.T) {
 		t.Fatal(err)
 	}
 	spec := &nucleusv1.ContainerSpec{Image: ref, ImageUser: "root", NoTimeout: true, Args: []string{
-		`echo layer > /written; i=0; trap 'i=$((i+1)); echo $i > /tmp/count' USR1; echo $i > /tmp/count; while :; do sleep 0.05; done`}}
+		`echo layer > /written; i=0; trap 'i=$((i+1)); echo $i > /tmp/count.new; mv /tmp/count.new /tmp/count' USR1; echo $i > /tmp/count; while :; do sleep 0.05; done`}}
 	ct, err := c.Create(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
