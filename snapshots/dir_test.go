@@ -1,10 +1,14 @@
 package snapshots
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"nucleus.dev/nucleus/internal/errdefs"
 )
@@ -110,6 +114,106 @@ func TestLimits(t *testing.T) {
 		err := l.Check(c.size, c.owner, c.total)
 		if (err == nil) != c.ok || (err != nil && !errors.Is(err, errdefs.ErrResourceExhausted)) {
 			t.Errorf("Check(%d, %d, %d) = %v", c.size, c.owner, c.total, err)
+		}
+	}
+}
+
+// TestChunkedDigests: a file over several chunks gets one digest per chunk
+// (the last one short), each the sha256 of its span; Verify notices a
+// changed byte in the middle chunk and a file cut by one byte.
+func TestChunkedDigests(t *testing.T) {
+	d, err := Open(t.TempDir(), func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := d.Begin(testID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 2*ChunkSize+123)
+	for i := range data {
+		data[i] = byte(i * 7)
+	}
+	pages := filepath.Join(p.Path(), "pages.img")
+	if err := os.WriteFile(pages, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stop := p.WritebackEvery(time.Millisecond)
+	time.Sleep(5 * time.Millisecond)
+	stop()
+	digest, size, err := p.Seal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(d.Path(testID), ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m manifest
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Files) != 1 || len(m.Files[0].Chunks) != 3 || size != int64(len(data)+len(raw)) {
+		t.Fatalf("manifest %+v, size %d", m.Files, size)
+	}
+	for i, sum := range m.Files[0].Chunks {
+		span := data[i*ChunkSize : min((i+1)*ChunkSize, len(data))]
+		if want := sha256.Sum256(span); sum != hex.EncodeToString(want[:]) {
+			t.Errorf("chunk %d digest %s, want sha256 of its span", i, sum)
+		}
+	}
+	if err := d.Verify(testID, digest); err != nil {
+		t.Fatal(err)
+	}
+	committed := filepath.Join(d.Path(testID), "pages.img")
+	data[ChunkSize+5] ^= 1
+	if err := os.WriteFile(committed, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Verify(testID, digest); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("a changed byte in chunk 1: %v", err)
+	}
+	data[ChunkSize+5] ^= 1
+	if err := os.WriteFile(committed, data[:len(data)-1], 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Verify(testID, digest); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("a file one byte short: %v", err)
+	}
+}
+
+// TestLegacyWholeFileDigest: a manifest written before chunked digests
+// (one sha256 per file) still verifies, and a manifest entry with neither
+// form never does.
+func TestLegacyWholeFileDigest(t *testing.T) {
+	d, err := Open(t.TempDir(), func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := d.Path(testID)
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pages.img"), []byte("memory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256([]byte("memory"))
+	for _, tc := range []struct {
+		entry FileEntry
+		ok    bool
+	}{
+		{FileEntry{Name: "pages.img", Size: 6, SHA256: hex.EncodeToString(sum[:])}, true},
+		{FileEntry{Name: "pages.img", Size: 6}, false},
+	} {
+		raw, _ := json.Marshal(manifest{Files: []FileEntry{tc.entry}})
+		if err := os.WriteFile(filepath.Join(dir, ManifestFile), raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if err := d.Verify(testID, digestOf(raw)); (err == nil) != tc.ok {
+			t.Errorf("%+v: verify %v, want ok=%v", tc.entry, err, tc.ok)
 		}
 	}
 }

@@ -20,9 +20,14 @@ const ManifestFile = "manifest.json"
 
 // FileEntry is one file of a snapshot.
 type FileEntry struct {
-	Name   string `json:"name"`
-	Size   int64  `json:"size"`
-	SHA256 string `json:"sha256"`
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+	// SHA256 is the digest of the whole file (snapshots made before
+	// chunked digests).
+	SHA256 string `json:"sha256,omitempty"`
+	// Chunks are the sha256 digests of every ChunkSize span of the file,
+	// in order.
+	Chunks []string `json:"chunks,omitempty"`
 }
 
 type manifest struct {
@@ -62,21 +67,14 @@ func listFiles(dir string) ([]FileEntry, error) {
 	return out, nil
 }
 
-// hashFile returns the sha256 of path and, with sync, fsyncs it first.
-func hashFile(path string, sync bool) (string, int64, error) {
+// hashFile returns the sha256 of the whole file at path: how snapshots
+// made before chunked digests are verified.
+func hashFile(path string) (string, int64, error) {
 	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW, 0)
 	if err != nil {
 		return "", 0, err
 	}
 	defer f.Close()
-	if sync {
-		if err := f.Chmod(0o600); err != nil {
-			return "", 0, err
-		}
-		if err := f.Sync(); err != nil {
-			return "", 0, fmt.Errorf("fsync %s: %w", path, err)
-		}
-	}
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
@@ -94,11 +92,11 @@ func writeManifest(dir string) (*manifest, error) {
 	}
 	m := &manifest{Files: []FileEntry{}}
 	for _, f := range files {
-		sum, n, err := hashFile(filepath.Join(dir, f.Name), true)
+		sums, n, err := hashChunks(filepath.Join(dir, f.Name), true, hashWorkers())
 		if err != nil {
 			return nil, err
 		}
-		m.Files = append(m.Files, FileEntry{Name: f.Name, Size: n, SHA256: sum})
+		m.Files = append(m.Files, FileEntry{Name: f.Name, Size: n, Chunks: sums})
 		m.size += n
 	}
 	data, err := json.Marshal(m)
@@ -126,6 +124,16 @@ func writeManifest(dir string) (*manifest, error) {
 	m.size += int64(len(data))
 	m.digest = digestOf(data)
 	return m, nil
+}
+
+// matches reports whether the file at path has want's size and digests.
+func matches(path string, want FileEntry) bool {
+	if len(want.Chunks) > 0 {
+		sums, n, err := hashChunks(path, false, hashWorkers())
+		return err == nil && n == want.Size && slices.Equal(sums, want.Chunks)
+	}
+	sum, n, err := hashFile(path)
+	return err == nil && want.SHA256 != "" && sum == want.SHA256 && n == want.Size
 }
 
 func digestOf(data []byte) string {
@@ -160,11 +168,7 @@ func (d *Dir) Verify(id, digest string) error {
 		if files[i].Name != want.Name {
 			return errdefs.FailedPrecondition("snapshot %s is damaged: file %s is not in its manifest", id, files[i].Name)
 		}
-		sum, n, err := hashFile(filepath.Join(dir, want.Name), false)
-		if err != nil {
-			return errdefs.FailedPrecondition("snapshot %s is damaged: %v", id, err)
-		}
-		if sum != want.SHA256 || n != want.Size {
+		if !matches(filepath.Join(dir, want.Name), want) {
 			return errdefs.FailedPrecondition("snapshot %s is damaged: %s does not match its digest", id, want.Name)
 		}
 	}
