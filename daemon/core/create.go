@@ -384,19 +384,61 @@ func (d *Daemon) setStep(id string, step store.CreateStep, fn func(*store.Contai
 // bound on `runsc create` (one minute), which it may have to wait for.
 const undoTimeout = 2 * time.Minute
 
-// undoCreate removes every trace of a failed create.
+// undoCreate removes every trace of a failed create. The record goes last,
+// and only once the sandbox is gone: a supervisor still inside a long
+// `runsc create` or restore makes the delete fail for a while ("still
+// starting"), and a record removed then would leave its sandbox running
+// with nothing to name it. Until undoTimeout the delete is retried; after
+// it the record stays (CREATING) for the next start's recovery to undo.
+// The first attempt is the caller's; retries continue in the background so
+// that a failed create still answers at once.
 func (d *Daemon) undoCreate(id string, cause error) {
 	ctx, cancel := context.WithTimeout(d.ctx, undoTimeout)
-	defer cancel()
 	d.log.Warn("create failed; undoing it", zap.String("id", id), zap.Error(cause))
 	if err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: true}); err != nil {
-		d.log.Error("undo create: sandbox cleanup", zap.String("id", id), zap.Error(err))
+		d.log.Warn("undo create: sandbox cleanup failed; retrying in the background", zap.String("id", id), zap.Error(err))
+		d.wg.Add(1)
+		go func() {
+			defer d.wg.Done()
+			defer cancel()
+			if err := d.deleteSandboxRetrying(ctx, id); err != nil {
+				d.log.Error("undo create: the sandbox cannot be removed; its record stays for the next recovery", zap.String("id", id), zap.Error(err))
+				return
+			}
+			d.finishUndo(ctx, id)
+		}()
+		return
 	}
+	defer cancel()
+	d.finishUndo(ctx, id)
+}
+
+// finishUndo removes what an undone create leaves once its sandbox is gone.
+func (d *Daemon) finishUndo(ctx context.Context, id string) {
 	d.detachNetwork(ctx, id)
 	if err := d.store.DeleteContainer(id); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		d.log.Error("undo create: record", zap.String("id", id), zap.Error(err))
 	}
 	d.forgetWatch(id)
+}
+
+// deleteSandboxRetrying force-deletes id's sandbox again, after a growing
+// pause (up to 2 s) each time, until it succeeds or ctx ends.
+func (d *Daemon) deleteSandboxRetrying(ctx context.Context, id string) error {
+	pause := 100 * time.Millisecond
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(pause):
+		}
+		err := d.sb.Delete(ctx, id, sandbox.DeleteOptions{Force: true})
+		if err == nil {
+			return nil
+		}
+		d.log.Info("undo create: sandbox cleanup failed again", zap.String("id", id), zap.Error(err))
+		pause = min(2*pause, 2*time.Second)
+	}
 }
 
 // runError classifies a failure of runsc create/start for the caller: a
