@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"nucleus.dev/nucleus/internal/cpuprofile"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -107,6 +108,9 @@ func (e *env) startDaemon(ctx context.Context) error {
 		"--log-level", e.cfg.daemonLogLevel)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if e.cfg.cpuProfile != "" {
+		cmd.Env = append(os.Environ(), cpuprofile.EnvVar+"="+e.cfg.cpuProfile)
+	}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting nucleusd: %w", err)
 	}

@@ -40,6 +40,7 @@ type config struct {
 	runscFlags                  []string
 	daemonLogLevel              string
 	keep                        bool
+	cpuProfile                  string
 	runTmpfs                    bool // runtime state on a tmpfs, as /run is
 	settle                      time.Duration
 	cliOK                       bool // nucleusctl runs
@@ -67,6 +68,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,files,control,unpack,image,snapshots,net,abuse,scale", "figures to run, comma-separated")
 	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
 	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
+	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "directory (absolute) where nucleusd and every supervisor write a Go CPU profile (one file per process; merge with `go tool pprof -top DIR/supervisor-*.pprof`); empty: none")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (daemon log, state) after cleanup")
 	fs.DurationVar(&c.settle, "settle", 400*time.Millisecond, "pause after each sample of the cold, exec and start-latency comparisons, so work nucleusd defers past an answer (its next spare supervisor, host cleanup) lands in no other sample; its CPU is counted in the sample that caused it")
 	fs.BoolVar(&c.runTmpfs, "run-tmpfs", true, "put nucleusd's --state and raw runsc's --root on a tmpfs, as /run is in production; false: on the temporary directory's filesystem")

@@ -29,6 +29,9 @@ type Options struct {
 	// SupervisorCommand re-executes nucleusd in supervisor mode, e.g.
 	// {"/usr/local/bin/nucleusd", "supervise"}.
 	SupervisorCommand []string
+	// SupervisorEnv is added to the supervisors' environment (nucleusd's
+	// CPU profiling setting, cpuprofile.Env).
+	SupervisorEnv []string
 	// HookOptions are extra options for the hooks runner (tests inject
 	// trusted dirs; production never weakens the defaults).
 	HookOptions []hooks.Option
@@ -166,7 +169,7 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 	sb, err := sandbox.New(sandbox.Config{
 		Direct:  direct,
 		RootDir: o.RootDir, StateDir: o.StateDir, Runsc: rs,
-		SupervisorCommand: o.SupervisorCommand, WarmSupervisor: true, LogMaxBytes: int64(cfg.Limits.LogMaxBytes),
+		SupervisorCommand: o.SupervisorCommand, SupervisorEnv: o.SupervisorEnv, WarmSupervisor: true, LogMaxBytes: int64(cfg.Limits.LogMaxBytes),
 		// Logs stop at half the floor that stops creates: the other half
 		// stays for the records and exits of running containers.
 		LogMinFreeBytes: int64(cfg.Limits.MinFreeDisk) / 2,

@@ -13,6 +13,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/sys/unix"
 
+	"nucleus.dev/nucleus/internal/cpuprofile"
 	"nucleus.dev/nucleus/sandbox/gvisor"
 )
 
@@ -37,6 +38,9 @@ func Main(args []string) int {
 	readyFD := fs.Int(readyFDFlag[2:], -1, "fd to report readiness on; -1 for none")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	if stop, err := cpuprofile.Start("supervisor"); err == nil {
+		defer stop() // Main returns before the process exits
 	}
 	if *specFD >= 0 && *specPath == "" {
 		path, ok := readSpecPath(*specFD)

@@ -28,6 +28,7 @@ import (
 	"nucleus.dev/nucleus/daemon/server"
 	"nucleus.dev/nucleus/daemon/service"
 	"nucleus.dev/nucleus/fsapi"
+	"nucleus.dev/nucleus/internal/cpuprofile"
 	"nucleus.dev/nucleus/sandbox"
 	"nucleus.dev/nucleus/sandbox/gvisor"
 )
@@ -66,6 +67,11 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		return err
 	}
 	defer func() { _ = log.Sync() }()
+	stopProfile, err := cpuprofile.Start("nucleusd")
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	gvisor.LogTo(log) // exec and delete run gVisor's code in nucleusd
 	socket := f.Address
 	if socket == "" {
@@ -89,7 +95,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 	}
 	copts := core.Options{
 		Config: cfg, RootDir: f.RootDir, StateDir: f.StateDir, Logger: log,
-		SupervisorCommand: supervise, SelfExe: self, FileHelperDir: helperDir, NewNetwork: newNetwork(cfg, f.StateDir, log),
+		SupervisorCommand: supervise, SupervisorEnv: cpuprofile.Env(), SelfExe: self, FileHelperDir: helperDir, NewNetwork: newNetwork(cfg, f.StateDir, log),
 		NewDirect: func(binary string, flags []string) (sandbox.Direct, error) {
 			return gvisor.Open(binary, flags)
 		},
