@@ -43,6 +43,10 @@ func Main(args []string) int {
 		defer stop() // Main returns before the process exits
 	}
 	if *specFD >= 0 && *specPath == "" {
+		// A spare waits here for its container: what every create
+		// builds once per process is built meanwhile, off the create's
+		// path.
+		go gvisor.Warm()
 		path, ok := readSpecPath(*specFD)
 		if !ok {
 			return 0 // a spare nobody needed
