@@ -353,3 +353,19 @@ func sleep(ctx context.Context, d time.Duration) error {
 		return nil
 	}
 }
+
+// Alive reports, without asking the supervisor, that id's supervisor runs
+// and no exit has been written for it: what recovery needs to adopt a
+// running container as it is (its watcher then asks the supervisor in the
+// background). False means "look closer" (Status), not "gone".
+func (m *Manager) Alive(id string) bool {
+	if supervisor.ValidID(id) != nil {
+		return false
+	}
+	p := m.Paths(id)
+	if exists(p.Exit) {
+		return false
+	}
+	_, alive := supervisor.Running(p.Supervisor)
+	return alive
+}

@@ -121,7 +121,18 @@ func (d *Daemon) recoverOne(ctx context.Context, c *store.Container) error {
 		return nil
 	}
 	switch c.State {
-	case stateCreated, stateRunning, statePaused:
+	case stateRunning, statePaused:
+		if d.sb.Alive(c.ID) {
+			// Its supervisor runs and wrote no exit: adopted as recorded,
+			// without a round trip to each of (up to) a thousand
+			// supervisors before the daemon serves; its watcher asks it
+			// in the background and records the exit whenever it comes.
+			d.log.Info("recovery: adopted a live container", zap.String("id", c.ID), zap.String("state", stateName(c.State)))
+			d.watch(c.ID)
+			return nil
+		}
+		fallthrough
+	case stateCreated:
 		sctx, cancel := context.WithTimeout(ctx, supervisorAnswerTimeout)
 		st, err := d.sb.SupervisedStatus(sctx, c.ID)
 		cancel()

@@ -15,36 +15,51 @@ import (
 	"nucleus.dev/nucleus/sandbox/supervisor"
 )
 
-// TestE2ERecoveryServesReadsWhileASupervisorIsStuck: a supervisor that is
+// TestE2ERecoveryServesReadsWhileASupervisorIsStuck: supervisors that are
 // stopped (SIGSTOP) when nucleusd restarts must not keep the daemon from
 // answering: Get and List answer at once, a create waits for recovery
 // (Unavailable if the caller's deadline ends first), recovery gives up on
-// the stuck supervisor after a bounded wait, and once it is resumed its
-// container is stopped and its exit recorded like any other.
+// the stuck supervisor of a created container after a bounded wait (a
+// running one's is adopted without asking), and once they are resumed
+// their containers are stopped and their exits recorded like any other.
 func TestE2ERecoveryServesReadsWhileASupervisorIsStuck(t *testing.T) {
 	d := StartDaemon(t, DaemonOptions{})
 	c := d.Client()
 	ctx := ctxT(t, 3*time.Minute)
-	var ids []string
-	for range 3 {
+	// ids[0] is created, not started: recovery must ask its supervisor
+	// whether it was started while nucleusd was down. The others run:
+	// recovery adopts them without asking (their watchers ask later), so
+	// ids[1]'s stuck supervisor delays nothing.
+	created, err := c.Create(ctx, sh("sleep 600"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []string{created.GetId()}
+	for range 2 {
 		ct, err := c.RunDetached(ctx, sh("sleep 600"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, ct.GetId())
 	}
-	pid, ok := supervisor.Running(filepath.Join(d.State, "supervisors", ids[0]))
-	if !ok {
-		t.Fatalf("no supervisor for %s", ids[0])
-	}
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
+	var pids []int
+	for _, id := range ids[:2] {
+		pid, ok := supervisor.Running(filepath.Join(d.State, "supervisors", id))
+		if !ok {
+			t.Fatalf("no supervisor for %s", id)
+		}
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
 	}
 	resumed := false
 	resume := func() {
 		if !resumed {
 			resumed = true
-			_ = syscall.Kill(pid, syscall.SIGCONT)
+			for _, pid := range pids {
+				_ = syscall.Kill(pid, syscall.SIGCONT)
+			}
 		}
 	}
 	defer resume()
@@ -69,8 +84,12 @@ func TestE2ERecoveryServesReadsWhileASupervisorIsStuck(t *testing.T) {
 		t.Fatalf("List after recovery: %d containers, %v", len(list), err)
 	}
 	for _, ct := range list {
-		if ct.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
-			t.Errorf("%s is %v after recovery, want running", ct.GetId(), ct.GetState())
+		want := nucleusv1.ContainerState_CONTAINER_STATE_RUNNING
+		if ct.GetId() == ids[0] {
+			want = nucleusv1.ContainerState_CONTAINER_STATE_CREATED
+		}
+		if ct.GetState() != want {
+			t.Errorf("%s is %v after recovery, want %v", ct.GetId(), ct.GetState(), want)
 		}
 	}
 	resume()
