@@ -67,10 +67,10 @@ func (c *copier) run() {
 			timer.Reset(flushAfter)
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, os.ErrClosed) {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, os.ErrClosed) && !errors.Is(err, unix.EIO) {
 				c.log.Warn("reading container output", zap.String("stream", c.name), zap.Error(err))
 			}
-			return
+			return // a terminal's master reads EIO once the sandbox closed its side
 		}
 	}
 }

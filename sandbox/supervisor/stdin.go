@@ -14,6 +14,9 @@ type stdinPipe struct {
 	w      *os.File
 	taken  bool
 	closed bool
+	// terminal: w is a TTY container's terminal master; a connection
+	// ending never closes it.
+	terminal bool
 }
 
 func newStdinPipe() (*stdinPipe, *os.File, error) {
@@ -42,7 +45,7 @@ func (p *stdinPipe) forward(src io.Reader, keepOpen bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.taken = false
-	if !keepOpen && !p.closed {
+	if !keepOpen && !p.terminal && !p.closed {
 		p.closed = true
 		_ = p.w.Close()
 	}

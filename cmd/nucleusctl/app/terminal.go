@@ -65,6 +65,9 @@ func (g *globals) openTerminal(ctx context.Context, stdin io.Reader) (*localTerm
 }
 
 func (t *localTerminal) currentSize() *nucleusv1.TerminalSize {
+	if t.fd < 0 {
+		return nil
+	}
 	w, h, err := term.GetSize(t.fd)
 	if err != nil {
 		return nil
@@ -78,4 +81,12 @@ func (t *localTerminal) restore() {
 	if t.state != nil {
 		_ = term.Restore(t.fd, t.state)
 	}
+}
+
+// stdinFd is r's fd when it is a terminal, else -1.
+func stdinFd(r io.Reader) int {
+	if f, ok := r.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return int(f.Fd())
+	}
+	return -1
 }
