@@ -1,0 +1,50 @@
+package e2e
+
+import (
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+)
+
+// sameTermios compares two terminal settings completely (flags, line
+// discipline, control characters, speeds).
+func sameTermios(a, b *unix.Termios) bool { return *a == *b }
+
+// TestE2ETTYRunIt: nucleusctl run -it under a pseudo-terminal shows a
+// shell's prompt, the shell sees the client's size (stty size) and a
+// resize (stty size changes and its WINCH trap fires: SIGWINCH inside the
+// sandbox), Ctrl-C reaches the container as a key (the shell survives it),
+// `exit 7` makes run exit 7, and the client's termios is identical after.
+func TestE2ETTYRunIt(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	p := startPtyCLI(t, d, 27, 91, "run", "-it", "--rm", "-e", "PS1=tty-prompt$ ", "--", "/bin/sh")
+	before := p.termios(t)
+	p.waitFor(t, "tty-prompt$ ")
+	if raw := p.termios(t); raw.Lflag&(unix.ICANON|unix.ECHO) != 0 {
+		t.Errorf("the terminal is not in raw mode during run -it (lflag %#x)", raw.Lflag)
+	}
+	_, _ = p.master.Write([]byte("trap 'echo got-winch' WINCH; stty size\r"))
+	p.waitFor(t, "27 91")
+	if err := pty.Setsize(p.master, &pty.Winsize{Rows: 40, Cols: 120}); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "got-winch")
+	_, _ = p.master.Write([]byte("stty size\r"))
+	p.waitFor(t, "40 120")
+	// Ctrl-C is a key in raw mode: the shell gets SIGINT from its
+	// terminal, survives it, and nucleusctl keeps running.
+	_, _ = p.master.Write([]byte("sleep 100\r"))
+	time.Sleep(500 * time.Millisecond)
+	_, _ = p.master.Write([]byte{3})
+	_, _ = p.master.Write([]byte("echo after-$((3+4))\r"))
+	p.waitFor(t, "after-7")
+	_, _ = p.master.Write([]byte("exit 7\r"))
+	if code := p.wait(t); code != 7 {
+		t.Errorf("run -it exit code %d, want 7; terminal %q", code, p.out.String())
+	}
+	if after := p.termios(t); !sameTermios(before, after) {
+		t.Errorf("termios differs after run -it:\nbefore %+v\nafter  %+v", before, after)
+	}
+}
