@@ -255,8 +255,8 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		Network: p.runscNetwork, OpenStdin: spec.GetOpenStdin(), Timeout: p.timeout,
 		Terminal: spec.GetTty(), TerminalRows: TerminalSide(spec.GetTerminalSize().GetRows()),
 		TerminalCols: TerminalSide(spec.GetTerminalSize().GetCols()),
-		Start:   o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
-		Restore: o.Restore,
+		Start:        o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
+		Restore:      o.Restore,
 	})
 	if err != nil {
 		return nil, d.runError("create", err)

@@ -81,4 +81,3 @@ func plural(n int) string {
 	}
 	return "arguments"
 }
-
