@@ -48,3 +48,25 @@ func TestE2ETTYRunIt(t *testing.T) {
 		t.Errorf("termios differs after run -it:\nbefore %+v\nafter  %+v", before, after)
 	}
 }
+
+// TestE2ETTYExecWinch: a resize of exec -it's terminal reaches the
+// foreground process inside as SIGWINCH (its trap fires) besides changing
+// stty size.
+func TestE2ETTYExecWinch(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	ctx := ctxT(t, 120*time.Second)
+	id := running(t, d.Client(), ctx, "sleep 600").GetId()
+	p := startPtyCLI(t, d, 24, 80, "exec", "-it", "-e", "PS1=ex$ ", id, "/bin/sh")
+	p.waitFor(t, "ex$ ")
+	_, _ = p.master.Write([]byte("trap 'echo exec-winch' WINCH\r"))
+	time.Sleep(500 * time.Millisecond)
+	if err := pty.Setsize(p.master, &pty.Winsize{Rows: 31, Cols: 101}); err != nil {
+		t.Fatal(err)
+	}
+	p.waitFor(t, "exec-winch")
+	_, _ = p.master.Write([]byte("stty size; exit 4\r"))
+	p.waitFor(t, "31 101")
+	if code := p.wait(t); code != 4 {
+		t.Errorf("exec -it exit %d, want 4", code)
+	}
+}
