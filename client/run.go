@@ -32,7 +32,7 @@ type RunOptions struct {
 func (c *Client) Run(ctx context.Context, spec *nucleusv1.ContainerSpec, opts RunOptions) (*nucleusv1.ExitStatus, string, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if opts.Stdin != nil && !spec.GetTty() { // a terminal is always open
+	if opts.Stdin != nil {
 		spec = proto.CloneOf(spec)
 		spec.OpenStdin = true
 	}

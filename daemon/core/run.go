@@ -34,7 +34,7 @@ type RunIO struct {
 // container keeps running (and an auto_remove one is removed when it
 // exits).
 func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nucleusv1.ContainerSpec, rio RunIO) (*nucleusv1.Container, error) {
-	if rio.Stdin != nil && !spec.GetTty() { // a terminal is always open
+	if rio.Stdin != nil {
 		spec = proto.CloneOf(spec)
 		spec.OpenStdin = true
 	}

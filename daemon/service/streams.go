@@ -120,7 +120,7 @@ func (s *Service) Run(stream grpc.BidiStreamingServer[nucleusv1.RunRequest, nucl
 			return stream.Send(&nucleusv1.RunResponse{Msg: &nucleusv1.RunResponse_Stdout{Stdout: data}})
 		},
 	}
-	if start.GetSpec().GetOpenStdin() || start.GetSpec().GetTty() {
+	if start.GetSpec().GetOpenStdin() {
 		rio.Stdin = in.pr
 	}
 	c, err := s.d.RunAttached(ctx, id, start.GetSpec(), rio)
