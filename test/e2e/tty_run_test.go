@@ -70,3 +70,25 @@ func TestE2ETTYExecWinch(t *testing.T) {
 		t.Errorf("exec -it exit %d, want 4", code)
 	}
 }
+
+// TestE2ETTYCreateStartAI: create -it then start -ai attaches to the
+// container's terminal and exits with its code.
+func TestE2ETTYCreateStartAI(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	if out, errOut, code := d.CtlRun("", "create", "-it", "--name", "later", "--", "/bin/sh"); code != 0 {
+		t.Fatalf("create -it: exit %d: %s %s", code, out, errOut)
+	}
+	p := startPtyCLI(t, d, 26, 88, "start", "-ai", "later")
+	before := p.termios(t)
+	time.Sleep(time.Second)
+	_, _ = p.master.Write([]byte("echo in-$((1+1)); stty size\r"))
+	p.waitFor(t, "in-2")
+	p.waitFor(t, "26 88")
+	_, _ = p.master.Write([]byte("exit 5\r"))
+	if code := p.wait(t); code != 5 {
+		t.Errorf("start -ai exit %d, want 5; terminal %q", code, p.out.String())
+	}
+	if after := p.termios(t); !sameTermios(before, after) {
+		t.Errorf("termios differs after start -ai")
+	}
+}
