@@ -135,7 +135,7 @@ func (s *supervisor) startTerminal(master *os.File) error {
 	}
 	unix.CloseOnExec(fd)
 	s.stdin = &stdinPipe{w: os.NewFile(uintptr(fd), "pty-master-in"), terminal: true}
-	c := startCopier("stdout", master, s.logw.Stdout(), s.log)
+	c := startCopierFlushing("stdout", master, s.logw.Stdout(), s.log, terminalFlushAfter)
 	s.copiers = append(s.copiers, c)
 	return nil
 }

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -40,7 +41,26 @@ func TestE2ETTYRunIt(t *testing.T) {
 	_, _ = p.master.Write([]byte{3})
 	_, _ = p.master.Write([]byte("echo after-$((3+4))\r"))
 	p.waitFor(t, "after-7")
-	_, _ = p.master.Write([]byte("exit 7\r"))
+	// A key's round trip: typed, echoed by the guest's terminal, logged,
+	// streamed back (the supervisor flushes a terminal's partial line
+	// after 20 ms).
+	p.waitFor(t, "after-7\r\ntty-prompt$ ")
+	var worst time.Duration
+	for i := 1; i <= 5; i++ {
+		begin := time.Now()
+		_, _ = p.master.Write([]byte("k"))
+		want := "tty-prompt$ " + strings.Repeat("k", i)
+		for !strings.HasSuffix(p.out.String(), want) && time.Since(begin) < 10*time.Second {
+			time.Sleep(2 * time.Millisecond)
+		}
+		worst = max(worst, time.Since(begin))
+	}
+	if worst > 2*time.Second {
+		t.Errorf("a key's echo took %v", worst)
+	}
+	t.Logf("key echo round trip through run -it: worst of 5 %v", worst)
+	_, _ = p.master.Write([]byte("\x15exit 7\r")) // Ctrl-U clears the typed keys
+
 	if code := p.wait(t); code != 7 {
 		t.Errorf("run -it exit code %d, want 7; terminal %q", code, p.out.String())
 	}
