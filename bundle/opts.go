@@ -128,7 +128,7 @@ func withNetworkNamespace(path string) SpecOpt {
 func withProcess(req *Request) SpecOpt {
 	return func(s *specs.Spec) error {
 		p := process(s)
-		p.Terminal = false
+		p.Terminal = req.Terminal // the supervisor receives the console (runsc --console-socket)
 		p.Args = append([]string(nil), req.Args...)
 		p.Env = processEnv(req.Env)
 		p.Cwd = req.Cwd

@@ -66,7 +66,6 @@ func TestRejections(t *testing.T) {
 		{name: "empty id", id: "-", kind: errdefs.ErrInvalidArgument, parts: []string{"container id"}},
 		{name: "id with slash", id: "a/b", kind: errdefs.ErrInvalidArgument, parts: []string{"container id"}},
 		{name: "id dotdot", id: "..", kind: errdefs.ErrInvalidArgument},
-		{name: "terminal", mut: func(r *Request, _ *Policy, _ *Paths) { r.Terminal = true }, kind: errdefs.ErrInvalidArgument, parts: []string{"terminal"}},
 		{name: "no args", mut: func(r *Request, _ *Policy, _ *Paths) { r.Args = nil }, kind: errdefs.ErrInvalidArgument, parts: []string{"args"}},
 		{name: "empty arg0", mut: func(r *Request, _ *Policy, _ *Paths) { r.Args = []string{""} }, kind: errdefs.ErrInvalidArgument, parts: []string{"args[0]"}},
 		{name: "too many args", mut: func(r *Request, p *Policy, _ *Paths) { p.MaxArgs = 2 }, kind: errdefs.ErrInvalidArgument, parts: []string{"3 entries", "at most 2"}},

@@ -47,7 +47,8 @@ type Request struct {
 	Secrets []Secret
 	// Resources are the sandbox's limits.
 	Resources Resources
-	// Terminal must be false for now: a console is not supported yet.
+	// Terminal runs the process on a pseudo-terminal (process.terminal):
+	// runsc then sends its master to the --console-socket.
 	Terminal bool
 }
 

@@ -19,7 +19,6 @@ type check struct {
 // checks run in order before anything is built; each returns an errdefs
 // InvalidArgument or PermissionDenied error naming what is allowed.
 var checks = []check{
-	{"terminal", checkTerminal},
 	{"args", checkArgs},
 	{"env", checkEnv},
 	{"cwd", checkCwd},
@@ -37,13 +36,6 @@ func validateRequest(req *Request, pol *Policy) error {
 		if err := c.fn(req, pol); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-func checkTerminal(req *Request, _ *Policy) error {
-	if req.Terminal {
-		return errdefs.InvalidArgument("terminal is not supported yet; set terminal to false")
 	}
 	return nil
 }

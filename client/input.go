@@ -3,6 +3,9 @@ package client
 import (
 	"context"
 	"io"
+	"sync"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 )
 
 // inputSender sends the client-side messages of an attached stream.
@@ -75,4 +78,32 @@ func orDiscard(w io.Writer) io.Writer {
 		return io.Discard
 	}
 	return w
+}
+
+// lockedSend serialises sends on one stream from several goroutines.
+func lockedSend[T any](send func(T) error) func(T) error {
+	var mu sync.Mutex
+	return func(m T) error {
+		mu.Lock()
+		defer mu.Unlock()
+		return send(m)
+	}
+}
+
+// pumpResize sends every terminal size of resize until ctx is done or a
+// send fails.
+func pumpResize(ctx context.Context, resize <-chan *nucleusv1.TerminalSize, send func(*nucleusv1.TerminalSize) error) {
+	if resize == nil {
+		return
+	}
+	for {
+		select {
+		case ts := <-resize:
+			if send(ts) != nil {
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
 }

@@ -21,6 +21,8 @@ type RunOptions struct {
 	Stdout, Stderr io.Writer
 	// Signals carries signal numbers to forward to the process (Ctrl-C: 2).
 	Signals <-chan uint32
+	// Resize carries terminal sizes for a spec.tty container.
+	Resize <-chan *nucleusv1.TerminalSize
 }
 
 // Run creates and starts a container from spec, streams its output until the
@@ -42,15 +44,19 @@ func (c *Client) Run(ctx context.Context, spec *nucleusv1.ContainerSpec, opts Ru
 	if err := stream.Send(start); err != nil {
 		return nil, "", c.recvError(func() error { _, err := stream.Recv(); return err }, err)
 	}
+	send := lockedSend(stream.Send)
+	go pumpResize(ctx, opts.Resize, func(ts *nucleusv1.TerminalSize) error {
+		return send(&nucleusv1.RunRequest{Msg: &nucleusv1.RunRequest_Resize{Resize: ts}})
+	})
 	go pumpInput(ctx, opts.Stdin, opts.Signals, inputSender{
 		stdin: func(b []byte) error {
-			return stream.Send(&nucleusv1.RunRequest{Msg: &nucleusv1.RunRequest_Stdin{Stdin: b}})
+			return send(&nucleusv1.RunRequest{Msg: &nucleusv1.RunRequest_Stdin{Stdin: b}})
 		},
 		close: func() error {
-			return stream.Send(&nucleusv1.RunRequest{Msg: &nucleusv1.RunRequest_CloseStdin{CloseStdin: true}})
+			return send(&nucleusv1.RunRequest{Msg: &nucleusv1.RunRequest_CloseStdin{CloseStdin: true}})
 		},
 		signal: func(sig uint32) error {
-			return stream.Send(&nucleusv1.RunRequest{Msg: &nucleusv1.RunRequest_Signal{Signal: sig}})
+			return send(&nucleusv1.RunRequest{Msg: &nucleusv1.RunRequest_Signal{Signal: sig}})
 		},
 	})
 	stdout, stderr := orDiscard(opts.Stdout), orDiscard(opts.Stderr)

@@ -27,6 +27,12 @@ type CreateOptions struct {
 	Network string
 	// OpenStdin keeps stdin open for AttachStdin.
 	OpenStdin bool
+	// Terminal runs the process on a terminal of TerminalRows x
+	// TerminalCols (0: 24x80) that the supervisor holds (AttachStdin
+	// writes to it, Resize resizes it); the bundle must say
+	// process.terminal.
+	Terminal                   bool
+	TerminalRows, TerminalCols uint16
 	// Timeout is the max runtime after start, enforced by the supervisor.
 	Timeout time.Duration
 	// LogMaxBytes caps the container log; 0 means the Manager's default.
@@ -68,6 +74,7 @@ func (m *Manager) Create(ctx context.Context, id string, o CreateOptions) (Statu
 		ID: id, Bundle: bundle, Runsc: rs, Dir: p.Supervisor,
 		LogPath: p.Log, LogMaxBytes: logMax, LogMinFreeBytes: m.cfg.LogMinFreeBytes, ExitPath: p.Exit,
 		OpenStdin: o.OpenStdin, Timeout: o.Timeout, Start: o.Start, Restore: o.Restore,
+		Terminal: o.Terminal, TerminalRows: o.TerminalRows, TerminalCols: o.TerminalCols,
 	}
 	var st Status
 	var err error
@@ -302,6 +309,14 @@ func (m *Manager) AttachStdin(ctx context.Context, id string, keepOpen bool) (io
 		return nil, err
 	}
 	return m.client(id).Stdin(ctx, keepOpen)
+}
+
+// Resize sets a TTY container's terminal size (see supervisor.Client.Resize).
+func (m *Manager) Resize(ctx context.Context, id string, rows, cols uint16) error {
+	if err := supervisor.ValidID(id); err != nil {
+		return err
+	}
+	return m.client(id).Resize(ctx, rows, cols)
 }
 
 // Recover lists every container found on disk with its status, but for

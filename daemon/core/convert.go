@@ -27,6 +27,7 @@ func (d *Daemon) bundleRequest(spec *nucleusv1.ContainerSpec) (*bundle.Request, 
 		Labels:      spec.GetLabels(),
 		Sysctls:     spec.GetSysctls(),
 		Rootfs:      spec.GetRootfs(),
+		Terminal:    spec.GetTty(),
 	}
 	if u := spec.GetUser(); u != nil {
 		req.User = bundle.User{UID: u.GetUid(), GID: u.GetGid(), AdditionalGIDs: u.GetAdditionalGids()}

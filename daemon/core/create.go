@@ -253,8 +253,10 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	// recovery undoes all of it the same way.
 	st, err := d.sb.Create(cctx, p.id, sandbox.CreateOptions{
 		Network: p.runscNetwork, OpenStdin: spec.GetOpenStdin(), Timeout: p.timeout,
-		Start:   o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
-		Restore: o.Restore,
+		Terminal: spec.GetTty(), TerminalRows: TerminalSide(spec.GetTerminalSize().GetRows()),
+		TerminalCols: TerminalSide(spec.GetTerminalSize().GetCols()),
+		Start:        o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
+		Restore:      o.Restore,
 	})
 	if err != nil {
 		return nil, d.runError("create", err)

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"go.uber.org/zap"
-	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
@@ -26,6 +25,8 @@ type RunIO struct {
 	Signals <-chan uint32
 	// Started is told the container once it runs.
 	Started func(*nucleusv1.Container) error
+	// Resize carries terminal sizes (spec.tty).
+	Resize <-chan *nucleusv1.TerminalSize
 }
 
 // RunAttached creates and starts a container, streams its output until it
@@ -68,25 +69,10 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	if rio.Stdin != nil {
-		go d.forwardStdin(ctx, id, rio.Stdin)
+		// A terminal's end is the user's Ctrl-D, never the client's.
+		go d.forwardStdin(ctx, id, rio.Stdin, spec.GetTty())
 	}
-	if rio.Signals != nil {
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case sig, ok := <-rio.Signals:
-					if !ok {
-						return
-					}
-					if err := d.sb.Kill(ctx, id, unix.Signal(sig), false); err != nil {
-						d.log.Info("forwarding a signal", zap.String("id", id), zap.Uint32("signal", sig), zap.Error(err))
-					}
-				}
-			}
-		}()
-	}
+	d.forwardControl(ctx, id, rio.Signals, rio.Resize)
 	err = d.logs(ctx, id, LogOptions{Follow: true, Tail: -1}, func(e *nucleusv1.LogEntry) error {
 		data := e.GetContent()
 		if !e.GetPartial() {
@@ -107,8 +93,8 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 	return toAPI(rec), nil
 }
 
-func (d *Daemon) forwardStdin(ctx context.Context, id string, in io.Reader) {
-	w, err := d.sb.AttachStdin(ctx, id, false)
+func (d *Daemon) forwardStdin(ctx context.Context, id string, in io.Reader, keepOpen bool) {
+	w, err := d.sb.AttachStdin(ctx, id, keepOpen)
 	if err != nil {
 		d.log.Info("attaching stdin", zap.String("id", id), zap.Error(err))
 		return

@@ -38,6 +38,8 @@ type Options struct {
 	Snapshots nucleusv1.SnapshotsServiceServer
 	// Images, when set, is served as nucleus.v1.ImagesService.
 	Images nucleusv1.ImagesServiceServer
+	// Attach, when set, is served beside svc (AttachService).
+	Attach nucleusv1.AttachServiceServer
 	// Files, when set, is served beside svc (FilesService).
 	Files nucleusv1.FilesServiceServer
 	// Network, when set, is served as nucleus.v1.NetworkService.
@@ -82,6 +84,9 @@ func New(svc nucleusv1.NucleusServer, opts Options) (*grpc.Server, *health.Serve
 	}
 	if opts.Images != nil {
 		nucleusv1.RegisterImagesServiceServer(srv, opts.Images)
+	}
+	if opts.Attach != nil {
+		nucleusv1.RegisterAttachServiceServer(srv, opts.Attach)
 	}
 	if opts.Files != nil {
 		nucleusv1.RegisterFilesServiceServer(srv, opts.Files)

@@ -29,19 +29,39 @@ const (
 type input struct {
 	pr      *io.PipeReader
 	signals chan uint32
+	resize  chan *nucleusv1.TerminalSize
 }
 
-func pumpInput(ctx context.Context, recv func() (stdin []byte, closeStdin bool, signal uint32, err error)) *input {
+// inputMsg is what one client message of an attached stream carries.
+type inputMsg struct {
+	stdin      []byte
+	closeStdin bool
+	signal     uint32
+	resize     *nucleusv1.TerminalSize
+}
+
+func pumpInput(ctx context.Context, recv func() (inputMsg, error)) *input {
 	pr, pw := io.Pipe()
-	in := &input{pr: pr, signals: make(chan uint32, 8)}
+	in := &input{pr: pr, signals: make(chan uint32, 8), resize: make(chan *nucleusv1.TerminalSize, 1)}
 	go func() {
 		defer pw.Close()
 		for {
-			data, closeStdin, sig, err := recv()
+			m, err := recv()
 			if err != nil {
 				return
 			}
+			data, closeStdin, sig := m.stdin, m.closeStdin, m.signal
 			switch {
+			case m.resize != nil:
+				select {
+				case in.resize <- m.resize:
+				default: // the previous one is still pending: keep the newest
+					select {
+					case <-in.resize:
+					default:
+					}
+					in.resize <- m.resize
+				}
 			case closeStdin:
 				_ = pw.Close()
 			case sig != 0:
@@ -84,12 +104,12 @@ func (s *Service) Run(stream grpc.BidiStreamingServer[nucleusv1.RunRequest, nucl
 		}
 		return stream.Send(&nucleusv1.RunResponse{Msg: &nucleusv1.RunResponse_Container{Container: c}})
 	}
-	in := pumpInput(ctx, func() ([]byte, bool, uint32, error) {
+	in := pumpInput(ctx, func() (inputMsg, error) {
 		m, err := stream.Recv()
-		return m.GetStdin(), m.GetCloseStdin(), m.GetSignal(), err
+		return inputMsg{stdin: m.GetStdin(), closeStdin: m.GetCloseStdin(), signal: m.GetSignal(), resize: m.GetResize()}, err
 	})
 	rio := core.RunIO{
-		Signals: in.signals,
+		Signals: in.signals, Resize: in.resize,
 		Started: func(c *nucleusv1.Container) error {
 			return stream.Send(&nucleusv1.RunResponse{Msg: &nucleusv1.RunResponse_Container{Container: c}})
 		},

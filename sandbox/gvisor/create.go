@@ -41,7 +41,7 @@ func (c *Client) Create(ctx context.Context, id string, o runsc.CreateOptions) e
 	}
 	return untilDone(ctx, "create "+id, func() error {
 		return c.withStdio(o, func() error {
-			cont, err := container.New(conf, container.Args{ID: id, Spec: spec, BundleDir: o.Bundle, PIDFile: o.PidFile})
+			cont, err := container.New(conf, container.Args{ID: id, Spec: spec, BundleDir: o.Bundle, PIDFile: o.PidFile, ConsoleSocket: o.ConsoleSocket})
 			if err != nil {
 				return fmt.Errorf("creating container %s: %w", id, err)
 			}

@@ -18,6 +18,10 @@ type CreateOptions struct {
 	// Start also starts the workload, in the same runsc process (`runsc
 	// run --detach`): one runsc start-up less than Create then Start.
 	Start bool
+	// ConsoleSocket, for a bundle with process.terminal, is the unix socket
+	// runsc sends the terminal's master to (SCM_RIGHTS); the sandbox gets
+	// the replica as its stdio and controlling terminal.
+	ConsoleSocket string
 }
 
 // Create creates the container: sandbox and gofer start, the workload does
@@ -37,6 +41,9 @@ func (r *Runsc) Create(ctx context.Context, id string, o CreateOptions) error {
 	}
 	if o.PidFile != "" {
 		args = append(args, "--pid-file="+o.PidFile)
+	}
+	if o.ConsoleSocket != "" {
+		args = append(args, "--console-socket="+o.ConsoleSocket)
 	}
 	inv := invocation{
 		verb: verb, id: id, args: append(args, id),

@@ -104,6 +104,14 @@ func (c *Client) Stdin(ctx context.Context, keepOpen bool) (io.WriteCloser, erro
 	return conn, nil
 }
 
+// Resize sets a TTY container's terminal size (0 keeps a side; sides
+// above 4096 are clamped); the container's foreground process gets
+// SIGWINCH.
+func (c *Client) Resize(ctx context.Context, rows, cols uint16) error {
+	_, err := c.call(ctx, Request{Op: OpResize, Rows: rows, Cols: cols})
+	return err
+}
+
 func (c *Client) call(ctx context.Context, req Request) (Status, error) {
 	conn, br, err := c.request(ctx, req)
 	if err != nil {

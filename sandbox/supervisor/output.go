@@ -15,6 +15,10 @@ import (
 // its newline before it is written as a P entry, so followers see it.
 const flushAfter = 250 * time.Millisecond
 
+// terminalFlushAfter is flushAfter for a terminal: an echoed key is a
+// partial line, and an attached user waits for it.
+const terminalFlushAfter = 20 * time.Millisecond
+
 // drainTimeout bounds how long the supervisor waits, after the sandbox died,
 // for the output pipes to reach EOF (a stray process could hold them open).
 const drainTimeout = 2 * time.Second
@@ -32,10 +36,17 @@ type copier struct {
 	w    streamWriter
 	log  *zap.Logger
 	done chan struct{}
+	// flush is how long a partial line waits for its newline.
+	flush time.Duration
 }
 
 func startCopier(name string, r *os.File, w streamWriter, log *zap.Logger) *copier {
-	c := &copier{name: name, r: r, w: w, log: log, done: make(chan struct{})}
+	return startCopierFlushing(name, r, w, log, flushAfter)
+}
+
+// startCopierFlushing is startCopier with its own wait for partial lines.
+func startCopierFlushing(name string, r *os.File, w streamWriter, log *zap.Logger, flush time.Duration) *copier {
+	c := &copier{name: name, r: r, w: w, log: log, done: make(chan struct{}), flush: flush}
 	go c.run()
 	return c
 }
@@ -64,13 +75,13 @@ func (c *copier) run() {
 				c.log.Error("writing container log", zap.String("stream", c.name), zap.Error(werr))
 				logged = true
 			}
-			timer.Reset(flushAfter)
+			timer.Reset(c.flush)
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, os.ErrClosed) {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, os.ErrDeadlineExceeded) && !errors.Is(err, os.ErrClosed) && !errors.Is(err, unix.EIO) {
 				c.log.Warn("reading container output", zap.String("stream", c.name), zap.Error(err))
 			}
-			return
+			return // a terminal's master reads EIO once the sandbox closed its side
 		}
 	}
 }

@@ -20,6 +20,7 @@ const (
 	OpKill   = "kill"   // signal {signal, all}
 	OpStop   = "stop"   // signal (default SIGTERM), SIGKILL after grace -> Status with Exit
 	OpStdin  = "stdin"  // the connection becomes the container's stdin
+	OpResize = "resize" // set a TTY container's terminal size {rows, cols}
 )
 
 // Request is one control request.
@@ -34,6 +35,10 @@ type Request struct {
 	// KeepOpen leaves the container's stdin open when this stdin
 	// connection ends; by default its end closes stdin (EOF).
 	KeepOpen bool `json:"keep_open,omitempty"`
+	// Rows and Cols for resize: 0 keeps that side, larger than 4096 is
+	// clamped.
+	Rows uint16 `json:"rows,omitempty"`
+	Cols uint16 `json:"cols,omitempty"`
 }
 
 // Response is the answer to a Request.

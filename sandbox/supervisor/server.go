@@ -172,6 +172,11 @@ func (s *supervisor) dispatch(ctx context.Context, req Request) (Status, error) 
 		if err := s.stop(ctx, unix.Signal(req.Signal), req.Grace); err != nil {
 			return Status{}, err
 		}
+	case OpResize:
+		if !s.spec.Terminal {
+			return Status{}, failedPrecondition("container %s has no terminal", s.spec.ID)
+		}
+		s.resize(req.Rows, req.Cols)
 	default:
 		return Status{}, errdefs.InvalidArgument("unknown op %q", req.Op)
 	}

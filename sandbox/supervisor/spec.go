@@ -62,6 +62,13 @@ type Spec struct {
 	// OpenStdin keeps the container's stdin open for the "stdin" request;
 	// otherwise stdin is /dev/null.
 	OpenStdin bool `json:"open_stdin,omitempty"`
+	// Terminal: the container's process runs on a pseudo-terminal whose
+	// master runsc sends to ConsoleFile; the supervisor keeps it (output
+	// to the log as stdout, stdin from "stdin" connections, "resize").
+	// TerminalRows and TerminalCols are its size at start (0: 24x80).
+	Terminal     bool   `json:"terminal,omitempty"`
+	TerminalRows uint16 `json:"terminal_rows,omitempty"`
+	TerminalCols uint16 `json:"terminal_cols,omitempty"`
 	// Timeout is the max runtime after start; 0 means none.
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// Start starts the container right after create, without waiting for a

@@ -4,6 +4,7 @@ import (
 	"io"
 	"os"
 	"sync"
+	"time"
 )
 
 // stdinPipe is the container's stdin when it was created with OpenStdin:
@@ -14,6 +15,9 @@ type stdinPipe struct {
 	w      *os.File
 	taken  bool
 	closed bool
+	// terminal: w is a TTY container's terminal master; a connection
+	// ending never closes it.
+	terminal bool
 }
 
 func newStdinPipe() (*stdinPipe, *os.File, error) {
@@ -24,25 +28,44 @@ func newStdinPipe() (*stdinPipe, *os.File, error) {
 	return &stdinPipe{w: w}, r, nil
 }
 
-// attach lends the pipe to one connection; false if it is taken or closed.
+// takenWait is how long a "stdin" request waits for the connection that
+// holds stdin to end: a client that just detached is released a moment
+// after its call ended.
+const takenWait = 2 * time.Second
+
+// attach lends the pipe to one connection; false if it is closed, or
+// still taken after takenWait.
 func (p *stdinPipe) attach() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.taken || p.closed {
-		return false
+	deadline := time.Now().Add(takenWait)
+	for {
+		p.mu.Lock()
+		switch {
+		case p.closed:
+			p.mu.Unlock()
+			return false
+		case !p.taken:
+			p.taken = true
+			p.mu.Unlock()
+			return true
+		}
+		p.mu.Unlock()
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
-	p.taken = true
-	return true
 }
 
 // forward copies src into the container's stdin until src ends, then
 // closes stdin unless keepOpen.
 func (p *stdinPipe) forward(src io.Reader, keepOpen bool) {
-	_, _ = io.Copy(p.w, src)
+	// Through a plain Writer: *os.File's ReadFrom would splice, through
+	// a pipe pair pooled by the runtime, held beyond the attachment.
+	_, _ = io.Copy(struct{ io.Writer }{p.w}, src)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.taken = false
-	if !keepOpen && !p.closed {
+	if !keepOpen && !p.terminal && !p.closed {
 		p.closed = true
 		_ = p.w.Close()
 	}

@@ -31,6 +31,7 @@ type supervisor struct {
 	logw    *containerlog.Writer
 	copiers []*copier
 	stdin   *stdinPipe
+	master  *os.File // a TTY container's terminal master (console.go)
 
 	startMu sync.Mutex // serialises start requests
 	conns   connTracker
@@ -140,6 +141,9 @@ func (s *supervisor) create() error {
 		return fmt.Errorf("opening container log: %w", err)
 	}
 	s.logw = w
+	if s.spec.Terminal {
+		return s.createWith(runsc.CreateOptions{ConsoleSocket: s.spec.path(ConsoleFile)})
+	}
 	outR, outW, err := os.Pipe()
 	if err != nil {
 		return err
@@ -158,6 +162,18 @@ func (s *supervisor) create() error {
 			return err
 		}
 	}
+	err = s.createWith(runsc.CreateOptions{Stdin: stdinR, Stdout: outW, Stderr: errW})
+	outW.Close()
+	errW.Close()
+	if stdinR != nil {
+		stdinR.Close()
+	}
+	return err
+}
+
+// createWith runs runsc create with o's stdio (or console socket), then
+// starts waiting for the sandbox.
+func (s *supervisor) createWith(o runsc.CreateOptions) error {
 	timeout := s.spec.CreateTimeout
 	if timeout == 0 {
 		timeout = time.Minute
@@ -166,21 +182,30 @@ func (s *supervisor) create() error {
 	defer cancel()
 	pidPath := s.spec.path(SandboxPid)
 	_ = os.Remove(pidPath)
+	var console *consoleReceiver
+	if o.ConsoleSocket != "" {
+		var err error
+		if console, err = s.listenConsole(); err != nil {
+			return err
+		}
+	}
 
 	s.reaper.hold()
 	start := time.Now()
-	err = s.creator.Create(ctx, s.spec.ID, runsc.CreateOptions{
-		Bundle: s.spec.Bundle, PidFile: pidPath, Stdin: stdinR, Stdout: outW, Stderr: errW,
-		Start: s.spec.Start && s.spec.Restore == nil, // a restore replaces the start
-	})
-	outW.Close()
-	errW.Close()
-	if stdinR != nil {
-		stdinR.Close()
-	}
+	o.Bundle, o.PidFile = s.spec.Bundle, pidPath
+	o.Start = s.spec.Start && s.spec.Restore == nil // a restore replaces the start
+	err := s.creator.Create(ctx, s.spec.ID, o)
 	var pid int
 	if err == nil {
 		pid, err = readPid(pidPath)
+	}
+	if err == nil && console != nil {
+		var master *os.File
+		if master, err = console.wait(o.ConsoleSocket, 5*time.Second); err == nil {
+			err = s.startTerminal(master)
+		}
+	} else if console != nil {
+		console.close(o.ConsoleSocket)
 	}
 	if err != nil {
 		s.reaper.release()

@@ -552,7 +552,7 @@ func TestE2ECLIExitCodesAndErrors(t *testing.T) {
 	ctlFails(t, d, 125, "cannot connect to nucleusd at unix:///nonexistent.sock", "--address", "unix:///nonexistent.sock", "ps")
 	ctlFails(t, d, 125, "unknown flag: --bogus", "run", "--bogus", "/bin/true")
 	ctlFails(t, d, 125, "requires at least 1 argument", "run")
-	ctlFails(t, d, 125, "-t/--tty is not supported", "run", "-it", "/bin/true")
+	ctlFails(t, d, 125, `detach keys "ctrl-1"`, "run", "-it", "--detach-keys", "ctrl-1", "/bin/true")
 	ctlFails(t, d, 125, `network "host" is not allowed`, "run", "--rm", "--network", "host", "/bin/true")
 	ctlFails(t, d, 125, "network", "run", "--rm", "--network", "bridge", "/bin/true")
 	ctlFails(t, d, 125, `unknown hook set "nope"`, "run", "--rm", "--hooks", "nope", "/bin/true")

@@ -146,6 +146,10 @@ func doChildCall(ctx context.Context, c *client.Client, call childCall) childRes
 		_, err = c.WriteFile(ctx, call.ID, call.Path, strings.NewReader("x"), client.FileOptions{})
 	case "copyfrom":
 		_, err = c.CopyFrom(ctx, call.ID, call.Path, io.Discard)
+	case "attach": // tty_hostile_test.go
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err = c.Attach(actx, call.ID, client.AttachStreamOptions{Stdin: strings.NewReader("echo stranger\n")})
+		cancel()
 	case "start", "follow", "conns", "hold":
 		r, err = doDoSCall(ctx, c, call)
 	case "snapshot-list", "snapshot-get", "snapshot-restore", "snapshot-rm", "checkpoint":

@@ -622,8 +622,16 @@ type ContainerSpec struct {
 	// network "egress", only on `[network] publish_addresses` (default
 	// 127.0.0.1).
 	PublishedPorts []*PublishedPort `protobuf:"bytes,31,rep,name=published_ports,json=publishedPorts,proto3" json:"published_ports,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Run the process on a terminal (docker -t): a pseudo-terminal whose
+	// master the container's supervisor holds for the container's whole life
+	// (it outlives nucleusd), so stdin, stdout and stderr are the terminal and
+	// all output is logged as stdout. Its stdin can always be attached
+	// (AttachService), and an attachment ending never closes it.
+	Tty bool `protobuf:"varint,40,opt,name=tty,proto3" json:"tty,omitempty"`
+	// The terminal's size at start (tty only; 24x80 when unset).
+	TerminalSize  *TerminalSize `protobuf:"bytes,41,opt,name=terminal_size,json=terminalSize,proto3" json:"terminal_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ContainerSpec) Reset() {
@@ -855,6 +863,20 @@ func (x *ContainerSpec) GetEgress() *EgressPolicy {
 func (x *ContainerSpec) GetPublishedPorts() []*PublishedPort {
 	if x != nil {
 		return x.PublishedPorts
+	}
+	return nil
+}
+
+func (x *ContainerSpec) GetTty() bool {
+	if x != nil {
+		return x.Tty
+	}
+	return false
+}
+
+func (x *ContainerSpec) GetTerminalSize() *TerminalSize {
+	if x != nil {
+		return x.TerminalSize
 	}
 	return nil
 }
@@ -2043,6 +2065,7 @@ type RunRequest struct {
 	//	*RunRequest_Stdin
 	//	*RunRequest_CloseStdin
 	//	*RunRequest_Signal
+	//	*RunRequest_Resize
 	Msg           isRunRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2121,6 +2144,15 @@ func (x *RunRequest) GetSignal() uint32 {
 	return 0
 }
 
+func (x *RunRequest) GetResize() *TerminalSize {
+	if x != nil {
+		if x, ok := x.Msg.(*RunRequest_Resize); ok {
+			return x.Resize
+		}
+	}
+	return nil
+}
+
 type isRunRequest_Msg interface {
 	isRunRequest_Msg()
 }
@@ -2145,6 +2177,12 @@ type RunRequest_Signal struct {
 	Signal uint32 `protobuf:"varint,4,opt,name=signal,proto3,oneof"`
 }
 
+type RunRequest_Resize struct {
+	// Resize the container's terminal (spec.tty only; ignored otherwise).
+	// A zero rows or cols is ignored; sizes are clamped to 4096.
+	Resize *TerminalSize `protobuf:"bytes,10,opt,name=resize,proto3,oneof"`
+}
+
 func (*RunRequest_Start) isRunRequest_Msg() {}
 
 func (*RunRequest_Stdin) isRunRequest_Msg() {}
@@ -2152,6 +2190,8 @@ func (*RunRequest_Stdin) isRunRequest_Msg() {}
 func (*RunRequest_CloseStdin) isRunRequest_Msg() {}
 
 func (*RunRequest_Signal) isRunRequest_Msg() {}
+
+func (*RunRequest_Resize) isRunRequest_Msg() {}
 
 // TerminalSize is a terminal's size in character cells.
 type TerminalSize struct {
@@ -5014,8 +5054,7 @@ var File_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
 const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"\x18nucleus/v1/nucleus.proto\x12\n" +
-	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd7\n" +
-	"\n" +
+	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\v\n" +
 	"\rContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -5054,7 +5093,9 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"image_user\x18\x1b \x01(\tR\timageUser\x120\n" +
 	"\x06egress\x18\x1e \x01(\v2\x18.nucleus.v1.EgressPolicyR\x06egress\x12B\n" +
-	"\x0fpublished_ports\x18\x1f \x03(\v2\x19.nucleus.v1.PublishedPortR\x0epublishedPorts\x1a>\n" +
+	"\x0fpublished_ports\x18\x1f \x03(\v2\x19.nucleus.v1.PublishedPortR\x0epublishedPorts\x12\x10\n" +
+	"\x03tty\x18( \x01(\bR\x03tty\x12=\n" +
+	"\rterminal_size\x18) \x01(\v2\x18.nucleus.v1.TerminalSizeR\fterminalSize\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -5154,14 +5195,16 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\fStartRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\"D\n" +
 	"\rStartResponse\x123\n" +
-	"\tcontainer\x18\x01 \x01(\v2\x15.nucleus.v1.ContainerR\tcontainer\"\x96\x01\n" +
+	"\tcontainer\x18\x01 \x01(\v2\x15.nucleus.v1.ContainerR\tcontainer\"\xca\x01\n" +
 	"\n" +
 	"RunRequest\x12,\n" +
 	"\x05start\x18\x01 \x01(\v2\x14.nucleus.v1.RunStartH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12!\n" +
 	"\vclose_stdin\x18\x03 \x01(\bH\x00R\n" +
 	"closeStdin\x12\x18\n" +
-	"\x06signal\x18\x04 \x01(\rH\x00R\x06signalB\x05\n" +
+	"\x06signal\x18\x04 \x01(\rH\x00R\x06signal\x122\n" +
+	"\x06resize\x18\n" +
+	" \x01(\v2\x18.nucleus.v1.TerminalSizeH\x00R\x06resizeB\x05\n" +
 	"\x03msg\"6\n" +
 	"\fTerminalSize\x12\x12\n" +
 	"\x04rows\x18\x01 \x01(\rR\x04rows\x12\x12\n" +
@@ -5539,106 +5582,108 @@ var file_nucleus_v1_nucleus_proto_depIdxs = []int32{
 	0,  // 9: nucleus.v1.ContainerSpec.pull_policy:type_name -> nucleus.v1.PullPolicy
 	8,  // 10: nucleus.v1.ContainerSpec.egress:type_name -> nucleus.v1.EgressPolicy
 	9,  // 11: nucleus.v1.ContainerSpec.published_ports:type_name -> nucleus.v1.PublishedPort
-	1,  // 12: nucleus.v1.EgressPolicy.mode:type_name -> nucleus.v1.EgressMode
-	12, // 13: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
-	12, // 14: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
-	2,  // 15: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
-	7,  // 16: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
-	3,  // 17: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
-	70, // 18: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
-	70, // 19: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
-	70, // 20: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
-	16, // 21: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
-	67, // 22: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
-	18, // 23: nucleus.v1.Container.resolved_process:type_name -> nucleus.v1.ResolvedProcess
-	9,  // 24: nucleus.v1.Container.ports:type_name -> nucleus.v1.PublishedPort
-	10, // 25: nucleus.v1.ResolvedProcess.user:type_name -> nucleus.v1.User
-	7,  // 26: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
-	17, // 27: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
-	17, // 28: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
-	25, // 29: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
-	7,  // 30: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
-	17, // 31: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
-	16, // 32: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
-	17, // 33: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
-	3,  // 34: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
-	4,  // 35: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
-	17, // 36: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
-	69, // 37: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
-	17, // 38: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
-	17, // 39: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
-	16, // 40: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
-	70, // 41: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
-	17, // 42: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
-	17, // 43: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
-	15, // 44: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
-	17, // 45: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
-	70, // 46: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
-	5,  // 47: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
-	47, // 48: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
-	70, // 49: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
-	5,  // 50: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
-	49, // 51: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
-	24, // 52: nucleus.v1.ExecRequest.resize:type_name -> nucleus.v1.TerminalSize
-	10, // 53: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
-	69, // 54: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
-	24, // 55: nucleus.v1.ExecStart.terminal_size:type_name -> nucleus.v1.TerminalSize
-	16, // 56: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
-	10, // 57: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
-	69, // 58: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
-	69, // 59: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
-	55, // 60: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
-	70, // 61: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
-	6,  // 62: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
-	58, // 63: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
-	70, // 64: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
-	6,  // 65: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
-	68, // 66: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
-	3,  // 67: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
-	62, // 68: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
-	19, // 69: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
-	21, // 70: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
-	23, // 71: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
-	27, // 72: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
-	29, // 73: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
-	31, // 74: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
-	33, // 75: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
-	35, // 76: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
-	37, // 77: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
-	45, // 78: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
-	48, // 79: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
-	51, // 80: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
-	53, // 81: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
-	39, // 82: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
-	41, // 83: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
-	43, // 84: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
-	56, // 85: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
-	59, // 86: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
-	61, // 87: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
-	20, // 88: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
-	22, // 89: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
-	26, // 90: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
-	28, // 91: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
-	30, // 92: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
-	32, // 93: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
-	34, // 94: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
-	36, // 95: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
-	38, // 96: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
-	46, // 97: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
-	50, // 98: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
-	52, // 99: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
-	54, // 100: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
-	40, // 101: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
-	42, // 102: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
-	44, // 103: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
-	57, // 104: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
-	60, // 105: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
-	63, // 106: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
-	88, // [88:107] is the sub-list for method output_type
-	69, // [69:88] is the sub-list for method input_type
-	69, // [69:69] is the sub-list for extension type_name
-	69, // [69:69] is the sub-list for extension extendee
-	0,  // [0:69] is the sub-list for field type_name
+	24, // 12: nucleus.v1.ContainerSpec.terminal_size:type_name -> nucleus.v1.TerminalSize
+	1,  // 13: nucleus.v1.EgressPolicy.mode:type_name -> nucleus.v1.EgressMode
+	12, // 14: nucleus.v1.UserNamespace.uid_mappings:type_name -> nucleus.v1.IDMapping
+	12, // 15: nucleus.v1.UserNamespace.gid_mappings:type_name -> nucleus.v1.IDMapping
+	2,  // 16: nucleus.v1.Volume.type:type_name -> nucleus.v1.VolumeType
+	7,  // 17: nucleus.v1.Container.spec:type_name -> nucleus.v1.ContainerSpec
+	3,  // 18: nucleus.v1.Container.state:type_name -> nucleus.v1.ContainerState
+	70, // 19: nucleus.v1.Container.created_at:type_name -> google.protobuf.Timestamp
+	70, // 20: nucleus.v1.Container.started_at:type_name -> google.protobuf.Timestamp
+	70, // 21: nucleus.v1.Container.finished_at:type_name -> google.protobuf.Timestamp
+	16, // 22: nucleus.v1.Container.exit:type_name -> nucleus.v1.ExitStatus
+	67, // 23: nucleus.v1.Container.labels:type_name -> nucleus.v1.Container.LabelsEntry
+	18, // 24: nucleus.v1.Container.resolved_process:type_name -> nucleus.v1.ResolvedProcess
+	9,  // 25: nucleus.v1.Container.ports:type_name -> nucleus.v1.PublishedPort
+	10, // 26: nucleus.v1.ResolvedProcess.user:type_name -> nucleus.v1.User
+	7,  // 27: nucleus.v1.CreateRequest.spec:type_name -> nucleus.v1.ContainerSpec
+	17, // 28: nucleus.v1.CreateResponse.container:type_name -> nucleus.v1.Container
+	17, // 29: nucleus.v1.StartResponse.container:type_name -> nucleus.v1.Container
+	25, // 30: nucleus.v1.RunRequest.start:type_name -> nucleus.v1.RunStart
+	24, // 31: nucleus.v1.RunRequest.resize:type_name -> nucleus.v1.TerminalSize
+	7,  // 32: nucleus.v1.RunStart.spec:type_name -> nucleus.v1.ContainerSpec
+	17, // 33: nucleus.v1.RunResponse.container:type_name -> nucleus.v1.Container
+	16, // 34: nucleus.v1.RunResponse.exit:type_name -> nucleus.v1.ExitStatus
+	17, // 35: nucleus.v1.GetResponse.container:type_name -> nucleus.v1.Container
+	3,  // 36: nucleus.v1.ListRequest.states:type_name -> nucleus.v1.ContainerState
+	4,  // 37: nucleus.v1.ListRequest.view:type_name -> nucleus.v1.ListView
+	17, // 38: nucleus.v1.ListResponse.containers:type_name -> nucleus.v1.Container
+	69, // 39: nucleus.v1.StopRequest.grace_period:type_name -> google.protobuf.Duration
+	17, // 40: nucleus.v1.StopResponse.container:type_name -> nucleus.v1.Container
+	17, // 41: nucleus.v1.DeleteResponse.container:type_name -> nucleus.v1.Container
+	16, // 42: nucleus.v1.WaitResponse.exit:type_name -> nucleus.v1.ExitStatus
+	70, // 43: nucleus.v1.WaitResponse.finished_at:type_name -> google.protobuf.Timestamp
+	17, // 44: nucleus.v1.PauseResponse.container:type_name -> nucleus.v1.Container
+	17, // 45: nucleus.v1.ResumeResponse.container:type_name -> nucleus.v1.Container
+	15, // 46: nucleus.v1.UpdateRequest.resources:type_name -> nucleus.v1.Resources
+	17, // 47: nucleus.v1.UpdateResponse.container:type_name -> nucleus.v1.Container
+	70, // 48: nucleus.v1.LogsRequest.since:type_name -> google.protobuf.Timestamp
+	5,  // 49: nucleus.v1.LogsRequest.streams:type_name -> nucleus.v1.LogStream
+	47, // 50: nucleus.v1.LogsResponse.entries:type_name -> nucleus.v1.LogEntry
+	70, // 51: nucleus.v1.LogEntry.time:type_name -> google.protobuf.Timestamp
+	5,  // 52: nucleus.v1.LogEntry.stream:type_name -> nucleus.v1.LogStream
+	49, // 53: nucleus.v1.ExecRequest.start:type_name -> nucleus.v1.ExecStart
+	24, // 54: nucleus.v1.ExecRequest.resize:type_name -> nucleus.v1.TerminalSize
+	10, // 55: nucleus.v1.ExecStart.user:type_name -> nucleus.v1.User
+	69, // 56: nucleus.v1.ExecStart.timeout:type_name -> google.protobuf.Duration
+	24, // 57: nucleus.v1.ExecStart.terminal_size:type_name -> nucleus.v1.TerminalSize
+	16, // 58: nucleus.v1.ExecResponse.exit:type_name -> nucleus.v1.ExitStatus
+	10, // 59: nucleus.v1.ExecSyncRequest.user:type_name -> nucleus.v1.User
+	69, // 60: nucleus.v1.ExecSyncRequest.timeout:type_name -> google.protobuf.Duration
+	69, // 61: nucleus.v1.StatsRequest.interval:type_name -> google.protobuf.Duration
+	55, // 62: nucleus.v1.StatsResponse.stats:type_name -> nucleus.v1.ContainerStats
+	70, // 63: nucleus.v1.ContainerStats.time:type_name -> google.protobuf.Timestamp
+	6,  // 64: nucleus.v1.EventsRequest.types:type_name -> nucleus.v1.EventType
+	58, // 65: nucleus.v1.EventsResponse.event:type_name -> nucleus.v1.Event
+	70, // 66: nucleus.v1.Event.time:type_name -> google.protobuf.Timestamp
+	6,  // 67: nucleus.v1.Event.type:type_name -> nucleus.v1.EventType
+	68, // 68: nucleus.v1.Event.attributes:type_name -> nucleus.v1.Event.AttributesEntry
+	3,  // 69: nucleus.v1.StateCount.state:type_name -> nucleus.v1.ContainerState
+	62, // 70: nucleus.v1.InfoResponse.state_counts:type_name -> nucleus.v1.StateCount
+	19, // 71: nucleus.v1.Nucleus.Create:input_type -> nucleus.v1.CreateRequest
+	21, // 72: nucleus.v1.Nucleus.Start:input_type -> nucleus.v1.StartRequest
+	23, // 73: nucleus.v1.Nucleus.Run:input_type -> nucleus.v1.RunRequest
+	27, // 74: nucleus.v1.Nucleus.Get:input_type -> nucleus.v1.GetRequest
+	29, // 75: nucleus.v1.Nucleus.List:input_type -> nucleus.v1.ListRequest
+	31, // 76: nucleus.v1.Nucleus.Kill:input_type -> nucleus.v1.KillRequest
+	33, // 77: nucleus.v1.Nucleus.Stop:input_type -> nucleus.v1.StopRequest
+	35, // 78: nucleus.v1.Nucleus.Delete:input_type -> nucleus.v1.DeleteRequest
+	37, // 79: nucleus.v1.Nucleus.Wait:input_type -> nucleus.v1.WaitRequest
+	45, // 80: nucleus.v1.Nucleus.Logs:input_type -> nucleus.v1.LogsRequest
+	48, // 81: nucleus.v1.Nucleus.Exec:input_type -> nucleus.v1.ExecRequest
+	51, // 82: nucleus.v1.Nucleus.ExecSync:input_type -> nucleus.v1.ExecSyncRequest
+	53, // 83: nucleus.v1.Nucleus.Stats:input_type -> nucleus.v1.StatsRequest
+	39, // 84: nucleus.v1.Nucleus.Pause:input_type -> nucleus.v1.PauseRequest
+	41, // 85: nucleus.v1.Nucleus.Resume:input_type -> nucleus.v1.ResumeRequest
+	43, // 86: nucleus.v1.Nucleus.Update:input_type -> nucleus.v1.UpdateRequest
+	56, // 87: nucleus.v1.Nucleus.Events:input_type -> nucleus.v1.EventsRequest
+	59, // 88: nucleus.v1.Nucleus.Version:input_type -> nucleus.v1.VersionRequest
+	61, // 89: nucleus.v1.Nucleus.Info:input_type -> nucleus.v1.InfoRequest
+	20, // 90: nucleus.v1.Nucleus.Create:output_type -> nucleus.v1.CreateResponse
+	22, // 91: nucleus.v1.Nucleus.Start:output_type -> nucleus.v1.StartResponse
+	26, // 92: nucleus.v1.Nucleus.Run:output_type -> nucleus.v1.RunResponse
+	28, // 93: nucleus.v1.Nucleus.Get:output_type -> nucleus.v1.GetResponse
+	30, // 94: nucleus.v1.Nucleus.List:output_type -> nucleus.v1.ListResponse
+	32, // 95: nucleus.v1.Nucleus.Kill:output_type -> nucleus.v1.KillResponse
+	34, // 96: nucleus.v1.Nucleus.Stop:output_type -> nucleus.v1.StopResponse
+	36, // 97: nucleus.v1.Nucleus.Delete:output_type -> nucleus.v1.DeleteResponse
+	38, // 98: nucleus.v1.Nucleus.Wait:output_type -> nucleus.v1.WaitResponse
+	46, // 99: nucleus.v1.Nucleus.Logs:output_type -> nucleus.v1.LogsResponse
+	50, // 100: nucleus.v1.Nucleus.Exec:output_type -> nucleus.v1.ExecResponse
+	52, // 101: nucleus.v1.Nucleus.ExecSync:output_type -> nucleus.v1.ExecSyncResponse
+	54, // 102: nucleus.v1.Nucleus.Stats:output_type -> nucleus.v1.StatsResponse
+	40, // 103: nucleus.v1.Nucleus.Pause:output_type -> nucleus.v1.PauseResponse
+	42, // 104: nucleus.v1.Nucleus.Resume:output_type -> nucleus.v1.ResumeResponse
+	44, // 105: nucleus.v1.Nucleus.Update:output_type -> nucleus.v1.UpdateResponse
+	57, // 106: nucleus.v1.Nucleus.Events:output_type -> nucleus.v1.EventsResponse
+	60, // 107: nucleus.v1.Nucleus.Version:output_type -> nucleus.v1.VersionResponse
+	63, // 108: nucleus.v1.Nucleus.Info:output_type -> nucleus.v1.InfoResponse
+	90, // [90:109] is the sub-list for method output_type
+	71, // [71:90] is the sub-list for method input_type
+	71, // [71:71] is the sub-list for extension type_name
+	71, // [71:71] is the sub-list for extension extendee
+	0,  // [0:71] is the sub-list for field type_name
 }
 
 func init() { file_nucleus_v1_nucleus_proto_init() }
@@ -5651,6 +5696,7 @@ func file_nucleus_v1_nucleus_proto_init() {
 		(*RunRequest_Stdin)(nil),
 		(*RunRequest_CloseStdin)(nil),
 		(*RunRequest_Signal)(nil),
+		(*RunRequest_Resize)(nil),
 	}
 	file_nucleus_v1_nucleus_proto_msgTypes[19].OneofWrappers = []any{
 		(*RunResponse_Container)(nil),

@@ -81,21 +81,3 @@ func plural(n int) string {
 	}
 	return "arguments"
 }
-
-// addTTYFlag adds a hidden -t/--tty that is refused with a reason, so that
-// docker's habitual "-it" gets an explanation instead of "unknown flag".
-func addTTYFlag(cmd *cobra.Command) {
-	var tty bool
-	cmd.Flags().BoolVarP(&tty, "tty", "t", false, "not supported")
-	_ = cmd.Flags().MarkHidden("tty")
-	prev := cmd.PreRunE
-	cmd.PreRunE = func(c *cobra.Command, args []string) error {
-		if tty {
-			return errors.New("-t/--tty is not supported here yet: only exec has a terminal (nucleusctl exec -it); use -i to forward stdin")
-		}
-		if prev != nil {
-			return prev(c, args)
-		}
-		return nil
-	}
-}

@@ -19,6 +19,7 @@ type ContainerOptions struct {
 	Name        string             // --name: spec.name
 	Rm          bool               // --rm: spec.auto_remove
 	Interactive bool               // -i: spec.open_stdin (run also forwards stdin)
+	TTY         bool               // -t: spec.tty, sized as nucleusctl's terminal
 	Env         []string           // -e K=V or K (from our environment): spec.env, after --env-file
 	EnvFiles    []string           // --env-file: docker's format, spec.env
 	Volumes     []string           // -v SRC:DST[:ro|rw]: bind spec.volumes
@@ -45,6 +46,7 @@ func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
 	fs.StringVar(&o.Name, "name", "", "container name (default: chosen by nucleusd)")
 	fs.BoolVar(&o.Rm, "rm", false, "remove the container when it exits")
 	fs.BoolVarP(&o.Interactive, "interactive", "i", false, "keep stdin open (run forwards nucleusctl's stdin)")
+	fs.BoolVarP(&o.TTY, "tty", "t", false, "run the process on a terminal the container keeps (attach to it later); with -i and a local terminal, run puts it in raw mode and restores it at the end")
 	fs.StringArrayVarP(&o.Env, "env", "e", nil, "set an environment variable K=V, or pass K from this environment (repeatable)")
 	fs.StringArrayVar(&o.EnvFiles, "env-file", nil, "read environment variables from a file of K=V lines (repeatable)")
 	fs.StringArrayVarP(&o.Volumes, "volume", "v", nil, "bind mount a host path: SRC:DST[:ro|rw] (repeatable)")
@@ -73,7 +75,7 @@ func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
 func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleusv1.ContainerSpec, error) {
 	image, args := imageArg(args, o.Rootfs)
 	spec := &nucleusv1.ContainerSpec{
-		Name: o.Name, Args: args, AutoRemove: o.Rm, OpenStdin: o.Interactive,
+		Name: o.Name, Args: args, AutoRemove: o.Rm, OpenStdin: o.Interactive, Tty: o.TTY,
 		Cwd: o.Workdir, Hostname: o.Hostname, HookSet: o.HookSet,
 		Resources: &nucleusv1.Resources{Cpus: o.CPUs, Pids: o.PidsLimit},
 	}

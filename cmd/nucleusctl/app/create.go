@@ -26,7 +26,6 @@ own gVisor sandbox, without starting it, and print its id; start it with
 	}
 	cmd.Flags().SetInterspersed(false)
 	addContainerFlags(cmd.Flags(), &o)
-	addTTYFlag(cmd)
 	return cmd
 }
 

@@ -77,7 +77,7 @@ least 4 characters, as ps shows 12) or their exact name.`,
 	pf.StringVar(&g.tlsKey, "tlskey", g.env.getenv("NUCLEUS_TLS_KEY", ""), "client certificate's key (tcp only; env NUCLEUS_TLS_KEY)")
 	root.AddCommand(
 		newRunCommand(g), newCreateCommand(g), newStartCommand(g), newPsCommand(g),
-		newInspectCommand(g), newLogsCommand(g), newExecCommand(g), newKillCommand(g),
+		newInspectCommand(g), newLogsCommand(g), newExecCommand(g), newAttachCommand(g), newKillCommand(g),
 		newStopCommand(g), newRmCommand(g), newWaitCommand(g), newStatsCommand(g),
 		newEventsCommand(g), newPauseCommand(g), newResumeCommand(g), newUpdateCommand(g),
 		newCpCommand(g), newFsCommand(g), newVersionCommand(g), newInfoCommand(g), newCompletionCommand(),

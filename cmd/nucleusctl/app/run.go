@@ -15,6 +15,9 @@ type RunOptions struct {
 	ContainerOptions
 	// Detach prints the id once started instead of attaching.
 	Detach bool
+	// DetachKeys end an -it session, leaving the container running.
+	DetachKeys    string
+	detachKeysSet bool
 }
 
 func newRunCommand(g *globals) *cobra.Command {
@@ -38,6 +41,13 @@ exits 130, leaving the container running. -i forwards stdin until its end.
 
 With -d, nucleusctl prints the container's id once it has started.
 
+With -t the process runs on a terminal that the container's supervisor keeps
+(all output arrives as stdout, and is logged); -it puts the local terminal in
+raw mode (Ctrl-C goes to the container as a key) and restores it however run
+ends. Ctrl-P Ctrl-Q (--detach-keys, env NUCLEUS_DETACH_KEYS) detaches and
+leaves the container running: nucleusctl attach gets back in. -dit starts it
+detached, to attach later.
+
 --timeout bounds the container's runtime; without it nucleusd's default
 applies, and --timeout 0 (or none) asks for no timeout, which nucleusd refuses
 when the operator set [limits] max_timeout. Memory, CPUs, pids, tmpfs sizes
@@ -48,17 +58,20 @@ named.`,
   nucleusctl run --rm /bin/echo hello
   nucleusctl run -d --name worker --memory 256m --cpus 1.5 --pids-limit 64 -- /usr/bin/sleep 300
   echo data | nucleusctl run -i --rm -- /usr/bin/wc -c
+  nucleusctl run -it --name dev -- /bin/sh
+  nucleusctl run -dit --name dev -- /bin/sh && nucleusctl attach dev
   nucleusctl run --rm -v /srv/data:/data:ro --tmpfs /tmp:size=64m -e MODE=batch --env-file ./job.env \
       --secret token=./token.txt --timeout 30s -u 1000:1000 -w /data -- /usr/bin/python3 job.py`,
 		Args: minArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			o.detachKeysSet = cmd.Flags().Changed("detach-keys")
 			return g.call(cmd, func(ctx context.Context, c *client.Client) error { return g.runContainer(ctx, c, o, args) })
 		},
 	}
 	cmd.Flags().SetInterspersed(false)
 	cmd.Flags().BoolVarP(&o.Detach, "detach", "d", false, "start in the background and print the container's id")
 	addContainerFlags(cmd.Flags(), &o.ContainerOptions)
-	addTTYFlag(cmd)
+	cmd.Flags().StringVar(&o.DetachKeys, "detach-keys", "", "keys that detach from a -it container, docker's syntax (default: env NUCLEUS_DETACH_KEYS, else ctrl-p,ctrl-q; \"\": none)")
 	return cmd
 }
 
@@ -67,6 +80,9 @@ func (g *globals) runContainer(ctx context.Context, c *client.Client, o RunOptio
 	spec, err := o.Spec(args, g.env.LookupEnv)
 	if err != nil {
 		return err
+	}
+	if o.TTY {
+		spec.TerminalSize = (&localTerminal{fd: stdinFd(g.env.Stdin)}).currentSize()
 	}
 	if o.Detach {
 		ctr, err := c.RunDetached(ctx, spec)
@@ -84,7 +100,26 @@ func (g *globals) runContainer(ctx context.Context, c *client.Client, o RunOptio
 	if o.Interactive {
 		opts.Stdin = g.env.Stdin
 	}
+	var session *ttySession
+	if o.TTY && o.Interactive {
+		keys, err := g.detachKeys(o.DetachKeys, o.detachKeysSet)
+		if err != nil {
+			return err
+		}
+		if session, err = g.openTTYSession(ctx, stopWaiting, keys, true); err != nil {
+			return err
+		}
+		defer session.close()
+		opts.Stdin, opts.Resize = session.stdin, session.resizes()
+		if ts := session.size(); ts != nil {
+			spec.TerminalSize = ts
+		}
+	}
 	st, id, err := c.Run(ctx, spec, opts)
+	if session != nil && session.detached.Load() && id != "" {
+		session.close()
+		return g.detachedFrom(id)
+	}
 	if fwd.StoppedWaiting() {
 		return stoppedWaiting(id)
 	}

@@ -108,7 +108,7 @@ func TestRunFlagErrors(t *testing.T) {
 		{"run", "-e", "=x", "x"},
 		{"run", "-l", "=x", "x"},
 		{"run", "--cpus", "many", "x"},
-		{"run", "-it", "x"},
+		{"run", "-it", "--detach-keys", "ctrl-1", "x"},
 		{"exec", "-it", "web", "x"},
 	} {
 		f := &clienttest.Fake{}
@@ -316,5 +316,16 @@ func TestRunEgressFlags(t *testing.T) {
 		if r := cli(t, f, args...); r.code == 0 || len(runStarts(f)) != 0 {
 			t.Errorf("%v: exit %d, want a refusal before any call", args, r.code)
 		}
+	}
+}
+
+// TestRunTTYSpec: -t asks for a terminal (spec.tty) and -dit keeps stdin
+// open for a later attach; without a local terminal no size is sent.
+func TestRunTTYSpec(t *testing.T) {
+	f := &clienttest.Fake{RunFunc: clienttest.RunScript{}.Serve}
+	cli(t, f, "run", "-dit", "/bin/sh").wantCode(t, 0)
+	spec := runStarts(f)[0].GetSpec()
+	if !spec.GetTty() || !spec.GetOpenStdin() || spec.GetTerminalSize() != nil {
+		t.Errorf("run -dit spec: tty %v open_stdin %v size %v", spec.GetTty(), spec.GetOpenStdin(), spec.GetTerminalSize())
 	}
 }

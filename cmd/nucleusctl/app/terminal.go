@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"os"
+	"sync"
 	"syscall"
 
 	"golang.org/x/term"
@@ -22,6 +23,7 @@ type localTerminal struct {
 	size    *nucleusv1.TerminalSize
 	resize  chan *nucleusv1.TerminalSize
 	stopSig func()
+	once    sync.Once
 }
 
 // openTerminal puts stdin in raw mode when it is a terminal and forwards
@@ -65,6 +67,9 @@ func (g *globals) openTerminal(ctx context.Context, stdin io.Reader) (*localTerm
 }
 
 func (t *localTerminal) currentSize() *nucleusv1.TerminalSize {
+	if t.fd < 0 {
+		return nil
+	}
 	w, h, err := term.GetSize(t.fd)
 	if err != nil {
 		return nil
@@ -73,9 +78,20 @@ func (t *localTerminal) currentSize() *nucleusv1.TerminalSize {
 }
 
 // restore stops watching the size and restores the terminal's settings.
+// Later calls do nothing.
 func (t *localTerminal) restore() {
-	t.stopSig()
-	if t.state != nil {
-		_ = term.Restore(t.fd, t.state)
+	t.once.Do(func() {
+		t.stopSig()
+		if t.state != nil {
+			_ = term.Restore(t.fd, t.state)
+		}
+	})
+}
+
+// stdinFd is r's fd when it is a terminal, else -1.
+func stdinFd(r io.Reader) int {
+	if f, ok := r.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		return int(f.Fd())
 	}
+	return -1
 }

@@ -139,6 +139,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		Snapshots:   service.NewSnapshots(d),
 		Images:      imgSvc,
 		Files:       service.NewFiles(d, cfg, log.Named("files")),
+		Attach:      service.NewAttach(d),
 		Network:     service.NewNetwork(d),
 	}
 	if mx != nil {

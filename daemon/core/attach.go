@@ -1,0 +1,134 @@
+package core
+
+import (
+	"context"
+	"errors"
+	"io"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/daemon/auth"
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+// AttachIO connects an attachment (docker attach) to its caller.
+type AttachIO struct {
+	// Stdin, when set, is written to the container's stdin (its terminal
+	// for a TTY container); its end never closes the container's stdin.
+	Stdin io.Reader
+	// Size is the caller's terminal size, applied at once (TTY only).
+	Size *nucleusv1.TerminalSize
+	// Resize and Signals are forwarded while attached.
+	Resize  <-chan *nucleusv1.TerminalSize
+	Signals <-chan uint32
+	// Attached is told the container once attached; Output receives the
+	// output logged from then on.
+	Attached func(*nucleusv1.Container) error
+	Output   func(stream nucleusv1.LogStream, data []byte) error
+}
+
+// Attach connects to a running container's stdio until it exits (its
+// final record is returned) or ctx ends (the container keeps running, its
+// stdin stays open). One attachment at a time may write stdin: the
+// supervisor lends it to one connection.
+func (d *Daemon) Attach(ctx context.Context, caller auth.Identity, idOrName string, aio AttachIO) (*nucleusv1.Container, error) {
+	c, err := d.lookup(caller, idOrName)
+	if err != nil {
+		return nil, err
+	}
+	id, tty := c.ID, c.Spec.GetTty()
+	if c.State != stateRunning {
+		return nil, errdefs.FailedPrecondition("container %s is %s; only a running container can be attached", c.Name, stateName(c.State))
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if aio.Stdin != nil {
+		if !tty && !c.Spec.GetOpenStdin() {
+			return nil, errdefs.FailedPrecondition("container %s has neither a terminal nor open stdin", c.Name)
+		}
+		w, err := d.sb.AttachStdin(ctx, id, true)
+		if err != nil {
+			return nil, d.runError("attach", err)
+		}
+		go func() {
+			defer w.Close()
+			if _, err := io.Copy(w, aio.Stdin); err != nil && !errors.Is(err, io.ErrClosedPipe) && ctx.Err() == nil {
+				d.log.Info("attach: forwarding stdin", zap.String("id", id), zap.Error(err))
+			}
+		}()
+		// The copy above may block on a client that sends nothing: its
+		// end (ctx) closes the connection, which releases stdin.
+		go func() { <-ctx.Done(); _ = w.Close() }()
+	}
+	if tty && aio.Size != nil {
+		if err := d.sb.Resize(ctx, id, TerminalSide(aio.Size.GetRows()), TerminalSide(aio.Size.GetCols())); err != nil {
+			d.log.Info("attach: resizing", zap.String("id", id), zap.Error(err))
+		}
+	}
+	if !tty {
+		aio.Resize = nil
+	}
+	d.forwardControl(ctx, id, aio.Signals, aio.Resize)
+	if aio.Attached != nil {
+		if err := aio.Attached(toAPI(c)); err != nil {
+			return nil, err
+		}
+	}
+	d.log.Info("attached", zap.String("id", id), zap.Int("uid", caller.UID), zap.Bool("stdin", aio.Stdin != nil))
+	err = d.logs(ctx, id, LogOptions{Follow: true, Tail: 0}, func(e *nucleusv1.LogEntry) error {
+		data := e.GetContent()
+		if !e.GetPartial() {
+			data = append(data, '\n')
+		}
+		return aio.Output(e.GetStream(), data)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := d.awaitExit(ctx, id, false); err != nil {
+		return nil, err
+	}
+	rec, err := d.lastRecord(id)
+	if err != nil {
+		return nil, err
+	}
+	return toAPI(rec), nil
+}
+
+// forwardControl forwards signals (to the init process) and terminal
+// sizes to the container until ctx ends.
+func (d *Daemon) forwardControl(ctx context.Context, id string, signals <-chan uint32, resize <-chan *nucleusv1.TerminalSize) {
+	if signals == nil && resize == nil {
+		return
+	}
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sig, ok := <-signals:
+				if !ok {
+					signals = nil
+					continue
+				}
+				if err := d.sb.Kill(ctx, id, unix.Signal(sig), false); err != nil {
+					d.log.Info("forwarding a signal", zap.String("id", id), zap.Uint32("signal", sig), zap.Error(err))
+				}
+			case ts, ok := <-resize:
+				if !ok {
+					resize = nil
+					continue
+				}
+				if err := d.sb.Resize(ctx, id, TerminalSide(ts.GetRows()), TerminalSide(ts.GetCols())); err != nil {
+					d.log.Info("resizing a terminal", zap.String("id", id), zap.Error(err))
+				}
+			}
+		}
+	}()
+}
+
+// TerminalSide converts a requested terminal side: 0 stays 0 (keep, or
+// the default), anything above 4096 becomes 4096.
+func TerminalSide(n uint32) uint16 { return uint16(min(n, 4096)) }
