@@ -77,24 +77,7 @@ func (d *Daemon) Attach(ctx context.Context, caller auth.Identity, idOrName stri
 		}
 	}
 	d.log.Info("attached", zap.String("id", id), zap.Int("uid", caller.UID), zap.Bool("stdin", aio.Stdin != nil))
-	err = d.logs(ctx, id, LogOptions{Follow: true, Tail: 0}, func(e *nucleusv1.LogEntry) error {
-		data := e.GetContent()
-		if !e.GetPartial() {
-			data = append(data, '\n')
-		}
-		return aio.Output(e.GetStream(), data)
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := d.awaitExit(ctx, id, false); err != nil {
-		return nil, err
-	}
-	rec, err := d.lastRecord(id)
-	if err != nil {
-		return nil, err
-	}
-	return toAPI(rec), nil
+	return d.streamUntilExit(ctx, id, 0, aio.Output)
 }
 
 // forwardControl forwards signals (to the init process) and terminal

@@ -73,12 +73,19 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 		go d.forwardStdin(ctx, id, rio.Stdin, spec.GetTty())
 	}
 	d.forwardControl(ctx, id, rio.Signals, rio.Resize)
-	err = d.logs(ctx, id, LogOptions{Follow: true, Tail: -1}, func(e *nucleusv1.LogEntry) error {
+	return d.streamUntilExit(ctx, id, -1, rio.Output)
+}
+
+// streamUntilExit follows id's log (the last tail lines first; -1: all of
+// it, 0: from now on) into output, one chunk per entry with its newline
+// restored, until the container has exited, and returns its final record.
+func (d *Daemon) streamUntilExit(ctx context.Context, id string, tail int, output func(stream nucleusv1.LogStream, data []byte) error) (*nucleusv1.Container, error) {
+	err := d.logs(ctx, id, LogOptions{Follow: true, Tail: tail}, func(e *nucleusv1.LogEntry) error {
 		data := e.GetContent()
 		if !e.GetPartial() {
 			data = append(data, '\n')
 		}
-		return rio.Output(e.GetStream(), data)
+		return output(e.GetStream(), data)
 	})
 	if err != nil {
 		return nil, err
