@@ -41,9 +41,15 @@ func (s *Store) Pull(ctx context.Context, ref string, caller Caller, progress Pr
 	progress = progress.serialized()
 	progress.report(Progress{Ref: r.Name(), Phase: PhaseResolving})
 	if d, ok := r.(name.Digest); ok && s.haveImage(d.DigestStr()) {
-		return s.addRefs(d.DigestStr(), []string{r.Name()})
+		rec, err := s.addRefs(d.DigestStr(), []string{r.Name()})
+		if err == nil {
+			progress.reportCached(rec)
+		}
+		return rec, err
 	}
+	ran := false
 	v, err, _ := s.pulls.Do(r.Name(), func() (any, error) {
+		ran = true
 		src, err := s.resolve(ctx, r)
 		if err != nil {
 			return nil, err
@@ -56,7 +62,13 @@ func (s *Store) Pull(ctx context.Context, ref string, caller Caller, progress Pr
 		}
 		return nil, fmt.Errorf("pull %s: %w", r.Name(), err)
 	}
-	return s.recs.Get(v.(*Record).Digest)
+	rec, err := s.recs.Get(v.(*Record).Digest)
+	if err == nil && !ran {
+		// Joined another caller's pull, whose progress went to it: this
+		// caller still sees every layer, complete.
+		progress.reportCached(rec)
+	}
+	return rec, err
 }
 
 // allowed applies AllowedRegistries: when set it binds everyone; when
