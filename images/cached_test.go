@@ -3,6 +3,8 @@ package images
 import (
 	"context"
 	"testing"
+
+	"nucleus.dev/nucleus/images/imagestest"
 )
 
 // TestPullCachedReportsEveryLayer: a pull of an image already stored (by
@@ -11,7 +13,7 @@ import (
 // a client's per-layer display matches a downloading pull's.
 func TestPullCachedReportsEveryLayer(t *testing.T) {
 	reg := newTestRegistry(t)
-	img := imageOf(t, v1Config(), layerOf(t, file("a", "a")), layerOf(t, file("b", "bb")), layerOf(t, dir("c")))
+	img := imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("a", "a")), imagestest.Layer(t, imagestest.File("b", "bb")), imagestest.Layer(t, imagestest.Dir("c")))
 	ref := reg.push(t, "test/cached:v1", img)
 	s, _ := openStore(t, testPolicy(reg))
 	rec, err := s.Pull(context.Background(), ref, root0, nil)

@@ -11,6 +11,7 @@ import (
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/testutil"
 )
 
@@ -19,16 +20,16 @@ import (
 // opaque directory. USER app, Entrypoint/Cmd/Env/WorkingDir set.
 func appImage(t *testing.T) v1.Image {
 	t.Helper()
-	l2 := tlayer(t,
-		tdir("data/"), tfile("data/a", "alpha\n"), tfile("data/b", "beta\n"),
-		thard("data/hl", "data/a"), tlink("data/link", "/data/a"),
-		tdir("opt/"), tdir("opt/d/"), tfile("opt/d/x", "x\n"),
+	l2 := imagestest.Layer(t,
+		imagestest.Dir("data/"), imagestest.File("data/a", "alpha\n"), imagestest.File("data/b", "beta\n"),
+		imagestest.Hardlink("data/hl", "data/a"), imagestest.Symlink("data/link", "/data/a"),
+		imagestest.Dir("opt/"), imagestest.Dir("opt/d/"), imagestest.File("opt/d/x", "x\n"),
 	)
-	l3 := tlayer(t,
-		tdir("data/"), tfile("data/.wh.b", ""),
-		tdir("opt/d/"), tfile("opt/d/.wh..wh..opq", ""), tfile("opt/d/y", "y\n"),
+	l3 := imagestest.Layer(t,
+		imagestest.Dir("data/"), imagestest.File("data/.wh.b", ""),
+		imagestest.Dir("opt/d/"), imagestest.File("opt/d/.wh..wh..opq", ""), imagestest.File("opt/d/y", "y\n"),
 	)
-	return timage(t, appConfig(), busyboxLayer(t), l2, l3)
+	return imagestest.Image(t, appConfig(), busyboxLayer(t), l2, l3)
 }
 
 // appConfig is the runtime config of the test images.

@@ -12,6 +12,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/testutil"
 )
 
@@ -21,14 +22,14 @@ func bigImage(t *testing.T) v1.Image {
 	t.Helper()
 	layers := []v1.Layer{busyboxLayer(t)}
 	for l := range 4 {
-		ents := []tent{tdir(fmt.Sprintf("big%d/", l))}
+		ents := []imagestest.Entry{imagestest.Dir(fmt.Sprintf("big%d/", l))}
 		for i := range 3000 {
 			body := strings.Repeat(fmt.Sprintf("layer %d file %d\n", l, i), 4096/8)
-			ents = append(ents, tfile(fmt.Sprintf("big%d/f%04d", l, i), body[:4096]))
+			ents = append(ents, imagestest.File(fmt.Sprintf("big%d/f%04d", l, i), body[:4096]))
 		}
-		layers = append(layers, tlayer(t, ents...))
+		layers = append(layers, imagestest.Layer(t, ents...))
 	}
-	return timage(t, appConfig(), layers...)
+	return imagestest.Image(t, appConfig(), layers...)
 }
 
 // TestE2EImagesKillDuringUnpack: nucleusd is killed (-9) once it reports

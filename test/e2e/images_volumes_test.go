@@ -10,6 +10,7 @@ import (
 	"time"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/testutil"
 )
@@ -26,8 +27,8 @@ import (
 func TestE2EImagesVolumesAndSecrets(t *testing.T) {
 	testutil.E2E(t)
 	reg := startRegistry(t)
-	links := tlayer(t, tlink("etclink", "/etc"), tlink("rootlink", "/"), tdir("deep/"), tlink("deep/up", "../../../.."))
-	ref := reg.push(t, "test/vols:v1", timage(t, appConfig(), busyboxLayer(t), links))
+	links := imagestest.Layer(t, imagestest.Symlink("etclink", "/etc"), imagestest.Symlink("rootlink", "/"), imagestest.Dir("deep/"), imagestest.Symlink("deep/up", "../../../.."))
+	ref := reg.push(t, "test/vols:v1", imagestest.Image(t, appConfig(), busyboxLayer(t), links))
 	allowed := cliTempDir(t, "nucleus-image-vols-")
 	vol := filepath.Join(allowed, "vol")
 	if err := os.Mkdir(vol, 0o777); err != nil {
