@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 // The mount-point layer of an image container with bind volumes or
@@ -73,6 +75,9 @@ func mountImageLayer(d Dir, p *plan, rootfs string) error {
 	}
 	opts := "lowerdir=" + lower + ",upperdir=" + upper + ",workdir=" + work
 	if err := unix.Mount("overlay", rootfs, "overlay", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENODEV) || errors.Is(err, unix.EOPNOTSUPP) {
+			return errdefs.FailedPrecondition("bind volumes and secrets on an image container need an overlay of its image tree with an upper directory in %s, and this host refused it (%v): the daemon's root must be on a filesystem overlayfs accepts as upper (ext4, xfs, btrfs, tmpfs)", d, err)
+		}
 		return fmt.Errorf("mounting the mount-point layer over image tree %s: %w", p.rootfs.Path, err)
 	}
 	if err := unix.Mount("", rootfs, "", unix.MS_PRIVATE, ""); err != nil {

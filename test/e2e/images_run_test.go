@@ -82,12 +82,26 @@ func TestE2EImagesPullRun(t *testing.T) {
 	if len(lines) < 4 || !strings.HasPrefix(lines[len(lines)-1], "sha256:") || strings.Contains(out, "\x1b[") {
 		t.Errorf("nucleusctl pull printed %q, want lines per layer then the digest", out)
 	}
-	img, err := c.PullImage(ctx, ref, nil) // stored: no download
+	// Stored: no download, but every layer is still reported, cached and
+	// complete, before the image.
+	var cached []*nucleusv1.PullProgress
+	img, err := c.PullImage(ctx, ref, func(p *nucleusv1.PullProgress) { cached = append(cached, p) })
 	if err != nil {
 		t.Fatalf("pull %s: %v", ref, err)
 	}
 	if len(img.GetLayers()) != 3 || img.GetDigest() != lines[len(lines)-1] {
 		t.Fatalf("pulled image: %d layers, digest %q (the CLI printed %q)", len(img.GetLayers()), img.GetDigest(), lines[len(lines)-1])
+	}
+	if len(cached) != 3 {
+		t.Errorf("the pull of a stored image reported %d layers, want 3: %v", len(cached), cached)
+	}
+	for i, p := range cached {
+		if p.GetStatus() != "cached" || p.GetDoneBytes() != p.GetTotalBytes() || p.GetLayerDigest() != img.GetLayers()[i].GetDigest() {
+			t.Errorf("the pull of a stored image reported %v for layer %d, want cached with done == total", p, i)
+		}
+	}
+	if out := ctlOK(t, d, "", "pull", ref); strings.Count(out, ": cached ") != 3 {
+		t.Errorf("nucleusctl pull of a stored image printed %q, want three cached layers", out)
 	}
 
 	got := runOut(t, c, &nucleusv1.ContainerSpec{Image: ref, PullPolicy: nucleusv1.PullPolicy_PULL_POLICY_NEVER})
