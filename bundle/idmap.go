@@ -113,7 +113,7 @@ func awaitNewUserns(proc string) error {
 	if err != nil {
 		return err
 	}
-	pause := 50 * time.Microsecond
+	pause := 20 * time.Microsecond
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
 		ns, err := os.Readlink(proc + "/ns/user")
 		if err != nil {
@@ -123,7 +123,7 @@ func awaitNewUserns(proc string) error {
 			return nil
 		}
 		time.Sleep(pause)
-		pause = min(2*pause, 5*time.Millisecond)
+		pause = min(2*pause, time.Millisecond)
 	}
 	return errors.New("the idmap user namespace helper did not unshare its user namespace within 5s")
 }
