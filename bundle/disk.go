@@ -122,6 +122,10 @@ func makeRootfs(d Dir, p *plan) error {
 		return err
 	}
 	switch {
+	case p.rootfs != nil && p.mountLayer:
+		if err := mountImageLayer(d, p, rootfs); err != nil {
+			return err
+		}
 	case p.rootfs != nil && p.idmap != nil:
 		if err := idmappedBind(p.rootfs.Path, rootfs, p.idmap); err != nil {
 			return err

@@ -1,11 +1,16 @@
 package bundle
 
 import (
+	"errors"
+	"fmt"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"nucleus.dev/nucleus/internal/errdefs"
 )
@@ -78,17 +83,78 @@ func withImageRoot(img *ImageRoot, rootfs string) SpecOpt {
 // every restore of a snapshot into a new container's bundle fail.
 const imageRootfsHint = "/" + rootfsDirName
 
-// checkImageMounts refuses what runsc's gofer would have to bind into the
-// image root: it makes bind mount points on the host, in the root
-// directory, which for an image is the shared read-only tree. tmpfs volumes
-// are made by the sandbox and are fine.
-func checkImageMounts(user []userMount) error {
-	for _, u := range user {
-		if u.mount.Type == "bind" {
-			return errdefs.InvalidArgument("%s at %s: bind volumes and secrets are not supported yet for a container that runs from an image (its root is a shared read-only tree); use a tmpfs volume", u.what, u.mount.Destination)
-		}
+// resolveImageDestinations resolves each user mount's destination inside
+// the image tree dir as the container will see it (docker's rule: a
+// symlink in the image is followed, but never above the image's "/"), and
+// rewrites it to the result, so the sandbox and runsc's gofer mount at the
+// same symlink-free place. A destination that resolves to a forbidden
+// place ("/", /proc, ...) is refused. It reports whether any user mount is
+// a bind (a volume or a secret), which needs the mount-point layer; tmpfs
+// volumes are made by the sandbox in its own layer.
+func resolveImageDestinations(dir string, user []userMount) (needLayer bool, err error) {
+	if len(user) == 0 {
+		return false, nil
 	}
-	return nil
+	treeFD, err := unix.Open(dir, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false, fmt.Errorf("opening image tree %s: %w", dir, err)
+	}
+	defer unix.Close(treeFD)
+	for i := range user {
+		u := &user[i]
+		resolved, err := resolveInTree(treeFD, u.mount.Destination)
+		if err != nil {
+			return false, fmt.Errorf("%s destination %s: resolving it in the image: %w", u.what, u.mount.Destination, err)
+		}
+		if resolved != u.mount.Destination {
+			if resolved, err = cleanDestination(fmt.Sprintf("%s destination %s, through the image's symlinks,", u.what, u.mount.Destination), resolved); err != nil {
+				return false, err
+			}
+			u.mount.Destination = resolved
+		}
+		needLayer = needLayer || isBind(u.mount)
+	}
+	return needLayer, nil
+}
+
+// resolveInTree resolves dst (clean, absolute) in the tree open at treeFD
+// with openat2(RESOLVE_IN_ROOT): the longest prefix that exists is
+// resolved through its symlinks, scoped to the tree, and the missing rest
+// is appended (a dangling symlink stays in place: creating its mount
+// point then fails, never follows it).
+func resolveInTree(treeFD int, dst string) (string, error) {
+	base, err := fdPath(treeFD)
+	if err != nil {
+		return "", err
+	}
+	parts := strings.Split(strings.TrimPrefix(dst, "/"), "/")
+	for n := len(parts); n > 0; n-- {
+		fd, err := openat2(treeFD, strings.Join(parts[:n], "/"), &unix.OpenHow{
+			Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV,
+		})
+		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
+			continue
+		}
+		if err != nil {
+			return "", err
+		}
+		p, err := fdPath(fd)
+		unix.Close(fd)
+		if err != nil {
+			return "", err
+		}
+		rel, err := filepath.Rel(base, p)
+		if err != nil || !filepath.IsLocal(rel) && rel != "." {
+			return "", fmt.Errorf("resolved outside the image tree (%s)", p)
+		}
+		return path.Join("/", rel, path.Join(parts[n:]...)), nil
+	}
+	return dst, nil
+}
+
+// fdPath is the path the kernel gives an open fd.
+func fdPath(fd int) (string, error) {
+	return os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
 }
 
 // hasMountPoint reports whether the image tree dir has a real directory

@@ -49,7 +49,7 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 	}
 	user := append(vols, secrets...)
 	if req.Image != nil {
-		if err := checkImageMounts(user); err != nil {
+		if p.mountLayer, err = resolveImageDestinations(req.Image.Dir, user); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -72,9 +72,10 @@ func layout(req *Request, pol *Policy, paths Paths) ([]specs.Mount, *plan, error
 		mounts = append(mounts, specs.Mount{Destination: HelperMountPoint, Type: "bind", Source: paths.HelperDir,
 			Options: []string{"bind", "ro", "nosuid", "nodev"}})
 	}
-	if req.Image == nil {
-		// An image's tree is shared and never written: the sandbox makes
-		// its mount points in its own writable layer.
+	if req.Image == nil || p.mountLayer {
+		// An image's tree is shared and never written: without bind
+		// mounts the sandbox makes its mount points in its own writable
+		// layer; with them, Create makes them in the mount-point layer.
 		p.mountPoints = mountPoints(mounts, dirs)
 	}
 	p.secrets = staged

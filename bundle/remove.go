@@ -43,7 +43,11 @@ func removeBundle(d Dir) error {
 			errs = append(errs, unmountAll(filepath.Join(d.volumesPath(), n.Name())))
 		}
 	}
-	errs = append(errs, unmountAll(d.RootfsPath()))
+	if err := unmountAll(d.RootfsPath()); err != nil {
+		errs = append(errs, err)
+	} else {
+		errs = append(errs, unmountImageLayer(d)) // the overlay's lower, once the overlay is gone
+	}
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}

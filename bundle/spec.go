@@ -16,7 +16,11 @@ type plan struct {
 	rootfs *hostSource // a host directory rootfs; nil for the empty one
 	// idmap, for an image root in a user namespace, maps the image's ids
 	// onto the namespace's (see idmappedBind).
-	idmap       *UserNamespace
+	idmap *UserNamespace
+	// mountLayer, for an image root with bind mounts, overlays the image
+	// tree with a per-container upper that holds their mount points (see
+	// mountImageLayer).
+	mountLayer  bool
 	links       []rootfsLink
 	mountPoints []mountPoint
 	pins        []pin

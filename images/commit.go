@@ -19,7 +19,11 @@ import (
 // record last, so a crash before it leaves nothing visible.
 func (s *Store) commit(ctx context.Context, src *imageSource, caller Caller, progress ProgressFunc) (rec *Record, err error) {
 	if s.haveImage(src.digest) {
-		return s.addRefs(src.digest, src.refs)
+		rec, err := s.addRefs(src.digest, src.refs)
+		if err == nil {
+			progress.reportCached(rec)
+		}
+		return rec, err
 	}
 	unpin := s.pin(src)
 	defer func() {

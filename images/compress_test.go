@@ -9,13 +9,14 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 func TestUnpackCompressions(t *testing.T) {
-	raw := tarOf(t, dir("d/"), file("d/f", "content"))
+	raw := imagestest.Tar(t, imagestest.Dir("d/"), imagestest.File("d/f", "content"))
 	zw, _ := zstd.NewWriter(nil)
-	for name, blob := range map[string][]byte{"gzip": gz(t, raw), "zstd": zw.EncodeAll(raw, nil), "none": raw} {
+	for name, blob := range map[string][]byte{"gzip": imagestest.Gzip(t, raw), "zstd": zw.EncodeAll(raw, nil), "none": raw} {
 		t.Run(name, func(t *testing.T) {
 			dst := t.TempDir()
 			u, err := newUnpacker(dst, Policy{}.WithDefaults())
@@ -23,7 +24,7 @@ func TestUnpackCompressions(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer u.close()
-			if err := u.layer(bytes.NewReader(blob), sha(raw)); err != nil {
+			if err := u.layer(bytes.NewReader(blob), imagestest.Digest(raw)); err != nil {
 				t.Fatal(err)
 			}
 			if b, err := os.ReadFile(filepath.Join(dst, "d/f")); err != nil || string(b) != "content" {
@@ -32,7 +33,7 @@ func TestUnpackCompressions(t *testing.T) {
 			// The same stream against another diff id is refused.
 			u2, _ := newUnpacker(t.TempDir(), Policy{}.WithDefaults())
 			defer u2.close()
-			if err := u2.layer(bytes.NewReader(blob), sha([]byte("other"))); !errors.Is(err, errdefs.ErrInvalidArgument) {
+			if err := u2.layer(bytes.NewReader(blob), imagestest.Digest([]byte("other"))); !errors.Is(err, errdefs.ErrInvalidArgument) {
 				t.Errorf("a layer that does not match its diff id = %v, want InvalidArgument", err)
 			}
 		})

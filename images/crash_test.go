@@ -17,6 +17,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/testutil"
 )
 
@@ -126,7 +127,7 @@ func TestCrashDuringPull(t *testing.T) {
 	reg := newTestRegistry(t)
 	big := make([]byte, 4<<20)
 	rand.Read(big) // incompressible: the layer blob is as big
-	img := imageOf(t, v1Config(), layerOf(t, file("small", "s")), layerOf(t, file("big", string(big))))
+	img := imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("small", "s")), imagestest.Layer(t, imagestest.File("big", string(big))))
 	ref := reg.push(t, "test/app:v1", img)
 	layers, _ := img.Layers()
 	bigDigest, _ := layers[1].Digest()
@@ -166,12 +167,12 @@ func TestCrashDuringPull(t *testing.T) {
 
 func TestCrashDuringUnpack(t *testing.T) {
 	testutil.RequireRoot(t, "to give unpacked files their owners")
-	var ents []ent
+	var ents []imagestest.Entry
 	for i := range 30_000 {
-		ents = append(ents, file(fmt.Sprintf("f/%05d", i), "x"))
+		ents = append(ents, imagestest.File(fmt.Sprintf("f/%05d", i), "x"))
 	}
 	tarPath := filepath.Join(t.TempDir(), "image.tar")
-	if err := os.WriteFile(tarPath, ociLayoutTar(t, imageOf(t, v1Config(), layerOf(t, ents...)), "registry.example/app:v1"), 0o600); err != nil {
+	if err := os.WriteFile(tarPath, ociLayoutTar(t, imagestest.Image(t, v1Config(), imagestest.Layer(t, ents...)), "registry.example/app:v1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	root := filepath.Join(t.TempDir(), "images")

@@ -25,14 +25,14 @@
 //
 // One tree per image (not per layer chain): gVisor's rootfs overlay takes
 // one lower directory, and it needs no host overlay mounts. The tree keeps
-// the image's own owners; MountIDMapped shows it to a container's user
-// namespace with them.
+// the image's own owners; the bundle package id-maps it onto each
+// container's user namespace.
 //
 // The API the daemon uses: Open (at start), Pull and Import (with
 // Progress reports), Get/List, RootFS, ResolveUser (USER name → ids from
 // the image's own /etc/passwd and /etc/group), Remove and Prune (with the
-// daemon's UsageFunc), MountIDMapped/UnmountIDMapped, NormalizeRef and
-// RegistryOf. Policy is the [images] config.
+// daemon's UsageFunc), NormalizeRef and RegistryOf. Policy is the
+// [images] config.
 //
 // The package never imports daemon/ or api/: records are kept through the
 // Records interface (the daemon's bbolt store implements it), callers are

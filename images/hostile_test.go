@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"testing"
 
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/testutil"
 )
@@ -103,7 +104,7 @@ func (h *hostHarness) unpack(pol Policy, layers ...[]byte) (*unpacker, error) {
 	}
 	defer u.close()
 	for _, l := range layers {
-		if err := u.layer(bytes.NewReader(gz(h.t, l)), sha(l)); err != nil {
+		if err := u.layer(bytes.NewReader(imagestest.Gzip(h.t, l)), imagestest.Digest(l)); err != nil {
 			return u, err
 		}
 	}
@@ -121,8 +122,8 @@ func (h *hostHarness) wantFile(p, body string) {
 
 func TestHostileDotDotEntries(t *testing.T) {
 	h := newHost(t)
-	_, err := h.unpack(Policy{}, tarOf(t, file("../"+h.tag, "x"), file("a/../../../"+h.tag, "y"),
-		file("../../../../../../../etc/"+h.tag, "z"), dir("../../d/")))
+	_, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.File("../"+h.tag, "x"), imagestest.File("a/../../../"+h.tag, "y"),
+		imagestest.File("../../../../../../../etc/"+h.tag, "z"), imagestest.Dir("../../d/")))
 	if err != nil {
 		t.Fatalf("a layer with ../ entries is neutralised, not refused: %v", err)
 	}
@@ -133,7 +134,7 @@ func TestHostileDotDotEntries(t *testing.T) {
 
 func TestHostileAbsolutePaths(t *testing.T) {
 	h := newHost(t)
-	if _, err := h.unpack(Policy{}, tarOf(t, file("/etc/"+h.tag, "x"), file("/"+h.tag, "y"), file(h.canary, "owned"))); err != nil {
+	if _, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.File("/etc/"+h.tag, "x"), imagestest.File("/"+h.tag, "y"), imagestest.File(h.canary, "owned"))); err != nil {
 		t.Fatal(err)
 	}
 	h.wantFile("etc/"+h.tag, "x")
@@ -143,17 +144,17 @@ func TestHostileAbsolutePaths(t *testing.T) {
 
 func TestHostileSymlinkSameLayer(t *testing.T) {
 	h := newHost(t)
-	_, err := h.unpack(Policy{}, tarOf(t, dir("etc/"),
-		symlink("etcl", "/etc"), file("etcl/"+h.tag, "via abs"),
-		symlink("up", "../../../../.."), file("up/"+h.tag, "via rel"),
-		symlink("rootl", "/"), file("rootl/tmp/"+h.tag, "via root"),
-		symlink("can", h.canary), file("can", "replaced, not followed")))
+	_, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.Dir("etc/"),
+		imagestest.Symlink("etcl", "/etc"), imagestest.File("etcl/"+h.tag, "via abs"),
+		imagestest.Symlink("up", "../../../../.."), imagestest.File("up/"+h.tag, "via rel"),
+		imagestest.Symlink("rootl", "/"), imagestest.File("rootl/tmp/"+h.tag, "via root"),
+		imagestest.Symlink("can", h.canary), imagestest.File("can", "replaced, not followed")))
 	if err != nil {
 		t.Fatal(err)
 	}
 	// A symlink to a host directory the image lacks dangles inside the
 	// root: writing through it fails and writes nothing.
-	if _, err := h.unpack(Policy{}, tarOf(t, symlink("base", h.base), file("base/"+h.tag, "via base"))); err == nil {
+	if _, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.Symlink("base", h.base), imagestest.File("base/"+h.tag, "via base"))); err == nil {
 		t.Errorf("writing through a symlink to a directory missing from the image succeeded")
 	}
 	h.wantFile("etc/"+h.tag, "via abs")
@@ -165,9 +166,9 @@ func TestHostileSymlinkSameLayer(t *testing.T) {
 func TestHostileSymlinkLaterLayer(t *testing.T) {
 	h := newHost(t)
 	_, err := h.unpack(Policy{},
-		tarOf(t, dir("etc/"), symlink("etcl", "/etc"), symlink("rootl", "/"), symlink("can", h.canary), symlink("d", "../"+filepath.Base(h.base))),
-		tarOf(t, file("etcl/"+h.tag, "a"), file("rootl/etc/"+h.victim, "root::0:0::/:/bin/sh\n"),
-			file("can", "b"), dir("d/"), file("d/"+h.tag, "c")))
+		imagestest.Tar(t, imagestest.Dir("etc/"), imagestest.Symlink("etcl", "/etc"), imagestest.Symlink("rootl", "/"), imagestest.Symlink("can", h.canary), imagestest.Symlink("d", "../"+filepath.Base(h.base))),
+		imagestest.Tar(t, imagestest.File("etcl/"+h.tag, "a"), imagestest.File("rootl/etc/"+h.victim, "root::0:0::/:/bin/sh\n"),
+			imagestest.File("can", "b"), imagestest.Dir("d/"), imagestest.File("d/"+h.tag, "c")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,14 +180,14 @@ func TestHostileSymlinkLaterLayer(t *testing.T) {
 func TestHostileHardlinkToShadow(t *testing.T) {
 	h := newHost(t)
 	for _, target := range []string{"/etc/shadow", "../../../../etc/shadow", h.base + "/canary"} {
-		_, err := h.unpack(Policy{}, tarOf(t, hardlink("h", target)))
+		_, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.Hardlink("h", target)))
 		if !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("hard link to %s outside the image = %v, want InvalidArgument", target, err)
 		}
 	}
 	// Through a symlink planted in the image: the link names the symlink
 	// itself, never what it points at.
-	if _, err := h.unpack(Policy{}, tarOf(t, symlink("s", "/etc/shadow"), hardlink("h", "s"))); err != nil {
+	if _, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.Symlink("s", "/etc/shadow"), imagestest.Hardlink("h", "s"))); err != nil {
 		t.Fatal(err)
 	}
 	if l, err := os.Readlink(h.inRoot("h")); err != nil || l != "/etc/shadow" {
@@ -197,12 +198,12 @@ func TestHostileHardlinkToShadow(t *testing.T) {
 
 func TestHostileWhiteoutDotDot(t *testing.T) {
 	h := newHost(t)
-	if _, err := h.unpack(Policy{}, tarOf(t, file("canary", "in image"), file("keep", "k"), dir("etc/"), file("etc/"+h.victim, "v"), symlink("etcl", "/etc"))); err != nil {
+	if _, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.File("canary", "in image"), imagestest.File("keep", "k"), imagestest.Dir("etc/"), imagestest.File("etc/"+h.victim, "v"), imagestest.Symlink("etcl", "/etc"))); err != nil {
 		t.Fatal(err)
 	}
 	// Whiteouts that climb out resolve inside the root; those naming . or
 	// .. are refused.
-	if _, err := h.unpack(Policy{}, tarOf(t, file("../.wh.canary", ""), file("a/../../.wh.canary", ""), file("etcl/.wh."+h.victim, ""))); err != nil {
+	if _, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.File("../.wh.canary", ""), imagestest.File("a/../../.wh.canary", ""), imagestest.File("etcl/.wh."+h.victim, ""))); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []string{"canary", "etc/" + h.victim} {
@@ -211,7 +212,7 @@ func TestHostileWhiteoutDotDot(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"x/.wh..", "x/.wh.."} {
-		if _, err := h.unpack(Policy{}, tarOf(t, file(bad, ""))); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		if _, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.File(bad, ""))); !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("whiteout %q = %v, want InvalidArgument", bad, err)
 		}
 	}
@@ -221,10 +222,10 @@ func TestHostileWhiteoutDotDot(t *testing.T) {
 
 func TestHostileDeviceNodes(t *testing.T) {
 	h := newHost(t)
-	u, err := h.unpack(Policy{}, tarOf(t,
-		ent{name: "dev/kmsg", typ: tar.TypeChar, mode: 0o666},
-		ent{name: "dev/sda", typ: tar.TypeBlock, mode: 0o666},
-		ent{name: "../" + h.tag, typ: tar.TypeChar, mode: 0o666}))
+	u, err := h.unpack(Policy{}, imagestest.Tar(t,
+		imagestest.Entry{Name: "dev/kmsg", Type: tar.TypeChar, Mode: 0o666},
+		imagestest.Entry{Name: "dev/sda", Type: tar.TypeBlock, Mode: 0o666},
+		imagestest.Entry{Name: "../" + h.tag, Type: tar.TypeChar, Mode: 0o666}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +242,7 @@ func TestHostileDeviceNodes(t *testing.T) {
 
 func TestHostileFIFO(t *testing.T) {
 	h := newHost(t)
-	u, err := h.unpack(Policy{}, tarOf(t, ent{name: "run/fifo", typ: tar.TypeFifo, mode: 0o666}))
+	u, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.Entry{Name: "run/fifo", Type: tar.TypeFifo, Mode: 0o666}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,8 +257,8 @@ func TestHostileFIFO(t *testing.T) {
 
 func TestHostileXattrsAndSetuid(t *testing.T) {
 	h := newHost(t)
-	u, err := h.unpack(Policy{}, tarOf(t, ent{name: "bin/x", body: "x", typ: tar.TypeReg, mode: 0o6755, uid: 1000, gid: 1000,
-		pax: map[string]string{"SCHILY.xattr.security.capability": "\x01\x00\x00\x02\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
+	u, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.Entry{Name: "bin/x", Body: "x", Type: tar.TypeReg, Mode: 0o6755, UID: 1000, GID: 1000,
+		PAX: map[string]string{"SCHILY.xattr.security.capability": "\x01\x00\x00\x02\xff\xff\xff\xff\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00\x00",
 			"SCHILY.xattr.trusted.overlay.opaque": "y", "SCHILY.xattr.user.note": "ok"}}))
 	if err != nil {
 		t.Fatal(err)
@@ -279,7 +280,7 @@ func TestHostileXattrsAndSetuid(t *testing.T) {
 func TestHostileImpossibleEntries(t *testing.T) {
 	h := newHost(t)
 	// A file where a directory must be: refused as the layer's fault.
-	if _, err := h.unpack(Policy{}, tarOf(t, file("a", "x"), file("a/b", "y"))); !errors.Is(err, errdefs.ErrInvalidArgument) {
+	if _, err := h.unpack(Policy{}, imagestest.Tar(t, imagestest.File("a", "x"), imagestest.File("a/b", "y"))); !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Errorf("a file under a file = %v, want InvalidArgument", err)
 	}
 	h.check()

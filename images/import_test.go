@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/testutil"
 )
@@ -117,10 +118,10 @@ func TestImportRefusesBadArchives(t *testing.T) {
 	s, root := openStore(t, testPolicy(nil))
 	for name, b := range map[string][]byte{
 		"not a tar":      []byte("hello"),
-		"empty tar":      tarOf(t),
-		"bad index":      tarOf(t, file("index.json", "{"), file("oci-layout", `{"imageLayoutVersion":"1.0.0"}`)),
-		"missing blob":   tarOf(t, file("index.json", `{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":2,"digest":"`+sha([]byte("{}"))+`"}]}`)),
-		"escaping names": tarOf(t, file("manifest.json", `[{"Config":"../../../etc/passwd","Layers":["/etc/shadow"]}]`)),
+		"empty tar":      imagestest.Tar(t),
+		"bad index":      imagestest.Tar(t, imagestest.File("index.json", "{"), imagestest.File("oci-layout", `{"imageLayoutVersion":"1.0.0"}`)),
+		"missing blob":   imagestest.Tar(t, imagestest.File("index.json", `{"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","size":2,"digest":"`+imagestest.Digest([]byte("{}"))+`"}]}`)),
+		"escaping names": imagestest.Tar(t, imagestest.File("manifest.json", `[{"Config":"../../../etc/passwd","Layers":["/etc/shadow"]}]`)),
 	} {
 		if _, err := s.Import(context.Background(), bytes.NewReader(b), root0, nil); !errors.Is(err, errdefs.ErrInvalidArgument) {
 			t.Errorf("%s: import = %v, want InvalidArgument", name, err)

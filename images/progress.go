@@ -10,6 +10,7 @@ const (
 	PhaseResolving   Phase = "resolving"   // fetching the manifest and config
 	PhaseDownloading Phase = "downloading" // a layer's bytes
 	PhaseExists      Phase = "exists"      // a layer already in the store
+	PhaseCached      Phase = "cached"      // the whole image already stored: nothing to do for the layer
 	PhaseVerified    Phase = "verified"    // a layer's digest checked, stored
 	PhaseUnpacking   Phase = "unpacking"   // a layer being extracted
 	PhaseDone        Phase = "done"        // the image is committed
@@ -46,4 +47,18 @@ func (f ProgressFunc) serialized() ProgressFunc {
 		defer mu.Unlock()
 		f(p)
 	}
+}
+
+// reportCached reports every layer of rec as cached (done == total), then
+// done: a pull of an image already stored streams the same per-layer
+// progress as one that downloads it, so a client's display stays
+// consistent.
+func (f ProgressFunc) reportCached(rec *Record) {
+	if f == nil || rec == nil {
+		return
+	}
+	for _, l := range rec.Layers {
+		f(Progress{Layer: l.Digest, Phase: PhaseCached, Done: l.Size, Total: l.Size})
+	}
+	f(Progress{Phase: PhaseDone})
 }

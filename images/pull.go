@@ -12,7 +12,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 
 	"nucleus.dev/nucleus/internal/errdefs"
 )
@@ -41,9 +40,15 @@ func (s *Store) Pull(ctx context.Context, ref string, caller Caller, progress Pr
 	progress = progress.serialized()
 	progress.report(Progress{Ref: r.Name(), Phase: PhaseResolving})
 	if d, ok := r.(name.Digest); ok && s.haveImage(d.DigestStr()) {
-		return s.addRefs(d.DigestStr(), []string{r.Name()})
+		rec, err := s.addRefs(d.DigestStr(), []string{r.Name()})
+		if err == nil {
+			progress.reportCached(rec)
+		}
+		return rec, err
 	}
+	ran := false
 	v, err, _ := s.pulls.Do(r.Name(), func() (any, error) {
+		ran = true
 		src, err := s.resolve(ctx, r)
 		if err != nil {
 			return nil, err
@@ -56,7 +61,13 @@ func (s *Store) Pull(ctx context.Context, ref string, caller Caller, progress Pr
 		}
 		return nil, fmt.Errorf("pull %s: %w", r.Name(), err)
 	}
-	return s.recs.Get(v.(*Record).Digest)
+	rec, err := s.recs.Get(v.(*Record).Digest)
+	if err == nil && !ran {
+		// Joined another caller's pull, whose progress went to it: this
+		// caller still sees every layer, complete.
+		progress.reportCached(rec)
+	}
+	return rec, err
 }
 
 // allowed applies AllowedRegistries: when set it binds everyone; when
@@ -175,44 +186,6 @@ func (s *Store) resolveAt(ctx context.Context, r name.Reference) (*imageSource, 
 		}})
 	}
 	return src, nil
-}
-
-// remoteErr gives a registry error its errdefs kind.
-func remoteErr(err error) error {
-	var terr *transport.Error
-	if errors.As(err, &terr) {
-		switch terr.StatusCode {
-		case http.StatusNotFound:
-			return fmt.Errorf("%v: %w", err, errdefs.ErrNotFound)
-		case http.StatusUnauthorized, http.StatusForbidden:
-			return fmt.Errorf("%v: %w", err, errdefs.ErrPermissionDenied)
-		case http.StatusTooManyRequests:
-			return fmt.Errorf("%v: %w", err, errdefs.ErrResourceExhausted)
-		}
-		return fmt.Errorf("%v: %w", err, errdefs.ErrUnavailable)
-	}
-	if errors.Is(err, context.DeadlineExceeded) {
-		return ctxErr(err)
-	}
-	if errors.Is(err, context.Canceled) {
-		return err
-	}
-	return fmt.Errorf("%v: %w", err, errdefs.ErrUnavailable)
-}
-
-// httpsOnly refuses plain http to any host the operator did not list as
-// insecure: go-containerregistry would otherwise fall back to http for
-// loopback and private (RFC 1918) addresses on its own.
-type httpsOnly struct {
-	inner http.RoundTripper
-	s     *Store
-}
-
-func (h httpsOnly) RoundTrip(req *http.Request) (*http.Response, error) {
-	if req.URL.Scheme != "https" && !h.s.insecure(req.URL.Host) {
-		return nil, fmt.Errorf("registry %s: plain http is allowed only for registries in [images] insecure: %w", req.URL.Host, errdefs.ErrPermissionDenied)
-	}
-	return h.inner.RoundTrip(req)
 }
 
 // haveImage reports whether the image of a manifest digest is stored,

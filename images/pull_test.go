@@ -17,6 +17,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/testutil"
 )
@@ -115,7 +116,7 @@ func TestPullPrivateNeedsCredentials(t *testing.T) {
 
 func TestPullPolicyRegistries(t *testing.T) {
 	reg := newTestRegistry(t)
-	ref := reg.push(t, "test/app:v1", imageOf(t, v1Config(), layerOf(t, file("a", "a"))))
+	ref := reg.push(t, "test/app:v1", imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("a", "a"))))
 	pol := testPolicy(reg)
 	pol.AllowedRegistries = nil
 	s, root := openStore(t, pol)
@@ -195,7 +196,7 @@ func assertEmptyStore(t *testing.T, root string) {
 
 func TestPullTimeout(t *testing.T) {
 	reg := newTestRegistry(t)
-	ref := reg.push(t, "test/app:v1", imageOf(t, v1Config(), layerOf(t, file("a", "a"))))
+	ref := reg.push(t, "test/app:v1", imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("a", "a"))))
 	reg.slow = func(w http.ResponseWriter, r *http.Request) bool {
 		select { // hang every blob until the client gives up (bounded)
 		case <-r.Context().Done():
@@ -218,7 +219,7 @@ func TestPullTimeout(t *testing.T) {
 
 func TestPullThroughMirror(t *testing.T) {
 	reg := newTestRegistry(t)
-	reg.push(t, "test/app:v1", imageOf(t, v1Config(), layerOf(t, file("a", "a"))))
+	reg.push(t, "test/app:v1", imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("a", "a"))))
 	pol := testPolicy(reg)
 	pol.AllowedRegistries = []string{"registry.invalid"}
 	pol.Mirrors = map[string][]string{"registry.invalid": {"127.0.0.1:1", reg.host}} // a dead mirror first
@@ -235,8 +236,8 @@ func TestPullThroughMirror(t *testing.T) {
 
 func TestPullPicksHostPlatformFromIndex(t *testing.T) {
 	reg := newTestRegistry(t)
-	amd := imageOf(t, v1Config(), layerOf(t, file("arch", "amd64")))
-	arm := imageOf(t, v1Config(), layerOf(t, file("arch", "arm64")))
+	amd := imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("arch", "amd64")))
+	arm := imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("arch", "arm64")))
 	push := func(tag string, adds ...mutate.IndexAddendum) string {
 		ref, _ := name.ParseReference(reg.host+"/test/multi:"+tag, name.Insecure)
 		if err := remote.WriteIndex(ref, mutate.AppendManifests(empty.Index, adds...)); err != nil {

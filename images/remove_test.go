@@ -7,14 +7,15 @@ import (
 	"os"
 	"testing"
 
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 func TestRemoveAndPrune(t *testing.T) {
 	s, root := openStore(t, testPolicy(nil))
-	shared := layerOf(t, file("base", "b"))
+	shared := imagestest.Layer(t, imagestest.File("base", "b"))
 	importAs := func(ref string, uid uint32, extra string) *Record {
-		img := imageOf(t, v1Config(), shared, layerOf(t, file("x", extra)))
+		img := imagestest.Image(t, v1Config(), shared, imagestest.Layer(t, imagestest.File("x", extra)))
 		recs, err := s.Import(context.Background(), bytes.NewReader(ociLayoutTar(t, img, ref)), Caller{UID: uid}, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -83,7 +84,7 @@ func TestTagMovesAReference(t *testing.T) {
 	s, _ := openStore(t, testPolicy(nil))
 	var digests []string
 	for _, body := range []string{"one", "two"} {
-		img := imageOf(t, v1Config(), layerOf(t, file("x", body)))
+		img := imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("x", body)))
 		recs, err := s.Import(context.Background(), bytes.NewReader(dockerSaveTar(t, img, "registry.example/"+body+":v1")), root0, nil)
 		if err != nil {
 			t.Fatal(err)

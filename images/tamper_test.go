@@ -13,12 +13,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/static"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 func TestHostileDigestMismatch(t *testing.T) {
 	reg := newTestRegistry(t)
-	img := imageOf(t, v1Config(), layerOf(t, file("a", "a")), layerOf(t, file("b", strings.Repeat("b", 4096))))
+	img := imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("a", "a")), imagestest.Layer(t, imagestest.File("b", strings.Repeat("b", 4096))))
 	ref := reg.push(t, "test/app:v1", img)
 	layers, _ := img.Layers()
 	d, _ := layers[1].Digest()
@@ -40,15 +41,15 @@ func TestHostileDigestMismatch(t *testing.T) {
 
 func TestHostileTenThousandLayers(t *testing.T) {
 	reg := newTestRegistry(t)
-	ref := reg.push(t, "test/app:v1", imageOf(t, v1Config(), layerOf(t, file("a", "a"))))
+	ref := reg.push(t, "test/app:v1", imagestest.Image(t, v1Config(), imagestest.Layer(t, imagestest.File("a", "a"))))
 	// Rewrite the manifest to list 10,000 layers (that do not exist).
 	manifest := map[string]any{
 		"schemaVersion": 2, "mediaType": string(types.OCIManifestSchema1),
-		"config": map[string]any{"mediaType": string(types.OCIConfigJSON), "size": 2, "digest": sha([]byte("{}"))},
+		"config": map[string]any{"mediaType": string(types.OCIConfigJSON), "size": 2, "digest": imagestest.Digest([]byte("{}"))},
 	}
 	var layers []map[string]any
 	for i := range 10_000 {
-		layers = append(layers, map[string]any{"mediaType": string(types.OCILayer), "size": 1 << 20, "digest": sha(fmt.Appendf(nil, "%d", i))})
+		layers = append(layers, map[string]any{"mediaType": string(types.OCILayer), "size": 1 << 20, "digest": imagestest.Digest(fmt.Appendf(nil, "%d", i))})
 	}
 	manifest["layers"] = layers
 	b, _ := json.Marshal(manifest)
@@ -73,9 +74,9 @@ func TestHostileTenThousandLayers(t *testing.T) {
 
 func TestHostileTruncatedGzip(t *testing.T) {
 	reg := newTestRegistry(t)
-	blob := gz(t, tarOf(t, file("a", strings.Repeat("data", 10_000))))
+	blob := imagestest.Gzip(t, imagestest.Tar(t, imagestest.File("a", strings.Repeat("data", 10_000))))
 	truncated := static.NewLayer(blob[:len(blob)/2], types.DockerLayer)
-	ref := reg.push(t, "test/app:v1", imageOf(t, v1Config(), truncated))
+	ref := reg.push(t, "test/app:v1", imagestest.Image(t, v1Config(), truncated))
 	s, root := openStore(t, testPolicy(reg))
 	_, err := s.Pull(context.Background(), ref, root0, nil)
 	if !errors.Is(err, errdefs.ErrInvalidArgument) {

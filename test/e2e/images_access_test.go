@@ -12,6 +12,7 @@ import (
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/images/imagestest"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/testutil"
 )
@@ -51,8 +52,8 @@ func doImageCall(ctx context.Context, c *client.Client, call childCall) (childRe
 func TestE2EImagesAccess(t *testing.T) {
 	testutil.E2E(t)
 	reg := startRegistry(t)
-	rootRef := reg.push(t, "app:root", timage(t, appConfig(), busyboxLayer(t)))
-	userRef := reg.push(t, "app:user", timage(t, appConfig(), busyboxLayer(t), tlayer(t, tfile("mine", "user\n"))))
+	rootRef := reg.push(t, "app:root", imagestest.Image(t, appConfig(), busyboxLayer(t)))
+	userRef := reg.push(t, "app:user", imagestest.Image(t, appConfig(), busyboxLayer(t), imagestest.Layer(t, imagestest.File("mine", "user\n"))))
 	d := tenantDaemon(t, reg.imagesConfig(t, "allowed_registries = [\""+reg.host+"\"]"))
 	c := d.Client()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"archive/tar"
-	"bytes"
-	"compress/gzip"
 	"encoding/base64"
 	"fmt"
 	"io"
@@ -21,82 +19,10 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/registry"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"nucleus.dev/nucleus/images/imagestest"
 )
-
-// tent is one tar entry of a test layer.
-type tent struct {
-	name, body, link string
-	typ              byte
-	mode             int64
-	uid, gid         int
-}
-
-func tfile(name, body string) tent {
-	return tent{name: name, body: body, typ: tar.TypeReg, mode: 0o644}
-}
-func tdir(name string) tent { return tent{name: name, typ: tar.TypeDir, mode: 0o755} }
-func tlink(name, to string) tent {
-	return tent{name: name, link: to, typ: tar.TypeSymlink, mode: 0o777}
-}
-func thard(name, to string) tent { return tent{name: name, link: to, typ: tar.TypeLink, mode: 0o644} }
-
-// tlayer is a gzip layer of ents.
-func tlayer(t testing.TB, ents ...tent) v1.Layer {
-	t.Helper()
-	var raw bytes.Buffer
-	tw := tar.NewWriter(&raw)
-	for _, e := range ents {
-		hdr := &tar.Header{Name: e.name, Linkname: e.link, Typeflag: e.typ, Mode: e.mode, Uid: e.uid, Gid: e.gid,
-			ModTime: time.Unix(1700000000, 0), Format: tar.FormatPAX}
-		if e.typ == tar.TypeReg {
-			hdr.Size = int64(len(e.body))
-		}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.WriteString(tw, e.body); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	var zb bytes.Buffer
-	zw := gzip.NewWriter(&zb)
-	zw.Write(raw.Bytes())
-	zw.Close()
-	blob := zb.Bytes()
-	l, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(blob)), nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
-// timage is an image of layers with cfg as its runtime config.
-func timage(t testing.TB, cfg v1.Config, layers ...v1.Layer) v1.Image {
-	t.Helper()
-	img, err := mutate.AppendLayers(empty.Image, layers...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf, err := img.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.Config = cfg
-	cf.OS, cf.Architecture = "linux", "amd64"
-	cf.Created = v1.Time{Time: time.Unix(1700000000, 0).UTC()}
-	if img, err = mutate.ConfigFile(img, cf); err != nil {
-		t.Fatal(err)
-	}
-	return img
-}
 
 // busyboxLayer is a base layer with the host's static busybox as /bin/sh
 // and friends, an /etc/passwd and /etc/group naming user app (1234) in
@@ -107,18 +33,18 @@ func busyboxLayer(t testing.TB) v1.Layer {
 	if err != nil {
 		t.Fatalf("busybox-static is needed (/bin/busybox): %v", err)
 	}
-	ents := []tent{tdir("bin/"), {name: "bin/busybox", body: string(bb), typ: tar.TypeReg, mode: 0o755}}
+	ents := []imagestest.Entry{imagestest.Dir("bin/"), {Name: "bin/busybox", Body: string(bb), Type: tar.TypeReg, Mode: 0o755}}
 	for _, tool := range []string{"sh", "cat", "echo", "id", "ls", "pwd", "env", "touch", "dd", "df", "rm", "mkdir", "sleep", "head", "stat", "true", "wc", "sync", "readlink"} {
-		ents = append(ents, tlink("bin/"+tool, "busybox"))
+		ents = append(ents, imagestest.Symlink("bin/"+tool, "busybox"))
 	}
 	ents = append(ents,
-		tdir("etc/"),
-		tfile("etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234:app:/home/app:/bin/sh\n"),
-		tfile("etc/group", "root:x:0:\napp:x:1234:\nextra:x:2000:app\n"),
-		tdir("tmp/"), tdir("home/"),
-		tent{name: "home/app/", typ: tar.TypeDir, mode: 0o755, uid: 1234, gid: 1234},
+		imagestest.Dir("etc/"),
+		imagestest.File("etc/passwd", "root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234:app:/home/app:/bin/sh\n"),
+		imagestest.File("etc/group", "root:x:0:\napp:x:1234:\nextra:x:2000:app\n"),
+		imagestest.Dir("tmp/"), imagestest.Dir("home/"),
+		imagestest.Entry{Name: "home/app/", Type: tar.TypeDir, Mode: 0o755, UID: 1234, GID: 1234},
 	)
-	return tlayer(t, ents...)
+	return imagestest.Layer(t, ents...)
 }
 
 // testRegistry is go-containerregistry's registry served on loopback,

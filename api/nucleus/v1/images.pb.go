@@ -522,7 +522,9 @@ type PullProgress struct {
 	DoneBytes int64 `protobuf:"varint,2,opt,name=done_bytes,json=doneBytes,proto3" json:"done_bytes,omitempty"`
 	// The layer's size.
 	TotalBytes int64 `protobuf:"varint,3,opt,name=total_bytes,json=totalBytes,proto3" json:"total_bytes,omitempty"`
-	// "downloading", "exists" (already in the store), "done", "unpacking".
+	// "downloading", "exists" (the layer already in the store), "verified",
+	// "unpacking", or "cached" (the whole image already stored: done ==
+	// total, sent for every layer so a display stays consistent).
 	Status        string `protobuf:"bytes,4,opt,name=status,proto3" json:"status,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
