@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 
 	"github.com/vishvananda/netlink"
 	"go.uber.org/zap"
@@ -20,12 +21,28 @@ func (m *Manager) detach(ctx context.Context, id string) error {
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if m.attached[id] == nil {
+		// Attach records the lease before it makes anything and detach
+		// releases it after everything else is gone, so without a lease
+		// there is nothing to remove (a container that never had this
+		// network, or one detached already): no nftables listing and no
+		// store commit. Reconcile, which also finds objects without a
+		// lease (a lost store), always takes the full path.
+		leases, err := m.leases.List()
+		if err != nil {
+			return fmt.Errorf("network: detaching container %s: reading leases: %w", id, err)
+		}
+		if !slices.ContainsFunc(leases, func(l Lease) bool { return l.ID == id }) {
+			return nil
+		}
+	}
 	return m.detachLocked(id)
 }
 
 // detachLocked removes everything of id, continuing past failures so one
 // stuck object does not keep the others alive.
 func (m *Manager) detachLocked(id string) error {
+	steps := startSteps()
 	var errs []error
 	var addr netip.Addr
 	if st := m.attached[id]; st != nil {
@@ -45,17 +62,26 @@ func (m *Manager) detachLocked(id string) error {
 			m.dns.remove(addr)
 		}
 	}
-	errs = append(errs, m.removeContainer(id), m.deleteVeth(id), netns.Remove(m.netnsPath(id)))
+	steps.mark("lease_read")
+	errs = append(errs, m.removeContainer(id))
+	steps.mark("nftables")
+	errs = append(errs, m.deleteVeth(id))
+	steps.mark("veth")
+	errs = append(errs, netns.Remove(m.netnsPath(id)))
+	steps.mark("netns")
 	if addr.IsValid() {
 		forgetConntrack(addr)
 	}
+	steps.mark("conntrack")
 	if err := m.leases.Delete(id); err != nil {
 		errs = append(errs, fmt.Errorf("network: releasing the lease of %s: %w", id, err))
 	}
+	steps.mark("lease_release")
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("network: detaching container %s: %w", id, err)
 	}
 	m.log.Info("network detached", zap.String("id", id))
+	m.log.Debug("network detach steps", append([]zap.Field{zap.String("id", id)}, steps.fields...)...)
 	return nil
 }
 

@@ -29,7 +29,8 @@ type Manager struct {
 	// without holding mu).
 	nftMu sync.Mutex
 
-	dns *resolver
+	dns    *resolver
+	spares *spares
 }
 
 // Attachment is what a container needs to use its network: the namespace
@@ -153,6 +154,9 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	if m.dns != nil {
 		m.dns.close()
+	}
+	if m.spares != nil {
+		m.spares.close()
 	}
 	return nil
 }

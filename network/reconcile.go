@@ -25,7 +25,10 @@ func (m *Manager) reconcile(ctx context.Context, live func(id string) bool) erro
 	if err != nil {
 		return err
 	}
-	var errs []error
+	// Spare namespaces belong to no container; a dead daemon's are
+	// leftovers (no container uses them yet: Reconcile runs before any
+	// attach at start).
+	errs := []error{m.spares.clear()}
 	keep := map[string]bool{}
 	removed := 0
 	for id := range ids {
