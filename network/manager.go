@@ -25,6 +25,10 @@ type Manager struct {
 	closed   bool
 	nextAddr netip.Addr // IPAM cursor: freed addresses are reused last
 
+	// teardown lets Reconcile (Lock) exclude detaches removing host
+	// objects outside mu (RLock).
+	teardown sync.RWMutex
+
 	// nftMu serialises nftables batches (the resolver adds DNS answers
 	// without holding mu).
 	nftMu sync.Mutex

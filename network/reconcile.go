@@ -19,6 +19,8 @@ import (
 // whose hash belongs to no live container and "nuc" interfaces without a
 // live owner.
 func (m *Manager) reconcile(ctx context.Context, live func(id string) bool) error {
+	m.teardown.Lock()
+	defer m.teardown.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ids, links, err := m.knownIDs()
