@@ -8,6 +8,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -79,6 +81,7 @@ func (n *netEnv) start(ctx context.Context, e *env) error {
 	cfg := fmt.Sprintf(`version = 1
 [runsc]
 path = %q
+extra_flags = %s
 [api]
 socket_group = "root"
 [security]
@@ -89,7 +92,7 @@ subnet = %q
 bridge = "nucbench0"
 upstream_resolvers = ["%s"]
 allowed_cidrs = ["%s/32"]
-`, e.cfg.runsc, benchNetSubnet, benchUplinkInternet, benchUplinkInternet)
+`, e.cfg.runsc, tomlStrings(e.cfg.runscFlags), benchNetSubnet, benchUplinkInternet, benchUplinkInternet)
 	if err := os.WriteFile(conf, []byte(cfg), 0o600); err != nil {
 		return err
 	}
@@ -247,4 +250,13 @@ func routeIn(ns string, dst netip.Prefix, gw netip.Addr) error {
 	defer h.Close()
 	_, ipnet, _ := net.ParseCIDR(dst.String())
 	return h.RouteAdd(&netlink.Route{Dst: ipnet, Gw: net.IP(gw.AsSlice())})
+}
+
+// tomlStrings is a TOML array of strings.
+func tomlStrings(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	return "[" + strings.Join(q, ", ") + "]"
 }

@@ -55,11 +55,23 @@ func netColdFigure(ctx context.Context, e *env, n *netEnv) (*Figure, error) {
 	none := &nucleusv1.ContainerSpec{Args: trueArgs, AutoRemove: true, Network: "none"}
 	egress := &nucleusv1.ContainerSpec{Args: trueArgs, AutoRemove: true, Network: "egress",
 		Egress: &nucleusv1.EgressPolicy{Mode: nucleusv1.EgressMode_EGRESS_MODE_ALLOWLIST, Cidrs: []string{benchUplinkInternet.String() + "/32"}}}
+	rawRoot := filepath.Join(n.dir, "raw-runsc")
+	if err := os.MkdirAll(rawRoot, 0o700); err != nil {
+		return nil, err
+	}
 	vs := []variant{
 		{"nucleusd run, network none", func(ctx context.Context) (time.Duration, error) { return netRun(ctx, n.c, none) }},
 		{"nucleusd run, network egress (allowlist)", func(ctx context.Context) (time.Duration, error) { return netRun(ctx, n.c, egress) }},
+		{"raw runsc run, --network=none", func(ctx context.Context) (time.Duration, error) {
+			return n.rawRun(ctx, e, rawRoot, "none", trueArgs)
+		}},
+		{"raw runsc run, --network=sandbox on a routed veth", func(ctx context.Context) (time.Duration, error) {
+			return n.rawRun(ctx, e, rawRoot, "sandbox", trueArgs)
+		}},
 	}
-	samples, err := alternate(ctx, e.cfg.pairs, 2, vs)
+	// The settle pause keeps the background host cleanup of one auto_remove
+	// run (its detach, a none run's too) out of the next sample.
+	samples, cpu, err := alternateCPU(ctx, e.cpu, e.cfg.pairs, 2, e.cfg.settle, vs)
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +80,17 @@ func netColdFigure(ctx context.Context, e *env, n *netEnv) (*Figure, error) {
 	with := timeRow(vs[1].name, samples[1]).against(base)
 	added := (with.Median - base.Median) * 1e3
 	f.Rows = append(f.Rows, base, with, valueRow("added by egress networking (median)", "ms", added).target("<= 15 ms", added <= 15))
+	rawBase := timeRow(vs[2].name, samples[2])
+	rawNet := timeRow(vs[3].name, samples[3]).against(rawBase)
+	f.Rows = append(f.Rows, rawBase, rawNet, valueRow("added by runsc's netstack alone (median, raw)", "ms", (rawNet.Median-rawBase.Median)*1e3))
+	if e.cpu != nil {
+		cbase := msRow("CPU outside the sandbox: "+vs[0].name, cpu[0])
+		f.Rows = append(f.Rows, cbase, msRow("CPU outside the sandbox: "+vs[1].name, cpu[1]).against(cbase))
+		rbase := msRow("CPU outside the sandbox: "+vs[2].name, cpu[2])
+		f.Rows = append(f.Rows, rbase, msRow("CPU outside the sandbox: "+vs[3].name, cpu[3]).against(rbase))
+		f.Notes = append(f.Notes, "CPU outside the sandbox: cpuacct usage of the benchmark's cgroup (nucleusd, supervisors, runsc command-line processes) per run, its settle pause included")
+	}
+	f.Notes = append(f.Notes, "raw rows: `runsc run` of nucleusd's bundle; the sandbox one joins a fresh namespace with a routed veth made before the clock starts (what runsc's netstack costs by itself)")
 	return f, nil
 }
 
@@ -85,7 +108,8 @@ func netThroughputFigure(ctx context.Context, e *env, n *netEnv) (*Figure, error
 	vs := []variant{
 		{"raw runsc, routed veth", func(ctx context.Context) (time.Duration, error) {
 			return n.measureSink(func() error {
-				return n.rawRun(ctx, e, rawRoot, []string{"/bin/busybox", "sh", "-c", "busybox ip route; busybox ip addr; " + script})
+				_, err := n.rawRun(ctx, e, rawRoot, "sandbox", []string{"/bin/busybox", "sh", "-c", script})
+				return err
 			})
 		}},
 		{"nucleusd, egress network", func(ctx context.Context) (time.Duration, error) {
@@ -153,30 +177,33 @@ func (n *netEnv) measureSink(send func() error) (time.Duration, error) {
 	}
 }
 
-// rawRun is `runsc --network=sandbox run` of the daemon's bundle for args,
-// joined to the raw namespace.
-func (n *netEnv) rawRun(ctx context.Context, e *env, root string, args []string) error {
-	// A fresh namespace and veth per run, as the daemon makes per
-	// container: runsc's netstack takes the interface over for good.
-	if err := n.newRawNS(); err != nil {
-		return err
-	}
-	defer sandboxnetns.Remove(n.rawNS)
+// rawRun is `runsc --network=<network> run` of the daemon's bundle for
+// args; with "sandbox" it joins a fresh raw namespace. Only runsc is timed.
+func (n *netEnv) rawRun(ctx context.Context, e *env, root, network string, args []string) (time.Duration, error) {
 	id := e.raw.newID()
 	dir := filepath.Join(n.dir, "raw-bundles", id)
+	paths := bundle.Paths{BundleDir: dir}
+	if network == "sandbox" {
+		// A fresh namespace and veth per run, as the daemon makes per
+		// container: runsc's netstack takes the interface over for good.
+		if err := n.newRawNS(); err != nil {
+			return 0, err
+		}
+		defer sandboxnetns.Remove(n.rawNS)
+		paths.NetNS = n.rawNS
+	}
 	req := daemonRequest(args)
-	if _, err := bundle.Create(id, req, e.raw.daemonPolicy(), bundle.Paths{BundleDir: dir, NetNS: n.rawNS}); err != nil {
-		return fmt.Errorf("raw bundle: %w", err)
+	if _, err := bundle.Create(id, req, e.raw.daemonPolicy(), paths); err != nil {
+		return 0, fmt.Errorf("raw bundle: %w", err)
 	}
 	defer bundle.Remove(bundle.Paths{BundleDir: dir})
 
-	rs := runsc.Runsc{Binary: e.cfg.runsc, Root: root, Network: "sandbox", ExtraFlags: e.cfg.runscFlags}
+	rs := runsc.Runsc{Binary: e.cfg.runsc, Root: root, Network: network, ExtraFlags: e.cfg.runscFlags}
 	flags, err := rs.GlobalFlags()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	cmd := e.raw.command(ctx, root) // for its process group; argv replaced below
 	cmd.Args = append(append([]string{e.cfg.runsc}, flags...), "run", "--bundle="+dir, id)
-	_, err = timed(cmd)
-	return err
+	return timed(cmd)
 }

@@ -44,46 +44,59 @@ func (m *Manager) attach(ctx context.Context, id string, p Policy, ports []Port,
 		return nil, fmt.Errorf("network of container %s: %w", id, errdefs.ErrAlreadyExists)
 	}
 	var undo []func() error
+	leased := false // a lease of id may have been written: release it on undo
 	defer func() {
 		if err == nil {
 			return
 		}
+		failed := false
 		for i := len(undo) - 1; i >= 0; i-- {
 			if uerr := undo[i](); uerr != nil {
+				failed = true
+				m.log.Warn("undoing a failed network attach", zap.String("id", id), zap.Error(uerr))
+			}
+		}
+		switch {
+		case !leased:
+		case failed:
+			// Detach finds a container by its lease: keep it so that the
+			// create's undo (Detach) retries what failed here.
+			m.log.Warn("kept the lease of a failed network attach for Detach to retry", zap.String("id", id))
+		default:
+			if uerr := m.leases.Delete(id); uerr != nil {
 				m.log.Warn("undoing a failed network attach", zap.String("id", id), zap.Error(uerr))
 			}
 		}
 	}()
-	addr, err := m.lease(id, restore, &undo)
+	steps := startSteps()
+	addr, err := m.pickAddr(id, restore)
 	if err != nil {
 		return nil, err
 	}
+	steps.mark("ipam")
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	path := m.netnsPath(id)
 	if restore {
+		path := m.netnsPath(id)
 		if !netns.Pinned(path) {
 			return nil, fmt.Errorf("network namespace %s of container %s: %w", path, id, errdefs.ErrNotFound)
 		}
 		if !m.vethExists(id) {
 			return nil, fmt.Errorf("network interface %s of container %s: %w", vethName(id), id, errdefs.ErrNotFound)
 		}
-	} else {
-		if err := netns.Create(path); err != nil {
-			return nil, fmt.Errorf("network of container %s: %w", id, err)
-		}
-		undo = append(undo, func() error { return netns.Remove(path) })
-		undo = append(undo, func() error { return m.deleteVeth(id) })
-		if err := m.plumb(id, path, addr); err != nil {
+		// A failed Restore leaves the old rules: Detach removes them.
+		if err := m.addContainer(id, addr, p, true); err != nil {
 			return nil, err
 		}
-	}
-	if !restore { // a failed Restore leaves the old rules: Detach removes them
-		undo = append(undo, func() error { return m.removeContainer(id) })
-	}
-	if err := m.addContainer(id, addr, p, restore); err != nil {
-		return nil, err
+		steps.mark("nftables")
+	} else {
+		leased = true
+		undo = append(undo, func() error { return netns.Remove(m.netnsPath(id)) },
+			func() error { return m.deleteVeth(id) }, func() error { return m.removeContainer(id) })
+		if err := m.build(id, addr, p, steps); err != nil {
+			return nil, err
+		}
 	}
 	m.dns.set(addr, id, p)
 	undo = append(undo, func() error { m.dns.remove(addr); return nil })
@@ -96,10 +109,12 @@ func (m *Manager) attach(ctx context.Context, id string, p Policy, ports []Port,
 		}
 		st.proxies = append(st.proxies, px)
 	}
+	steps.mark("dns_ports")
 	m.attached[id] = st
 	a := st.att
 	m.log.Info("network attached", zap.String("id", id), zap.Stringer("addr", addr),
 		zap.Stringer("egress", p.Mode), zap.Strings("domains", p.Domains), zap.Bool("restored", restore))
+	m.log.Debug("network attach steps", append([]zap.Field{zap.String("id", id)}, steps.fields...)...)
 	return &a, nil
 }
 
@@ -112,9 +127,9 @@ func (m *Manager) attachment(id string, addr netip.Addr, p Policy, ports []Port)
 	}
 }
 
-// lease returns id's address: its recorded lease on restore, a new one
-// otherwise (queuing its release on undo).
-func (m *Manager) lease(id string, restore bool, undo *[]func() error) (netip.Addr, error) {
+// pickAddr returns id's address: its recorded lease on restore, else a
+// free one, which build records.
+func (m *Manager) pickAddr(id string, restore bool) (netip.Addr, error) {
 	leases, err := m.leases.List()
 	if err != nil {
 		return netip.Addr{}, fmt.Errorf("network: reading leases: %w", err)
@@ -136,10 +151,6 @@ func (m *Manager) lease(id string, restore bool, undo *[]func() error) (netip.Ad
 	if !ok {
 		return netip.Addr{}, fmt.Errorf("network: no free address in %s: %w", m.cfg.Subnet, errdefs.ErrResourceExhausted)
 	}
-	if err := m.leases.Put(Lease{ID: id, Addr: addr}); err != nil {
-		return netip.Addr{}, fmt.Errorf("network: recording the lease of %s: %w", id, err)
-	}
-	*undo = append(*undo, func() error { return m.leases.Delete(id) })
 	return addr, nil
 }
 

@@ -42,6 +42,9 @@ func (m *Manager) setup() error {
 		return err
 	}
 	m.dns = r
+	if m.spares, err = newSpares(m.cfg.NetnsDir+"-spare", m.log); err != nil {
+		return err
+	}
 	return nil
 }
 

@@ -14,30 +14,60 @@ import (
 	"nucleus.dev/nucleus/sandbox/netns"
 )
 
+// detach removes id's objects. The slow part (the veth's removal waits
+// for the kernel's RCU grace period, ~10 ms) runs without m.mu, so the
+// teardown of one container never holds up another's attach; the lease,
+// released last, keeps the address from being handed out meanwhile.
 func (m *Manager) detach(ctx context.Context, id string) error {
 	if err := checkID(id); err != nil {
 		return err
 	}
+	steps := startSteps()
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.detachLocked(id)
+	addr, leased, err := m.forgetLocked(id)
+	m.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("network: detaching container %s: %w", id, err)
+	}
+	if !leased && !addr.IsValid() {
+		// Attach records the lease before it makes anything and detach
+		// releases it after everything else is gone, so without a lease
+		// there is nothing to remove (a container that never had this
+		// network, or one detached already): no nftables listing and no
+		// store commit. Reconcile, which also finds objects without a
+		// lease (a lost store), always takes the full path.
+		return nil
+	}
+	m.teardown.RLock()
+	errs := m.removeHost(id, addr, steps)
+	m.teardown.RUnlock()
+	m.mu.Lock()
+	errs = append(errs, m.releaseLease(id, steps))
+	m.mu.Unlock()
+	return m.detached(id, errs, steps)
 }
 
-// detachLocked removes everything of id, continuing past failures so one
-// stuck object does not keep the others alive.
+// detachLocked is detach for Reconcile, which holds m.mu and m.teardown.
 func (m *Manager) detachLocked(id string) error {
-	var errs []error
-	var addr netip.Addr
+	steps := startSteps()
+	addr, _, err := m.forgetLocked(id)
+	errs := append(m.removeHost(id, addr, steps), err, m.releaseLease(id, steps))
+	return m.detached(id, errs, steps)
+}
+
+// forgetLocked drops id's attachment, published ports and resolver entry
+// and returns its address (from the attachment or the lease) and whether
+// it holds a lease.
+func (m *Manager) forgetLocked(id string) (addr netip.Addr, leased bool, err error) {
 	if st := m.attached[id]; st != nil {
 		st.closePorts()
 		addr = st.att.Addr
 		delete(m.attached, id)
 	}
 	leases, err := m.leases.List()
-	errs = append(errs, err)
 	for _, l := range leases {
 		if l.ID == id {
-			addr = l.Addr
+			addr, leased = l.Addr, true
 		}
 	}
 	if addr.IsValid() && m.dns != nil {
@@ -45,17 +75,40 @@ func (m *Manager) detachLocked(id string) error {
 			m.dns.remove(addr)
 		}
 	}
-	errs = append(errs, m.removeContainer(id), m.deleteVeth(id), netns.Remove(m.netnsPath(id)))
+	return addr, leased, err
+}
+
+// removeHost removes id's kernel objects, continuing past failures so one
+// stuck object does not keep the others alive.
+func (m *Manager) removeHost(id string, addr netip.Addr, steps *stepTimes) []error {
+	steps.mark("forget")
+	errs := []error{m.removeContainer(id)}
+	steps.mark("nftables")
+	errs = append(errs, m.deleteVeth(id))
+	steps.mark("veth")
+	errs = append(errs, netns.Remove(m.netnsPath(id)))
+	steps.mark("netns")
 	if addr.IsValid() {
 		forgetConntrack(addr)
 	}
+	steps.mark("conntrack")
+	return errs
+}
+
+func (m *Manager) releaseLease(id string, steps *stepTimes) error {
+	defer steps.mark("lease_release")
 	if err := m.leases.Delete(id); err != nil {
-		errs = append(errs, fmt.Errorf("network: releasing the lease of %s: %w", id, err))
+		return fmt.Errorf("network: releasing the lease of %s: %w", id, err)
 	}
+	return nil
+}
+
+func (m *Manager) detached(id string, errs []error, steps *stepTimes) error {
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("network: detaching container %s: %w", id, err)
 	}
 	m.log.Info("network detached", zap.String("id", id))
+	m.log.Debug("network detach steps", append([]zap.Field{zap.String("id", id)}, steps.fields...)...)
 	return nil
 }
 

@@ -25,11 +25,16 @@ type Manager struct {
 	closed   bool
 	nextAddr netip.Addr // IPAM cursor: freed addresses are reused last
 
+	// teardown lets Reconcile (Lock) exclude detaches removing host
+	// objects outside mu (RLock).
+	teardown sync.RWMutex
+
 	// nftMu serialises nftables batches (the resolver adds DNS answers
 	// without holding mu).
 	nftMu sync.Mutex
 
-	dns *resolver
+	dns    *resolver
+	spares *spares
 }
 
 // Attachment is what a container needs to use its network: the namespace
@@ -153,6 +158,9 @@ func (m *Manager) Close() error {
 	m.mu.Unlock()
 	if m.dns != nil {
 		m.dns.close()
+	}
+	if m.spares != nil {
+		m.spares.close()
 	}
 	return nil
 }

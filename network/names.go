@@ -16,7 +16,6 @@ import (
 // orphans.
 const (
 	vethPrefix = "nuc" // host side; the bridge table matches "nuc*"
-	peerPrefix = "nup" // container side before it is renamed eth0
 	chainPref  = "c-"
 	cidrPref   = "cidr-"
 	dnsPref    = "dns-"
@@ -44,7 +43,6 @@ func idHash(id string) string {
 }
 
 func vethName(id string) string  { return vethPrefix + idHash(id) }
-func peerName(id string) string  { return peerPrefix + idHash(id) }
 func chainName(id string) string { return chainPref + idHash(id) }
 func cidrSet(id string) string   { return cidrPref + idHash(id) }
 func dnsSet(id string) string    { return dnsPref + idHash(id) }

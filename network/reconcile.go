@@ -19,13 +19,18 @@ import (
 // whose hash belongs to no live container and "nuc" interfaces without a
 // live owner.
 func (m *Manager) reconcile(ctx context.Context, live func(id string) bool) error {
+	m.teardown.Lock()
+	defer m.teardown.Unlock()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	ids, links, err := m.knownIDs()
 	if err != nil {
 		return err
 	}
-	var errs []error
+	// Spare namespaces belong to no container; a dead daemon's are
+	// leftovers (no container uses them yet: Reconcile runs before any
+	// attach at start).
+	errs := []error{m.spares.clear()}
 	keep := map[string]bool{}
 	removed := 0
 	for id := range ids {

@@ -75,6 +75,15 @@ func startResolver(m *Manager) (*resolver, error) {
 func (r *resolver) close() {
 	for _, s := range r.servers {
 		_ = s.Shutdown()
+		// Shutdown does nothing to a server whose goroutine has not
+		// started serving yet: close its socket too, or a Close right
+		// after New leaves the port bound.
+		if s.PacketConn != nil {
+			_ = s.PacketConn.Close()
+		}
+		if s.Listener != nil {
+			_ = s.Listener.Close()
+		}
 	}
 }
 

@@ -15,6 +15,9 @@ const containerIface = "eth0"
 
 // plumb creates id's veth pair with the container side in the namespace
 // at path, addresses it, and routes the namespace's traffic via the bridge.
+// Few netlink round trips: the host side is created up and its index comes
+// back from LinkAdd; the peer is born as eth0 in the namespace (the name
+// only has to be free there), so it needs no rename.
 func (m *Manager) plumb(id, path string, addr netip.Addr) error {
 	br, err := netlink.LinkByName(m.cfg.BridgeName)
 	if err != nil {
@@ -28,40 +31,31 @@ func (m *Manager) plumb(id, path string, addr netip.Addr) error {
 	attrs := netlink.NewLinkAttrs()
 	attrs.Name = vethName(id)
 	attrs.MasterIndex = br.Attrs().Index
-	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: peerName(id), PeerNamespace: netlink.NsFd(int(ns))}
+	attrs.Flags = net.FlagUp
+	veth := &netlink.Veth{LinkAttrs: attrs, PeerName: containerIface, PeerNamespace: netlink.NsFd(int(ns))}
 	if err := netlink.LinkAdd(veth); err != nil {
 		return fmt.Errorf("network: creating veth %s: %w", attrs.Name, err)
 	}
-	host, err := netlink.LinkByName(attrs.Name)
-	if err != nil {
-		return fmt.Errorf("network: veth %s: %w", attrs.Name, err)
-	}
-	if err := netlink.LinkSetAlias(host, id); err != nil {
+	if err := netlink.LinkSetAlias(veth, id); err != nil {
 		return fmt.Errorf("network: naming veth %s: %w", attrs.Name, err)
 	}
-	if err := configureInside(ns, peerName(id), netip.PrefixFrom(addr, m.cfg.Subnet.Bits()), m.cfg.Gateway()); err != nil {
+	if err := configureInside(ns, netip.PrefixFrom(addr, m.cfg.Subnet.Bits()), m.cfg.Gateway()); err != nil {
 		return fmt.Errorf("network of container %s: %w", id, err)
-	}
-	if err := netlink.LinkSetUp(host); err != nil {
-		return fmt.Errorf("network: bringing %s up: %w", attrs.Name, err)
 	}
 	return nil
 }
 
-// configureInside renames the peer eth0, gives it addr and brings it up
-// with a default route via gw, all through a netlink socket opened in ns.
-func configureInside(ns netns.NsHandle, peer string, addr netip.Prefix, gw netip.Addr) error {
+// configureInside gives eth0 addr and brings it up with a default route
+// via gw, all through a netlink socket opened in ns.
+func configureInside(ns netns.NsHandle, addr netip.Prefix, gw netip.Addr) error {
 	h, err := netlink.NewHandleAt(ns)
 	if err != nil {
 		return fmt.Errorf("netlink in the namespace: %w", err)
 	}
 	defer h.Close()
-	link, err := h.LinkByName(peer)
+	link, err := h.LinkByName(containerIface)
 	if err != nil {
-		return fmt.Errorf("peer %s: %w", peer, err)
-	}
-	if err := h.LinkSetName(link, containerIface); err != nil {
-		return fmt.Errorf("renaming %s: %w", peer, err)
+		return fmt.Errorf("peer %s: %w", containerIface, err)
 	}
 	a, err := netlink.ParseAddr(addr.String())
 	if err != nil {

@@ -266,7 +266,9 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		// between them): one commit for the record and both events.
 		return d.createdRunning(cctx, caller, rec, st)
 	}
-	if rec, err = d.setStep(p.id, store.StepRunscCreated, func(c *store.Container) { c.Pid = st.SandboxPid }); err != nil {
+	if rec, err = d.setStep(p.id, store.StepRunscCreated, func(c *store.Container) {
+		c.Pid, c.IPAddress = st.SandboxPid, rec.IPAddress // the egress network's, attached before runsc
+	}); err != nil {
 		return nil, err
 	}
 	d.watch(p.id)
@@ -326,6 +328,7 @@ func (d *Daemon) createdRunning(ctx context.Context, caller auth.Identity, rec *
 		c.CreateStep = store.StepComplete
 		c.State = nucleusv1.ContainerState_CONTAINER_STATE_RUNNING
 		c.Pid = st.SandboxPid
+		c.IPAddress = rec.IPAddress // the egress network's, attached before runsc
 		c.StartedAt = startedAt.UTC()
 		return nil
 	}, evs...)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"time"
 
 	"go.uber.org/zap"
 
@@ -84,14 +85,15 @@ func (d *Daemon) planEgress(caller auth.Identity, spec *nucleusv1.ContainerSpec,
 	return &egressPlan{rules: rules, ports: ports}, nil
 }
 
-// attachNetwork is the recorded "network" create step: the container's
-// namespace is made and joined to the bridge, its policy applied; the
-// record then holds the address. A failed attach is undone by the create's
-// undo (Detach), as is one interrupted by a crash (recovery).
+// attachNetwork is the network create step: the container's namespace is
+// made and joined to the bridge, its policy applied. The address goes into
+// the record with the create's next commit (runsc created, or created and
+// running): no commit of its own, since recovery needs none — a create
+// that stopped before that commit is undone whole (Detach), and Reconcile
+// removes every network object of a record that is not complete with an
+// address. A failed attach is undone by the create's undo (Detach).
 func (d *Daemon) attachNetwork(ctx context.Context, p *createPlan, rec *store.Container) error {
-	if _, err := d.setStep(p.id, store.StepNetwork, nil); err != nil {
-		return err
-	}
+	begin := time.Now()
 	att, err := d.net.Attach(ctx, p.id, p.egress.rules, p.egress.ports)
 	if err != nil {
 		return fmt.Errorf("attaching the egress network: %w", err)
@@ -102,11 +104,8 @@ func (d *Daemon) attachNetwork(ctx context.Context, p *createPlan, rec *store.Co
 		Name: "nucleus-resolv.conf", Data: att.ResolvConf, Destination: "/etc/resolv.conf", Mode: 0o444,
 	})
 	rec.IPAddress = att.Address.String()
-	_, err = d.store.UpdateContainer(p.id, func(c *store.Container) error {
-		c.IPAddress = att.Address.String()
-		return nil
-	})
-	return err
+	d.log.Debug("network attached for create", zap.String("id", p.id), zap.Duration("took", time.Since(begin)))
+	return nil
 }
 
 // detachNetwork undoes attachNetwork; with no attacher there is nothing.
