@@ -25,7 +25,7 @@ func Warm() {
 			Resources: &specs.LinuxResources{Memory: &specs.LinuxMemory{}, CPU: &specs.LinuxCPU{}, Pids: &specs.LinuxPids{},
 				Devices: []specs.LinuxDeviceCgroup{{}}},
 			Namespaces: []specs.LinuxNamespace{{}}, UIDMappings: []specs.LinuxIDMapping{{}},
-			Seccomp: &specs.LinuxSeccomp{Syscalls: []specs.LinuxSyscall{{Args: []specs.LinuxSeccompArg{{}}}}},
+			Seccomp:     &specs.LinuxSeccomp{Syscalls: []specs.LinuxSyscall{{Args: []specs.LinuxSeccompArg{{}}}}},
 			MaskedPaths: []string{""}, Sysctl: map[string]string{"": ""},
 		},
 		Annotations: map[string]string{"": ""},
