@@ -18,12 +18,15 @@ type CheckpointOptions struct {
 	// LeaveRunning keeps the container running; otherwise it is stopped
 	// once saved ("pause to disk").
 	LeaveRunning bool
+	// Sync answers only once the snapshot is sealed (durable, digested);
+	// a checkpoint without LeaveRunning always waits for the seal.
+	Sync bool
 }
 
 // Checkpoint saves the running container id (id, prefix or name) to a new
 // snapshot.
 func (c *Client) Checkpoint(ctx context.Context, id string, o CheckpointOptions) (*nucleusv1.Snapshot, error) {
-	resp, err := c.snapshots().Checkpoint(ctx, &nucleusv1.CheckpointRequest{ContainerId: id, Name: o.Name, LeaveRunning: o.LeaveRunning})
+	resp, err := c.snapshots().Checkpoint(ctx, &nucleusv1.CheckpointRequest{ContainerId: id, Name: o.Name, LeaveRunning: o.LeaveRunning, Sync: o.Sync})
 	if err != nil {
 		return nil, c.fromGRPC(err)
 	}

@@ -116,24 +116,6 @@ func (p *Pending) WritebackEvery(interval time.Duration) (stop func()) {
 	return func() { close(done); <-ended }
 }
 
-// Seal makes every file 0600, fsyncs it, writes the manifest and returns
-// the snapshot's digest and size. The snapshot is not visible yet.
-func (p *Pending) Seal() (digest string, size int64, err error) {
-	m, err := writeManifest(p.tmp)
-	if err != nil {
-		return "", 0, fmt.Errorf("sealing snapshot %s: %w", p.id, err)
-	}
-	return m.digest, m.size, nil
-}
-
-// Commit renames the sealed snapshot into place and fsyncs the parent.
-func (p *Pending) Commit() error {
-	if err := os.Rename(p.tmp, p.d.Path(p.id)); err != nil {
-		return fmt.Errorf("committing snapshot %s: %w", p.id, err)
-	}
-	return syncDir(p.d.path)
-}
-
 // Abort removes everything written.
 func (p *Pending) Abort() error { return os.RemoveAll(p.tmp) }
 

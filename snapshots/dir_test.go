@@ -29,15 +29,15 @@ func writeSnapshot(t *testing.T, d *Dir) string {
 	if _, err := os.Stat(d.Path(testID)); !os.IsNotExist(err) {
 		t.Fatalf("snapshot visible before commit: %v", err)
 	}
-	digest, size, err := p.Seal()
+	if err := p.CommitUnsealed(); err != nil {
+		t.Fatal(err)
+	}
+	digest, size, _, err := d.Seal(testID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if size < 11 {
 		t.Fatalf("size %d", size)
-	}
-	if err := p.Commit(); err != nil {
-		t.Fatal(err)
 	}
 	return digest
 }
@@ -141,11 +141,11 @@ func TestChunkedDigests(t *testing.T) {
 	stop := p.WritebackEvery(time.Millisecond)
 	time.Sleep(5 * time.Millisecond)
 	stop()
-	digest, size, err := p.Seal()
-	if err != nil {
+	if err := p.CommitUnsealed(); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.Commit(); err != nil {
+	digest, size, _, err := d.Seal(testID)
+	if err != nil {
 		t.Fatal(err)
 	}
 	raw, err := os.ReadFile(filepath.Join(d.Path(testID), ManifestFile))
@@ -215,5 +215,45 @@ func TestLegacyWholeFileDigest(t *testing.T) {
 		if err := d.Verify(testID, digestOf(raw)); (err == nil) != tc.ok {
 			t.Errorf("%+v: verify %v, want ok=%v", tc.entry, err, tc.ok)
 		}
+	}
+}
+
+// TestResealAndSignature: a seal interrupted after its manifest was written
+// (a daemon crash) is redone from the start with the same digest; the
+// signature holds until a file is rewritten, added or truncated.
+func TestResealAndSignature(t *testing.T) {
+	d, err := Open(t.TempDir(), func(string) bool { return true })
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := writeSnapshot(t, d)
+	again, _, sig, err := d.Seal(testID)
+	if err != nil || again != first {
+		t.Fatalf("reseal: %s vs %s, %v", again, first, err)
+	}
+	if !d.Unchanged(testID, sig) {
+		t.Fatal("a fresh seal's signature does not match its files")
+	}
+	if d.Unchanged(testID, nil) || d.Unchanged("../x", sig) {
+		t.Fatal("an empty signature or a bad id matched")
+	}
+	pages := filepath.Join(d.Path(testID), "pages.img")
+	for name, change := range map[string]func() error{
+		"rewritten (same size)": func() error { return os.WriteFile(pages, []byte("MEMORY"), 0o600) },
+		"added":                 func() error { return os.WriteFile(filepath.Join(d.Path(testID), "extra"), nil, 0o600) },
+		"truncated":             func() error { return os.Truncate(pages, 1) },
+	} {
+		_, _, sig, err := d.Seal(testID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond) // a new change time, whatever the clock's grain
+		if err := change(); err != nil {
+			t.Fatal(err)
+		}
+		if d.Unchanged(testID, sig) {
+			t.Errorf("%s: the signature still matches", name)
+		}
+		_ = os.Remove(filepath.Join(d.Path(testID), "extra"))
 	}
 }

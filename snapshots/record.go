@@ -21,6 +21,15 @@ type Record struct {
 	Digest      string `json:"digest"`
 	Compression string `json:"compression"`
 	LeftRunning bool   `json:"left_running"`
+	// Sealing is set while the files are not yet durable and digested
+	// (the seal runs after the checkpoint answered); Digest is empty then.
+	Sealing bool `json:"sealing,omitempty"`
+	// BootID is the host boot an unsealed snapshot was written in: after a
+	// reboot its files may be incomplete, so it is discarded, not sealed.
+	BootID string `json:"boot_id,omitempty"`
+	// SealError says why the seal failed; the files are removed then and
+	// the record stays so that its owner learns why.
+	SealError string `json:"seal_error,omitempty"`
 }
 
 // Records stores snapshot records; the daemon's store implements it.
@@ -32,6 +41,8 @@ type Records interface {
 	GetSnapshot(id string) (*Record, error)
 	// ListSnapshots returns every record.
 	ListSnapshots() ([]*Record, error)
+	// UpdateSnapshot replaces the record of rec.ID (NotFound when none).
+	UpdateSnapshot(rec *Record) error
 	// DeleteSnapshot removes the record of id (no error when none).
 	DeleteSnapshot(id string) error
 }

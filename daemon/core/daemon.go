@@ -99,6 +99,8 @@ type Daemon struct {
 	helperDir string         // Options.FileHelperDir
 	wire      wireCache      // each record's encoded API form, for List
 	snaps     *snapshots.Dir // checkpoint images (<root>/snapshots)
+	sealed    sealedFiles    // signatures of the snapshots sealed by this process
+	bootID    string         // the host boot, recorded with unsealed snapshots
 	// logWatch is the one inotify instance every log follower shares; nil
 	// (followers poll) when inotify is unavailable.
 	logWatch *containerlog.Watcher

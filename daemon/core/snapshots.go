@@ -32,7 +32,10 @@ func (d *Daemon) openSnapshots() error {
 		return err
 	}
 	d.snaps = dir
-	return nil
+	if d.bootID, err = readBootID(); err != nil {
+		return err
+	}
+	return d.resumeSeals()
 }
 
 func (d *Daemon) snapshotLimits() snapshots.Limits {
@@ -50,17 +53,31 @@ func (d *Daemon) checkSnapshotLimits(owner uint32, size int64) error {
 	return d.snapshotLimits().Check(size, ownerBytes, total)
 }
 
-// Checkpoint saves the running container idOrName to a new snapshot
-// named name. The image is written with the container left running; unless
-// leaveRunning, the container is then killed (its memory freed), so a
-// snapshot refused for its size leaves the container as it was.
-func (d *Daemon) Checkpoint(ctx context.Context, caller auth.Identity, idOrName, name string, leaveRunning bool) (_ *nucleusv1.Snapshot, err error) {
+// CheckpointOptions are a checkpoint's choices.
+type CheckpointOptions struct {
+	// Name of the new snapshot; empty: the first 12 characters of its id.
+	Name string
+	// LeaveRunning keeps the container running after the checkpoint.
+	LeaveRunning bool
+	// Sync answers only once the snapshot is sealed. Without LeaveRunning
+	// the checkpoint always waits for the seal.
+	Sync bool
+}
+
+// Checkpoint saves the running container idOrName to a new snapshot. The
+// image is written with the container left running; unless LeaveRunning,
+// the snapshot is then sealed and the container killed (its memory
+// freed), so a snapshot refused for its size leaves the container as it
+// was. With LeaveRunning and without Sync the answer comes before the
+// seal, which runs in the background (see sealInBackground).
+func (d *Daemon) Checkpoint(ctx context.Context, caller auth.Identity, idOrName string, o CheckpointOptions) (_ *nucleusv1.Snapshot, err error) {
 	begin := time.Now()
 	defer func() { d.metrics.ObserveLifecycle("checkpoint", time.Since(begin), err) }()
 	id, err := sandbox.NewID()
 	if err != nil {
 		return nil, fmt.Errorf("generating an id: %w", err)
 	}
+	name := o.Name
 	if name == "" {
 		name = id[:12]
 	} else if err := identifiers.ValidateContainerName(name); err != nil {
@@ -70,19 +87,19 @@ func (d *Daemon) Checkpoint(ctx context.Context, caller auth.Identity, idOrName,
 	if err != nil {
 		return nil, err
 	}
-	rec, err := d.checkpointLocked(ctx, c, id, name, leaveRunning)
+	rec, err := d.checkpointLocked(ctx, c, id, name, o)
 	unlock()
 	if err != nil {
 		return nil, err
 	}
 	d.publish(nucleusv1.EventType_EVENT_TYPE_CHECKPOINTED, c, "", 0, map[string]string{"snapshot": id, "snapshot_name": name})
-	if !leaveRunning {
+	if !o.LeaveRunning {
 		if _, err := d.Stop(d.ctx, caller, c.ID, uint32(unix.SIGKILL), 0); err != nil {
 			d.log.Warn("stopping a checkpointed container", zap.String("id", c.ID), zap.Error(err))
 		}
 	}
 	d.log.Info("container checkpointed", zap.String("id", c.ID), zap.String("snapshot", id),
-		zap.Int64("bytes", rec.SizeBytes), zap.Duration("took", time.Since(begin)))
+		zap.Int64("bytes", rec.SizeBytes), zap.Bool("sealed", !rec.Sealing), zap.Duration("took", time.Since(begin)))
 	return snapshotToAPI(rec)
 }
 
@@ -90,9 +107,10 @@ func (d *Daemon) Checkpoint(ctx context.Context, caller auth.Identity, idOrName,
 // kernel's writeback while runsc writes them.
 const checkpointWriteback = 20 * time.Millisecond
 
-// checkpointLocked writes, seals, checks and commits the snapshot of c,
-// whose lock the caller holds. On any error nothing is kept.
-func (d *Daemon) checkpointLocked(ctx context.Context, c *store.Container, id, name string, leaveRunning bool) (*snapshots.Record, error) {
+// checkpointLocked writes, checks and commits the snapshot of c, whose lock
+// the caller holds, and seals it (now, or in the background). On an error
+// before the record is committed nothing is kept.
+func (d *Daemon) checkpointLocked(ctx context.Context, c *store.Container, id, name string, o CheckpointOptions) (*snapshots.Record, error) {
 	if c.State != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
 		return nil, errdefs.FailedPrecondition("container %s is %s; only a running container can be checkpointed", c.Name, stateName(c.State))
 	}
@@ -135,9 +153,9 @@ func (d *Daemon) checkpointLocked(ctx context.Context, c *store.Container, id, n
 	if err != nil {
 		return nil, d.runError("checkpoint", err)
 	}
-	digest, size, err := p.Seal()
+	size, err := p.Size()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("measuring snapshot %s: %w", id, err)
 	}
 	if err := d.checkSnapshotLimits(c.OwnerUID, size); err != nil {
 		return nil, err
@@ -145,9 +163,13 @@ func (d *Daemon) checkpointLocked(ctx context.Context, c *store.Container, id, n
 	rec := &snapshots.Record{
 		ID: id, Name: name, OwnerUID: c.OwnerUID, SourceID: c.ID, SourceName: c.Name, Spec: spec,
 		HookSet: c.HookSet, SizeBytes: size, CreatedAt: time.Now().UTC(), RunscVersion: d.runscVersion,
-		Digest: digest, Compression: d.cfg.Snapshots.Compression, LeftRunning: leaveRunning,
+		Compression: d.cfg.Snapshots.Compression, LeftRunning: o.LeaveRunning,
+		Sealing: true, BootID: d.bootID,
 	}
-	if err := p.Commit(); err != nil {
+	// Held until the seal ends: a restore or a removal waits for it.
+	unlockSnap := d.locks.lock("snapshot:" + id)
+	if err := p.CommitUnsealed(); err != nil {
+		unlockSnap()
 		return nil, err
 	}
 	committed = true
@@ -155,10 +177,20 @@ func (d *Daemon) checkpointLocked(ctx context.Context, c *store.Container, id, n
 		if rerr := d.snaps.Remove(id); rerr != nil {
 			d.log.Error("removing a snapshot without record", zap.String("snapshot", id), zap.Error(rerr))
 		}
+		unlockSnap()
 		if errors.Is(err, errdefs.ErrAlreadyExists) {
 			return nil, errdefs.AlreadyExists("you have a snapshot named %q", name)
 		}
 		return nil, err
 	}
-	return rec, nil
+	if o.Sync || !o.LeaveRunning {
+		defer unlockSnap()
+		if err := d.seal(rec); err != nil {
+			return nil, err
+		}
+		return rec, nil
+	}
+	answered := *rec
+	d.sealInBackground(rec, unlockSnap)
+	return &answered, nil
 }

@@ -103,8 +103,9 @@ func (d *Daemon) RemoveSnapshot(_ context.Context, caller auth.Identity, idOrNam
 	if err != nil {
 		return err
 	}
-	unlock := d.locks.lock("snapshot:" + r.ID) // not while a restore verifies it
+	unlock := d.locks.lock("snapshot:" + r.ID) // not while a restore verifies it, nor while it is sealed
 	defer unlock()
+	d.sealed.forget(r.ID)
 	if err := d.store.DeleteSnapshot(r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
 		return err
 	}
@@ -126,6 +127,7 @@ func snapshotToAPI(r *snapshots.Record) (*nucleusv1.Snapshot, error) {
 		Id: r.ID, Name: r.Name, OwnerUid: r.OwnerUID, SourceId: r.SourceID, SourceName: r.SourceName,
 		Spec: spec, SizeBytes: r.SizeBytes, CreatedAt: timestamppb.New(r.CreatedAt),
 		RunscVersion: r.RunscVersion, Digest: r.Digest, Compression: r.Compression, LeftRunning: r.LeftRunning,
+		Sealing: r.Sealing, SealError: r.SealError,
 	}, nil
 }
 

@@ -44,10 +44,18 @@ func (d *Daemon) Restore(ctx context.Context, caller auth.Identity, idOrName, na
 	if r.RunscVersion != d.runscVersion {
 		return nil, errdefs.FailedPrecondition("snapshot %s was made by runsc %s; this daemon runs runsc %s, and gVisor restores only images of its own version", r.Name, r.RunscVersion, d.runscVersion)
 	}
-	unlock := d.locks.lock("snapshot:" + r.ID)
+	unlock := d.locks.lock("snapshot:" + r.ID) // waits for a seal in progress
 	defer unlock()
-	if err := d.snaps.Verify(r.ID, r.Digest); err != nil {
-		return nil, err
+	if r, err = d.store.GetSnapshot(r.ID); err != nil {
+		return nil, err // removed while this restore waited
+	}
+	if r.SealError != "" {
+		return nil, errdefs.FailedPrecondition("snapshot %s cannot be restored: %s", r.Name, r.SealError)
+	}
+	if !d.snaps.Unchanged(r.ID, d.sealed.get(r.ID)) {
+		if err := d.snaps.Verify(r.ID, r.Digest); err != nil {
+			return nil, err
+		}
 	}
 	base, err := decodeSnapshotSpec(r)
 	if err != nil {

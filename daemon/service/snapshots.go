@@ -24,7 +24,7 @@ func (s *Snapshots) Checkpoint(ctx context.Context, req *nucleusv1.CheckpointReq
 	if err != nil {
 		return nil, err
 	}
-	snap, err := s.d.Checkpoint(ctx, id, req.GetContainerId(), req.GetName(), req.GetLeaveRunning())
+	snap, err := s.d.Checkpoint(ctx, id, req.GetContainerId(), core.CheckpointOptions{Name: req.GetName(), LeaveRunning: req.GetLeaveRunning(), Sync: req.GetSync()})
 	if err != nil {
 		return nil, err
 	}

@@ -83,6 +83,21 @@ func (s *Store) ListSnapshots() ([]*snapshots.Record, error) {
 	return out, err
 }
 
+// UpdateSnapshot implements snapshots.Records.
+func (s *Store) UpdateSnapshot(rec *snapshots.Record) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encoding snapshot %s: %w", rec.ID, err)
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket([]byte(bucketSnapshots))
+		if b == nil || b.Get([]byte(rec.ID)) == nil {
+			return errdefs.NotFound("snapshot %q not found", rec.ID)
+		}
+		return b.Put([]byte(rec.ID), data)
+	})
+}
+
 // DeleteSnapshot implements snapshots.Records.
 func (s *Store) DeleteSnapshot(id string) error {
 	return s.update(func(tx *bolt.Tx) error {

@@ -26,7 +26,7 @@ func TestE2ESnapshotForkContinuesState(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("checkpoint: %v, %d bytes", time.Since(start), snap.GetSizeBytes())
-	if snap.GetSourceId() != origID || snap.GetSizeBytes() <= 0 || snap.GetDigest() == "" || !snap.GetLeftRunning() {
+	if snap.GetSourceId() != origID || snap.GetSizeBytes() <= 0 || !snap.GetSealing() || !snap.GetLeftRunning() {
 		t.Fatalf("snapshot: %+v", snap)
 	}
 	bump(t, ctx, c, origID, 1, 4)
@@ -60,6 +60,9 @@ func TestE2ESnapshotForkContinuesState(t *testing.T) {
 		t.Errorf("original at %d, want 4", got)
 	}
 
+	if s, err := c.GetSnapshot(ctx, snap.GetId()); err != nil || s.GetSealing() || s.GetDigest() == "" {
+		t.Errorf("after the restore: %+v %v, want sealed with a digest", s, err)
+	}
 	dir := filepath.Join(d.Root, "snapshots", snap.GetId())
 	checkSnapshotModes(t, dir)
 }

@@ -56,7 +56,16 @@ type Snapshot struct {
 	// "none" or "flate-best-speed".
 	Compression string `protobuf:"bytes,11,opt,name=compression,proto3" json:"compression,omitempty"`
 	// The source container kept running after the checkpoint.
-	LeftRunning   bool `protobuf:"varint,12,opt,name=left_running,json=leftRunning,proto3" json:"left_running,omitempty"`
+	LeftRunning bool `protobuf:"varint,12,opt,name=left_running,json=leftRunning,proto3" json:"left_running,omitempty"`
+	// The snapshot is being sealed: its files made durable (fsync) and
+	// digested. A checkpoint with leave_running and without sync answers
+	// before that; digest is empty until the seal ends. A restore waits for
+	// the seal. A daemon crash resumes the seal; a host crash before it ends
+	// discards the snapshot (seal_error says so).
+	Sealing bool `protobuf:"varint,13,opt,name=sealing,proto3" json:"sealing,omitempty"`
+	// Why the seal failed (for example the disk filled); the files are
+	// removed and a restore is refused. Empty when sealed or sealing.
+	SealError     string `protobuf:"bytes,14,opt,name=seal_error,json=sealError,proto3" json:"seal_error,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -175,6 +184,20 @@ func (x *Snapshot) GetLeftRunning() bool {
 	return false
 }
 
+func (x *Snapshot) GetSealing() bool {
+	if x != nil {
+		return x.Sealing
+	}
+	return false
+}
+
+func (x *Snapshot) GetSealError() string {
+	if x != nil {
+		return x.SealError
+	}
+	return ""
+}
+
 type CheckpointRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The container: id, id prefix or name.
@@ -182,7 +205,11 @@ type CheckpointRequest struct {
 	// The new snapshot's name; empty: the first 12 characters of its id.
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Keep the container running after the checkpoint.
-	LeaveRunning  bool `protobuf:"varint,3,opt,name=leave_running,json=leaveRunning,proto3" json:"leave_running,omitempty"`
+	LeaveRunning bool `protobuf:"varint,3,opt,name=leave_running,json=leaveRunning,proto3" json:"leave_running,omitempty"`
+	// Answer only once the snapshot is sealed (durable on disk, digested).
+	// Without leave_running the checkpoint always waits for the seal: the
+	// container is stopped, so the snapshot is all that is left of it.
+	Sync          bool `protobuf:"varint,4,opt,name=sync,proto3" json:"sync,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -234,6 +261,13 @@ func (x *CheckpointRequest) GetName() string {
 func (x *CheckpointRequest) GetLeaveRunning() bool {
 	if x != nil {
 		return x.LeaveRunning
+	}
+	return false
+}
+
+func (x *CheckpointRequest) GetSync() bool {
+	if x != nil {
+		return x.Sync
 	}
 	return false
 }
@@ -644,7 +678,7 @@ var File_nucleus_v1_snapshots_proto protoreflect.FileDescriptor
 const file_nucleus_v1_snapshots_proto_rawDesc = "" +
 	"\n" +
 	"\x1anucleus/v1/snapshots.proto\x12\n" +
-	"nucleus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nucleus/v1/nucleus.proto\"\x94\x03\n" +
+	"nucleus.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18nucleus/v1/nucleus.proto\"\xcd\x03\n" +
 	"\bSnapshot\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1b\n" +
@@ -661,11 +695,15 @@ const file_nucleus_v1_snapshots_proto_rawDesc = "" +
 	"\x06digest\x18\n" +
 	" \x01(\tR\x06digest\x12 \n" +
 	"\vcompression\x18\v \x01(\tR\vcompression\x12!\n" +
-	"\fleft_running\x18\f \x01(\bR\vleftRunning\"o\n" +
+	"\fleft_running\x18\f \x01(\bR\vleftRunning\x12\x18\n" +
+	"\asealing\x18\r \x01(\bR\asealing\x12\x1d\n" +
+	"\n" +
+	"seal_error\x18\x0e \x01(\tR\tsealError\"\x83\x01\n" +
 	"\x11CheckpointRequest\x12!\n" +
 	"\fcontainer_id\x18\x01 \x01(\tR\vcontainerId\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
-	"\rleave_running\x18\x03 \x01(\bR\fleaveRunning\"F\n" +
+	"\rleave_running\x18\x03 \x01(\bR\fleaveRunning\x12\x12\n" +
+	"\x04sync\x18\x04 \x01(\bR\x04sync\"F\n" +
 	"\x12CheckpointResponse\x120\n" +
 	"\bsnapshot\x18\x01 \x01(\v2\x14.nucleus.v1.SnapshotR\bsnapshot\"[\n" +
 	"\x0eRestoreRequest\x12\x1f\n" +

@@ -17,7 +17,9 @@ func newCheckpointCommand(g *globals) *cobra.Command {
 		Long: `Save a running container's whole sandbox (memory, processes, open files,
 its /tmp) to a new snapshot named SNAPSHOT, and print the snapshot's id. The
 container is stopped once saved ("pause to disk": its memory is freed) unless
---leave-running. Restore it with 'nucleusctl restore'. A snapshot holds the
+--leave-running. With --leave-running the id is printed as soon as the
+image is written and the daemon seals it (fsync, digests) in the background;
+--sync waits for the seal. A restore always waits for it. Restore it with 'nucleusctl restore'. A snapshot holds the
 sandbox's memory: only you (and root) can see, restore or remove it.`,
 		Example: `  nucleusctl checkpoint --leave-running agent warm
   nucleusctl checkpoint agent paused-agent`,
@@ -36,6 +38,7 @@ sandbox's memory: only you (and root) can see, restore or remove it.`,
 		},
 	}
 	cmd.Flags().BoolVar(&o.LeaveRunning, "leave-running", false, "keep the container running after the checkpoint")
+	cmd.Flags().BoolVar(&o.Sync, "sync", false, "return only once the snapshot is durable on disk and digested")
 	return cmd
 }
 

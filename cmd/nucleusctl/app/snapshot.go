@@ -57,13 +57,25 @@ func newSnapshotLsCommand(g *globals) *cobra.Command {
 
 func writeSnapshotTable(g *globals, snaps []*nucleusv1.Snapshot) error {
 	tw := tabwriter.NewWriter(g.env.Stdout, 0, 0, 3, ' ', 0)
-	fmt.Fprintln(tw, "SNAPSHOT ID\tNAME\tSOURCE\tSIZE\tCREATED")
+	fmt.Fprintln(tw, "SNAPSHOT ID\tNAME\tSOURCE\tSIZE\tCREATED\tSTATUS")
 	now := time.Now()
 	for _, s := range snaps {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", shortID(s.GetId()), s.GetName(), s.GetSourceName(),
-			bytesSize(uint64(s.GetSizeBytes())), since(s.GetCreatedAt(), now, " ago"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", shortID(s.GetId()), s.GetName(), s.GetSourceName(),
+			bytesSize(uint64(s.GetSizeBytes())), since(s.GetCreatedAt(), now, " ago"), snapshotStatus(s))
 	}
 	return tw.Flush()
+}
+
+// snapshotStatus is "sealed", "sealing" (not yet durable) or why the seal
+// failed.
+func snapshotStatus(s *nucleusv1.Snapshot) string {
+	switch {
+	case s.GetSealError() != "":
+		return "failed: " + s.GetSealError()
+	case s.GetSealing():
+		return "sealing"
+	}
+	return "sealed"
 }
 
 func newSnapshotInspectCommand(g *globals) *cobra.Command {
