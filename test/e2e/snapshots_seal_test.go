@@ -167,4 +167,3 @@ func editSnapshots(t *testing.T, d *Daemon, edit func(*snapshots.Record)) {
 		}
 	}
 }
-
