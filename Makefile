@@ -10,6 +10,7 @@ UNITDIR ?= $(DESTDIR)/etc/systemd/system
 CONFDIR ?= $(DESTDIR)/etc/nucleus
 TMPFILESDIR ?= $(DESTDIR)/usr/lib/tmpfiles.d
 SYSUSERSDIR ?= $(DESTDIR)/usr/lib/sysusers.d
+SYSCTLDIR ?= $(DESTDIR)/usr/lib/sysctl.d
 
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
@@ -124,7 +125,7 @@ bench: build ## benchmarks vs raw runsc; prints a table and writes bench/results
 	$(GO) run ./bench -nucleusd bin/nucleusd -nucleusctl bin/nucleusctl -runsc bin/runsc -out bench/results.json
 
 .PHONY: install
-install: build ## install binaries, units, config (kept if present), tmpfiles/sysusers; honours DESTDIR and PREFIX
+install: build ## install binaries, units, config (kept if present), tmpfiles/sysusers/sysctl; honours DESTDIR and PREFIX
 	install -d $(BINDIR) $(UNITDIR) $(CONFDIR) $(TMPFILESDIR) $(SYSUSERSDIR)
 	@# install(1) unlinks before copying: running supervisors and sandboxes keep their old binaries.
 	install -m 0755 bin/nucleusd bin/nucleus-supervisor bin/nucleus-fs bin/nucleusctl bin/runsc $(BINDIR)/
@@ -133,15 +134,16 @@ install: build ## install binaries, units, config (kept if present), tmpfiles/sy
 	install -m 0644 deploy/systemd/nucleusd.socket $(UNITDIR)/nucleusd.socket
 	install -m 0644 deploy/tmpfiles.d/nucleus.conf $(TMPFILESDIR)/nucleus.conf
 	install -m 0644 deploy/sysusers.d/nucleus.conf $(SYSUSERSDIR)/nucleus.conf
+	install -D -m 0644 deploy/sysctl.d/50-nucleus.conf $(SYSCTLDIR)/50-nucleus.conf
 	@if [ -e $(CONFDIR)/nucleusd.toml ]; then echo "keeping existing $(CONFDIR)/nucleusd.toml (the new defaults: deploy/nucleusd.toml)"; \
 	  else install -m 0644 deploy/nucleusd.toml $(CONFDIR)/nucleusd.toml; fi
-	@if [ -z "$(DESTDIR)" ]; then echo "next: systemd-sysusers; systemd-tmpfiles --create; systemctl daemon-reload; systemctl enable --now nucleusd.socket nucleusd.service"; fi
+	@if [ -z "$(DESTDIR)" ]; then echo "next: systemd-sysusers; systemd-tmpfiles --create; sysctl --system; systemctl daemon-reload; systemctl enable --now nucleusd.socket nucleusd.service"; fi
 
 .PHONY: uninstall
 uninstall: ## remove what install put in place (the config, state and running containers stay)
 	rm -f $(BINDIR)/nucleusd $(BINDIR)/nucleus-supervisor $(BINDIR)/nucleus-fs $(BINDIR)/nucleusctl $(BINDIR)/runsc
 	rm -f $(UNITDIR)/nucleusd.service $(UNITDIR)/nucleusd.socket
-	rm -f $(TMPFILESDIR)/nucleus.conf $(SYSUSERSDIR)/nucleus.conf
+	rm -f $(TMPFILESDIR)/nucleus.conf $(SYSUSERSDIR)/nucleus.conf $(SYSCTLDIR)/50-nucleus.conf
 
 # verify-units installs into a scratch DESTDIR and runs systemd-analyze
 # verify there (--root: ExecStart must exist inside it). The host's own unit

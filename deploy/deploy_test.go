@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -237,5 +238,24 @@ func TestEveryHardeningOptionDecided(t *testing.T) {
 		if !regexp.MustCompile(`\b` + opt + `\b`).Match(b) {
 			t.Errorf("nucleusd.service neither sets %s nor says why it is left out", opt)
 		}
+	}
+}
+
+// TestSysctlRaisesPidMax: the sysctl.d entry raises kernel.pid_max far
+// above what max_containers running containers need (nucleusd warns at
+// start when the kernel's limits are lower).
+func TestSysctlRaisesPidMax(t *testing.T) {
+	data, err := os.ReadFile("sysctl.d/50-nucleus.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pidMax int
+	for _, l := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(l, "="); ok && strings.TrimSpace(k) == "kernel.pid_max" {
+			pidMax, _ = strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	if need := config.Default().Limits.MaxContainers * 40; pidMax < need {
+		t.Errorf("kernel.pid_max = %d, want at least %d (max_containers x 40 threads)", pidMax, need)
 	}
 }

@@ -89,6 +89,7 @@ func serve(ctx context.Context, f Flags, explicitConfig bool) error {
 		log.Warn("no "+SupervisorExecutable+" next to nucleusd: supervisors re-execute nucleusd, which starts slower",
 			zap.String("looked_for", filepath.Join(filepath.Dir(self), SupervisorExecutable)))
 	}
+	warnOnThreadLimits(log, cfg.Limits.MaxContainers)
 	helperDir, herr := fsapi.InstallHelper(filepath.Join(filepath.Dir(self), fsapi.HelperName), filepath.Join(f.RootDir, "file-helper"))
 	if herr != nil {
 		log.Warn("no file helper: new containers get no Files API", zap.Error(herr))
