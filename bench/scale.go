@@ -16,10 +16,15 @@ import (
 // a restarted nucleusd answers a read and until it serves every call.
 func scaleFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	n := e.cfg.scaleN
+	restorePidMax, err := raisePidMax(n)
+	if err != nil {
+		return nil, err
+	}
+	defer restorePidMax()
 	ids := make([]string, 0, n)
 	var mu sync.Mutex
 	up := time.Now()
-	err := forEach(make([]struct{}, n), 8, func(struct{}) error {
+	err = forEach(make([]struct{}, n), 8, func(struct{}) error {
 		id, _, err := e.runSleeper(ctx)
 		if id != "" {
 			mu.Lock()
