@@ -94,6 +94,16 @@ func (e *env) daemonConfig() string {
 	return b.String()
 }
 
+// daemonEnv is the environment of every nucleusd the bench starts: its
+// own, with the CPU profile directory when asked for.
+func (e *env) daemonEnv() []string {
+	env := os.Environ()
+	if e.cfg.cpuProfile != "" {
+		env = append(env, cpuprofile.EnvVar+"="+e.cfg.cpuProfile)
+	}
+	return env
+}
+
 func (e *env) startDaemon(ctx context.Context) error {
 	conf := filepath.Join(e.base, "nucleusd.toml")
 	if err := os.WriteFile(conf, []byte(e.daemonConfig()), 0o600); err != nil {
@@ -108,9 +118,7 @@ func (e *env) startDaemon(ctx context.Context) error {
 		"--log-level", e.cfg.daemonLogLevel)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if e.cfg.cpuProfile != "" {
-		cmd.Env = append(os.Environ(), cpuprofile.EnvVar+"="+e.cfg.cpuProfile)
-	}
+	cmd.Env = e.daemonEnv()
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("starting nucleusd: %w", err)
 	}

@@ -105,6 +105,7 @@ allowed_cidrs = ["%s/32"]
 		"--root", filepath.Join(n.dir, "root"), "--state", state, "--log-level", e.cfg.daemonLogLevel)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Env = e.daemonEnv()
 	if err := cmd.Start(); err != nil {
 		return err
 	}
