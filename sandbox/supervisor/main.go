@@ -98,6 +98,11 @@ func newLogger(path string) (*zap.Logger, func()) {
 	if err != nil {
 		return zap.NewNop(), func() {}
 	}
+	// The Go runtime writes a panic or a fatal error to fd 2: pointed at
+	// the log, a supervisor that dies leaves its reason there (the daemon
+	// quotes the log's tail when it finds a supervisor gone without an
+	// exit status) instead of in /dev/null.
+	_ = unix.Dup3(int(f.Fd()), 2, 0)
 	enc := zap.NewProductionEncoderConfig()
 	enc.EncodeTime = zapcore.RFC3339NanoTimeEncoder
 	core := zapcore.NewCore(zapcore.NewJSONEncoder(enc), zapcore.AddSync(f), zap.DebugLevel)

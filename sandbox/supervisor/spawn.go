@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -129,7 +130,7 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, keepSpare bool) (Status,
 		}
 		if !sp.hand(specPath) {
 			return Status{}, fmt.Errorf("supervisor of %s exited before it was given its spec; its log: %s: %w",
-				spec.ID, logTail(spec.path(LogFile)), errdefs.ErrInternal)
+				spec.ID, LogTail(spec.path(LogFile)), errdefs.ErrInternal)
 		}
 	}
 	st, err := sp.await(ctx, spec)
@@ -268,7 +269,7 @@ func (sp *spare) await(ctx context.Context, spec Spec) (Status, error) {
 		switch {
 		case r.err != nil:
 			return Status{}, fmt.Errorf("supervisor of %s exited without reporting (%v); its log: %s: %w",
-				spec.ID, r.err, logTail(spec.path(LogFile)), errdefs.ErrInternal)
+				spec.ID, r.err, LogTail(spec.path(LogFile)), errdefs.ErrInternal)
 		case !r.resp.OK:
 			return Status{}, errorFromResponse(&r.resp)
 		case r.resp.Status == nil:
@@ -287,14 +288,27 @@ func withPath(env []string) []string {
 	return append([]string{defaultPath}, env...)
 }
 
-// logTail returns the end of a supervisor log, for error messages.
-func logTail(path string) string {
+// LogTail returns the end of a supervisor log, for error messages; when
+// the Go runtime wrote a crash there (a panic, a fatal error, a signal's
+// goroutine dump), its first lines instead, which say why.
+func LogTail(path string) string {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return "(none)"
 	}
-	if len(data) > 2048 {
-		data = data[len(data)-2048:]
+	const limit = 2048
+	crash := -1
+	for _, head := range []string{"\npanic: ", "\nfatal error: ", "\nSIGQUIT: ", "\nSIGABRT: ", "\nSIGSEGV: ", "\nSIGBUS: "} {
+		if i := bytes.LastIndex(data, []byte(head)); i > crash {
+			crash = i
+		}
+	}
+	switch {
+	case crash >= 0:
+		data = data[crash+1:]
+		data = data[:min(len(data), limit)]
+	case len(data) > limit:
+		data = data[len(data)-limit:]
 	}
 	return strings.TrimSpace(string(data))
 }
