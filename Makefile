@@ -91,6 +91,14 @@ bin/buf: tools/go.mod tools/go.sum
 	$(GO) -C tools build -o ../bin/buf.tmp github.com/bufbuild/buf/cmd/buf
 	mv bin/buf.tmp bin/buf
 
+# crictl (the CRI e2e test's client) is pinned in tools/crictl/go.mod, a
+# module of its own: cri-tools' Kubernetes dependencies never move the
+# daemon's or buf's.
+bin/crictl: tools/crictl/go.mod tools/crictl/go.sum
+	@mkdir -p bin
+	$(GO) -C tools/crictl build -o ../../bin/crictl.tmp sigs.k8s.io/cri-tools/cmd/crictl
+	mv bin/crictl.tmp bin/crictl
+
 # The API as released: check-api refuses any change that breaks a client
 # built against it. A deliberate break updates it (make api-snapshot) in the
 # same commit, and the commit message says so.
