@@ -103,5 +103,3 @@ func (s *Service) startExec(ctx context.Context, p *process) (*taskapi.StartResp
 	s.events.publish(topicExecStarted, &eventstypes.TaskExecStarted{ContainerID: s.taskID, ExecID: p.id})
 	return &taskapi.StartResponse{}, nil
 }
-
-
