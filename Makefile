@@ -34,7 +34,7 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: bin/runsc ## build bin/nucleusd, bin/nucleus-supervisor, bin/nucleus-fs, bin/nucleusctl and bin/runsc
+build: bin/runsc ## build bin/nucleusd, bin/nucleus-supervisor, bin/nucleus-fs, bin/nucleusctl, bin/containerd-shim-nucleus-v2 and bin/runsc
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 # runsc is built static from the gvisor.dev/gvisor version pinned in go.mod;
@@ -135,7 +135,7 @@ bench: build ## benchmarks vs raw runsc; prints a table and writes bench/results
 install: build ## install binaries, units, config (kept if present), tmpfiles/sysusers; honours DESTDIR and PREFIX
 	install -d $(BINDIR) $(UNITDIR) $(CONFDIR) $(TMPFILESDIR) $(SYSUSERSDIR)
 	@# install(1) unlinks before copying: running supervisors and sandboxes keep their old binaries.
-	install -m 0755 bin/nucleusd bin/nucleus-supervisor bin/nucleus-fs bin/nucleusctl bin/runsc $(BINDIR)/
+	install -m 0755 bin/nucleusd bin/nucleus-supervisor bin/nucleus-fs bin/nucleusctl bin/containerd-shim-nucleus-v2 bin/runsc $(BINDIR)/
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' deploy/systemd/nucleusd.service > $(UNITDIR)/nucleusd.service.tmp
 	chmod 0644 $(UNITDIR)/nucleusd.service.tmp && mv $(UNITDIR)/nucleusd.service.tmp $(UNITDIR)/nucleusd.service
 	install -m 0644 deploy/systemd/nucleusd.socket $(UNITDIR)/nucleusd.socket
@@ -147,7 +147,7 @@ install: build ## install binaries, units, config (kept if present), tmpfiles/sy
 
 .PHONY: uninstall
 uninstall: ## remove what install put in place (the config, state and running containers stay)
-	rm -f $(BINDIR)/nucleusd $(BINDIR)/nucleus-supervisor $(BINDIR)/nucleus-fs $(BINDIR)/nucleusctl $(BINDIR)/runsc
+	rm -f $(BINDIR)/nucleusd $(BINDIR)/nucleus-supervisor $(BINDIR)/nucleus-fs $(BINDIR)/nucleusctl $(BINDIR)/containerd-shim-nucleus-v2 $(BINDIR)/runsc
 	rm -f $(UNITDIR)/nucleusd.service $(UNITDIR)/nucleusd.socket
 	rm -f $(TMPFILESDIR)/nucleus.conf $(SYSUSERSDIR)/nucleus.conf
 
