@@ -245,3 +245,21 @@ func waitTaskStopped(t *testing.T, c *containerd, id string) {
 		time.Sleep(200 * time.Millisecond)
 	}
 }
+
+// taskExitCode removes task id and returns the exit code ctr reports
+// ("task ID exit with non-zero exit code N"; 0 when it says nothing).
+func taskExitCode(t *testing.T, c *containerd, id string) int {
+	t.Helper()
+	out, errOut, code := c.ctr("", "task", "rm", id)
+	if code != 0 {
+		t.Fatalf("ctr task rm %s: exit %d\n%s%s", id, code, out, errOut)
+	}
+	const marker = "non-zero exit code "
+	i := strings.Index(errOut, marker)
+	if i < 0 {
+		return 0
+	}
+	var n int
+	fmt.Sscan(errOut[i+len(marker):], &n)
+	return n
+}
