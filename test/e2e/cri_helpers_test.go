@@ -44,9 +44,10 @@ type criNode struct {
 	log                        *os.File
 }
 
-// startCRINode starts containerd with the CRI plugin; nucleusSocket, when
-// set, is the nucleusd the "nucleus" runtime handler's shim talks to.
-func startCRINode(t *testing.T, nucleusSocket string) *criNode {
+// newCRINode prepares the node (its dir, namespace and config) without
+// starting containerd: a nucleusd for the "nucleus" handler is started
+// in between, allowed the node's dir as host paths.
+func newCRINode(t *testing.T) *criNode {
 	t.Helper()
 	testutil.E2E(t)
 	testutil.RequireRoot(t, "containerd's CRI plugin makes namespaces, mounts and cgroups")
@@ -70,11 +71,19 @@ func startCRINode(t *testing.T, nucleusSocket string) *criNode {
 	if err := sandboxnetns.Create(n.netns); err != nil {
 		t.Fatalf("node namespace: %v", err)
 	}
+	t.Cleanup(func() { _ = sandboxnetns.Remove(n.netns) })
 	n.writeConfig()
-	n.start(nucleusSocket)
-	t.Cleanup(n.cleanup)
-	n.importImages()
 	return n
+}
+
+// boot starts containerd and imports the images; nucleusSocket, when set,
+// is the nucleusd the "nucleus" handler's shim talks to.
+func (n *criNode) boot(nucleusSocket string) {
+	n.t.Helper()
+	// Registered after the daemon's: pods are removed while nucleusd serves.
+	n.t.Cleanup(n.cleanup)
+	n.start(nucleusSocket)
+	n.importImages()
 }
 
 // writeConfig writes containerd's config (version 2, containerd 1.6 and
@@ -346,6 +355,4 @@ func (n *criNode) cleanup() {
 			}
 		}
 	}
-	_ = sandboxnetns.Remove(n.netns)
-	os.RemoveAll(n.dir)
 }

@@ -18,7 +18,8 @@ func TestE2ECRIHarnessRunc(t *testing.T) {
 		testutil.Unavailable(t, "runc is needed for the harness self-check (apt-get install runc): "+err.Error())
 	}
 	before := netnsEntries()
-	n := startCRINode(t, "")
+	n := newCRINode(t)
+	n.boot("")
 	pod := strings.TrimSpace(n.crictlOK("runp", n.podConfig("pod-runc")))
 	ctr := strings.TrimSpace(n.crictlOK("create", pod, n.containerConfig("app", "echo hello-from-cri; exec sleep 600"), n.podConfig("pod-runc")))
 	n.crictlOK("start", ctr)
