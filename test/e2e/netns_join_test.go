@@ -21,7 +21,8 @@ import (
 // namespace running an HTTP server) and fetches from the server; bad
 // paths are INVALID_ARGUMENT, another dir or another uid PERMISSION_DENIED,
 // a second joiner FAILED_PRECONDITION, and none of them leaves anything;
-// deleting the container leaves the namespace pinned with its interface.
+// a restart of nucleusd keeps the container's network; deleting the
+// container leaves the namespace pinned with its interface.
 func TestE2ENetnsJoin(t *testing.T) {
 	testutil.E2E(t)
 	testutil.RequireRoot(t, "the test makes network namespaces and veths")
@@ -90,6 +91,12 @@ func TestE2ENetnsJoin(t *testing.T) {
 	if _, err := e.c.Create(ctx, joined(pod)); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Errorf("second container joining the pod namespace: err = %v, want FailedPrecondition", err)
 	}
+	// A restart of nucleusd re-adopts the container and leaves the joined
+	// namespace as it is: the container still reaches the server.
+	d.Stop()
+	d.Start()
+	e.c = d.Client()
+	e.wantGet(t, ctr.GetId(), nettest.AllowedHost.String(), "host "+nettest.AllowedHost.String())
 	if _, err := e.c.Delete(ctx, ctr.GetId(), true); err != nil {
 		t.Fatal(err)
 	}
