@@ -203,10 +203,30 @@ func (c *containerd) importImage() {
 	c.ctrOK("image", "import", path)
 }
 
+// waitShimGone waits (up to 15s) until no shim serves task id any more.
+func (c *containerd) waitShimGone(id string) {
+	c.t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for c.findShim(id) != 0 {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("the shim of task %s still runs 15s after the task was deleted", id)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // shimPid is the pid of the shim serving task id (from containerd's view:
 // `ctr task ls` shows the sandbox; the shim is found by its argv).
 func (c *containerd) shimPid(id string) int {
 	c.t.Helper()
+	if pid := c.findShim(id); pid != 0 {
+		return pid
+	}
+	c.t.Fatalf("no shim process for task %s", id)
+	return 0
+}
+
+func (c *containerd) findShim(id string) int {
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
@@ -224,7 +244,6 @@ func (c *containerd) shimPid(id string) int {
 			return pid
 		}
 	}
-	c.t.Fatalf("no shim process for task %s", id)
 	return 0
 }
 
