@@ -43,7 +43,7 @@ type config struct {
 	cpuProfile                  string
 	runTmpfs                    bool // runtime state on a tmpfs, as /run is
 	settle                      time.Duration
-	cliOK                       bool // nucleusctl runs
+	cliOK                       bool   // nucleusctl runs
 	shim, runscShim             string // the ctr figure's two shims
 }
 
