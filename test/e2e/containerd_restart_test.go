@@ -50,6 +50,25 @@ func TestE2EContainerdRestart(t *testing.T) {
 	assertNoRecords(t, d)
 }
 
+// TestE2EContainerdNucleusdRestart: nucleusd killed (-9) and restarted
+// under a running task (its supervisor holds the container) loses no exit
+// status: the shim's wait and its later calls wait for nucleusd to be back.
+func TestE2EContainerdNucleusdRestart(t *testing.T) {
+	d, c := startShimStack(t)
+	c.importImage()
+	c.ctrOK("run", "-d", "--runtime", shimRuntime, ctrImage, "nr", "sh", "-c", "sleep 3; exit 5")
+	d.Kill9()
+	time.Sleep(4 * time.Second) // the task exits while nucleusd is down
+	d.Start()
+	waitTaskStopped(t, c, "nr")
+	if code := taskExitCode(t, c, "nr"); code != 5 {
+		t.Fatalf("exit status after a nucleusd restart: %d, want 5", code)
+	}
+	c.ctrOK("c", "rm", "nr")
+	c.waitShimGone("nr")
+	assertNoRecords(t, d)
+}
+
 // assertNoRecords fails if nucleusd still has a container (after bounded
 // waiting: removals are asynchronous on the host side only).
 func assertNoRecords(t *testing.T, d *Daemon) {
