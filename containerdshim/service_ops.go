@@ -142,6 +142,11 @@ func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (*emptypb.Em
 		return nil, rpcError(errdefs.NotFound("process already finished"))
 	}
 	if r.ExecID != "" {
+		if p.status() == task.Status_CREATED {
+			// Never started: nothing to signal; it is over.
+			s.recordExit(p, exit{status: 128 + r.Signal, at: time.Now()})
+			return &emptypb.Empty{}, nil
+		}
 		select {
 		case p.signal <- r.Signal:
 		case <-p.done:
