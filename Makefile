@@ -45,6 +45,17 @@ bin/runsc: go.mod go.sum
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(RUNSC_LDFLAGS)' -o bin/runsc.tmp gvisor.dev/gvisor/runsc
 	mv bin/runsc.tmp bin/runsc
 
+# gVisor's own containerd shim, the baseline of the bench's ctr figure:
+# built static from the pinned gvisor.dev/gvisor in a scratch module, so its
+# containerd/v2 dependency stays out of go.mod. Not part of build.
+bin/containerd-shim-runsc-v1: go.mod go.sum
+	@mkdir -p bin
+	rm -rf bin/.gvshim && mkdir bin/.gvshim
+	sed -e 's|^module .*|module gvshimbuild|' -e '/^tool (/,/^)/d' go.mod > bin/.gvshim/go.mod
+	cp go.sum bin/.gvshim/go.sum && echo 'package main' > bin/.gvshim/main.go
+	cd bin/.gvshim && CGO_ENABLED=0 GOFLAGS=-mod=mod $(GO) build -trimpath -o ../containerd-shim-runsc-v1.tmp gvisor.dev/gvisor/shim
+	rm -rf bin/.gvshim && mv bin/containerd-shim-runsc-v1.tmp bin/containerd-shim-runsc-v1
+
 .PHONY: test
 test: build lint check-api unit e2e fuzz ## everything: lint, the API check, unit, e2e (root + real runsc) and a short fuzz run
 
@@ -128,7 +139,7 @@ run: build ## run nucleusd in the foreground with the default config (needs root
 	./bin/nucleusd --config deploy/nucleusd.toml
 
 .PHONY: bench
-bench: build ## benchmarks vs raw runsc; prints a table and writes bench/results.json
+bench: build bin/containerd-shim-runsc-v1 ## benchmarks vs raw runsc; prints a table and writes bench/results.json
 	$(GO) run ./bench -nucleusd bin/nucleusd -nucleusctl bin/nucleusctl -runsc bin/runsc -out bench/results.json
 
 .PHONY: install

@@ -31,7 +31,7 @@ const deleteGrace = 3 * time.Second
 func deleteAction(ctx context.Context, f *flags, stdout io.Writer) error {
 	ctx, cancel := context.WithTimeout(ctx, 4500*time.Millisecond)
 	defer cancel()
-	c, err := client.New(ctx, f.nucleusd)
+	c, err := dialNucleusd(ctx, f.nucleusd)
 	if err != nil {
 		return err
 	}

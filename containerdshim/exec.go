@@ -63,11 +63,11 @@ func (s *Service) Exec(ctx context.Context, r *taskapi.ExecProcessRequest) (*emp
 // startExec runs a registered exec with its own stdio until it exits.
 func (s *Service) startExec(ctx context.Context, p *process) (*taskapi.StartResponse, error) {
 	p.mu.Lock()
-	already := p.started
+	already := p.started || p.exited != nil
 	p.started = true
 	p.mu.Unlock()
 	if already {
-		return nil, rpcError(errdefs.FailedPrecondition("exec %s already started", p.id))
+		return nil, rpcError(errdefs.FailedPrecondition("exec %s already started or killed", p.id))
 	}
 	stdout, err := openOutput(p.stdio.stdout)
 	if err != nil {
@@ -95,8 +95,11 @@ func (s *Service) startExec(ctx context.Context, p *process) (*taskapi.StartResp
 			s.log.Warn("exec", "id", p.id, "err", err)
 			st = &nucleusv1.ExitStatus{ExitCode: 255}
 		}
-		if p.closeStdin != nil {
-			p.closeStdin()
+		p.mu.Lock()
+		closeStdin := p.closeStdin
+		p.mu.Unlock()
+		if closeStdin != nil {
+			closeStdin()
 		}
 		s.recordExit(p, exit{status: exitCode(st), at: time.Now()})
 	}()

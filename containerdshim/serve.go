@@ -9,11 +9,13 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	taskapi "github.com/containerd/containerd/api/runtime/task/v2"
 	"github.com/containerd/ttrpc"
+	"google.golang.org/grpc"
 
 	"nucleus.dev/nucleus/client"
 )
@@ -32,7 +34,7 @@ func serve(ctx context.Context, f *flags) error {
 	if err != nil {
 		return fmt.Errorf("listener: %w", err)
 	}
-	c, err := client.New(ctx, f.nucleusd)
+	c, err := dialNucleusd(ctx, f.nucleusd)
 	if err != nil {
 		return err
 	}
@@ -42,7 +44,8 @@ func serve(ctx context.Context, f *flags) error {
 		ttrpcAddr = f.address + ".ttrpc"
 	}
 	events := newPublisher(ttrpcAddr, f.namespace, log)
-	srv, err := ttrpc.NewServer(ttrpc.WithServerHandshaker(ttrpc.UnixSocketRequireSameUser()))
+	srv, err := ttrpc.NewServer(ttrpc.WithServerHandshaker(ttrpc.UnixSocketRequireSameUser()),
+		ttrpc.WithUnaryServerInterceptor(callTimeout))
 	if err != nil {
 		return err
 	}
@@ -73,6 +76,26 @@ func serve(ctx context.Context, f *flags) error {
 	events.close(10 * time.Second)
 	_ = os.Remove(l.Addr().String())
 	return nil
+}
+
+// callLimit bounds each task call but Wait: calls to nucleusd wait for it
+// to come back (WaitForReady), so one that is gone for good must not hold
+// containerd forever.
+const callLimit = time.Minute
+
+func callTimeout(ctx context.Context, unmarshal ttrpc.Unmarshaler, info *ttrpc.UnaryServerInfo, method ttrpc.Method) (any, error) {
+	if strings.HasSuffix(info.FullMethod, "/Wait") {
+		return method(ctx, unmarshal)
+	}
+	ctx, cancel := context.WithTimeout(ctx, callLimit)
+	defer cancel()
+	return method(ctx, unmarshal)
+}
+
+// dialNucleusd connects to nucleusd; calls wait while it restarts (gRPC
+// would otherwise fail them at once while it backs off reconnecting).
+func dialNucleusd(ctx context.Context, address string) (*client.Client, error) {
+	return client.New(ctx, address, client.WithDialOptions(grpc.WithDefaultCallOptions(grpc.WaitForReady(true))))
 }
 
 // openShimLog opens containerd's log FIFO for the shim's own log lines

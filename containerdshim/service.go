@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	eventstypes "github.com/containerd/containerd/api/events"
@@ -39,7 +40,10 @@ type Service struct {
 	rootfs    string // where the shim mounted containerd's rootfs; "" if not
 	init      *process
 	execs     map[string]*process
-	outputs   sync.WaitGroup // init output copies
+	// outputDone is closed when the init output copy has ended; copied
+	// counts its bytes.
+	outputDone chan struct{}
+	copied     atomic.Int64
 }
 
 var _ taskapi.TaskService = (*Service)(nil)
@@ -176,12 +180,15 @@ func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.
 	}
 	pid := p.pid
 	p.mu.Unlock()
-	s.outputs.Add(1)
+	s.mu.Lock()
+	s.outputDone = make(chan struct{})
+	done := s.outputDone
+	s.mu.Unlock()
 	go func() {
-		defer s.outputs.Done()
+		defer close(done)
 		defer stdout.Close()
 		defer stderr.Close()
-		if err := copyLogs(context.Background(), s.nucleus, s.container, stdout, stderr); err != nil {
+		if err := copyLogs(context.Background(), s.nucleus, s.container, stdout, stderr, &s.copied); err != nil {
 			s.log.Warn("copy output", "err", err)
 		}
 	}()
@@ -212,6 +219,11 @@ func (s *Service) waitInit(p *process) {
 			break
 		}
 		time.Sleep(time.Second) // nucleusd restarting: its supervisor still holds the container
+	}
+	// containerd's client closes its FIFOs once it has the exit: the
+	// output goes first.
+	if err := s.waitOutput(); err != nil {
+		s.log.Warn("exit reported before the output was drained", "err", err)
 	}
 	s.recordExit(p, exit{status: exitCode(st), at: at})
 }

@@ -20,9 +20,10 @@ import (
 	"nucleus.dev/nucleus/internal/errdefs"
 )
 
-// outputDrain bounds how long Delete waits for the init output to reach
-// containerd's FIFOs (a reader that went away must not hang the delete).
-const outputDrain = 30 * time.Second
+// outputStall is how long the init output copy may make no progress
+// before the exit is reported without it (a reader that went away must
+// not hold the exit back forever).
+const outputStall = 30 * time.Second
 
 // Delete removes an exited exec, or the exited (or never started) task:
 // the nucleusd record and the rootfs mount.
@@ -44,7 +45,7 @@ func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 		}
 		return &taskapi.DeleteResponse{ExitStatus: e.status, ExitedAt: timestamppb.New(e.at)}, nil
 	}
-	if err := s.waitOutputs(); err != nil {
+	if err := s.waitOutput(); err != nil {
 		s.log.Warn("delete before the output was drained", "err", err)
 	}
 	if _, err := s.nucleus.Delete(ctx, s.container, true); err != nil && !errors.Is(err, errdefs.ErrNotFound) {
@@ -68,14 +69,29 @@ func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 	return &taskapi.DeleteResponse{Pid: p.pid, ExitStatus: e.status, ExitedAt: timestamppb.New(e.at)}, nil
 }
 
-func (s *Service) waitOutputs() error {
-	done := make(chan struct{})
-	go func() { s.outputs.Wait(); close(done) }()
-	select {
-	case <-done:
+// waitOutput waits until the init output copy has ended, or has made no
+// progress for outputStall.
+func (s *Service) waitOutput() error {
+	s.mu.Lock()
+	done := s.outputDone
+	s.mu.Unlock()
+	if done == nil {
 		return nil
-	case <-time.After(outputDrain):
-		return fmt.Errorf("output copy still running after %s", outputDrain)
+	}
+	last, lastAt := s.copied.Load(), time.Now()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-done:
+			return nil
+		case <-tick.C:
+			if n := s.copied.Load(); n != last {
+				last, lastAt = n, time.Now()
+			} else if time.Since(lastAt) > outputStall {
+				return fmt.Errorf("output copy stalled for %s", outputStall)
+			}
+		}
 	}
 }
 
@@ -126,6 +142,11 @@ func (s *Service) Kill(ctx context.Context, r *taskapi.KillRequest) (*emptypb.Em
 		return nil, rpcError(errdefs.NotFound("process already finished"))
 	}
 	if r.ExecID != "" {
+		if p.status() == task.Status_CREATED {
+			// Never started: nothing to signal; it is over.
+			s.recordExit(p, exit{status: 128 + r.Signal, at: time.Now()})
+			return &emptypb.Empty{}, nil
+		}
 		select {
 		case p.signal <- r.Signal:
 		case <-p.done:

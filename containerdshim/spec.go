@@ -81,10 +81,10 @@ func MapSpec(t Task) (*nucleusv1.ContainerSpec, error) {
 	if len(p.Args) == 0 {
 		return nil, errdefs.InvalidArgument("config.json: process.args is empty")
 	}
-	if err := refuseLinux(podNamespaces(s)); err != nil {
+	if err := refuseCaps(p.Capabilities); err != nil {
 		return nil, err
 	}
-	if err := refuseCaps(p.Capabilities); err != nil {
+	if err := refuseLinux(podNamespaces(s)); err != nil {
 		return nil, err
 	}
 	out := &nucleusv1.ContainerSpec{

@@ -1,11 +1,14 @@
 package containerdshim
 
 import (
+	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
@@ -89,16 +92,45 @@ func (r *stdinReader) Close() {
 }
 
 // copyLogs follows the container's log from its first byte into stdout and
-// stderr until the container exits. nucleusd's log is the supervisor's
-// record of every byte, so nothing written before the shim (or containerd)
-// reads is lost.
-func copyLogs(ctx context.Context, c *client.Client, id string, stdout, stderr io.Writer) error {
-	return c.Logs(ctx, &nucleusv1.LogsRequest{Id: id, Follow: true}, func(e *nucleusv1.LogEntry) error {
-		w := stdout
-		if e.GetStream() == nucleusv1.LogStream_LOG_STREAM_STDERR {
-			w = stderr
+// stderr until the container exits and its output is drained. nucleusd's
+// log is the supervisor's record of every byte (up to the operator's
+// log_max_bytes), so nothing written before the shim (or containerd) reads
+// is lost. Entries are buffered while more are queued and flushed when the
+// queue runs dry: a flood costs few FIFO writes, a trickle no latency.
+// progress counts the bytes written, for the caller's stall detection.
+func copyLogs(ctx context.Context, c *client.Client, id string, stdout, stderr io.Writer, progress *atomic.Int64) error {
+	type chunk struct {
+		stderr bool
+		b      []byte
+	}
+	queue := make(chan chunk, 4096)
+	werr := make(chan error, 1)
+	go func() {
+		out, errw := bufio.NewWriterSize(stdout, 256<<10), bufio.NewWriterSize(stderr, 64<<10)
+		var err error
+		for ck := range queue {
+			if err != nil {
+				continue // drain, so the reader side ends
+			}
+			w := out
+			if ck.stderr {
+				w = errw
+			}
+			_, err = w.Write(ck.b)
+			if err == nil && len(queue) == 0 {
+				err = errors.Join(out.Flush(), errw.Flush())
+			}
+			progress.Add(int64(len(ck.b)))
 		}
-		_, err := w.Write(client.EntryOutput(e))
-		return err
+		if err == nil {
+			err = errors.Join(out.Flush(), errw.Flush())
+		}
+		werr <- err
+	}()
+	err := c.Logs(ctx, &nucleusv1.LogsRequest{Id: id, Follow: true}, func(e *nucleusv1.LogEntry) error {
+		queue <- chunk{stderr: e.GetStream() == nucleusv1.LogStream_LOG_STREAM_STDERR, b: client.EntryOutput(e)}
+		return nil
 	})
+	close(queue)
+	return errors.Join(err, <-werr)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 )
@@ -14,9 +15,23 @@ import (
 func TestE2EContainerdRun(t *testing.T) {
 	d, c := startShimStack(t)
 	c.importImage()
+	events := c.watchEvents(t)
 	out, errOut, code := c.ctr("", "run", "--runtime", shimRuntime, "--rm", ctrImage, "run1", "sh", "-c", "echo hi; echo oops >&2; exit 3")
 	if code != 3 || out != "hi\n" || !strings.Contains(errOut, "oops") {
 		t.Fatalf("ctr run: exit %d, stdout %q, stderr %q (want 3, \"hi\\n\", oops)", code, out, errOut)
+	}
+	// Each task event once: one exit (with the real status), one delete.
+	time.Sleep(2 * time.Second) // a late duplicate would have arrived
+	for topic, want := range map[string]string{"/tasks/exit": `"exit_status":3`, "/tasks/delete": `"exit_status":3`, "/tasks/start": "", "/tasks/create": ""} {
+		n := 0
+		for _, line := range strings.Split(events.String(), "\n") {
+			if strings.Contains(line, " "+topic+" ") && strings.Contains(line, `"container_id":"run1"`) && strings.Contains(line, want) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Fatalf("%d %s events for run1 (want exactly one with %s):\n%s", n, topic, want, events.String())
+		}
 	}
 
 	// While a task runs, nucleusd lists it under its qualified name.
