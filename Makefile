@@ -107,7 +107,7 @@ bin/buf: tools/go.mod tools/go.sum
 # daemon's or buf's.
 bin/crictl: tools/crictl/go.mod tools/crictl/go.sum
 	@mkdir -p bin
-	$(GO) -C tools/crictl build -o ../../bin/crictl.tmp sigs.k8s.io/cri-tools/cmd/crictl
+	$(GO) -C tools/crictl build -ldflags "-X sigs.k8s.io/cri-tools/pkg/version.Version=$$($(GO) -C tools/crictl list -m -f '{{.Version}}' sigs.k8s.io/cri-tools)" -o ../../bin/crictl.tmp sigs.k8s.io/cri-tools/cmd/crictl
 	mv bin/crictl.tmp bin/crictl
 
 # The API as released: check-api refuses any change that breaks a client
