@@ -6,10 +6,12 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/client"
 	"nucleus.dev/nucleus/internal/errdefs"
 	"nucleus.dev/nucleus/internal/testutil"
 	"nucleus.dev/nucleus/network/nettest"
@@ -90,6 +92,10 @@ func TestE2ENetnsJoin(t *testing.T) {
 	// sandbox would get no network, and is refused.
 	if _, err := e.c.Create(ctx, joined(pod)); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Errorf("second container joining the pod namespace: err = %v, want FailedPrecondition", err)
+	}
+	// A checkpoint could not take the pod's network along: refused.
+	if _, err := e.c.Checkpoint(ctx, ctr.GetId(), client.CheckpointOptions{LeaveRunning: true}); !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "ns:") {
+		t.Errorf("checkpoint of a joined container: %v, want FailedPrecondition naming its network", err)
 	}
 	// A restart of nucleusd re-adopts the container and leaves the joined
 	// namespace as it is: the container still reaches the server.
