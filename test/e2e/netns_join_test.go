@@ -23,8 +23,8 @@ import (
 // namespace running an HTTP server) and fetches from the server; bad
 // paths are INVALID_ARGUMENT, another dir or another uid PERMISSION_DENIED,
 // a second joiner FAILED_PRECONDITION, and none of them leaves anything;
-// a restart of nucleusd keeps the container's network; deleting the
-// container leaves the namespace pinned with its interface.
+// a kill -9 and restart of nucleusd keeps the container's network;
+// deleting the container leaves the namespace pinned with its interface.
 func TestE2ENetnsJoin(t *testing.T) {
 	testutil.E2E(t)
 	testutil.RequireRoot(t, "the test makes network namespaces and veths")
@@ -97,9 +97,9 @@ func TestE2ENetnsJoin(t *testing.T) {
 	if _, err := e.c.Checkpoint(ctx, ctr.GetId(), client.CheckpointOptions{LeaveRunning: true}); !errors.Is(err, errdefs.ErrFailedPrecondition) || !strings.Contains(err.Error(), "ns:") {
 		t.Errorf("checkpoint of a joined container: %v, want FailedPrecondition naming its network", err)
 	}
-	// A restart of nucleusd re-adopts the container and leaves the joined
-	// namespace as it is: the container still reaches the server.
-	d.Stop()
+	// A kill -9 and restart of nucleusd re-adopts the container and leaves
+	// the joined namespace as it is: the container still reaches the server.
+	d.Kill9()
 	d.Start()
 	e.c = d.Client()
 	e.wantGet(t, ctr.GetId(), nettest.AllowedHost.String(), "host "+nettest.AllowedHost.String())
