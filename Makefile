@@ -35,7 +35,7 @@ help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk -F':.*?## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
 .PHONY: build
-build: bin/runsc ## build bin/nucleusd, bin/nucleus-supervisor, bin/nucleus-fs, bin/nucleusctl and bin/runsc
+build: bin/runsc ## build bin/nucleusd, bin/nucleus-supervisor, bin/nucleus-fs, bin/nucleusctl, bin/containerd-shim-nucleus-v2 and bin/runsc
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 # runsc is built static from the gvisor.dev/gvisor version pinned in go.mod;
@@ -45,6 +45,17 @@ bin/runsc: go.mod go.sum
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(RUNSC_LDFLAGS)' -o bin/runsc.tmp gvisor.dev/gvisor/runsc
 	mv bin/runsc.tmp bin/runsc
+
+# gVisor's own containerd shim, the baseline of the bench's ctr figure:
+# built static from the pinned gvisor.dev/gvisor in a scratch module, so its
+# containerd/v2 dependency stays out of go.mod. Not part of build.
+bin/containerd-shim-runsc-v1: go.mod go.sum
+	@mkdir -p bin
+	rm -rf bin/.gvshim && mkdir bin/.gvshim
+	sed -e 's|^module .*|module gvshimbuild|' -e '/^tool (/,/^)/d' go.mod > bin/.gvshim/go.mod
+	cp go.sum bin/.gvshim/go.sum && echo 'package main' > bin/.gvshim/main.go
+	cd bin/.gvshim && CGO_ENABLED=0 GOFLAGS=-mod=mod $(GO) build -trimpath -o ../containerd-shim-runsc-v1.tmp gvisor.dev/gvisor/shim
+	rm -rf bin/.gvshim && mv bin/containerd-shim-runsc-v1.tmp bin/containerd-shim-runsc-v1
 
 .PHONY: test
 test: build lint check-api unit e2e fuzz ## everything: lint, the API check, unit, e2e (root + real runsc) and a short fuzz run
@@ -92,6 +103,14 @@ bin/buf: tools/go.mod tools/go.sum
 	$(GO) -C tools build -o ../bin/buf.tmp github.com/bufbuild/buf/cmd/buf
 	mv bin/buf.tmp bin/buf
 
+# crictl (the CRI e2e test's client) is pinned in tools/crictl/go.mod, a
+# module of its own: cri-tools' Kubernetes dependencies never move the
+# daemon's or buf's.
+bin/crictl: tools/crictl/go.mod tools/crictl/go.sum
+	@mkdir -p bin
+	$(GO) -C tools/crictl build -ldflags "-X sigs.k8s.io/cri-tools/pkg/version.Version=$$($(GO) -C tools/crictl list -m -f '{{.Version}}' sigs.k8s.io/cri-tools)" -o ../../bin/crictl.tmp sigs.k8s.io/cri-tools/cmd/crictl
+	mv bin/crictl.tmp bin/crictl
+
 # The API as released: check-api refuses any change that breaks a client
 # built against it. A deliberate break updates it (make api-snapshot) in the
 # same commit, and the commit message says so.
@@ -121,14 +140,14 @@ run: build ## run nucleusd in the foreground with the default config (needs root
 	./bin/nucleusd --config deploy/nucleusd.toml
 
 .PHONY: bench
-bench: build ## benchmarks vs raw runsc; prints a table and writes bench/results.json
+bench: build bin/containerd-shim-runsc-v1 ## benchmarks vs raw runsc; prints a table and writes bench/results.json
 	$(GO) run ./bench -nucleusd bin/nucleusd -nucleusctl bin/nucleusctl -runsc bin/runsc -out bench/results.json
 
 .PHONY: install
 install: build ## install binaries, units, config (kept if present), tmpfiles/sysusers/sysctl; honours DESTDIR and PREFIX
 	install -d $(BINDIR) $(UNITDIR) $(CONFDIR) $(TMPFILESDIR) $(SYSUSERSDIR)
 	@# install(1) unlinks before copying: running supervisors and sandboxes keep their old binaries.
-	install -m 0755 bin/nucleusd bin/nucleus-supervisor bin/nucleus-fs bin/nucleusctl bin/runsc $(BINDIR)/
+	install -m 0755 bin/nucleusd bin/nucleus-supervisor bin/nucleus-fs bin/nucleusctl bin/containerd-shim-nucleus-v2 bin/runsc $(BINDIR)/
 	sed 's|/usr/local/bin/|$(PREFIX)/bin/|g' deploy/systemd/nucleusd.service > $(UNITDIR)/nucleusd.service.tmp
 	chmod 0644 $(UNITDIR)/nucleusd.service.tmp && mv $(UNITDIR)/nucleusd.service.tmp $(UNITDIR)/nucleusd.service
 	install -m 0644 deploy/systemd/nucleusd.socket $(UNITDIR)/nucleusd.socket
@@ -141,7 +160,7 @@ install: build ## install binaries, units, config (kept if present), tmpfiles/sy
 
 .PHONY: uninstall
 uninstall: ## remove what install put in place (the config, state and running containers stay)
-	rm -f $(BINDIR)/nucleusd $(BINDIR)/nucleus-supervisor $(BINDIR)/nucleus-fs $(BINDIR)/nucleusctl $(BINDIR)/runsc
+	rm -f $(BINDIR)/nucleusd $(BINDIR)/nucleus-supervisor $(BINDIR)/nucleus-fs $(BINDIR)/nucleusctl $(BINDIR)/containerd-shim-nucleus-v2 $(BINDIR)/runsc
 	rm -f $(UNITDIR)/nucleusd.service $(UNITDIR)/nucleusd.socket
 	rm -f $(TMPFILESDIR)/nucleus.conf $(SYSUSERSDIR)/nucleus.conf $(SYSCTLDIR)/50-nucleus.conf
 

@@ -91,6 +91,8 @@ func (e *env) daemonConfig() string {
 	}
 	b.WriteString("[api]\nsocket_group = \"root\"\n")
 	b.WriteString("[limits]\nmax_containers = 2000\nmax_containers_per_uid = 2000\n")
+	// The ctr figure's containerd mounts task roots under its state dir.
+	fmt.Fprintf(&b, "[security]\nallowed_host_paths = [%q]\n", e.ctrdStateDir())
 	return b.String()
 }
 

@@ -152,26 +152,7 @@ func duBytes(dir string) int64 {
 // /bin/true, /bin/sleep, /bin/sh) and returns its reference.
 func importBusyboxImage(ctx context.Context, e *env) (string, error) {
 	const ref = "bench.local/busybox:1"
-	bb, err := os.ReadFile("/bin/busybox")
-	if err != nil {
-		return "", fmt.Errorf("the image figure needs busybox-static: %w", err)
-	}
-	var raw bytes.Buffer
-	tw := tar.NewWriter(&raw)
-	hdrs := []*tar.Header{{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}, {Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bb))}}
-	for _, tool := range []string{"true", "sleep", "sh"} {
-		hdrs = append(hdrs, &tar.Header{Name: "bin/" + tool, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
-	}
-	for _, h := range hdrs {
-		if err := tw.WriteHeader(h); err != nil {
-			return "", err
-		}
-		if h.Name == "bin/busybox" {
-			tw.Write(bb)
-		}
-	}
-	tw.Close()
-	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw.Bytes())), nil })
+	layer, err := busyboxLayer()
 	if err != nil {
 		return "", err
 	}
@@ -200,6 +181,35 @@ func importBusyboxImage(ctx context.Context, e *env) (string, error) {
 		return "", fmt.Errorf("import: %w", err)
 	}
 	return ref, nil
+}
+
+// busyboxLayer is a layer of the host's static busybox as /bin/busybox,
+// /bin/true, /bin/sleep and /bin/sh.
+func busyboxLayer() (v1.Layer, error) {
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		return nil, fmt.Errorf("the image figure needs busybox-static: %w", err)
+	}
+	var raw bytes.Buffer
+	tw := tar.NewWriter(&raw)
+	hdrs := []*tar.Header{{Name: "bin/", Typeflag: tar.TypeDir, Mode: 0o755}, {Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755, Size: int64(len(bb))}}
+	for _, tool := range []string{"true", "sleep", "sh"} {
+		hdrs = append(hdrs, &tar.Header{Name: "bin/" + tool, Typeflag: tar.TypeSymlink, Linkname: "busybox", Mode: 0o777})
+	}
+	for _, h := range hdrs {
+		if err := tw.WriteHeader(h); err != nil {
+			return nil, err
+		}
+		if h.Name == "bin/busybox" {
+			tw.Write(bb)
+		}
+	}
+	tw.Close()
+	layer, err := tarball.LayerFromOpener(func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(raw.Bytes())), nil })
+	if err != nil {
+		return nil, err
+	}
+	return layer, nil
 }
 
 // tarDir writes the files under dir as a tar to w.

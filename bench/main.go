@@ -43,7 +43,8 @@ type config struct {
 	cpuProfile                  string
 	runTmpfs                    bool // runtime state on a tmpfs, as /run is
 	settle                      time.Duration
-	cliOK                       bool // nucleusctl runs
+	cliOK                       bool   // nucleusctl runs
+	shim, runscShim             string // the ctr figure's two shims
 }
 
 func parseFlags(args []string) (*config, error) {
@@ -53,6 +54,8 @@ func parseFlags(args []string) (*config, error) {
 	fs.StringVar(&c.nucleusd, "nucleusd", "bin/nucleusd", "nucleusd binary")
 	fs.StringVar(&c.nucleusctl, "nucleusctl", "bin/nucleusctl", "nucleusctl binary; CLI figures are skipped when it does not run")
 	fs.StringVar(&c.runsc, "runsc", "bin/runsc", "runsc binary, for nucleusd and the raw baseline")
+	fs.StringVar(&c.shim, "shim", "bin/containerd-shim-nucleus-v2", "the ctr figure's Nucleus shim")
+	fs.StringVar(&c.runscShim, "runsc-shim", "bin/containerd-shim-runsc-v1", "the ctr figure's baseline, gVisor's shim (make bin/containerd-shim-runsc-v1)")
 	fs.StringVar(&c.out, "out", "bench/results.json", "JSON results file; empty: none")
 	fs.StringVar(&c.md, "md", "", "also write the table as Markdown to this file (for the README)")
 	fs.StringVar(&c.from, "from", "", "measure nothing: print (and with -md write) the table of this earlier run's JSON results file")
@@ -65,7 +68,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.scaleN, "scale", 200, "running sandboxes for the stats-at-scale and restart figures")
 	fs.IntVar(&c.records, "records", 200, "container records for the control-plane figure")
 	fs.IntVar(&c.loadPairs, "load-pairs", 10, "start-latency pairs, idle and under load")
-	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,files,control,unpack,image,snapshots,net,abuse,scale", "figures to run, comma-separated")
+	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,files,control,unpack,image,ctr,snapshots,net,abuse,scale", "figures to run, comma-separated")
 	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
 	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
 	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "directory (absolute) where nucleusd and every supervisor write a Go CPU profile (one file per process; merge with `go tool pprof -top DIR/supervisor-*.pprof`); empty: none")
@@ -103,7 +106,7 @@ func parseFlags(args []string) (*config, error) {
 			c.runscFlags = append(c.runscFlags, f)
 		}
 	}
-	for _, p := range []*string{&c.nucleusd, &c.nucleusctl, &c.runsc} {
+	for _, p := range []*string{&c.nucleusd, &c.nucleusctl, &c.runsc, &c.shim, &c.runscShim} {
 		abs, err := filepath.Abs(*p)
 		if err != nil {
 			return nil, err
@@ -216,6 +219,7 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 		{"control", controlFigure},
 		{"unpack", unpackFigure},   // needs no container: images.Import vs tar -x
 		{"image", imageColdFigure}, // cold run from an image vs the host root, the writable layer's cost
+		{"ctr", ctrFigure},         // ctr run through our containerd shim vs gVisor's
 		{"net", netFigures},        // a daemon of its own, in test namespaces
 		{"abuse", abuseFigure},
 		{"scale", scaleFigure}, // last: kills and restarts nucleusd

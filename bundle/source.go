@@ -20,7 +20,9 @@ type hostSource struct {
 
 // resolveHostPath resolves src through all its symlinks and checks that the
 // result lies under one of pol.AllowedHostPaths, and neither lies under nor
-// contains a sensitive host path. what names the field in errors.
+// contains a sensitive host path (except below an allowed directory the
+// operator named inside one: see carvedOut). what names the field in
+// errors.
 func resolveHostPath(what, src string, pol *Policy) (hostSource, error) {
 	if !pol.AllowHostPaths {
 		return hostSource{}, errdefs.PermissionDenied("%s: host paths are not allowed for this caller (only root may bind host paths)", what)
@@ -40,7 +42,7 @@ func resolveHostPath(what, src string, pol *Policy) (hostSource, error) {
 	}
 	resolved = filepath.Clean(resolved)
 	for _, d := range deniedPaths(pol) {
-		if isUnder(resolved, d) || isUnder(d, resolved) {
+		if (isUnder(resolved, d) && !carvedOut(resolved, d, pol)) || isUnder(d, resolved) {
 			return hostSource{}, errdefs.PermissionDenied("%s %q resolves to %s, which is or contains the sensitive host path %s; sensitive paths are %s",
 				what, src, resolved, d, strings.Join(append(sensitiveHostPaths, pol.DeniedHostPaths...), ", "))
 		}

@@ -34,7 +34,11 @@ func volumeMounts(req *Request, pol *Policy) ([]userMount, error) {
 	for i, v := range req.Volumes {
 		what := fmt.Sprintf("volumes[%d]", i)
 		dst, err := cleanDestination(what+".destination", v.Destination)
-		if err != nil {
+		devFile := false
+		if err != nil && v.Type == VolumeBind {
+			dst, devFile = devFileDestination(v.Destination)
+		}
+		if err != nil && !devFile {
 			return nil, err
 		}
 		switch v.Type {
@@ -45,6 +49,9 @@ func volumeMounts(req *Request, pol *Policy) ([]userMount, error) {
 			src, err := resolveHostPath(what+".source", v.Source, pol)
 			if err != nil {
 				return nil, err
+			}
+			if devFile && src.IsDir {
+				return nil, errdefs.InvalidArgument("%s: only a single file may be bound under /dev (%s); %s is a directory", what, dst, v.Source)
 			}
 			opts := []string{"bind", "nosuid", "nodev"}
 			if v.ReadOnly {

@@ -116,6 +116,8 @@ func TestRejected(t *testing.T) {
 		{"hook outside trusted dirs", "version = 1\n[hooks]\ntrusted_dirs = [\"/h\"]\n[[hooks.sets.a.poststart]]\npath = \"/tmp/x\"\n", "hooks.sets.a.poststart[0].path"},
 		{"relative hook", "version = 1\n[[hooks.sets.a.poststop]]\npath = \"x\"\n", "hooks.sets.a.poststop[0].path"},
 		{"bad set name", "version = 1\n[hooks.sets.\"../x\"]\n", "hooks.sets.../x"},
+		{"relative joinable dir", "version = 1\n[network]\njoinable_namespace_dirs = [\"run/netns\"]\n", "network.joinable_namespace_dirs[0]"},
+		{"root joinable dir", "version = 1\n[network]\njoinable_namespace_dirs = [\"/run/netns\", \"/\"]\n", "network.joinable_namespace_dirs[1]"},
 		{"syntax error", "version = 1\nmemory = = 2\n", "line 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net/netip"
+	"path/filepath"
 	"slices"
 	"strings"
 )
@@ -22,6 +23,9 @@ type NetworkConfig struct {
 	ContainerToContainer bool     `toml:"container_to_container" doc:"Let containers on the bridge reach each other (only where their policies allow the address)."`
 	PublishAddresses     []string `toml:"publish_addresses" doc:"Host addresses ports may be published on."`
 	MaxDNSTTL            Duration `toml:"max_dns_ttl" doc:"Longest time an address a resolved name gave stays in a container's allowed set."`
+	// JoinableNamespaceDirs is independent of Enabled: joining a namespace
+	// someone else made uses no bridge.
+	JoinableNamespaceDirs []string `toml:"joinable_namespace_dirs" doc:"Directories whose pinned network namespaces root (and the containerd shim, which runs as root) may join with network_namespace (nucleusctl --network ns:PATH): Kubernetes pods' namespaces, made by CNI under /var/run/netns. Empty: joining is refused (FAILED_PRECONDITION)."`
 }
 
 // The egress modes of a container on the "egress" network.
@@ -44,16 +48,17 @@ var privateCIDRs = []string{"10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "10
 
 func defaultNetwork() NetworkConfig {
 	return NetworkConfig{
-		Subnet:              "10.213.0.0/16",
-		Bridge:              "nucleus0",
-		UpstreamResolvers:   []string{},
-		AllowedCIDRs:        []string{},
-		UserModes:           []string{EgressNone, EgressAllowlist},
-		AllowedDomains:      []string{"*"},
-		RootExceedsCeilings: true,
-		DeniedCIDRs:         slices.Clone(defaultDeniedCIDRs),
-		PublishAddresses:    []string{"127.0.0.1"},
-		MaxDNSTTL:           Duration(5 * 60e9),
+		Subnet:                "10.213.0.0/16",
+		Bridge:                "nucleus0",
+		UpstreamResolvers:     []string{},
+		AllowedCIDRs:          []string{},
+		UserModes:             []string{EgressNone, EgressAllowlist},
+		AllowedDomains:        []string{"*"},
+		RootExceedsCeilings:   true,
+		DeniedCIDRs:           slices.Clone(defaultDeniedCIDRs),
+		PublishAddresses:      []string{"127.0.0.1"},
+		MaxDNSTTL:             Duration(5 * 60e9),
+		JoinableNamespaceDirs: []string{"/var/run/netns", "/run/netns"},
 	}
 }
 
@@ -107,6 +112,11 @@ func ParseCIDR(s string) (netip.Prefix, error) {
 }
 
 func (n *NetworkConfig) validate(p *problems) {
+	for i, d := range n.JoinableNamespaceDirs {
+		if !filepath.IsAbs(d) || filepath.Clean(d) != d || d == "/" {
+			p.add(fmt.Sprintf("network.joinable_namespace_dirs[%d]", i), "%q is not a clean absolute directory other than /", d)
+		}
+	}
 	sub, err := netip.ParsePrefix(n.Subnet)
 	if err != nil || !sub.Addr().Is4() || sub.Bits() > 28 || sub.Bits() < 8 {
 		p.add("network.subnet", "%q is not an IPv4 subnet between /8 and /28", n.Subnet)

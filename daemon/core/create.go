@@ -32,7 +32,8 @@ type createPlan struct {
 	id, name, network, hookSet string
 	runscNetwork               string      // runsc --network: none, sandbox or host
 	egress                     *egressPlan // network "egress" only
-	netnsPath                  string      // the egress network's namespace, once attached
+	netnsPath                  string      // the egress network's namespace, once attached, or the joined one
+	joinedNetNS                string      // spec.network_namespace, resolved (see planJoinedNetNS)
 	timeout                    time.Duration
 	req                        *bundle.Request
 	pol                        *bundle.Policy
@@ -71,10 +72,14 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec, img *
 	} else if err := identifiers.ValidateContainerName(p.name); err != nil {
 		return nil, err
 	}
-	if p.network, p.runscNetwork, err = d.networkMode(spec); err != nil {
+	if spec.GetNetworkNamespace() != "" {
+		if p.joinedNetNS, err = d.planJoinedNetNS(caller, spec); err != nil {
+			return nil, err
+		}
+		p.runscNetwork, p.netnsPath = config.NetworkSandbox, p.joinedNetNS
+	} else if p.network, p.runscNetwork, err = d.networkMode(spec); err != nil {
 		return nil, err
-	}
-	if p.egress, err = d.planEgress(caller, spec, p.network); err != nil {
+	} else if p.egress, err = d.planEgress(caller, spec, p.network); err != nil {
 		return nil, err
 	}
 	if p.hookSet, err = d.hooks.Resolve(spec.GetHookSet()); err != nil {
@@ -232,7 +237,7 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		if err := d.attachNetwork(cctx, p, rec); err != nil {
 			return nil, err
 		}
-	} else if p.runscNetwork == config.NetworkSandbox {
+	} else if p.runscNetwork == config.NetworkSandbox && !p.joinsNetNS() {
 		if err := netns.Create(p.paths.NetNS); err != nil {
 			return nil, err
 		}

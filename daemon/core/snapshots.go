@@ -115,7 +115,9 @@ func (d *Daemon) checkpointLocked(ctx context.Context, c *store.Container, id, n
 		return nil, errdefs.FailedPrecondition("container %s is %s; only a running container can be checkpointed", c.Name, stateName(c.State))
 	}
 	n := c.Spec.GetNetwork()
-	if n == "" {
+	if ns := c.Spec.GetNetworkNamespace(); ns != "" {
+		n = "ns:" + ns // a joined namespace is network too
+	} else if n == "" {
 		n = d.cfg.Runsc.Network // what create gave it
 	}
 	if n != config.NetworkNone {

@@ -629,9 +629,20 @@ type ContainerSpec struct {
 	// (AttachService), and an attachment ending never closes it.
 	Tty bool `protobuf:"varint,40,opt,name=tty,proto3" json:"tty,omitempty"`
 	// The terminal's size at start (tty only; 24x80 when unset).
-	TerminalSize  *TerminalSize `protobuf:"bytes,41,opt,name=terminal_size,json=terminalSize,proto3" json:"terminal_size,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TerminalSize *TerminalSize `protobuf:"bytes,41,opt,name=terminal_size,json=terminalSize,proto3" json:"terminal_size,omitempty"`
+	// Join this existing network namespace instead of making one (podman's
+	// --network ns:PATH): the path of a pinned network namespace (nsfs), as
+	// `ip netns add` or a CNI plugin makes it for a Kubernetes pod. runsc
+	// runs gVisor's netstack (--network=sandbox) on its interfaces. Only root
+	// on the local socket (PERMISSION_DENIED otherwise); the path must be a
+	// network namespace (INVALID_ARGUMENT otherwise) inside `[network]
+	// joinable_namespace_dirs` (PERMISSION_DENIED outside) and not the
+	// host's. Exclusive with network, egress and published_ports: no egress
+	// policy applies, the namespace's owner decides its traffic. nucleusd
+	// never deletes or changes the namespace.
+	NetworkNamespace string `protobuf:"bytes,50,opt,name=network_namespace,json=networkNamespace,proto3" json:"network_namespace,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *ContainerSpec) Reset() {
@@ -879,6 +890,13 @@ func (x *ContainerSpec) GetTerminalSize() *TerminalSize {
 		return x.TerminalSize
 	}
 	return nil
+}
+
+func (x *ContainerSpec) GetNetworkNamespace() string {
+	if x != nil {
+		return x.NetworkNamespace
+	}
+	return ""
 }
 
 // EgressPolicy is a container's outbound policy, enforced on the host.
@@ -5054,7 +5072,7 @@ var File_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
 const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"\x18nucleus/v1/nucleus.proto\x12\n" +
-	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa8\v\n" +
+	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\v\n" +
 	"\rContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -5095,7 +5113,8 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x06egress\x18\x1e \x01(\v2\x18.nucleus.v1.EgressPolicyR\x06egress\x12B\n" +
 	"\x0fpublished_ports\x18\x1f \x03(\v2\x19.nucleus.v1.PublishedPortR\x0epublishedPorts\x12\x10\n" +
 	"\x03tty\x18( \x01(\bR\x03tty\x12=\n" +
-	"\rterminal_size\x18) \x01(\v2\x18.nucleus.v1.TerminalSizeR\fterminalSize\x1a>\n" +
+	"\rterminal_size\x18) \x01(\v2\x18.nucleus.v1.TerminalSizeR\fterminalSize\x12+\n" +
+	"\x11network_namespace\x182 \x01(\tR\x10networkNamespace\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +

@@ -59,7 +59,7 @@ func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
 	fs.StringVarP(&o.User, "user", "u", "", "UID[:GID] to run as, numeric only (default 0:0); with an IMAGE, USER[:GROUP] names or ids resolved in the image (default: its USER)")
 	fs.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (default /)")
 	fs.StringVar(&o.Hostname, "hostname", "", "hostname inside the sandbox")
-	fs.StringVar(&o.Network, "network", "", "network mode: none, loopback (gVisor netstack, loopback only), egress (outbound traffic by --egress) or host, if nucleusd allows it (default none; egress with --egress, --allow-* or -p)")
+	fs.StringVar(&o.Network, "network", "", "network mode: none, loopback (gVisor netstack, loopback only), egress (outbound traffic by --egress), host, if nucleusd allows it, or ns:PATH to join an existing network namespace (root only; default none; egress with --egress, --allow-* or -p)")
 	fs.StringVar(&o.Egress.Mode, "egress", "", "outbound traffic on the egress network: none, all or allowlist (default allowlist with --allow-domain or --allow-cidr, else none)")
 	fs.StringArrayVar(&o.Egress.Domains, "allow-domain", nil, "domains the container may resolve and reach, e.g. pypi.org,*.pythonhosted.org (repeatable)")
 	fs.StringArrayVar(&o.Egress.CIDRs, "allow-cidr", nil, "address ranges the container may reach, e.g. 203.0.113.0/24 (repeatable)")
@@ -191,6 +191,17 @@ func lastWins(env []string) []string {
 func (o *ContainerOptions) network(spec *nucleusv1.ContainerSpec) error {
 	egress := o.Egress.Set() || len(o.Publish) > 0
 	mode := o.Network
+	if path, ok := strings.CutPrefix(mode, "ns:"); ok {
+		// podman's --network ns:PATH: join an existing namespace.
+		if egress {
+			return errdefs.InvalidArgument("--egress, --allow-* and -p need --network egress (got --network %s)", mode)
+		}
+		if path == "" {
+			return errdefs.InvalidArgument("--network ns:PATH needs the path of a network namespace (ns:/run/netns/NAME)")
+		}
+		spec.NetworkNamespace = path
+		return nil
+	}
 	switch {
 	case mode == "" && o.Egress.Mode == "none" && len(o.Egress.Domains)+len(o.Egress.CIDRs)+len(o.Egress.Ports)+len(o.Publish) == 0:
 		// --egress none alone: no network at all, only lo.

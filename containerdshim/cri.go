@@ -1,0 +1,47 @@
+package containerdshim
+
+import (
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// The CRI plugin's annotation that tells a pod's sandbox ("pause")
+// container from the pod's other containers.
+const (
+	criContainerTypeKey = "io.kubernetes.cri.container-type"
+	criSandbox          = "sandbox"
+	criContainer        = "container"
+	criSandboxIDKey     = "io.kubernetes.cri.sandbox-id"
+)
+
+// criContainerType is the spec's CRI container type, "" outside CRI.
+func criContainerType(s *specs.Spec) string {
+	if s == nil {
+		return ""
+	}
+	return s.Annotations[criContainerTypeKey]
+}
+
+// podNamespaces is the spec's linux section as the refusal checks see it:
+// a CRI pod container's joins of the pod's IPC, UTS and PID namespaces
+// (paths into the pause container's /proc/<pid>/ns) are dropped, since the
+// container runs in a gVisor sandbox of its own with namespaces of its own
+// (the pod's hostname still reaches it as /etc/hostname and its hostname
+// field). Every other spec is returned as is.
+func podNamespaces(s *specs.Spec) *specs.Linux {
+	if s == nil {
+		return nil
+	}
+	if s.Linux == nil || criContainerType(s) != criContainer {
+		return s.Linux
+	}
+	l := *s.Linux
+	l.Namespaces = nil
+	for _, ns := range s.Linux.Namespaces {
+		switch ns.Type {
+		case specs.IPCNamespace, specs.UTSNamespace, specs.PIDNamespace:
+			ns.Path = ""
+		}
+		l.Namespaces = append(l.Namespaces, ns)
+	}
+	return &l
+}
