@@ -65,7 +65,7 @@ unit: ## unit tests only (e2e tests are left to `make e2e`)
 	$(GO) test -short -count=1 -skip 'E2E' ./...
 
 .PHONY: e2e
-e2e: build ## e2e tests: the real daemon, socket and runsc (needs root)
+e2e: build bin/crictl ## e2e tests: the real daemon, socket and runsc (needs root; the CRI tests need containerd, runc, CNI plugins: see .ci/run)
 	NUCLEUS_E2E=require $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -run 'E2E' ./...
 
 .PHONY: fuzz
