@@ -26,6 +26,19 @@ const shimRuntime = "io.containerd.nucleus.v2"
 // ctrImage is the image the containerd tests import and run.
 const ctrImage = "nucleus.test/busybox:1"
 
+// containerdBin and ctrBin are Debian's containerd and ctr, or the ones
+// NUCLEUS_E2E_CONTAINERD and NUCLEUS_E2E_CTR name (a containerd 2.x build:
+// the shim serves both).
+func containerdBin() string { return envOr("NUCLEUS_E2E_CONTAINERD", "containerd") }
+func ctrBin() string        { return envOr("NUCLEUS_E2E_CTR", "ctr") }
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
 // containerd is Debian's containerd started by a test on a private root,
 // state and socket, finding containerd-shim-nucleus-v2 on its PATH and the
 // daemon under test through NUCLEUS_ADDRESS.
@@ -48,7 +61,7 @@ type containerd struct {
 func startShimStack(t *testing.T) (*Daemon, *containerd) {
 	t.Helper()
 	testutil.E2E(t)
-	if _, err := exec.LookPath("containerd"); err != nil {
+	if _, err := exec.LookPath(containerdBin()); err != nil {
 		testutil.Unavailable(t, "containerd is needed (apt-get install containerd): "+err.Error())
 	}
 	binary(t, "containerd-shim-nucleus-v2")
@@ -87,7 +100,7 @@ func (c *containerd) start() {
 		c.t.Fatal(err)
 	}
 	c.log = logf
-	c.cmd = exec.Command("containerd", "--config", c.config)
+	c.cmd = exec.Command(containerdBin(), "--config", c.config)
 	c.cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "NUCLEUS_ADDRESS=unix://"+c.d.Socket)
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -162,7 +175,7 @@ func (c *containerd) cleanup() {
 func (c *containerd) ctr(stdin string, args ...string) (string, string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", c.socket, "--namespace", "nucleustest"}, args...)...)
+	cmd := exec.CommandContext(ctx, ctrBin(), append([]string{"--address", c.socket, "--namespace", "nucleustest"}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
