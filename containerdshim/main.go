@@ -43,10 +43,7 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
-	if fs.NArg() > 1 {
-		return nil, fmt.Errorf("at most one action (start, delete), got %q", fs.Args())
-	}
-	f.action = fs.Arg(0)
+	f.action = fs.Arg(0) // containerd may append arguments after it; none are used
 	if f.nucleusd == "" {
 		f.nucleusd = os.Getenv(AddressEnv)
 	}

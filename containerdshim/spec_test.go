@@ -2,6 +2,7 @@ package containerdshim
 
 import (
 	"errors"
+	"io"
 	"strings"
 	"testing"
 
@@ -171,5 +172,19 @@ func TestParseMountOptions(t *testing.T) {
 	flags, data := parseMountOptions([]string{"ro", "nosuid", "lowerdir=/a:/b", "upperdir=/u", "rw"})
 	if flags&mountFlags["nosuid"].flag == 0 || flags&mountFlags["ro"].flag != 0 || data != "lowerdir=/a:/b,upperdir=/u" {
 		t.Fatalf("flags %#x data %q", flags, data)
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	t.Setenv(AddressEnv, "unix:///x/nucleusd.sock")
+	f, err := parseFlags([]string{"-namespace", "k8s.io", "-id", "web", "-address", "/run/c.sock", "-publish-binary", "/bin/c", "-bundle", "/b", "-debug", "delete", "extra"}, io.Discard)
+	if err != nil || f.action != "delete" || f.nucleusd != "unix:///x/nucleusd.sock" || f.bundle != "/b" || !f.debug {
+		t.Fatalf("%+v, %v", f, err)
+	}
+	if _, err := parseFlags([]string{"-id", "web", "start"}, io.Discard); err == nil {
+		t.Fatal("no -namespace accepted")
+	}
+	if _, err := parseFlags([]string{"-namespace", "n", "-id", "web", "-bogus"}, io.Discard); err == nil {
+		t.Fatal("an unknown flag accepted")
 	}
 }

@@ -26,6 +26,19 @@ const shimRuntime = "io.containerd.nucleus.v2"
 // ctrImage is the image the containerd tests import and run.
 const ctrImage = "nucleus.test/busybox:1"
 
+// containerdBin and ctrBin are Debian's containerd and ctr, or the ones
+// NUCLEUS_E2E_CONTAINERD and NUCLEUS_E2E_CTR name (a containerd 2.x build:
+// the shim serves both).
+func containerdBin() string { return envOr("NUCLEUS_E2E_CONTAINERD", "containerd") }
+func ctrBin() string        { return envOr("NUCLEUS_E2E_CTR", "ctr") }
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
 // containerd is Debian's containerd started by a test on a private root,
 // state and socket, finding containerd-shim-nucleus-v2 on its PATH and the
 // daemon under test through NUCLEUS_ADDRESS.
@@ -48,7 +61,7 @@ type containerd struct {
 func startShimStack(t *testing.T) (*Daemon, *containerd) {
 	t.Helper()
 	testutil.E2E(t)
-	if _, err := exec.LookPath("containerd"); err != nil {
+	if _, err := exec.LookPath(containerdBin()); err != nil {
 		testutil.Unavailable(t, "containerd is needed (apt-get install containerd): "+err.Error())
 	}
 	binary(t, "containerd-shim-nucleus-v2")
@@ -87,7 +100,7 @@ func (c *containerd) start() {
 		c.t.Fatal(err)
 	}
 	c.log = logf
-	c.cmd = exec.Command("containerd", "--config", c.config)
+	c.cmd = exec.Command(containerdBin(), "--config", c.config)
 	c.cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"), "NUCLEUS_ADDRESS=unix://"+c.d.Socket)
 	c.cmd.Stdout, c.cmd.Stderr = logf, logf
 	c.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -158,46 +171,11 @@ func (c *containerd) cleanup() {
 	os.RemoveAll(c.dir)
 }
 
-// reapShims waits (up to 15s) for this containerd's shims to exit, and
-// kills those that do not (a test that failed half-way).
-func (c *containerd) reapShims() {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		pids := c.shimPids()
-		if len(pids) == 0 {
-			return
-		}
-		if time.Now().After(deadline) {
-			for _, pid := range pids {
-				_ = syscall.Kill(pid, syscall.SIGKILL)
-			}
-			return
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// shimPids are the shim processes started for this containerd.
-func (c *containerd) shimPids() []int {
-	var pids []int
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil || !strings.Contains(string(cmdline), "containerd-shim-nucleus-v2") || !strings.Contains(string(cmdline), c.dir) {
-			continue
-		}
-		var pid int
-		fmt.Sscan(e.Name(), &pid)
-		pids = append(pids, pid)
-	}
-	return pids
-}
-
 // ctr runs ctr against this containerd with a 2-minute limit.
 func (c *containerd) ctr(stdin string, args ...string) (string, string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, "ctr", append([]string{"--address", c.socket, "--namespace", "nucleustest"}, args...)...)
+	cmd := exec.CommandContext(ctx, ctrBin(), append([]string{"--address", c.socket, "--namespace", "nucleustest"}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -237,50 +215,6 @@ func (c *containerd) importImage() {
 		c.t.Fatal(err)
 	}
 	c.ctrOK("image", "import", path)
-}
-
-// waitShimGone waits (up to 15s) until no shim serves task id any more.
-func (c *containerd) waitShimGone(id string) {
-	c.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for c.findShim(id) != 0 {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("the shim of task %s still runs 15s after the task was deleted", id)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-// shimPid is the pid of the shim serving task id (from containerd's view:
-// `ctr task ls` shows the sandbox; the shim is found by its argv).
-func (c *containerd) shimPid(id string) int {
-	c.t.Helper()
-	if pid := c.findShim(id); pid != 0 {
-		return pid
-	}
-	c.t.Fatalf("no shim process for task %s", id)
-	return 0
-}
-
-func (c *containerd) findShim(id string) int {
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		cmdline, err := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if err != nil {
-			continue
-		}
-		args := strings.Split(string(cmdline), "\x00")
-		if !strings.HasSuffix(args[0], "containerd-shim-nucleus-v2") {
-			continue
-		}
-		joined := strings.Join(args, " ")
-		if strings.Contains(joined, "-id "+id+" ") && strings.Contains(joined, c.socket) && !strings.Contains(joined, " start") {
-			var pid int
-			fmt.Sscan(e.Name(), &pid)
-			return pid
-		}
-	}
-	return 0
 }
 
 // waitTaskStopped waits (up to 30s) until ctr task ls shows id STOPPED.

@@ -117,7 +117,7 @@ func (c *containerd) watchEvents(t *testing.T) *eventLog {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := &eventLog{}
-	cmd := exec.CommandContext(ctx, "ctr", "--address", c.socket, "events")
+	cmd := exec.CommandContext(ctx, ctrBin(), "--address", c.socket, "events")
 	cmd.Stdout, cmd.Stderr = log, log
 	if err := cmd.Start(); err != nil {
 		cancel()

@@ -11,7 +11,7 @@ import (
 // startPtyCtr runs ctr args on a new pseudo-terminal of rows x cols.
 func startPtyCtr(t *testing.T, c *containerd, rows, cols uint16, args ...string) *ptyCLI {
 	t.Helper()
-	cmd := exec.Command("ctr", append([]string{"--address", c.socket, "--namespace", "nucleustest"}, args...)...)
+	cmd := exec.Command(ctrBin(), append([]string{"--address", c.socket, "--namespace", "nucleustest"}, args...)...)
 	master, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: rows, Cols: cols})
 	if err != nil {
 		t.Fatal(err)
