@@ -100,15 +100,3 @@ func hashSpan(f *os.File, off, n int64) (string, error) {
 
 // hashWorkers is how many chunks are hashed at once: one per core.
 func hashWorkers() int { return runtime.GOMAXPROCS(0) }
-
-// startWriteback asks the kernel to begin writing path's dirty pages to
-// disk without waiting for them, so that the fsync of a seal finds less
-// to do. Errors are ignored: it is only a head start.
-func startWriteback(path string) {
-	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return
-	}
-	defer unix.Close(fd)
-	_ = unix.SyncFileRange(fd, 0, 0, unix.SYNC_FILE_RANGE_WRITE)
-}

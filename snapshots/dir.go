@@ -6,7 +6,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -86,34 +85,6 @@ func (p *Pending) Size() (int64, error) {
 		n += f.Size
 	}
 	return n, nil
-}
-
-// WritebackEvery starts writing the checkpoint's files to disk every
-// interval while runsc still writes them (the kernel's writeback, not
-// waited for), so that Seal's fsync finds little left; stop ends it.
-func (p *Pending) WritebackEvery(interval time.Duration) (stop func()) {
-	done := make(chan struct{})
-	ended := make(chan struct{})
-	go func() {
-		defer close(ended)
-		t := time.NewTicker(interval)
-		defer t.Stop()
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			files, err := listFiles(p.tmp)
-			if err != nil {
-				continue
-			}
-			for _, f := range files {
-				startWriteback(filepath.Join(p.tmp, f.Name))
-			}
-		}
-	}()
-	return func() { close(done); <-ended }
 }
 
 // Abort removes everything written.

@@ -138,9 +138,6 @@ func TestChunkedDigests(t *testing.T) {
 	if err := os.WriteFile(pages, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	stop := p.WritebackEvery(time.Millisecond)
-	time.Sleep(5 * time.Millisecond)
-	stop()
 	if err := p.CommitUnsealed(); err != nil {
 		t.Fatal(err)
 	}

@@ -103,10 +103,6 @@ func (d *Daemon) Checkpoint(ctx context.Context, caller auth.Identity, idOrName 
 	return snapshotToAPI(rec)
 }
 
-// checkpointWriteback is how often a checkpoint's files are handed to the
-// kernel's writeback while runsc writes them.
-const checkpointWriteback = 20 * time.Millisecond
-
 // checkpointLocked writes, checks and commits the snapshot of c, whose lock
 // the caller holds, and seals it (now, or in the background). On an error
 // before the record is committed nothing is kept.
@@ -146,12 +142,10 @@ func (d *Daemon) checkpointLocked(ctx context.Context, c *store.Container, id, n
 		}
 	}()
 	cctx := context.WithoutCancel(ctx)
-	stopWriteback := p.WritebackEvery(checkpointWriteback)
 	err = d.sb.Checkpoint(cctx, c.RunscID, runsc.CheckpointOptions{
 		ImagePath: p.Path(), LeaveRunning: true, Compression: d.cfg.Snapshots.Compression,
 		ExcludeZeroPages: d.cfg.Snapshots.ExcludeZeroPages,
 	})
-	stopWriteback()
 	if err != nil {
 		return nil, d.runError("checkpoint", err)
 	}
