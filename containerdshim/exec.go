@@ -87,6 +87,9 @@ func (s *Service) startExec(ctx context.Context, p *process) (*taskapi.StartResp
 		p.mu.Unlock()
 		opts.Stdin = in
 	}
+	// Announced before the exec runs, so that one that ends at once still
+	// reaches containerd as exec-started, then exit.
+	s.events.publish(topicExecStarted, &eventstypes.TaskExecStarted{ContainerID: s.taskID, ExecID: p.id})
 	go func() {
 		st, err := s.nucleus.ExecStatus(context.Background(), opts)
 		stdout.Close()
@@ -103,6 +106,5 @@ func (s *Service) startExec(ctx context.Context, p *process) (*taskapi.StartResp
 		}
 		s.recordExit(p, exit{status: exitCode(st), at: time.Now()})
 	}()
-	s.events.publish(topicExecStarted, &eventstypes.TaskExecStarted{ContainerID: s.taskID, ExecID: p.id})
 	return &taskapi.StartResponse{}, nil
 }

@@ -195,8 +195,10 @@ func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.
 	if p.stdio.stdin != "" {
 		go s.forwardStdin(p)
 	}
-	go s.waitInit(p)
+	// Published before the waiter exists, so that a task that exits at
+	// once still reaches containerd as start, then exit.
 	s.events.publish(topicStart, &eventstypes.TaskStart{ContainerID: s.taskID, Pid: pid})
+	go s.waitInit(p)
 	return &taskapi.StartResponse{Pid: pid}, nil
 }
 
