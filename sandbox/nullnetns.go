@@ -3,6 +3,7 @@ package sandbox
 import (
 	"fmt"
 	"path/filepath"
+	"time"
 
 	"gvisor.dev/gvisor/runsc/specutils"
 
@@ -21,14 +22,30 @@ const maxStacked = 1000
 // namespace (they are in it). unpinNullNetNS undoes this.
 func pinNullNetNS(runscRoot string) (string, error) {
 	path := filepath.Join(runscRoot, specutils.NullNetNSFilename)
-	if err := unpinNullNetNS(path); err != nil {
-		return "", err
+	var err error
+	for attempt := 0; attempt < pinAttempts; attempt++ {
+		if err = unpinNullNetNS(path); err == nil {
+			err = netns.Create(path)
+		}
+		if err == nil {
+			return path, nil
+		}
+		// Supervisors that a killed daemon left creating containers run
+		// gVisor's create, which pins the namespace itself when it finds
+		// none: between the unpin and the create above, one may have. Then
+		// an empty namespace is pinned at path, which is all that is needed
+		// (a mount too many goes at the next start).
+		if netns.Pinned(path) {
+			return path, nil
+		}
+		time.Sleep(20 * time.Millisecond) // its file made, not yet mounted
 	}
-	if err := netns.Create(path); err != nil {
-		return "", fmt.Errorf("pin the gofers' null network namespace: %w", err)
-	}
-	return path, nil
+	return "", fmt.Errorf("pin the gofers' null network namespace: %w", err)
 }
+
+// pinAttempts bounds pinNullNetNS's retries while another process pins
+// the same file.
+const pinAttempts = 5
 
 // unpinNullNetNS removes every mount of the null network namespace at
 // path and the file.
