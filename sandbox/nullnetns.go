@@ -22,25 +22,28 @@ const maxStacked = 1000
 // namespace (they are in it). unpinNullNetNS undoes this.
 func pinNullNetNS(runscRoot string) (string, error) {
 	path := filepath.Join(runscRoot, specutils.NullNetNSFilename)
-	var err error
-	for attempt := 0; attempt < pinAttempts; attempt++ {
-		if err = unpinNullNetNS(path); err == nil {
-			err = netns.Create(path)
-		}
-		if err == nil {
-			return path, nil
-		}
-		// Supervisors that a killed daemon left creating containers run
-		// gVisor's create, which pins the namespace itself when it finds
-		// none: between the unpin and the create above, one may have. Then
-		// an empty namespace is pinned at path, which is all that is needed
-		// (a mount too many goes at the next start).
+	err := unpinNullNetNS(path) // what earlier daemons left
+	if err == nil {
+		err = netns.Create(path)
+	}
+	// Supervisors that a killed daemon left creating containers run
+	// gVisor's create, which pins the namespace itself when it finds none:
+	// one may be doing so right now. Once an empty namespace is pinned at
+	// path, whoever pinned it, that is all that is needed (a mount too many
+	// goes at the next start).
+	for attempt := 0; err != nil && attempt < pinAttempts; attempt++ {
+		time.Sleep(20 * time.Millisecond) // its file made, not yet mounted
 		if netns.Pinned(path) {
 			return path, nil
 		}
-		time.Sleep(20 * time.Millisecond) // its file made, not yet mounted
+		if err = netns.Remove(path); err == nil {
+			err = netns.Create(path)
+		}
 	}
-	return "", fmt.Errorf("pin the gofers' null network namespace: %w", err)
+	if err != nil {
+		return "", fmt.Errorf("pin the gofers' null network namespace: %w", err)
+	}
+	return path, nil
 }
 
 // pinAttempts bounds pinNullNetNS's retries while another process pins
@@ -50,8 +53,9 @@ const pinAttempts = 5
 // unpinNullNetNS removes every mount of the null network namespace at
 // path and the file.
 func unpinNullNetNS(path string) error {
+	// Every stacked mount first: the file cannot go while one is left.
 	for i := 0; i < maxStacked && netns.Pinned(path); i++ {
-		if err := netns.Remove(path); err != nil {
+		if err := netns.Unmount(path); err != nil {
 			return err
 		}
 	}

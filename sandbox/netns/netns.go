@@ -90,3 +90,12 @@ func Pinned(path string) bool {
 	var st unix.Statfs_t
 	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
 }
+
+// Unmount removes one mount from path (the topmost of those stacked on
+// it); an unmounted or missing path is not an error.
+func Unmount(path string) error {
+	if err := unix.Unmount(path, unix.MNT_DETACH); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("unmounting network namespace %s: %w", path, err)
+	}
+	return nil
+}
