@@ -71,6 +71,8 @@ type Direct interface {
 	// container, and its sandbox's host pid. NotFound when runsc has no
 	// state for id.
 	Stats(id string) (runsc.Stats, int, error)
+	// Checkpoint is `runsc checkpoint id` with o's flags.
+	Checkpoint(ctx context.Context, id string, o runsc.CheckpointOptions) error
 }
 
 // Manager runs supervised containers. It keeps no per-container state in

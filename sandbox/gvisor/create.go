@@ -78,6 +78,29 @@ func (c *Client) Start(ctx context.Context, id string) error {
 	})
 }
 
+// Restore restores created container id from o.ImagePath and leaves it
+// running, like `runsc restore --detach`: it takes the place of Start,
+// without a runsc process.
+func (c *Client) Restore(ctx context.Context, id string, o runsc.RestoreOptions) error {
+	cont, err := c.load(id)
+	if err != nil {
+		return err
+	}
+	conf, err := parseConfig(c.flags)
+	if err != nil {
+		return err
+	}
+	if err := specutils.FixConfig(conf, cont.Spec); err != nil {
+		return fmt.Errorf("restore %s: applying the spec's annotations: %w", id, err)
+	}
+	return untilDone(ctx, "restore "+id, func() error {
+		if err := cont.Restore(conf, o.ImagePath, o.Direct, o.Background, nil); err != nil {
+			return fmt.Errorf("restoring container %s: %w", id, err)
+		}
+		return nil
+	})
+}
+
 // untilDone runs fn, gVisor's work, in its own goroutine and returns its
 // error, or ctx's once ctx ends first (fn is not interrupted: it cannot
 // be). gVisor asserts its invariants with panics; one is fn's failure,

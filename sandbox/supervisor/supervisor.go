@@ -68,6 +68,9 @@ type intent struct {
 type creator interface {
 	Create(ctx context.Context, id string, o runsc.CreateOptions) error
 	Start(ctx context.Context, id string) error
+	// Restore restores a created container from a checkpoint image in
+	// place of Start.
+	Restore(ctx context.Context, id string, o runsc.RestoreOptions) error
 }
 
 // newSupervisor prepares the supervisor of spec. It creates and starts the
@@ -325,7 +328,7 @@ func (s *supervisor) start(ctx context.Context) error {
 // checkpoint image in restore mode (runsc restore takes the place of start).
 func (s *supervisor) startOrRestore(ctx context.Context) error {
 	if r := s.spec.Restore; r != nil {
-		return s.rs.Restore(ctx, s.spec.ID, *r)
+		return s.creator.Restore(ctx, s.spec.ID, *r)
 	}
 	return s.creator.Start(ctx, s.spec.ID)
 }
