@@ -69,13 +69,8 @@ func (s *Service) startExec(ctx context.Context, p *process) (*taskapi.StartResp
 	if already {
 		return nil, rpcError(errdefs.FailedPrecondition("exec %s already started or killed", p.id))
 	}
-	stdout, err := openOutput(p.stdio.stdout)
+	stdout, stderr, err := openOutputs(p.stdio)
 	if err != nil {
-		return nil, rpcError(err)
-	}
-	stderr, err := openOutput(p.stdio.stderr)
-	if err != nil {
-		stdout.Close()
 		return nil, rpcError(err)
 	}
 	opts := p.spec.opts

@@ -156,13 +156,8 @@ func (s *Service) Start(ctx context.Context, r *taskapi.StartRequest) (*taskapi.
 	if already {
 		return nil, rpcError(errdefs.FailedPrecondition("task %s already started", s.taskID))
 	}
-	stdout, err := openOutput(p.stdio.stdout)
+	stdout, stderr, err := openOutputs(p.stdio)
 	if err != nil {
-		return nil, rpcError(err)
-	}
-	stderr, err := openOutput(p.stdio.stderr)
-	if err != nil {
-		stdout.Close()
 		return nil, rpcError(err)
 	}
 	ctr, err := s.nucleus.Start(ctx, s.container)

@@ -30,6 +30,19 @@ func openOutput(path string) (io.WriteCloser, error) {
 	return f, nil
 }
 
+// openOutputs opens a process's stdout and stderr FIFOs (both or
+// neither).
+func openOutputs(paths stdio) (stdout, stderr io.WriteCloser, err error) {
+	if stdout, err = openOutput(paths.stdout); err != nil {
+		return nil, nil, err
+	}
+	if stderr, err = openOutput(paths.stderr); err != nil {
+		stdout.Close()
+		return nil, nil, err
+	}
+	return stdout, stderr, nil
+}
+
 type nopWriteCloser struct{ io.Writer }
 
 func (nopWriteCloser) Close() error { return nil }

@@ -28,11 +28,7 @@ func (c *Client) Checkpoint(ctx context.Context, id string, o runsc.CheckpointOp
 	default:
 		return errdefs.InvalidArgument("checkpoint compression %q is not %s or %s", o.Compression, runsc.CompressionNone, runsc.CompressionFlate)
 	}
-	cont, err := c.load(id)
-	if err != nil {
-		return err
-	}
-	conf, err := parseConfig(c.flags)
+	cont, conf, err := c.loadConfigured(id, "checkpoint")
 	if err != nil {
 		return err
 	}

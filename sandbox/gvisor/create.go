@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 
+	"gvisor.dev/gvisor/runsc/config"
 	"gvisor.dev/gvisor/runsc/container"
 	"gvisor.dev/gvisor/runsc/specutils"
 
@@ -59,16 +60,9 @@ func (c *Client) Create(ctx context.Context, id string, o runsc.CreateOptions) e
 
 // Start starts created container id, like `runsc start`.
 func (c *Client) Start(ctx context.Context, id string) error {
-	cont, err := c.load(id)
+	cont, conf, err := c.loadConfigured(id, "start")
 	if err != nil {
 		return err
-	}
-	conf, err := parseConfig(c.flags)
-	if err != nil {
-		return err
-	}
-	if err := specutils.FixConfig(conf, cont.Spec); err != nil {
-		return fmt.Errorf("start %s: applying the spec's annotations: %w", id, err)
 	}
 	return untilDone(ctx, "start "+id, func() error {
 		if err := cont.Start(conf); err != nil {
@@ -82,16 +76,9 @@ func (c *Client) Start(ctx context.Context, id string) error {
 // running, like `runsc restore --detach`: it takes the place of Start,
 // without a runsc process.
 func (c *Client) Restore(ctx context.Context, id string, o runsc.RestoreOptions) error {
-	cont, err := c.load(id)
+	cont, conf, err := c.loadConfigured(id, "restore")
 	if err != nil {
 		return err
-	}
-	conf, err := parseConfig(c.flags)
-	if err != nil {
-		return err
-	}
-	if err := specutils.FixConfig(conf, cont.Spec); err != nil {
-		return fmt.Errorf("restore %s: applying the spec's annotations: %w", id, err)
 	}
 	return untilDone(ctx, "restore "+id, func() error {
 		if err := cont.Restore(conf, o.ImagePath, o.Direct, o.Background, nil); err != nil {
@@ -99,6 +86,23 @@ func (c *Client) Restore(ctx context.Context, id string, o runsc.RestoreOptions)
 		}
 		return nil
 	})
+}
+
+// loadConfigured loads container id with the runsc configuration its
+// spec's annotations give it, for verb (start, restore, checkpoint).
+func (c *Client) loadConfigured(id, verb string) (*container.Container, *config.Config, error) {
+	cont, err := c.load(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	conf, err := parseConfig(c.flags)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := specutils.FixConfig(conf, cont.Spec); err != nil {
+		return nil, nil, fmt.Errorf("%s %s: applying the spec's annotations: %w", verb, id, err)
+	}
+	return cont, conf, nil
 }
 
 // untilDone runs fn, gVisor's work, in its own goroutine and returns its
