@@ -197,6 +197,7 @@ func (m *Manager) offlineStatus(ctx context.Context, id string) (Status, error) 
 	// Gone, and nobody recorded how: say so, once and for all, with what
 	// the supervisor last logged (a panic's trace lands there too).
 	m.log.Warn("supervisor gone without an exit status", zap.String("id", id),
+		zap.String("supervisor", supervisor.WhyNotRunning(p.Supervisor)),
 		zap.String("supervisor_log_tail", supervisor.LogTail(filepath.Join(p.Supervisor, supervisor.LogFile))))
 	ex := ExitStatus{ExitCode: -1, Reason: supervisor.ReasonLost, FinishedAt: time.Now(),
 		Message: "the supervisor is gone and recorded no exit status; the exit code is unknown"}

@@ -61,6 +61,27 @@ func Running(dir string) (int, bool) {
 	return 0, false
 }
 
+// WhyNotRunning describes what Running found in dir when it said no: the
+// pid file, and the process it names (alive or not, its command line and
+// working directory), for the log line of a supervisor declared gone.
+func WhyNotRunning(dir string) string {
+	data, err := os.ReadFile(filepath.Join(dir, PidFile))
+	if err != nil {
+		return "no pid file: " + err.Error()
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return fmt.Sprintf("pid file holds %q", data)
+	}
+	cmdline, cerr := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+	if cerr != nil {
+		return fmt.Sprintf("pid %d: no such process (%v)", pid, cerr)
+	}
+	cwd, werr := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	return fmt.Sprintf("pid %d alive: cmdline %q, cwd %q (%v), want %q", pid,
+		bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}), cwd, werr, filepath.Clean(dir))
+}
+
 // Status asks for the container's state.
 func (c *Client) Status(ctx context.Context) (Status, error) {
 	return c.call(ctx, Request{Op: OpStatus})
