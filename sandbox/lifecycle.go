@@ -194,10 +194,17 @@ func (m *Manager) offlineStatus(ctx context.Context, id string) (Status, error) 
 			return Status{ID: id, State: specs.StateCreating}, nil
 		}
 	}
+	// The supervisor writes exit.json before it lets go of its lock: it
+	// may have done both since the first look above. Now that the lock is
+	// free, what the file says (or its absence) is final.
+	if ex, err := supervisor.ReadExit(p.Exit); err == nil {
+		return Status{ID: id, State: specs.StateStopped, StartedAt: ex.StartedAt, Exit: &ex}, nil
+	}
 	// Gone, and nobody recorded how: say so, once and for all, with what
 	// the supervisor last logged (a panic's trace lands there too).
 	m.log.Warn("supervisor gone without an exit status", zap.String("id", id),
 		zap.String("supervisor", supervisor.WhyNotRunning(p.Supervisor)),
+		zap.Strings("container_dir", dirNames(p.Container)),
 		zap.String("supervisor_log_tail", supervisor.LogTail(filepath.Join(p.Supervisor, supervisor.LogFile))))
 	ex := ExitStatus{ExitCode: -1, Reason: supervisor.ReasonLost, FinishedAt: time.Now(),
 		Message: "the supervisor is gone and recorded no exit status; the exit code is unknown"}
@@ -387,4 +394,17 @@ func (m *Manager) Alive(id string) bool {
 	}
 	_, alive := supervisor.Running(p.Supervisor)
 	return alive
+}
+
+// dirNames lists dir's entries, for a log line; nil when it cannot.
+func dirNames(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
 }

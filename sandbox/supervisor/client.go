@@ -55,10 +55,32 @@ func Running(dir string) (int, bool) {
 			return pid, true
 		}
 	}
-	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil && cwd == filepath.Clean(dir) {
+	if inDir(pid, filepath.Clean(dir)) {
 		return pid, true
 	}
 	return 0, false
+}
+
+// inDir reports whether any thread of process pid has dir as its working
+// directory. Not only the main thread's (/proc/pid/cwd): gVisor's code in
+// a supervisor may run a goroutine that unshares its thread's filesystem
+// attributes and joins a sandbox's mount namespace, and when the Go
+// runtime gave it the main thread, /proc/pid/cwd no longer names the
+// supervisor's directory although the process is its supervisor.
+func inDir(pid int, dir string) bool {
+	if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); err == nil && cwd == dir {
+		return true
+	}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return false
+	}
+	for _, t := range tasks {
+		if cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/task/%s/cwd", pid, t.Name())); err == nil && cwd == dir {
+			return true
+		}
+	}
+	return false
 }
 
 // WhyNotRunning describes what Running found in dir when it said no: the

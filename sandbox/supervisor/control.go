@@ -253,6 +253,7 @@ func (s *supervisor) record(st ExitStatus) {
 	for attempt := 1; ; attempt++ {
 		err := WriteExit(s.spec.ExitPath, st)
 		if err == nil {
+			s.log.Debug("exit status written", zap.String("path", s.spec.ExitPath))
 			if attempt > 1 {
 				s.log.Info("exit status written after retries", zap.Int("attempts", attempt))
 			}
