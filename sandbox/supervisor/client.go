@@ -35,30 +35,47 @@ func (c *Client) Dir() string { return c.dir }
 
 // Running reports the pid of the supervisor of dir if it is alive: the pid
 // file names a live process whose command line carries dir's spec.json or
-// whose working directory is dir (a recycled pid or a zombie has neither).
+// one of whose threads works in dir (a recycled pid or a zombie has
+// neither).
 func Running(dir string) (int, bool) {
+	pid, why := inspect(dir)
+	return pid, why == ""
+}
+
+// WhyNotRunning describes what Running found in dir when it said no (the
+// pid file, and the process it names), for the log line of a supervisor
+// declared gone; "" when it is running.
+func WhyNotRunning(dir string) string {
+	_, why := inspect(dir)
+	return why
+}
+
+// inspect returns the pid of dir's live supervisor, or why there is none.
+func inspect(dir string) (int, string) {
 	data, err := os.ReadFile(filepath.Join(dir, PidFile))
 	if err != nil {
-		return 0, false
+		return 0, "no pid file: " + err.Error()
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil || pid <= 0 {
-		return 0, false
+		return 0, fmt.Sprintf("pid file holds %q", data)
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
 	if err != nil {
-		return 0, false
+		return 0, fmt.Sprintf("pid %d: no such process (%v)", pid, err)
 	}
 	want := filepath.Join(dir, SpecFile)
 	for _, arg := range bytes.Split(cmdline, []byte{0}) {
 		if string(arg) == want {
-			return pid, true
+			return pid, ""
 		}
 	}
 	if inDir(pid, filepath.Clean(dir)) {
-		return pid, true
+		return pid, ""
 	}
-	return 0, false
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	return 0, fmt.Sprintf("pid %d alive but not this supervisor: cmdline %q, cwd %q (%v), want %q", pid,
+		bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}), cwd, err, filepath.Clean(dir))
 }
 
 // inDir reports whether any thread of process pid has dir as its working
@@ -81,27 +98,6 @@ func inDir(pid int, dir string) bool {
 		}
 	}
 	return false
-}
-
-// WhyNotRunning describes what Running found in dir when it said no: the
-// pid file, and the process it names (alive or not, its command line and
-// working directory), for the log line of a supervisor declared gone.
-func WhyNotRunning(dir string) string {
-	data, err := os.ReadFile(filepath.Join(dir, PidFile))
-	if err != nil {
-		return "no pid file: " + err.Error()
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return fmt.Sprintf("pid file holds %q", data)
-	}
-	cmdline, cerr := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
-	if cerr != nil {
-		return fmt.Sprintf("pid %d: no such process (%v)", pid, cerr)
-	}
-	cwd, werr := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
-	return fmt.Sprintf("pid %d alive: cmdline %q, cwd %q (%v), want %q", pid,
-		bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}), cwd, werr, filepath.Clean(dir))
 }
 
 // Status asks for the container's state.
