@@ -126,13 +126,7 @@ func (c *containerd) stop() {
 	if c.cmd == nil || c.cmd.Process == nil {
 		return
 	}
-	_ = c.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-c.exited:
-	case <-time.After(15 * time.Second):
-		_ = c.cmd.Process.Kill()
-		<-c.exited
-	}
+	terminate(c.cmd.Process, c.exited, 15*time.Second)
 	c.log.Close()
 }
 

@@ -261,14 +261,20 @@ func (d *Daemon) Stop() {
 	if d.cmd == nil || d.cmd.Process == nil {
 		return
 	}
-	_ = d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(30 * time.Second):
-		_ = d.cmd.Process.Kill()
-		<-d.exited
-	}
+	terminate(d.cmd.Process, d.exited, 30*time.Second)
 	d.cmd = nil
+}
+
+// terminate sends p SIGTERM and waits for exited to close, SIGKILLing p
+// after grace.
+func terminate(p *os.Process, exited <-chan struct{}, grace time.Duration) {
+	_ = p.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+	case <-time.After(grace):
+		_ = p.Kill()
+		<-exited
+	}
 }
 
 // Log returns what the daemon logged.
