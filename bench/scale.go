@@ -64,9 +64,11 @@ func scaleFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	stats := &Figure{Key: fmt.Sprintf("10 stats at %d", n), Title: fmt.Sprintf("One stats sample of %d running sandboxes (raw: runsc events --stats over the same sandboxes, one after another)", n)}
 	base := timeRow(fmt.Sprintf("raw runsc events --stats x %d", n), raw)
 	cliRow := timeRow("nucleusctl stats --no-stream", cli).against(base)
+	if n <= 200 { // issue 16's target is for 200 containers
+		cliRow = cliRow.target("< 300 ms", cliRow.Median < 0.3)
+	}
 	stats.Rows = append(stats.Rows, base,
-		timeRow("Go client Stats, one sample", api).against(base),
-		cliRow.target("< 300 ms", cliRow.Median < 0.3))
+		timeRow("Go client Stats, one sample", api).against(base), cliRow)
 	stats.Notes = append(stats.Notes, fmt.Sprintf("bringing %d up, 8 at a time: %.1f s", n, upTook.Seconds()))
 
 	restart, err := restartFigure(ctx, e, n)

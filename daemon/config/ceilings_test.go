@@ -98,7 +98,8 @@ func TestDefaultsMustFitCeilings(t *testing.T) {
 		{"memory over the host", Host{MemoryBytes: 256 << 20, CPUs: 2}, func(*Config) {}, "defaults.memory"},
 		{"memory over max_memory", smallHost, func(c *Config) { c.Limits.MaxMemory = 256 * MiB }, "defaults.memory"},
 		{"cpus over the host", smallHost, func(c *Config) { c.Defaults.CPUs = 3 }, "defaults.cpus"},
-		{"unlimited cpus under max_cpus", smallHost, func(c *Config) { c.Limits.MaxCPUs = 1 }, "defaults.cpus"},
+		{"unlimited cpus under max_cpus", smallHost, func(c *Config) { c.Limits.MaxCPUs, c.Defaults.CPUs = 1, 0 }, "defaults.cpus"},
+		{"default cpus over max_cpus", smallHost, func(c *Config) { c.Limits.MaxCPUs = 0.5 }, "defaults.cpus"},
 		{"pids over max_pids", smallHost, func(c *Config) { c.Limits.MaxPids = 100 }, "defaults.pids"},
 		{"no timeout under max_timeout", smallHost, func(c *Config) { c.Limits.MaxTimeout = Duration(time.Hour) }, "defaults.timeout"},
 		{"timeout over max_timeout", smallHost, func(c *Config) {

@@ -61,7 +61,7 @@ type SecurityConfig struct {
 // DefaultsConfig is the [defaults] section.
 type DefaultsConfig struct {
 	Memory  ByteSize `toml:"memory" doc:"Memory limit (e.g. \"512m\", \"1g\")."`
-	CPUs    float64  `toml:"cpus" doc:"CPU limit in CPUs; 0 means unlimited (the default: a sandbox boots on more than one CPU, and a 1-CPU limit made a cold run 50% slower on a 2-core host; the daemon keeps its share through [limits] containers_cpu_shares)."`
+	CPUs    float64  `toml:"cpus" doc:"CPU limit in CPUs (a CFS quota on the sandbox's host cgroup); 0 means unlimited. A request's own cpus, up to limits.max_cpus, replaces it."`
 	Pids    int64    `toml:"pids" doc:"Task limit inside the sandbox."`
 	Timeout Duration `toml:"timeout" doc:"Maximum runtime after start (e.g. \"1h\"); \"0s\" means none."`
 	TmpSize ByteSize `toml:"tmp_size" doc:"Size of the /tmp tmpfs and of tmpfs volumes without a size."`

@@ -26,6 +26,7 @@ func Default() *Config {
 		},
 		Defaults: DefaultsConfig{
 			Memory:  512 * MiB,
+			CPUs:    1,
 			Pids:    1024,
 			TmpSize: 64 * MiB,
 			ShmSize: 64 * MiB,

@@ -100,6 +100,9 @@ func TestE2ELimitsCeilings(t *testing.T) {
 	if mem0 != "536870912" {
 		t.Fatalf("memory.limit_in_bytes = %s, want the default 512m", mem0)
 	}
+	if quota0 != "100000" {
+		t.Fatalf("cpu.cfs_quota_us = %s, want the default 1 CPU (100000 per 100000 us)", quota0)
+	}
 	for _, u := range []struct {
 		res  *nucleusv1.Resources
 		want string
