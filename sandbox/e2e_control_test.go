@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/internal/cgroup"
 	"nucleus.dev/nucleus/sandbox/internal/testbundle"
 	"nucleus.dev/nucleus/sandbox/runsc"
 	"nucleus.dev/nucleus/sandbox/supervisor"
@@ -87,13 +88,31 @@ func TestE2EStopKillStatsPause(t *testing.T) {
 	id, _, _ := e.run(`trap "" TERM; sleep 60 & wait; sleep 60`, CreateOptions{}, testbundle.Options{MemoryLimit: 256 << 20, PidsLimit: 100})
 	time.Sleep(200 * time.Millisecond)
 
+	st, err := e.m.Status(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	acct, err := cgroup.Dir(st.SandboxPid, "cpuacct")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := cgroup.CPUUsage(acct)
+	if err != nil {
+		t.Fatal(err)
+	}
 	stats, err := e.m.Stats(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
+	after, _ := cgroup.CPUUsage(acct)
 	t.Logf("stats: %+v", stats)
 	if stats.MemoryUsage == 0 || stats.PidsCurrent < 2 || stats.MemoryLimit != 256<<20 || stats.CPUUsageNanos == 0 {
 		t.Errorf("stats %+v", stats)
+	}
+	// CPU is the whole sandbox's, from its host cgroup, as runsc events
+	// reports it (not the sentry's smaller count of the container's tasks).
+	if stats.CPUUsageNanos < before || stats.CPUUsageNanos > after {
+		t.Errorf("CPU %d ns, want the host cgroup's usage, between %d and %d", stats.CPUUsageNanos, before, after)
 	}
 
 	if err := e.m.Pause(ctx, id); err != nil {

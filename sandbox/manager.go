@@ -9,12 +9,14 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
 
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/sandbox/internal/cgroup"
 	"nucleus.dev/nucleus/sandbox/runsc"
 	"nucleus.dev/nucleus/sandbox/supervisor"
 )
@@ -86,6 +88,9 @@ type Manager struct {
 	// nullNetNS is the empty network namespace every gofer joins, pinned
 	// by New for a daemon's manager ("" otherwise).
 	nullNetNS string
+
+	mountsMu sync.Mutex
+	mounts   cgroup.Mounts // the host's cgroup mount points, read once
 }
 
 // New checks cfg and makes the state directories (0700).

@@ -30,7 +30,7 @@ func (m *Manager) Stats(ctx context.Context, id string) (Stats, error) {
 		if err != nil {
 			return Stats{}, err
 		}
-		return withCgroupLimits(s, pid), nil
+		return m.withHostCgroup(s, pid), nil
 	}
 	// Not Status: whether it is paused (a runsc process) does not matter.
 	st, err := m.status(ctx, id, false)
@@ -44,26 +44,52 @@ func (m *Manager) Stats(ctx context.Context, id string) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	return withCgroupLimits(*s, st.SandboxPid), nil
+	return m.withHostCgroup(*s, st.SandboxPid), nil
 }
 
-// withCgroupLimits fills the limits that runsc did not report from the
-// host cgroup of the sandbox process pid.
-func withCgroupLimits(s Stats, pid int) Stats {
+// withHostCgroup completes a sample from the host cgroup of the sandbox
+// process pid: the limits runsc did not report, and CPU as all that the
+// sandbox (sentry and gofer) used, as runsc events reports it for a
+// one-container sandbox.
+func (m *Manager) withHostCgroup(s Stats, pid int) Stats {
 	if pid <= 0 {
 		return s
 	}
+	mounts, err := m.cgroupMounts()
+	if err != nil {
+		return s
+	}
+	if dir, err := mounts.Dir(pid, "cpuacct"); err == nil { // v2: the unified dir
+		if used, err := cgroup.CPUUsage(dir); err == nil && used > 0 {
+			s.CPUUsageNanos = used
+		}
+	}
 	if s.MemoryLimit == 0 {
-		if dir, err := cgroup.Dir(pid, "memory"); err == nil {
+		if dir, err := mounts.Dir(pid, "memory"); err == nil {
 			s.MemoryLimit, _ = cgroup.MemoryLimit(dir)
 		}
 	}
 	if s.PidsLimit == 0 {
-		if dir, err := cgroup.Dir(pid, "pids"); err == nil {
+		if dir, err := mounts.Dir(pid, "pids"); err == nil {
 			s.PidsLimit, _ = cgroup.PidsLimit(dir)
 		}
 	}
 	return s
+}
+
+// cgroupMounts reads the host's cgroup mount table once (a stats sample of
+// many containers re-read it for each before).
+func (m *Manager) cgroupMounts() (cgroup.Mounts, error) {
+	m.mountsMu.Lock()
+	defer m.mountsMu.Unlock()
+	if m.mounts == nil {
+		mounts, err := cgroup.ReadMounts()
+		if err != nil {
+			return nil, err
+		}
+		m.mounts = mounts
+	}
+	return m.mounts, nil
 }
 
 // Pause freezes the container.

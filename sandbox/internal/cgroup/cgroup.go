@@ -15,13 +15,26 @@ import (
 )
 
 // Dir returns the host directory of pid's cgroup for controller ("memory",
-// "pids"): the v1 hierarchy that has the controller, else the v2 one.
+// "pids"): the v1 hierarchy that has the controller, else the v2 one. It
+// reads the mount table; a caller that asks often keeps a Mounts instead.
 func Dir(pid int, controller string) (string, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	mounts, err := ReadMounts()
 	if err != nil {
 		return "", err
 	}
-	mounts, err := mountPoints()
+	return mounts.Dir(pid, controller)
+}
+
+// Mounts maps each v1 controller to its hierarchy's mount point, and "" to
+// the v2 one. Cgroup hierarchies are mounted at boot and stay: read once.
+type Mounts map[string]string
+
+// ReadMounts reads the cgroup mount points from /proc/self/mountinfo.
+func ReadMounts() (Mounts, error) { return mountPoints() }
+
+// Dir is the package's Dir with this mount table.
+func (m Mounts) Dir(pid int, controller string) (string, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
 	if err != nil {
 		return "", err
 	}
@@ -37,27 +50,43 @@ func Dir(pid int, controller string) (string, error) {
 		}
 		for _, c := range strings.Split(parts[1], ",") {
 			if c == controller {
-				if mnt, ok := mounts[controller]; ok {
+				if mnt, ok := m[controller]; ok {
 					return filepath.Join(mnt, parts[2]), nil
 				}
 			}
 		}
 	}
-	if mnt, ok := mounts[""]; ok && v2 != "" {
+	if mnt, ok := m[""]; ok && v2 != "" {
 		return filepath.Join(mnt, v2), nil
 	}
 	return "", fmt.Errorf("no %s cgroup for pid %d", controller, pid)
 }
 
+// CPUUsage is the CPU time, in nanoseconds, that the tasks of the cgroup at
+// dir have used: v1 cpuacct.usage, or v2 cpu.stat's usage_usec.
+func CPUUsage(dir string) (uint64, error) {
+	if data, err := os.ReadFile(filepath.Join(dir, "cpuacct.usage")); err == nil {
+		return strconv.ParseUint(strings.TrimSpace(string(data)), 10, 64)
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "cpu.stat"))
+	if err != nil {
+		return 0, err
+	}
+	if v, ok := field(data, "usage_usec"); ok {
+		return v * 1000, nil
+	}
+	return 0, fmt.Errorf("no CPU usage under %s", dir)
+}
+
 // mountPoints maps each v1 controller to its mount point, and "" to the v2
 // mount point.
-func mountPoints() (map[string]string, error) {
+func mountPoints() (Mounts, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	m := map[string]string{}
+	m := Mounts{}
 	sc := bufio.NewScanner(f)
 	sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
 	for sc.Scan() {
