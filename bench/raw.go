@@ -74,11 +74,11 @@ func (r *raw) idPrefix() string {
 }
 
 // daemonRequest is the bundle request nucleusd makes for args with its
-// default config: 512 MiB memory, 1024 pids (daemon/core/convert.go).
+// default config: 512 MiB memory, 1 CPU, 1024 pids (daemon/core/convert.go).
 func daemonRequest(args []string) *bundle.Request {
 	return &bundle.Request{
 		Args:      args,
-		Resources: bundle.Resources{MemoryBytes: 512 << 20, Pids: 1024},
+		Resources: bundle.Resources{MemoryBytes: 512 << 20, CPUs: 1, Pids: 1024}, // [defaults]
 	}
 }
 
