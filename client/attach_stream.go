@@ -12,9 +12,13 @@ import (
 // AttachStreamOptions are the streams of Attach.
 type AttachStreamOptions struct {
 	// Stdin, when set, is written to the container's stdin (its terminal
-	// for a TTY container); only one attachment at a time may write, and
-	// its end never closes the container's stdin.
+	// for a TTY container); only one attachment at a time may write. Its
+	// end closes the container's stdin only with CloseStdinAtEOF.
 	Stdin io.Reader
+	// CloseStdinAtEOF closes the container's stdin for good when Stdin
+	// ends (EOF or a read error), as containerd's CloseIO does (not for a
+	// TTY container).
+	CloseStdinAtEOF bool
 	// Stdout and Stderr receive the output from now on; nil discards it.
 	Stdout, Stderr io.Writer
 	// TerminalSize is applied at once, and each size on Resize later
@@ -49,7 +53,12 @@ func (c *Client) Attach(ctx context.Context, id string, opts AttachStreamOptions
 		stdin: func(b []byte) error {
 			return send(&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Stdin{Stdin: b}})
 		},
-		close: func() error { return nil }, // an attachment never closes stdin
+		close: func() error {
+			if !opts.CloseStdinAtEOF {
+				return nil // the container's stdin stays open for the next attachment
+			}
+			return send(&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})
+		},
 		signal: func(sig uint32) error {
 			return send(&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Signal{Signal: sig}})
 		},

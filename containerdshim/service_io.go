@@ -66,7 +66,9 @@ func (s *Service) forwardStdin(p *process) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go func() { <-p.done; in.Close(); cancel() }()
-	if _, err := s.nucleus.Attach(ctx, s.container, client.AttachStreamOptions{Stdin: in}); err != nil && ctx.Err() == nil {
+	// CloseIO ends in's reads with EOF, which closes the container's stdin.
+	opts := client.AttachStreamOptions{Stdin: in, CloseStdinAtEOF: true}
+	if _, err := s.nucleus.Attach(ctx, s.container, opts); err != nil && ctx.Err() == nil {
 		s.log.Warn("forward stdin", "err", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"time"
 
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
@@ -16,8 +17,10 @@ import (
 // AttachIO connects an attachment (docker attach) to its caller.
 type AttachIO struct {
 	// Stdin, when set, is written to the container's stdin (its terminal
-	// for a TTY container); its end never closes the container's stdin.
-	Stdin io.Reader
+	// for a TTY container); its end closes the container's stdin only
+	// when StdinClosed is closed by then (the client asked for it).
+	Stdin       io.Reader
+	StdinClosed <-chan struct{}
 	// Size is the caller's terminal size, applied at once (TTY only).
 	Size *nucleusv1.TerminalSize
 	// Resize and Signals are forwarded while attached.
@@ -56,6 +59,14 @@ func (d *Daemon) Attach(ctx context.Context, caller auth.Identity, idOrName stri
 			defer w.Close()
 			if _, err := io.Copy(w, aio.Stdin); err != nil && !errors.Is(err, io.ErrClosedPipe) && ctx.Err() == nil {
 				d.log.Info("attach: forwarding stdin", zap.String("id", id), zap.Error(err))
+			}
+			select {
+			case <-aio.StdinClosed:
+				_ = w.Close() // give stdin back first: closing takes it again
+				if err := d.closeStdin(ctx, id); err != nil {
+					d.log.Info("attach: closing stdin", zap.String("id", id), zap.Error(err))
+				}
+			default:
 			}
 		}()
 		// The copy above may block on a client that sends nothing: its
@@ -115,3 +126,17 @@ func (d *Daemon) forwardControl(ctx context.Context, id string, signals <-chan u
 // TerminalSide converts a requested terminal side: 0 stays 0 (keep, or
 // the default), anything above 4096 becomes 4096.
 func TerminalSide(n uint32) uint16 { return uint16(min(n, 4096)) }
+
+// closeStdin closes a container's stdin for good: it borrows stdin from
+// the supervisor without keeping it open and hands it back at once (the
+// supervisor waits for the previous borrower to let go). The client asked
+// for it, so its hang-up right after does not cancel it.
+func (d *Daemon) closeStdin(ctx context.Context, id string) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+	defer cancel()
+	w, err := d.sb.AttachStdin(ctx, id, false)
+	if err != nil {
+		return err
+	}
+	return w.Close()
+}

@@ -39,7 +39,7 @@ func (a *Attach) Attach(stream grpc.BidiStreamingServer[nucleusv1.AttachRequest,
 		if m.GetStart() != nil {
 			return inputMsg{}, errdefs.InvalidArgument("start twice")
 		}
-		return inputMsg{stdin: m.GetStdin(), signal: m.GetSignal(), resize: m.GetResize()}, err
+		return inputMsg{stdin: m.GetStdin(), closeStdin: m.GetCloseStdin(), signal: m.GetSignal(), resize: m.GetResize()}, err
 	})
 	defer in.pr.Close()
 	aio := core.AttachIO{
@@ -55,7 +55,7 @@ func (a *Attach) Attach(stream grpc.BidiStreamingServer[nucleusv1.AttachRequest,
 		},
 	}
 	if start.GetStdin() {
-		aio.Stdin = in.pr
+		aio.Stdin, aio.StdinClosed = in.pr, in.closed
 	}
 	c, err := a.d.Attach(ctx, id, start.GetId(), aio)
 	if err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"strconv"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -30,6 +31,9 @@ type input struct {
 	pr      *io.PipeReader
 	signals chan uint32
 	resize  chan *nucleusv1.TerminalSize
+	// closed is closed when the client asked for stdin's end (close_stdin),
+	// before pr reports EOF; a hang-up does not close it.
+	closed chan struct{}
 }
 
 // inputMsg is what one client message of an attached stream carries.
@@ -42,7 +46,8 @@ type inputMsg struct {
 
 func pumpInput(ctx context.Context, recv func() (inputMsg, error)) *input {
 	pr, pw := io.Pipe()
-	in := &input{pr: pr, signals: make(chan uint32, 8), resize: make(chan *nucleusv1.TerminalSize, 1)}
+	in := &input{pr: pr, signals: make(chan uint32, 8), resize: make(chan *nucleusv1.TerminalSize, 1), closed: make(chan struct{})}
+	var closeOnce sync.Once
 	go func() {
 		defer pw.Close()
 		for {
@@ -63,6 +68,7 @@ func pumpInput(ctx context.Context, recv func() (inputMsg, error)) *input {
 					in.resize <- m.resize
 				}
 			case closeStdin:
+				closeOnce.Do(func() { close(in.closed) })
 				_ = pw.Close()
 			case sig != 0:
 				select {

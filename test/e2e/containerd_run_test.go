@@ -34,6 +34,13 @@ func TestE2EContainerdRun(t *testing.T) {
 		}
 	}
 
+	// ctr run: the task reads ctr's stdin to its end (ctr's CloseIO
+	// after its stdin's EOF closes the container's).
+	out, errOut, code = c.ctr("one\ntwo\nthree\n", "run", "--runtime", shimRuntime, "--rm", ctrImage, "stdin1", "sh", "-c", "wc -l; exit 5")
+	if code != 5 || strings.TrimSpace(out) != "3" {
+		t.Fatalf("ctr run with 3 lines on stdin: exit %d, stdout %q, stderr %q (want 5, 3)", code, out, errOut)
+	}
+
 	// While a task runs, nucleusd lists it under its qualified name.
 	c.ctrOK("run", "-d", "--runtime", shimRuntime, ctrImage, "run2", "sleep", "60")
 	cl := d.Client()

@@ -44,6 +44,7 @@ type AttachRequest struct {
 	//	*AttachRequest_Stdin
 	//	*AttachRequest_Resize
 	//	*AttachRequest_Signal
+	//	*AttachRequest_CloseStdin
 	Msg           isAttachRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -122,6 +123,15 @@ func (x *AttachRequest) GetSignal() uint32 {
 	return 0
 }
 
+func (x *AttachRequest) GetCloseStdin() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachRequest_CloseStdin); ok {
+			return x.CloseStdin
+		}
+	}
+	return false
+}
+
 type isAttachRequest_Msg interface {
 	isAttachRequest_Msg()
 }
@@ -147,6 +157,15 @@ type AttachRequest_Signal struct {
 	Signal uint32 `protobuf:"varint,4,opt,name=signal,proto3,oneof"`
 }
 
+type AttachRequest_CloseStdin struct {
+	// Close the container's stdin for good (EOF), as containerd's CloseIO
+	// and docker's stdin-once do; later attachments cannot write. Ignored
+	// without start.stdin, and for a TTY container (its terminal stays
+	// open: send its EOF character, ^D). Without it, the end of an
+	// attachment (half-close or hang-up) leaves the container's stdin open.
+	CloseStdin bool `protobuf:"varint,5,opt,name=close_stdin,json=closeStdin,proto3,oneof"`
+}
+
 func (*AttachRequest_Start) isAttachRequest_Msg() {}
 
 func (*AttachRequest_Stdin) isAttachRequest_Msg() {}
@@ -154,6 +173,8 @@ func (*AttachRequest_Stdin) isAttachRequest_Msg() {}
 func (*AttachRequest_Resize) isAttachRequest_Msg() {}
 
 func (*AttachRequest_Signal) isAttachRequest_Msg() {}
+
+func (*AttachRequest_CloseStdin) isAttachRequest_Msg() {}
 
 // AttachStart opens an Attach stream.
 type AttachStart struct {
@@ -346,12 +367,14 @@ var File_nucleus_v1_attach_proto protoreflect.FileDescriptor
 const file_nucleus_v1_attach_proto_rawDesc = "" +
 	"\n" +
 	"\x17nucleus/v1/attach.proto\x12\n" +
-	"nucleus.v1\x1a\x18nucleus/v1/nucleus.proto\"\xad\x01\n" +
+	"nucleus.v1\x1a\x18nucleus/v1/nucleus.proto\"\xd0\x01\n" +
 	"\rAttachRequest\x12/\n" +
 	"\x05start\x18\x01 \x01(\v2\x17.nucleus.v1.AttachStartH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x122\n" +
 	"\x06resize\x18\x03 \x01(\v2\x18.nucleus.v1.TerminalSizeH\x00R\x06resize\x12\x18\n" +
-	"\x06signal\x18\x04 \x01(\rH\x00R\x06signalB\x05\n" +
+	"\x06signal\x18\x04 \x01(\rH\x00R\x06signal\x12!\n" +
+	"\vclose_stdin\x18\x05 \x01(\bH\x00R\n" +
+	"closeStdinB\x05\n" +
 	"\x03msg\"r\n" +
 	"\vAttachStart\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x14\n" +
@@ -413,6 +436,7 @@ func file_nucleus_v1_attach_proto_init() {
 		(*AttachRequest_Stdin)(nil),
 		(*AttachRequest_Resize)(nil),
 		(*AttachRequest_Signal)(nil),
+		(*AttachRequest_CloseStdin)(nil),
 	}
 	file_nucleus_v1_attach_proto_msgTypes[2].OneofWrappers = []any{
 		(*AttachResponse_Container)(nil),

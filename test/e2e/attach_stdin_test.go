@@ -1,0 +1,130 @@
+package e2e
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+// catThenExit reads stdin to its end, says so and exits 7.
+func catThenExit(t *testing.T, c *client.Client, ctx context.Context) string {
+	t.Helper()
+	spec := sh("cat; echo done; exit 7")
+	spec.OpenStdin = true
+	ct, err := c.RunDetached(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ct.GetId()
+}
+
+// rawAttach sends msgs on an Attach stream of its own (any gRPC client,
+// not the SDK) and hangs up right after the last one.
+func rawAttach(t *testing.T, d *Daemon, ctx context.Context, msgs ...*nucleusv1.AttachRequest) {
+	t.Helper()
+	conn, err := grpc.NewClient("unix://"+d.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	stream, err := nucleusv1.NewAttachServiceClient(conn).Attach(sctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if err := stream.Send(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := stream.Recv(); err != nil { // the container, attached
+		t.Fatal(err)
+	}
+}
+
+// stillRunning fails unless container id is running a second from now.
+func stillRunning(t *testing.T, c *client.Client, ctx context.Context, id, why string) {
+	t.Helper()
+	time.Sleep(time.Second)
+	ct, err := c.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ct.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
+		t.Fatalf("%s: container is %s, want still running", why, ct.GetState())
+	}
+}
+
+// TestE2EAttachCloseStdin: an attachment's end leaves the container's
+// stdin open for the next one; close_stdin (the SDK's CloseStdinAtEOF,
+// the shim's CloseIO) closes it for good, even when the client hangs up
+// right after asking; close_stdin without start.stdin changes nothing.
+func TestE2EAttachCloseStdin(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	c := d.Client()
+	ctx := ctxT(t, 120*time.Second)
+
+	id := catThenExit(t, c, ctx)
+	out1 := &lockedBuffer{}
+	ctx1, cancel1 := context.WithCancel(ctx)
+	att1, done1 := attachAsync(ctx1, c, id, client.AttachStreamOptions{Stdin: strings.NewReader("one\n"), Stdout: out1})
+	awaitAttached(t, att1, done1)
+	waitOutput(t, out1, "one")
+	stillRunning(t, c, ctx, id, "after an attachment's stdin ended without close_stdin")
+	cancel1()
+	<-done1
+
+	out2 := &lockedBuffer{}
+	ex, err := c.Attach(ctx, id, client.AttachStreamOptions{Stdin: strings.NewReader("two\n"), Stdout: out2, CloseStdinAtEOF: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.GetExitCode() != 7 || !strings.Contains(out2.String(), "two\ndone\n") {
+		t.Fatalf("after close_stdin: exit %+v, output %q; want 7 and two, done", ex, out2.String())
+	}
+
+	// A client that asks and hangs up at once: stdin still closes.
+	id = catThenExit(t, c, ctx)
+	rawAttach(t, d, ctx,
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id, Stdin: true}}},
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Stdin{Stdin: []byte("three\n")}},
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})
+	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer wcancel()
+	w, err := c.Wait(wctx, id)
+	if err != nil || w.GetExit().GetExitCode() != 7 {
+		t.Fatalf("after close_stdin and a hang-up: %+v, %v; want exit 7", w.GetExit(), err)
+	}
+	lines, err := recStdoutLines(ctx, c, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(lines, "|"); got != "three|done" {
+		t.Fatalf("stdout lines %q, want three|done", got)
+	}
+
+	// close_stdin from an attachment that did not ask for stdin: ignored.
+	id = catThenExit(t, c, ctx)
+	rawAttach(t, d, ctx,
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id}}},
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})
+	stillRunning(t, c, ctx, id, "close_stdin without start.stdin")
+	// Its stdin is still there for a writer, and closes once asked.
+	if _, err := c.Attach(ctx, id, client.AttachStreamOptions{Stdin: strings.NewReader(""), CloseStdinAtEOF: true}); err != nil {
+		t.Fatal(err)
+	}
+	// Closed for good: a writing attachment of an exited container is refused.
+	if _, err := c.Attach(ctx, id, client.AttachStreamOptions{Stdin: strings.NewReader("late\n")}); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("attach to the exited container: %v, want FailedPrecondition", err)
+	}
+}
