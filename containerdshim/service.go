@@ -222,6 +222,11 @@ func (s *Service) waitInit(p *process) {
 	if err := s.waitOutput(); err != nil {
 		s.log.Warn("exit reported before the output was drained", "err", err)
 	}
+	if st.GetOomKilled() {
+		// Before the exit: containerd's CRI plugin gives the container
+		// the reason OOMKilled only if this arrives first.
+		s.events.publish(topicOOM, &eventstypes.TaskOOM{ContainerID: s.taskID})
+	}
 	s.recordExit(p, exit{status: exitCode(st), at: at})
 }
 

@@ -41,6 +41,26 @@ func TestE2EContainerdRun(t *testing.T) {
 		t.Fatalf("ctr run with 3 lines on stdin: exit %d, stdout %q, stderr %q (want 5, 3)", code, out, errOut)
 	}
 
+	// A task killed for memory: /tasks/oom, then its exit (containerd's CRI
+	// plugin names the reason OOMKilled only in that order); none for run1.
+	_, errOut, code = c.ctr("", "run", "--runtime", shimRuntime, "--rm", "--memory-limit", "67108864", ctrImage, "oom1", "sh", "-c", "tail /dev/zero")
+	if code != 137 {
+		t.Fatalf("ctr run of a memory hog under 64 MiB: exit %d, stderr %q; want 137", code, errOut)
+	}
+	oomAt, exitAt := -1, -1
+	deadline := time.Now().Add(10 * time.Second)
+	for (oomAt < 0 || exitAt < 0) && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+		log := events.String()
+		oomAt, exitAt = eventIndex(log, "/tasks/oom", "oom1"), eventIndex(log, "/tasks/exit", "oom1")
+	}
+	if oomAt < 0 || exitAt < 0 || oomAt > exitAt {
+		t.Fatalf("events for oom1: /tasks/oom at %d, /tasks/exit at %d; want both, oom first:\n%s", oomAt, exitAt, events.String())
+	}
+	if i := eventIndex(events.String(), "/tasks/oom", "run1"); i >= 0 {
+		t.Fatalf("a /tasks/oom event for run1, which exited 3:\n%s", events.String())
+	}
+
 	// While a task runs, nucleusd lists it under its qualified name.
 	c.ctrOK("run", "-d", "--runtime", shimRuntime, ctrImage, "run2", "sleep", "60")
 	cl := d.Client()
@@ -68,4 +88,17 @@ func TestE2EContainerdRun(t *testing.T) {
 	if left, _ := cl.List(context.Background(), &nucleusv1.ListRequest{}); len(left) != 0 {
 		t.Fatalf("nucleusd records left after ctr task rm + c rm: %v", left)
 	}
+}
+
+// eventIndex is the offset in log (ctr events output) of the first topic
+// event of container id, -1 if none.
+func eventIndex(log, topic, id string) int {
+	off := 0
+	for _, line := range strings.SplitAfter(log, "\n") {
+		if strings.Contains(line, " "+topic+" ") && strings.Contains(line, `"container_id":"`+id+`"`) {
+			return off
+		}
+		off += len(line)
+	}
+	return -1
 }
