@@ -148,6 +148,9 @@ func run(cfg *config) int {
 	}
 	e, err := newEnv(ctx, cfg)
 	if err == nil {
+		for k, v := range machineFacts(ctx, e.base, cfg.runsc) {
+			res.Host[k] = v
+		}
 		err = runFigures(ctx, e, res)
 	}
 	if e != nil {

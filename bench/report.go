@@ -90,6 +90,9 @@ func (res *Results) write(path string) error {
 
 func (res *Results) print(w io.Writer) {
 	fmt.Fprintf(w, "\nNucleus vs raw runsc  (%s, %s CPUs, %s)\n", res.Host["kernel"], res.Host["cpus"], res.Started.Format(time.RFC3339))
+	if m := machineLine(res.Host); m != "" {
+		fmt.Fprintln(w, m)
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "figure\tvariant\tn\tmedian\tp90\tp99\tratio\ttarget\t")
 	for _, f := range res.Figures {
@@ -153,6 +156,9 @@ func (res *Results) writeMarkdown(path string) error {
 
 // markdown renders the table for a README.
 func (res *Results) markdown(w io.Writer) {
+	if m := machineLine(res.Host); m != "" {
+		fmt.Fprintf(w, "%s; kernel %s, %s.\n\n", m, res.Host["kernel"], res.Started.Format(time.RFC3339))
+	}
 	fmt.Fprintln(w, "| figure | variant | n | median | p90 | p99 | ratio vs raw | target |")
 	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|---|")
 	for _, f := range res.Figures {
