@@ -5,11 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	eventstypes "github.com/containerd/containerd/api/events"
@@ -107,14 +109,30 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 	return &taskapi.CreateTaskResponse{Pid: s.init.pid}, nil
 }
 
-// readSpec reads and decodes <bundle>/config.json.
+// maxSpecBytes bounds config.json: nucleusd takes no request larger than
+// its [limits] max_request_bytes (4 MiB by default) anyway.
+const maxSpecBytes = 4 << 20
+
+// readSpec reads and decodes <bundle>/config.json: a regular file (a FIFO
+// or a device there would block or never end) of at most maxSpecBytes.
 func readSpec(bundle string) (*specs.Spec, error) {
 	if bundle == "" || !filepath.IsAbs(bundle) {
 		return nil, errdefs.InvalidArgument("bundle %q is not an absolute path", bundle)
 	}
-	data, err := os.ReadFile(filepath.Join(bundle, "config.json"))
+	f, err := os.OpenFile(filepath.Join(bundle, "config.json"), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, errdefs.InvalidArgument("read the task's spec: %v", err)
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return nil, errdefs.InvalidArgument("the task's config.json is not a regular file")
+	}
+	data, err := io.ReadAll(io.LimitReader(f, maxSpecBytes+1))
+	if err != nil {
+		return nil, errdefs.InvalidArgument("read the task's spec: %v", err)
+	}
+	if len(data) > maxSpecBytes {
+		return nil, errdefs.InvalidArgument("the task's config.json is larger than %d MiB", maxSpecBytes>>20)
 	}
 	var spec specs.Spec
 	if err := json.Unmarshal(data, &spec); err != nil {

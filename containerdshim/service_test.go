@@ -17,6 +17,7 @@ import (
 	eventsapi "github.com/containerd/containerd/api/services/ttrpc/events/v1"
 	"github.com/containerd/containerd/api/types"
 	"github.com/containerd/ttrpc"
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -162,6 +163,41 @@ func TestServiceMalformedSpec(t *testing.T) {
 	_, err := svc.Create(context.Background(), &taskapi.CreateTaskRequest{ID: "web", Bundle: bundle})
 	if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "config.json is not a valid OCI runtime spec") {
 		t.Fatalf("Create: %v", err)
+	}
+	if n := len(clienttest.RequestsOf[*nucleusv1.CreateRequest](fake)); n != 0 {
+		t.Fatalf("%d creates reached nucleusd", n)
+	}
+}
+
+// TestServiceHostileSpecFile: a config.json that is a FIFO (open and read
+// would block), a link to /dev/zero (a read would never end) or larger
+// than 4 MiB is InvalidArgument, at once, and nucleusd is never asked.
+func TestServiceHostileSpecFile(t *testing.T) {
+	fake := &clienttest.Fake{}
+	svc, _ := newTestService(t, fake)
+	fifo := t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(fifo, "config.json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	zero := t.TempDir()
+	if err := os.Symlink("/dev/zero", filepath.Join(zero, "config.json")); err != nil {
+		t.Fatal(err)
+	}
+	big := writeBundle(t, append([]byte(`{"ociVersion":"1.2.1","annotations":{"x":"`), make([]byte, 5<<20)...))
+	for name, bundle := range map[string]string{"fifo": fifo, "/dev/zero": zero, "5 MiB": big} {
+		done := make(chan error, 1)
+		go func() {
+			_, err := svc.Create(context.Background(), &taskapi.CreateTaskRequest{ID: "web", Bundle: bundle})
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if status.Code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), "config.json") {
+				t.Errorf("%s: Create: %v, want InvalidArgument naming config.json", name, err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("%s: Create still reading after 10 s", name)
+		}
 	}
 	if n := len(clienttest.RequestsOf[*nucleusv1.CreateRequest](fake)); n != 0 {
 		t.Fatalf("%d creates reached nucleusd", n)
