@@ -345,30 +345,48 @@ type keyedMutex struct {
 	locks map[string]*keyedEntry
 }
 
+// keyedEntry is one key's lock: a token in a channel of one, so that a
+// waiter can give up (lockCtx).
 type keyedEntry struct {
-	mu   sync.Mutex
-	refs int
+	token chan struct{}
+	refs  int
 }
 
 func (k *keyedMutex) lock(key string) func() {
+	unlock, _ := k.lockCtx(context.Background(), key)
+	return unlock
+}
+
+// lockCtx is lock that stops waiting when ctx ends (its error; nothing
+// held): a caller that has gone away does not queue behind a long holder,
+// such as a snapshot's seal.
+func (k *keyedMutex) lockCtx(ctx context.Context, key string) (func(), error) {
 	k.mu.Lock()
 	if k.locks == nil {
 		k.locks = map[string]*keyedEntry{}
 	}
 	e := k.locks[key]
 	if e == nil {
-		e = &keyedEntry{}
+		e = &keyedEntry{token: make(chan struct{}, 1)}
 		k.locks[key] = e
 	}
 	e.refs++
 	k.mu.Unlock()
-	e.mu.Lock()
-	return func() {
-		e.mu.Unlock()
+	release := func() {
 		k.mu.Lock()
 		if e.refs--; e.refs == 0 {
 			delete(k.locks, key)
 		}
 		k.mu.Unlock()
 	}
+	select {
+	case e.token <- struct{}{}:
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+	return func() {
+		<-e.token
+		release()
+	}, nil
 }

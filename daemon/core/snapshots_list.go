@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
@@ -98,12 +99,15 @@ func (d *Daemon) GetSnapshot(caller auth.Identity, idOrName string) (*nucleusv1.
 
 // RemoveSnapshot deletes the record, then the files (a crash between
 // leaves a directory without record, which the next start removes).
-func (d *Daemon) RemoveSnapshot(_ context.Context, caller auth.Identity, idOrName string) error {
+func (d *Daemon) RemoveSnapshot(ctx context.Context, caller auth.Identity, idOrName string) error {
 	r, err := d.lookupSnapshot(caller, idOrName)
 	if err != nil {
 		return err
 	}
-	unlock := d.locks.lock("snapshot:" + r.ID) // not while a restore verifies it, nor while it is sealed
+	unlock, err := d.locks.lockCtx(ctx, "snapshot:"+r.ID) // not while a restore verifies it, nor while it is sealed
+	if err != nil {
+		return fmt.Errorf("remove snapshot %s: waiting for its seal or restore: %w", r.Name, err)
+	}
 	defer unlock()
 	d.sealed.forget(r.ID)
 	if err := d.store.DeleteSnapshot(r.ID); err != nil && !errors.Is(err, errdefs.ErrNotFound) {

@@ -44,7 +44,10 @@ func (d *Daemon) Restore(ctx context.Context, caller auth.Identity, idOrName, na
 	if r.RunscVersion != d.runscVersion {
 		return nil, errdefs.FailedPrecondition("snapshot %s was made by runsc %s; this daemon runs runsc %s, and gVisor restores only images of its own version", r.Name, r.RunscVersion, d.runscVersion)
 	}
-	unlock := d.locks.lock("snapshot:" + r.ID) // waits for a seal in progress
+	unlock, err := d.locks.lockCtx(ctx, "snapshot:"+r.ID) // waits for a seal in progress
+	if err != nil {
+		return nil, fmt.Errorf("restore %s: waiting for its seal: %w", r.Name, err)
+	}
 	defer unlock()
 	if r, err = d.store.GetSnapshot(r.ID); err != nil {
 		return nil, err // removed while this restore waited
