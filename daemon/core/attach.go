@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -47,6 +49,22 @@ func (d *Daemon) Attach(ctx context.Context, caller auth.Identity, idOrName stri
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	// What the caller sends (stdin, signals) may cause output at once: the
+	// caller is told it is attached, and its input forwarded, only once
+	// the log follower is positioned, so that it sees every byte its own
+	// input caused.
+	positioned := make(chan struct{})
+	var positionOnce sync.Once
+	onPositioned := func() {
+		positionOnce.Do(func() {
+			if aio.Attached != nil {
+				if err := aio.Attached(toAPI(c)); err != nil {
+					cancel() // the caller is gone
+				}
+			}
+			close(positioned)
+		})
+	}
 	if aio.Stdin != nil {
 		if !tty && !c.Spec.GetOpenStdin() {
 			return nil, errdefs.FailedPrecondition("container %s has neither a terminal nor open stdin", c.Name)
@@ -55,9 +73,17 @@ func (d *Daemon) Attach(ctx context.Context, caller auth.Identity, idOrName stri
 		if err != nil {
 			return nil, d.runError("attach", err)
 		}
+		copied := make(chan struct{})
 		go func() {
+			defer close(copied)
 			defer w.Close()
-			if _, err := io.Copy(w, aio.Stdin); err != nil && !errors.Is(err, io.ErrClosedPipe) && ctx.Err() == nil {
+			// A caller that left before the follower was positioned
+			// still has what it sent forwarded (its close_stdin too).
+			select {
+			case <-positioned:
+			case <-ctx.Done():
+			}
+			if _, err := io.Copy(w, aio.Stdin); err != nil && !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, net.ErrClosed) {
 				d.log.Info("attach: forwarding stdin", zap.String("id", id), zap.Error(err))
 			}
 			select {
@@ -69,9 +95,17 @@ func (d *Daemon) Attach(ctx context.Context, caller auth.Identity, idOrName stri
 			default:
 			}
 		}()
-		// The copy above may block on a client that sends nothing: its
-		// end (ctx) closes the connection, which releases stdin.
-		go func() { <-ctx.Done(); _ = w.Close() }()
+		// When the caller leaves, what it sent ends with EOF and the copy
+		// above ends by itself; but it may be stuck writing to a container
+		// that does not read: then closing the connection releases stdin.
+		go func() {
+			<-ctx.Done()
+			select {
+			case <-copied:
+			case <-time.After(stdinDrainGrace):
+				_ = w.Close()
+			}
+		}()
 	}
 	if tty && aio.Size != nil {
 		if err := d.sb.Resize(ctx, id, TerminalSide(aio.Size.GetRows()), TerminalSide(aio.Size.GetCols())); err != nil {
@@ -81,15 +115,20 @@ func (d *Daemon) Attach(ctx context.Context, caller auth.Identity, idOrName stri
 	if !tty {
 		aio.Resize = nil
 	}
-	d.forwardControl(ctx, id, aio.Signals, aio.Resize)
-	if aio.Attached != nil {
-		if err := aio.Attached(toAPI(c)); err != nil {
-			return nil, err
+	go func() {
+		select {
+		case <-positioned:
+			d.forwardControl(ctx, id, aio.Signals, aio.Resize)
+		case <-ctx.Done():
 		}
-	}
+	}()
 	d.log.Info("attached", zap.String("id", id), zap.Int("uid", caller.UID), zap.Bool("stdin", aio.Stdin != nil))
-	return d.streamUntilExit(ctx, id, 0, aio.Output)
+	return d.streamUntilExit(ctx, id, 0, onPositioned, aio.Output)
 }
+
+// stdinDrainGrace is how long an attachment whose caller left may still
+// forward what the caller sent before its connection to stdin is closed.
+const stdinDrainGrace = time.Second
 
 // forwardControl forwards signals (to the init process) and terminal
 // sizes to the container until ctx ends.

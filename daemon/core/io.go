@@ -20,6 +20,9 @@ type LogOptions struct {
 	Tail    int // negative: all
 	Since   time.Time
 	Streams nucleusv1.LogStream // unspecified: both
+	// Positioned is called once what follows the history will be emitted
+	// (containerlog.ReadOptions.Positioned).
+	Positioned func()
 }
 
 // Logs emits the container's log entries; with Follow it keeps going until
@@ -33,7 +36,7 @@ func (d *Daemon) Logs(ctx context.Context, caller auth.Identity, idOrName string
 }
 
 func (d *Daemon) logs(ctx context.Context, id string, o LogOptions, emit func(*nucleusv1.LogEntry) error) error {
-	ro := containerlog.ReadOptions{Follow: o.Follow, Tail: o.Tail, Since: o.Since, Watcher: d.logWatch}
+	ro := containerlog.ReadOptions{Follow: o.Follow, Tail: o.Tail, Since: o.Since, Watcher: d.logWatch, Positioned: o.Positioned}
 	switch o.Streams {
 	case nucleusv1.LogStream_LOG_STREAM_STDOUT:
 		ro.Streams = containerlog.Stdout

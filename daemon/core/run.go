@@ -73,14 +73,14 @@ func (d *Daemon) RunAttached(ctx context.Context, caller auth.Identity, spec *nu
 		go d.forwardStdin(ctx, id, rio.Stdin, spec.GetTty())
 	}
 	d.forwardControl(ctx, id, rio.Signals, rio.Resize)
-	return d.streamUntilExit(ctx, id, -1, rio.Output)
+	return d.streamUntilExit(ctx, id, -1, nil, rio.Output)
 }
 
 // streamUntilExit follows id's log (the last tail lines first; -1: all of
 // it, 0: from now on) into output, one chunk per entry with its newline
 // restored, until the container has exited, and returns its final record.
-func (d *Daemon) streamUntilExit(ctx context.Context, id string, tail int, output func(stream nucleusv1.LogStream, data []byte) error) (*nucleusv1.Container, error) {
-	err := d.logs(ctx, id, LogOptions{Follow: true, Tail: tail}, func(e *nucleusv1.LogEntry) error {
+func (d *Daemon) streamUntilExit(ctx context.Context, id string, tail int, positioned func(), output func(stream nucleusv1.LogStream, data []byte) error) (*nucleusv1.Container, error) {
+	err := d.logs(ctx, id, LogOptions{Follow: true, Tail: tail, Positioned: positioned}, func(e *nucleusv1.LogEntry) error {
 		data := e.GetContent()
 		if !e.GetPartial() {
 			data = append(data, '\n')

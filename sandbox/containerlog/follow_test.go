@@ -259,3 +259,40 @@ func TestFollowTailZero(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestFollowPositioned: Positioned is called once the history is behind
+// the follower; the first entry written after it is emitted (no retry
+// loop needed, unlike TestFollowTailZero), and the history is not.
+func TestFollowPositioned(t *testing.T) {
+	path := logPath(t)
+	w := mustWriter(t, path, Options{})
+	mustWrite(t, w.Stdout(), "history\n")
+	done := make(chan struct{})
+	positioned := make(chan struct{})
+	calls := 0
+	lines, res := follow(context.Background(), path, ReadOptions{Tail: 0, Done: done, Positioned: func() { calls++; close(positioned) }})
+	select {
+	case <-positioned:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Positioned was not called")
+	}
+	mustWrite(t, w.Stdout(), "first\n")
+	select {
+	case got := <-lines:
+		if got != "first" {
+			t.Fatalf("got %q, want the first entry written after Positioned", got)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the entry written after Positioned was not emitted")
+	}
+	w.Close()
+	close(done)
+	for range lines {
+	}
+	if err := result(t, res); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 1 {
+		t.Fatalf("Positioned called %d times", calls)
+	}
+}

@@ -47,6 +47,10 @@ type ReadOptions struct {
 	Streams StreamSet
 	// Watcher tells a follower about new output; nil means poll.
 	Watcher *Watcher
+	// Positioned, when set, is called once the history is emitted: every
+	// entry written from then on reaches a follower. A caller that causes
+	// output (stdin it forwards) waits for it, so that none is missed.
+	Positioned func()
 
 	pollInterval time.Duration // tests: polling period; 0 means the default
 	noInotify    bool          // tests: poll even where inotify works
@@ -67,6 +71,9 @@ func Read(ctx context.Context, path string, opts ReadOptions, emit func(Entry) e
 	defer r.closeCur()
 	if err := r.history(ctx); err != nil {
 		return err
+	}
+	if opts.Positioned != nil {
+		opts.Positioned()
 	}
 	if !opts.Follow {
 		return nil
