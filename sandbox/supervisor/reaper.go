@@ -1,12 +1,14 @@
 package supervisor
 
 import (
+	"encoding/binary"
 	"os"
 	"os/exec"
 	"os/signal"
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -92,12 +94,29 @@ func (r *reaper) disown(pid int) {
 
 func (r *reaper) close() { close(r.stop) }
 
-// reapOrphans reaps every exited child nobody owns.
+// reapOrphans reaps every exited child nobody owns. It peeks at exited
+// children with waitid(WNOWAIT) and reaps the unowned ones one by one;
+// only when an owned child's zombie is the one in view (its owner has not
+// reaped it yet) does it fall back to listing every thread's children in
+// /proc. That listing leaves /proc dentries behind which the kernel must
+// invalidate when the supervisor itself is reaped: ~1 ms of nucleusd's CPU
+// per container when it ran on every SIGCHLD.
 func (r *reaper) reapOrphans() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.held > 0 {
 		return
+	}
+	for range maxPeeks {
+		pid, ok := exitedChild()
+		if !ok {
+			return // no child has exited
+		}
+		if r.owned[pid] {
+			break
+		}
+		var ws unix.WaitStatus
+		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
 	for _, pid := range children() {
 		if r.owned[pid] {
@@ -106,6 +125,29 @@ func (r *reaper) reapOrphans() {
 		var ws unix.WaitStatus
 		_, _ = unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 	}
+}
+
+// maxPeeks bounds the orphans reaped by peeking in one round.
+const maxPeeks = 64
+
+// exitedChild is the pid of an exited, unreaped child of this process (of
+// any of its threads), without reaping it; false when there is none.
+func exitedChild() (int, bool) {
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
+		return 0, false // ECHILD: no children at all
+	}
+	pid := siginfoPid(&info)
+	return pid, pid > 0
+}
+
+// siginfoPid is si_pid of a SIGCHLD siginfo: on 64-bit Linux it follows
+// si_signo, si_errno, si_code and 4 bytes of padding (x/sys/unix.Siginfo
+// keeps the union opaque).
+func siginfoPid(info *unix.Siginfo) int {
+	const _ = uint(unsafe.Sizeof(uintptr(0)) - 8) // does not compile on 32-bit, where si_pid sits at 12
+	raw := unsafe.Slice((*byte)(unsafe.Pointer(info)), unsafe.Sizeof(*info))
+	return int(int32(binary.NativeEndian.Uint32(raw[16:20])))
 }
 
 // children lists the calling process's children, from every thread's
