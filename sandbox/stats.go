@@ -59,18 +59,22 @@ func (m *Manager) withHostCgroup(s Stats, pid int) Stats {
 	if err != nil {
 		return s
 	}
-	if dir, err := mounts.Dir(pid, "cpuacct"); err == nil { // v2: the unified dir
+	cg, err := mounts.Of(pid)
+	if err != nil {
+		return s
+	}
+	if dir, err := cg.Dir("cpuacct"); err == nil { // v2: the unified dir
 		if used, err := cgroup.CPUUsage(dir); err == nil && used > 0 {
 			s.CPUUsageNanos = used
 		}
 	}
 	if s.MemoryLimit == 0 {
-		if dir, err := mounts.Dir(pid, "memory"); err == nil {
+		if dir, err := cg.Dir("memory"); err == nil {
 			s.MemoryLimit, _ = cgroup.MemoryLimit(dir)
 		}
 	}
 	if s.PidsLimit == 0 {
-		if dir, err := mounts.Dir(pid, "pids"); err == nil {
+		if dir, err := cg.Dir("pids"); err == nil {
 			s.PidsLimit, _ = cgroup.PidsLimit(dir)
 		}
 	}

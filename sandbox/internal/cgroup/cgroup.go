@@ -29,37 +29,59 @@ func Dir(pid int, controller string) (string, error) {
 // the v2 one. Cgroup hierarchies are mounted at boot and stay: read once.
 type Mounts map[string]string
 
-// ReadMounts reads the cgroup mount points from /proc/self/mountinfo.
-func ReadMounts() (Mounts, error) { return mountPoints() }
-
 // Dir is the package's Dir with this mount table.
 func (m Mounts) Dir(pid int, controller string) (string, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	cg, err := m.Of(pid)
 	if err != nil {
 		return "", err
 	}
-	var v2 string
+	return cg.Dir(controller)
+}
+
+// Cgroups are one process's cgroups as host directories, from one read of
+// its /proc/<pid>/cgroup.
+type Cgroups struct {
+	pid int
+	v1  map[string]string // controller -> directory
+	v2  string            // the unified hierarchy's directory, "" if none
+}
+
+// Of reads pid's cgroups.
+func (m Mounts) Of(pid int) (Cgroups, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		return Cgroups{}, err
+	}
+	cg := Cgroups{pid: pid, v1: map[string]string{}}
 	for _, line := range strings.Split(string(data), "\n") {
 		parts := strings.SplitN(line, ":", 3)
 		if len(parts) != 3 {
 			continue
 		}
 		if parts[0] == "0" && parts[1] == "" {
-			v2 = parts[2]
+			if mnt, ok := m[""]; ok {
+				cg.v2 = filepath.Join(mnt, parts[2])
+			}
 			continue
 		}
 		for _, c := range strings.Split(parts[1], ",") {
-			if c == controller {
-				if mnt, ok := m[controller]; ok {
-					return filepath.Join(mnt, parts[2]), nil
-				}
+			if mnt, ok := m[c]; ok {
+				cg.v1[c] = filepath.Join(mnt, parts[2])
 			}
 		}
 	}
-	if mnt, ok := m[""]; ok && v2 != "" {
-		return filepath.Join(mnt, v2), nil
+	return cg, nil
+}
+
+// Dir is the directory of controller: its v1 hierarchy's, else the v2 one.
+func (c Cgroups) Dir(controller string) (string, error) {
+	if dir, ok := c.v1[controller]; ok {
+		return dir, nil
 	}
-	return "", fmt.Errorf("no %s cgroup for pid %d", controller, pid)
+	if c.v2 != "" {
+		return c.v2, nil
+	}
+	return "", fmt.Errorf("no %s cgroup for pid %d", controller, c.pid)
 }
 
 // CPUUsage is the CPU time, in nanoseconds, that the tasks of the cgroup at
@@ -78,9 +100,8 @@ func CPUUsage(dir string) (uint64, error) {
 	return 0, fmt.Errorf("no CPU usage under %s", dir)
 }
 
-// mountPoints maps each v1 controller to its mount point, and "" to the v2
-// mount point.
-func mountPoints() (Mounts, error) {
+// ReadMounts reads the cgroup mount points from /proc/self/mountinfo.
+func ReadMounts() (Mounts, error) {
 	f, err := os.Open("/proc/self/mountinfo")
 	if err != nil {
 		return nil, err
@@ -182,7 +203,7 @@ func Remove(path string) error {
 	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
 		return fmt.Errorf("cgroup path %q: want a clean absolute path below the root", path)
 	}
-	mounts, err := mountPoints()
+	mounts, err := ReadMounts()
 	if err != nil {
 		return err
 	}

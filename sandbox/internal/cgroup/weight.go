@@ -21,7 +21,7 @@ func SetCPUShares(path string, shares uint64) (string, error) {
 	if path == "" || path[0] != '/' || filepath.Clean(path) != path || path == "/" {
 		return "", fmt.Errorf("cgroup path %q: want a clean absolute path below the root", path)
 	}
-	mounts, err := mountPoints()
+	mounts, err := ReadMounts()
 	if err != nil {
 		return "", err
 	}
