@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"sync"
 	"time"
 
 	"google.golang.org/grpc"
@@ -47,9 +46,9 @@ type inputMsg struct {
 func pumpInput(ctx context.Context, recv func() (inputMsg, error)) *input {
 	pr, pw := io.Pipe()
 	in := &input{pr: pr, signals: make(chan uint32, 8), resize: make(chan *nucleusv1.TerminalSize, 1), closed: make(chan struct{})}
-	var closeOnce sync.Once
 	go func() {
 		defer pw.Close()
+		asked := false // close_stdin seen; this goroutine alone closes in.closed
 		for {
 			m, err := recv()
 			if err != nil {
@@ -68,7 +67,10 @@ func pumpInput(ctx context.Context, recv func() (inputMsg, error)) *input {
 					in.resize <- m.resize
 				}
 			case closeStdin:
-				closeOnce.Do(func() { close(in.closed) })
+				if !asked {
+					asked = true
+					close(in.closed)
+				}
 				_ = pw.Close()
 			case sig != 0:
 				select {

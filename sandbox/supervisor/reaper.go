@@ -134,7 +134,11 @@ const maxPeeks = 64
 // any of its threads), without reaping it; false when there is none.
 func exitedChild() (int, bool) {
 	var info unix.Siginfo
-	if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); err != nil {
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	for err == unix.EINTR {
+		err = unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	}
+	if err != nil {
 		return 0, false // ECHILD: no children at all
 	}
 	pid := siginfoPid(&info)
