@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"nucleus.dev/nucleus/bundle"
+	daemonconfig "nucleus.dev/nucleus/daemon/config"
 	"nucleus.dev/nucleus/sandbox/runsc"
 )
 
@@ -74,23 +75,25 @@ func (r *raw) idPrefix() string {
 }
 
 // daemonRequest is the bundle request nucleusd makes for args with its
-// default config: 512 MiB memory, 1 CPU, 1024 pids (daemon/core/convert.go).
+// default config's [defaults] (daemon/core/convert.go).
 func daemonRequest(args []string) *bundle.Request {
+	d := daemonconfig.Default().Defaults
 	return &bundle.Request{
 		Args:      args,
-		Resources: bundle.Resources{MemoryBytes: 512 << 20, CPUs: 1, Pids: 1024}, // [defaults]
+		Resources: bundle.Resources{MemoryBytes: int64(d.Memory), CPUs: d.CPUs, Pids: d.Pids},
 	}
 }
 
 // daemonPolicy is the policy nucleusd applies for a root caller with the
 // default config (daemon/core/create.go bundlePolicy).
 func (r *raw) daemonPolicy() *bundle.Policy {
+	c := daemonconfig.Default()
 	return &bundle.Policy{
 		DeniedHostPaths: []string{r.dir},
 		AllowHostPaths:  true,
-		HostPidsLimit:   1024,
-		TmpSizeBytes:    64 << 20,
-		ShmSizeBytes:    64 << 20,
+		HostPidsLimit:   c.Security.HostPidsLimit,
+		TmpSizeBytes:    int64(c.Defaults.TmpSize),
+		ShmSizeBytes:    int64(c.Defaults.ShmSize),
 	}
 }
 
