@@ -138,8 +138,7 @@ func cmdline(t *testing.T, pid int) []byte {
 func exits(pid int, d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil || bytes.Contains(data, []byte(") Z ")) {
+		if gone(pid) || zombie(pid) {
 			return true
 		}
 		time.Sleep(10 * time.Millisecond)
