@@ -7,9 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
 	"nucleus.dev/nucleus/internal/errdefs"
@@ -31,14 +28,9 @@ func catThenExit(t *testing.T, c *client.Client, ctx context.Context) string {
 // not the SDK) and hangs up right after the last one.
 func rawAttach(t *testing.T, d *Daemon, ctx context.Context, msgs ...*nucleusv1.AttachRequest) {
 	t.Helper()
-	conn, err := grpc.NewClient("unix://"+d.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
 	sctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	stream, err := nucleusv1.NewAttachServiceClient(conn).Attach(sctx)
+	stream, err := nucleusv1.NewAttachServiceClient(stubConn(t, d)).Attach(sctx)
 	if err != nil {
 		t.Fatal(err)
 	}
