@@ -44,6 +44,33 @@ func rawAttach(t *testing.T, d *Daemon, ctx context.Context, msgs ...*nucleusv1.
 	}
 }
 
+// rawAttachHalfClose sends msgs, half-closes the stream (CloseSend) and
+// returns once attached; the returned func hangs up.
+func rawAttachHalfClose(t *testing.T, d *Daemon, ctx context.Context, msgs ...*nucleusv1.AttachRequest) (hangUp func()) {
+	t.Helper()
+	sctx, cancel := context.WithCancel(ctx)
+	stream, err := nucleusv1.NewAttachServiceClient(stubConn(t, d)).Attach(sctx)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
+		if err := stream.Send(m); err != nil {
+			cancel()
+			t.Fatal(err)
+		}
+	}
+	if err := stream.CloseSend(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	return cancel
+}
+
 // stillRunning fails unless container id is running a second from now.
 func stillRunning(t *testing.T, c *client.Client, ctx context.Context, id, why string) {
 	t.Helper()
@@ -57,10 +84,12 @@ func stillRunning(t *testing.T, c *client.Client, ctx context.Context, id, why s
 	}
 }
 
-// TestE2EAttachCloseStdin: an attachment's end leaves the container's
-// stdin open for the next one; close_stdin (the SDK's CloseStdinAtEOF,
-// the shim's CloseIO) closes it for good, even when the client hangs up
-// right after asking; close_stdin without start.stdin changes nothing.
+// TestE2EAttachCloseStdin: an attachment's end (EOF of its input, a
+// half-close, a hang-up) leaves the container's stdin open for the next
+// one; close_stdin (the SDK's CloseStdinAtEOF, the shim's CloseIO) closes
+// it for good, even when the client hangs up right after asking, and a
+// flood of them is harmless; close_stdin without start.stdin changes
+// nothing.
 func TestE2EAttachCloseStdin(t *testing.T) {
 	d := StartDaemon(t, DaemonOptions{})
 	c := d.Client()
@@ -103,6 +132,31 @@ func TestE2EAttachCloseStdin(t *testing.T) {
 	}
 	if got := strings.Join(lines, "|"); got != "three|done" {
 		t.Fatalf("stdout lines %q, want three|done", got)
+	}
+
+	// A half-close after stdin (the client is done sending, no
+	// close_stdin) leaves the container's stdin open.
+	id = catThenExit(t, c, ctx)
+	halfClosed := rawAttachHalfClose(t, d, ctx,
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id, Stdin: true}}},
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Stdin{Stdin: []byte("four\n")}})
+	stillRunning(t, c, ctx, id, "a half-closed attachment without close_stdin")
+	halfClosed()
+
+	// A flood of close_stdin: the first closes stdin, the rest change
+	// nothing, and the daemon keeps answering.
+	flood := []*nucleusv1.AttachRequest{{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id, Stdin: true}}}}
+	for range 2000 {
+		flood = append(flood, &nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})
+	}
+	rawAttach(t, d, ctx, flood...)
+	fctx, fcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer fcancel()
+	if w, err := c.Wait(fctx, id); err != nil || w.GetExit().GetExitCode() != 7 {
+		t.Fatalf("after 2000 close_stdin: %+v, %v; want exit 7", w.GetExit(), err)
+	}
+	if _, err := c.Version(ctx); err != nil {
+		t.Fatalf("the daemon after the flood: %v", err)
 	}
 
 	// close_stdin from an attachment that did not ask for stdin: ignored.
