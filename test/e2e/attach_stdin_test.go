@@ -25,47 +25,27 @@ func catThenExit(t *testing.T, c *client.Client, ctx context.Context) string {
 }
 
 // rawAttach sends msgs on an Attach stream of its own (any gRPC client,
-// not the SDK) and hangs up right after the last one.
-func rawAttach(t *testing.T, d *Daemon, ctx context.Context, msgs ...*nucleusv1.AttachRequest) {
+// not the SDK), half-closes it if asked, and returns once attached; the
+// returned func hangs up (so does the test's end).
+func rawAttach(t *testing.T, d *Daemon, ctx context.Context, halfClose bool, msgs ...*nucleusv1.AttachRequest) (hangUp func()) {
 	t.Helper()
 	sctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	t.Cleanup(cancel)
 	stream, err := nucleusv1.NewAttachServiceClient(stubConn(t, d)).Attach(sctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, m := range msgs {
 		if err := stream.Send(m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if halfClose {
+		if err := stream.CloseSend(); err != nil {
 			t.Fatal(err)
 		}
 	}
 	if _, err := stream.Recv(); err != nil { // the container, attached
-		t.Fatal(err)
-	}
-}
-
-// rawAttachHalfClose sends msgs, half-closes the stream (CloseSend) and
-// returns once attached; the returned func hangs up.
-func rawAttachHalfClose(t *testing.T, d *Daemon, ctx context.Context, msgs ...*nucleusv1.AttachRequest) (hangUp func()) {
-	t.Helper()
-	sctx, cancel := context.WithCancel(ctx)
-	stream, err := nucleusv1.NewAttachServiceClient(stubConn(t, d)).Attach(sctx)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	for _, m := range msgs {
-		if err := stream.Send(m); err != nil {
-			cancel()
-			t.Fatal(err)
-		}
-	}
-	if err := stream.CloseSend(); err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	if _, err := stream.Recv(); err != nil {
-		cancel()
 		t.Fatal(err)
 	}
 	return cancel
@@ -116,10 +96,10 @@ func TestE2EAttachCloseStdin(t *testing.T) {
 
 	// A client that asks and hangs up at once: stdin still closes.
 	id = catThenExit(t, c, ctx)
-	rawAttach(t, d, ctx,
+	rawAttach(t, d, ctx, false,
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id, Stdin: true}}},
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Stdin{Stdin: []byte("three\n")}},
-		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})()
 	wctx, wcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer wcancel()
 	w, err := c.Wait(wctx, id)
@@ -137,7 +117,7 @@ func TestE2EAttachCloseStdin(t *testing.T) {
 	// A half-close after stdin (the client is done sending, no
 	// close_stdin) leaves the container's stdin open.
 	id = catThenExit(t, c, ctx)
-	halfClosed := rawAttachHalfClose(t, d, ctx,
+	halfClosed := rawAttach(t, d, ctx, true,
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id, Stdin: true}}},
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Stdin{Stdin: []byte("four\n")}})
 	stillRunning(t, c, ctx, id, "a half-closed attachment without close_stdin")
@@ -149,7 +129,7 @@ func TestE2EAttachCloseStdin(t *testing.T) {
 	for range 2000 {
 		flood = append(flood, &nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})
 	}
-	rawAttach(t, d, ctx, flood...)
+	rawAttach(t, d, ctx, false, flood...)()
 	fctx, fcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer fcancel()
 	if w, err := c.Wait(fctx, id); err != nil || w.GetExit().GetExitCode() != 7 {
@@ -161,9 +141,9 @@ func TestE2EAttachCloseStdin(t *testing.T) {
 
 	// close_stdin from an attachment that did not ask for stdin: ignored.
 	id = catThenExit(t, c, ctx)
-	rawAttach(t, d, ctx,
+	rawAttach(t, d, ctx, false,
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id}}},
-		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})()
 	stillRunning(t, c, ctx, id, "close_stdin without start.stdin")
 	// Its stdin is still there for a writer, and closes once asked.
 	if _, err := c.Attach(ctx, id, client.AttachStreamOptions{Stdin: strings.NewReader(""), CloseStdinAtEOF: true}); err != nil {
