@@ -131,6 +131,17 @@ func doChildCall(ctx context.Context, c *client.Client, call childCall) childRes
 				r.IDs = append(r.IDs, ct.GetId())
 			}
 		}
+	case "stats": // one sample of ID, or of all the caller's containers
+		req := &nucleusv1.StatsRequest{}
+		if call.ID != "" {
+			req.Ids = []string{call.ID}
+		}
+		err = c.Stats(ctx, req, func(ss []*nucleusv1.ContainerStats) error {
+			for _, st := range ss {
+				r.IDs = append(r.IDs, st.GetId())
+			}
+			return nil
+		})
 	case "info":
 		var info *nucleusv1.InfoResponse
 		if info, err = c.Info(ctx); err == nil {

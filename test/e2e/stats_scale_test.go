@@ -87,3 +87,30 @@ func TestE2EStatsScale(t *testing.T) {
 		}
 	}
 }
+
+// TestE2EStatsOtherUID: another uid's Stats of root's container is
+// NotFound, by id and by name, and its sample of "all" holds its own
+// container only.
+func TestE2EStatsOtherUID(t *testing.T) {
+	d := tenantDaemon(t, "")
+	c := d.Client()
+	ctx := ctxT(t, 90*time.Second)
+	root := running(t, c, ctx, "sleep 60")
+	mine := asTenant(t, d, childCall{Op: "create", Spec: sh("sleep 60")})
+	if mine[0].Kind != "" {
+		t.Fatalf("tenant create: %+v", mine[0])
+	}
+	r := asTenant(t, d,
+		childCall{Op: "stats", ID: root.GetId()},
+		childCall{Op: "stats", ID: root.GetName()},
+		childCall{Op: "start", ID: mine[0].ID},
+		childCall{Op: "stats"})
+	for i, what := range []string{"by id", "by name"} {
+		if r[i].Kind != "NotFound" {
+			t.Errorf("tenant's stats of root's container %s: %+v, want NotFound", what, r[i])
+		}
+	}
+	if r[3].Kind != "" || len(r[3].IDs) != 1 || r[3].IDs[0] != mine[0].ID {
+		t.Errorf("tenant's stats of all: %+v, want its own container %s only", r[3], mine[0].ID)
+	}
+}
