@@ -54,15 +54,27 @@ func checkAnnotations(req *Request, pol *Policy) error {
 // specAnnotations merges annotations and labels (under LabelPrefix); nil
 // when there are none.
 func specAnnotations(req *Request) map[string]string {
-	if len(req.Annotations)+len(req.Labels) == 0 {
+	if len(req.Annotations)+len(req.Labels) == 0 && req.Pod == "" {
 		return nil
 	}
-	out := make(map[string]string, len(req.Annotations)+len(req.Labels))
+	out := make(map[string]string, len(req.Annotations)+len(req.Labels)+2)
 	for k, v := range req.Annotations {
 		out[k] = v
 	}
 	for k, v := range req.Labels {
 		out[LabelPrefix+k] = v
 	}
+	if req.Pod != "" {
+		// The keys are reserved (checkAnnotations): only the daemon sets them.
+		out[criContainerTypeKey] = "container"
+		out[criSandboxIDKey] = req.Pod
+	}
 	return out
 }
+
+// runsc creates a container in an existing sandbox when its spec carries
+// these (containerd's CRI annotations, which runsc reads).
+const (
+	criContainerTypeKey = "io.kubernetes.cri.container-type"
+	criSandboxIDKey     = "io.kubernetes.cri.sandbox-id"
+)

@@ -50,6 +50,10 @@ type Request struct {
 	// Terminal runs the process on a pseudo-terminal (process.terminal):
 	// runsc then sends its master to the --console-socket.
 	Terminal bool
+	// Pod, when set, is the runsc id of the sandbox this container joins as
+	// one more container (runsc's CRI annotations), instead of a sandbox of
+	// its own.
+	Pod string
 }
 
 // User is the identity of the container process.

@@ -29,6 +29,18 @@ var checks = []check{
 	{"user namespace", checkUserNamespace},
 	{"seccomp", checkSeccomp},
 	{"resources", checkResources},
+	{"pod", checkPod},
+}
+
+// podID is a sandbox id as the daemon makes them (runsc matches ids by
+// prefix, so only full ids are taken).
+var podID = regexp.MustCompile(`^[0-9a-f]{32}$`)
+
+func checkPod(req *Request, _ *Policy) error {
+	if req.Pod != "" && !podID.MatchString(req.Pod) {
+		return errdefs.InvalidArgument("pod %.80q is not a sandbox id (32 lowercase hex digits)", req.Pod)
+	}
+	return nil
 }
 
 func validateRequest(req *Request, pol *Policy) error {

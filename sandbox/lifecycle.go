@@ -41,6 +41,11 @@ type CreateOptions struct {
 	Start bool
 	// Restore, when set, makes the start a restore from a checkpoint image.
 	Restore *runsc.RestoreOptions
+	// Pod, when set, is the id of a running container whose sandbox this
+	// one joins (the bundle must name it too): the sandbox stays that
+	// container's, and this one's supervisor waits for its own process
+	// only.
+	Pod string
 }
 
 // Create spawns the container's supervisor, which runs runsc create, and
@@ -75,6 +80,7 @@ func (m *Manager) Create(ctx context.Context, id string, o CreateOptions) (Statu
 		LogPath: p.Log, LogMaxBytes: logMax, LogMinFreeBytes: m.cfg.LogMinFreeBytes, ExitPath: p.Exit,
 		OpenStdin: o.OpenStdin, Timeout: o.Timeout, Start: o.Start, Restore: o.Restore,
 		Terminal: o.Terminal, TerminalRows: o.TerminalRows, TerminalCols: o.TerminalCols,
+		Pod: o.Pod,
 	}
 	var st Status
 	var err error

@@ -63,14 +63,24 @@ func (m *Manager) withHostCgroup(s Stats, pid int) Stats {
 	if err != nil {
 		return s
 	}
-	if dir, err := cg.Dir("cpuacct"); err == nil { // v2: the unified dir
+	// A pod member's CPU stays the sentry's accounting of it: the host
+	// cgroup's is the whole pod's.
+	if dir, err := cg.Dir("cpuacct"); err == nil && !s.InPod { // v2: the unified dir
 		if used, err := cgroup.CPUUsage(dir); err == nil && used > 0 {
 			s.CPUUsageNanos = used
 		}
 	}
-	if s.MemoryLimit == 0 {
+	if s.MemoryLimit == 0 || (s.MemoryUsage == 0 && !s.InPod) {
 		if dir, err := cg.Dir("memory"); err == nil {
-			s.MemoryLimit, _ = cgroup.MemoryLimit(dir)
+			if s.MemoryLimit == 0 {
+				s.MemoryLimit, _ = cgroup.MemoryLimit(dir)
+			}
+			if s.MemoryUsage == 0 && !s.InPod {
+				// gVisor reports 0 for a pod's first container (it splits
+				// the sandbox's memory among the members): the whole pod's,
+				// as the host charges it, is the better figure.
+				s.MemoryUsage, _ = cgroup.MemoryUsage(dir)
+			}
 		}
 	}
 	if s.PidsLimit == 0 {

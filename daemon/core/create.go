@@ -34,6 +34,7 @@ type createPlan struct {
 	egress                     *egressPlan // network "egress" only
 	netnsPath                  string      // the egress network's namespace, once attached, or the joined one
 	joinedNetNS                string      // spec.network_namespace, resolved (see planJoinedNetNS)
+	pod                        string      // spec.pod, resolved: the id of the pod's first container
 	timeout                    time.Duration
 	req                        *bundle.Request
 	pol                        *bundle.Policy
@@ -72,7 +73,15 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec, img *
 	} else if err := identifiers.ValidateContainerName(p.name); err != nil {
 		return nil, err
 	}
-	if spec.GetNetworkNamespace() != "" {
+	var pod *store.Container
+	if spec.GetPod() != "" {
+		if pod, err = d.planPod(caller, spec); err != nil {
+			return nil, err
+		}
+		// The sandbox's network is the pod's; runsc sets up none for a
+		// container added to a sandbox.
+		p.pod, p.runscNetwork = pod.ID, config.NetworkNone
+	} else if spec.GetNetworkNamespace() != "" {
 		if p.joinedNetNS, err = d.planJoinedNetNS(caller, spec); err != nil {
 			return nil, err
 		}
@@ -95,12 +104,18 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec, img *
 	if err := d.checkCeilings(caller, p.req, p.timeout); err != nil {
 		return nil, err
 	}
-	if spec.GetUserNamespace() == nil && d.cfg.Security.UserNamespace {
-		u := spec.GetUser()
-		for _, id := range append([]uint32{u.GetUid(), u.GetGid()}, u.GetAdditionalGids()...) {
-			if id >= d.cfg.Security.UsernsSize {
-				return nil, errdefs.InvalidArgument("user: id %d is outside the sandbox's user namespace (ids 0-%d, security.userns_size)", id, d.cfg.Security.UsernsSize-1)
+	if pod != nil {
+		p.req.Pod = pod.RunscID
+		if un := pod.Spec.GetUserNamespace(); un != nil {
+			// One sandbox, one user namespace: the pod's range.
+			if err := d.checkUsernsIDs(spec); err != nil {
+				return nil, err
 			}
+			p.req.UserNamespace = bundleUserNamespace(un)
+		}
+	} else if spec.GetUserNamespace() == nil && d.cfg.Security.UserNamespace {
+		if err := d.checkUsernsIDs(spec); err != nil {
+			return nil, err
 		}
 		// Checked with the first range; Create picks the range it holds.
 		p.defaultUserns = true
@@ -112,6 +127,17 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec, img *
 		return nil, err
 	}
 	return p, nil
+}
+
+// checkUsernsIDs refuses a user outside a daemon-range user namespace.
+func (d *Daemon) checkUsernsIDs(spec *nucleusv1.ContainerSpec) error {
+	u := spec.GetUser()
+	for _, id := range append([]uint32{u.GetUid(), u.GetGid()}, u.GetAdditionalGids()...) {
+		if id >= d.cfg.Security.UsernsSize {
+			return errdefs.InvalidArgument("user: id %d is outside the sandbox's user namespace (ids 0-%d, security.userns_size)", id, d.cfg.Security.UsernsSize-1)
+		}
+	}
+	return nil
 }
 
 // timeout is the container's maximum runtime, 0 for none: spec.timeout
@@ -193,11 +219,19 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 	if err != nil {
 		return nil, err
 	}
+	if o.Restore != nil && p.pod != "" {
+		return nil, errdefs.InvalidArgument("pod: a restored container gets a sandbox of its own")
+	}
 	if o.UserNamespace != nil {
 		p.defaultUserns = false
 		p.req.UserNamespace = bundleUserNamespace(o.UserNamespace)
 		spec = proto.CloneOf(spec)
 		spec.UserNamespace = o.UserNamespace
+	}
+	if p.pod != "" && spec.GetPod() != p.pod {
+		// The stored spec names the pod by id, whatever name was given.
+		spec = proto.CloneOf(spec)
+		spec.Pod = p.pod
 	}
 	if p.timeout > 0 && spec.GetTimeout().AsDuration() != p.timeout {
 		// The stored spec says which timeout applies (the daemon's
@@ -262,6 +296,7 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 		TerminalCols: TerminalSide(spec.GetTerminalSize().GetCols()),
 		Start:        o.Start && !d.hasHooks(p.hookSet, hooks.CreateRuntime),
 		Restore:      o.Restore,
+		Pod:          p.req.Pod,
 	})
 	if err != nil {
 		return nil, d.runError("create", err)

@@ -32,6 +32,11 @@ func (d *Daemon) transition(ctx context.Context, caller auth.Identity, idOrName 
 	if c.State != from {
 		return nil, errdefs.FailedPrecondition("container %s is %s; it must be %s", c.Name, stateName(c.State), stateName(from))
 	}
+	if ev == nucleusv1.EventType_EVENT_TYPE_PAUSED {
+		if err := d.refuseForPod(c, "pause"); err != nil {
+			return nil, err
+		}
+	}
 	if err := op(ctx, c.ID); err != nil {
 		return nil, err
 	}
@@ -68,6 +73,9 @@ func (d *Daemon) Update(ctx context.Context, caller auth.Identity, idOrName stri
 	defer unlock()
 	if !live(c.State) {
 		return nil, errdefs.FailedPrecondition("container %s is %s; only a live container can be updated", c.Name, stateName(c.State))
+	}
+	if c.Spec.GetPod() != "" {
+		return nil, errdefs.FailedPrecondition("container %s is a member of the pod of %s: its limits are the pod's; update the pod's first container", c.Name, shortID(c.Spec.GetPod()))
 	}
 	if err := d.sb.Update(ctx, c.ID, sandbox.Resources{MemoryBytes: r.GetMemoryBytes(), CPUs: r.GetCpus()}); err != nil {
 		return nil, err

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.uber.org/zap"
@@ -180,6 +181,15 @@ func (d *Daemon) Delete(ctx context.Context, caller auth.Identity, idOrName stri
 	}
 	if (c.State == stateRunning || c.State == statePaused) && !force {
 		return nil, errdefs.FailedPrecondition("container %s is %s: stop it first or delete with force", c.Name, stateName(c.State))
+	}
+	if c.Spec.GetPod() == "" {
+		members, err := d.liveMembers(c.ID)
+		if err != nil {
+			return nil, err
+		}
+		if len(members) > 0 {
+			return nil, errdefs.FailedPrecondition("container %s is the first container of a pod whose members %s have not exited: remove them first (stopping it ends them)", c.Name, strings.Join(members, ", "))
+		}
 	}
 	return d.remove(context.WithoutCancel(ctx), c.ID, force)
 }

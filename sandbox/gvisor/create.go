@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"gvisor.dev/gvisor/runsc/config"
 	"gvisor.dev/gvisor/runsc/container"
 	"gvisor.dev/gvisor/runsc/specutils"
@@ -70,6 +72,43 @@ func (c *Client) Start(ctx context.Context, id string) error {
 		}
 		return nil
 	})
+}
+
+// StartWithStdio starts created container id like Start, with o's stdio
+// (o.Stdin, o.Stdout, o.Stderr only; nil: /dev/null): a container created
+// in another's sandbox receives its stdio when it starts (gVisor passes
+// the calling process's), not at create.
+func (c *Client) StartWithStdio(ctx context.Context, id string, o runsc.CreateOptions) error {
+	cont, conf, err := c.loadConfigured(id, "start")
+	if err != nil {
+		return err
+	}
+	return untilDone(ctx, "start "+id, func() error {
+		return c.withStdio(o, func() error {
+			if err := cont.Start(conf); err != nil {
+				return fmt.Errorf("starting container %s: %w", id, err)
+			}
+			return nil
+		})
+	})
+}
+
+// WaitStatus waits, like `runsc wait`, until container id's process has
+// exited and returns its wait status, which the sandbox keeps until the
+// container is deleted (so a second wait returns it again). An error means
+// the sandbox could not tell: it is gone, or ctx ended.
+func (c *Client) WaitStatus(ctx context.Context, id string) (unix.WaitStatus, error) {
+	cont, err := c.load(id)
+	if err != nil {
+		return 0, err
+	}
+	var ws unix.WaitStatus
+	err = untilDone(ctx, "wait "+id, func() error {
+		var werr error
+		ws, werr = cont.Wait()
+		return werr
+	})
+	return ws, err
 }
 
 // Restore restores created container id from o.ImagePath and leaves it

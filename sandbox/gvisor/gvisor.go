@@ -121,6 +121,9 @@ func linkedVersion() (string, error) {
 // Delete removes container id's runsc state like `runsc delete --force`:
 // sandbox and gofer are killed if still there, then runsc's state files
 // and the cgroups it made go. An id runsc has no state for is not an error.
+// For a container in another's sandbox only its own processes and state
+// go; once that sandbox has ended gVisor still removes the state but
+// reports the sandbox unreachable, which is no failure here.
 func (c *Client) Delete(id string) error {
 	cont, err := c.load(id)
 	if errors.Is(err, errdefs.ErrNotFound) {
@@ -130,24 +133,52 @@ func (c *Client) Delete(id string) error {
 		return err
 	}
 	if err := cont.Destroy(); err != nil {
+		if _, serr := os.Stat(c.statePath(cont.Sandbox.ID, id)); errors.Is(serr, os.ErrNotExist) {
+			return nil
+		}
 		return fmt.Errorf("destroying container %s: %w", id, err)
 	}
 	return nil
 }
 
-// load loads container id (one container per sandbox, same id) from
-// runsc's state; NotFound when runsc has none. The state file is checked
-// first: runsc's own loader logs a warning to stderr for an id without
-// state.
-func (c *Client) load(id string) (*container.Container, error) {
+// statePath is runsc's state file of container id in sandbox sandboxID.
+func (c *Client) statePath(sandboxID, id string) string {
+	return filepath.Join(c.conf.RootDir, id+"_sandbox:"+sandboxID+".state")
+}
+
+// sandboxOf is the sandbox holding container id: its own (one container
+// per sandbox, same id) or, for a pod's member, the pod's, read from its
+// state file's name (<container id>_sandbox:<sandbox id>.state). NotFound
+// when runsc has no state for id. The state file is looked for first:
+// runsc's own loader logs a warning to stderr for an id without state.
+func (c *Client) sandboxOf(id string) (string, error) {
 	notFound := errdefs.NotFound("container %s: runsc has no state for it", id)
-	state := filepath.Join(c.conf.RootDir, id+"_sandbox:"+id+".state")
-	if _, err := os.Stat(state); errors.Is(err, os.ErrNotExist) {
-		return nil, notFound
+	if _, err := os.Stat(c.statePath(id, id)); err == nil {
+		return id, nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("container %s: %w", id, err)
 	}
-	cont, err := container.Load(c.conf.RootDir, container.FullID{SandboxID: id, ContainerID: id}, container.LoadOpts{Exact: true})
+	if id == "" || strings.ContainsAny(id, "*?[\\/") {
+		return "", notFound
+	}
+	matches, err := filepath.Glob(filepath.Join(c.conf.RootDir, id+"_sandbox:*.state"))
+	if err != nil || len(matches) != 1 {
+		return "", notFound
+	}
+	_, rest, _ := strings.Cut(filepath.Base(matches[0]), "_sandbox:")
+	return strings.TrimSuffix(rest, ".state"), nil
+}
+
+// load loads container id from runsc's state; NotFound when runsc has
+// none.
+func (c *Client) load(id string) (*container.Container, error) {
+	sandboxID, err := c.sandboxOf(id)
+	if err != nil {
+		return nil, err
+	}
+	cont, err := container.Load(c.conf.RootDir, container.FullID{SandboxID: sandboxID, ContainerID: id}, container.LoadOpts{Exact: true})
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, notFound
+		return nil, errdefs.NotFound("container %s: runsc has no state for it", id)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("loading container %s: %w", id, err)

@@ -35,5 +35,6 @@ func (c *Client) Stats(id string) (runsc.Stats, int, error) {
 		CPUUsageNanos: ev.ContainerUsage[id],
 		PidsCurrent:   d.Pids.Current,
 		PidsLimit:     d.Pids.Limit,
+		InPod:         cont.Sandbox.ID != id,
 	}, cont.SandboxPid(), nil
 }

@@ -31,10 +31,6 @@ func (r *Runsc) Create(ctx context.Context, id string, o CreateOptions) error {
 	if o.Bundle == "" {
 		return invalid("runsc create %s: bundle not set", id)
 	}
-	elog, err := newErrorLog()
-	if err != nil {
-		return err
-	}
 	verb, args := "create", []string{"--bundle=" + o.Bundle}
 	if o.Start {
 		verb, args = "run", append([]string{"--detach"}, args...)
@@ -45,23 +41,38 @@ func (r *Runsc) Create(ctx context.Context, id string, o CreateOptions) error {
 	if o.ConsoleSocket != "" {
 		args = append(args, "--console-socket="+o.ConsoleSocket)
 	}
-	inv := invocation{
-		verb: verb, id: id, args: append(args, id),
-		call: map[string]string{"log-fd": "3"},
-		setup: func(cmd *exec.Cmd) {
-			cmd.ExtraFiles = []*os.File{elog.w}
-			// Leave nil (/dev/null) unless given: an *os.File is handed to
-			// runsc as is, with no copying goroutine tied to its lifetime.
-			if o.Stdin != nil {
-				cmd.Stdin = o.Stdin
-			}
-			if o.Stdout != nil {
-				cmd.Stdout = o.Stdout
-			}
-			if o.Stderr != nil {
-				cmd.Stderr = o.Stderr
-			}
-		},
+	return r.runWithStdio(ctx, invocation{verb: verb, id: id, args: append(args, id)}, o)
+}
+
+// StartWithStdio starts created container id like Start, with o's stdio
+// (o.Stdin, o.Stdout, o.Stderr only): a container created in another's
+// sandbox receives its stdio when it starts (runsc start hands over its
+// own), not at create.
+func (r *Runsc) StartWithStdio(ctx context.Context, id string, o CreateOptions) error {
+	return r.runWithStdio(ctx, invocation{verb: "start", id: id, args: []string{id}}, o)
+}
+
+// runWithStdio runs inv with o's stdio (nil: /dev/null); runsc's error
+// message is read from --log-fd, since its stderr is the container's.
+func (r *Runsc) runWithStdio(ctx context.Context, inv invocation, o CreateOptions) error {
+	elog, err := newErrorLog()
+	if err != nil {
+		return err
+	}
+	inv.call = map[string]string{"log-fd": "3"}
+	inv.setup = func(cmd *exec.Cmd) {
+		cmd.ExtraFiles = []*os.File{elog.w}
+		// Leave nil (/dev/null) unless given: an *os.File is handed to
+		// runsc as is, with no copying goroutine tied to its lifetime.
+		if o.Stdin != nil {
+			cmd.Stdin = o.Stdin
+		}
+		if o.Stdout != nil {
+			cmd.Stdout = o.Stdout
+		}
+		if o.Stderr != nil {
+			cmd.Stderr = o.Stderr
+		}
 	}
 	cmd, err := r.command(ctx, inv)
 	if err != nil {

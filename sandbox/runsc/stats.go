@@ -16,6 +16,9 @@ type Stats struct {
 	CPUUsageNanos uint64 `json:"cpu_usage_nanos"`
 	PidsCurrent   uint64 `json:"pids_current"`
 	PidsLimit     uint64 `json:"pids_limit"`
+	// InPod: the container shares another's sandbox (a pod's member), so
+	// the sandbox's host cgroup is the pod's, not the container's.
+	InPod bool `json:"in_pod,omitempty"`
 }
 
 // event is the part of runsc's stats event we read.

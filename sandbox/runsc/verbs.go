@@ -156,3 +156,13 @@ func (r *Runsc) Ps(ctx context.Context, id string) ([]int, error) {
 	}
 	return pids, nil
 }
+
+// WaitStatus is Wait as a wait status. runsc wait reports a death by
+// signal N as exit code 128+N, so the status says "exited" either way.
+func (r *Runsc) WaitStatus(ctx context.Context, id string) (unix.WaitStatus, error) {
+	code, err := r.Wait(ctx, id)
+	if err != nil {
+		return 0, err
+	}
+	return unix.WaitStatus((code & 0xff) << 8), nil
+}

@@ -49,6 +49,14 @@ func (s *supervisor) killHard() {
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
+	s.mu.Lock()
+	unstarted := s.state == specs.StateCreated || s.state == "creating"
+	s.mu.Unlock()
+	if s.member() && unstarted {
+		// A member that never started has no process to kill or wait for.
+		s.memberGone(unix.WaitStatus(unix.SIGKILL))
+		return
+	}
 	if err := s.rs.Kill(ctx, s.spec.ID, unix.SIGKILL, runsc.KillOptions{All: true}); err != nil {
 		s.log.Warn("runsc kill --all KILL", zap.Error(err))
 	}

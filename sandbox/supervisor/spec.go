@@ -79,6 +79,12 @@ type Spec struct {
 	// Restore, when set, makes the start a `runsc restore` from a
 	// checkpoint image instead of a plain start.
 	Restore *runsc.RestoreOptions `json:"restore,omitempty"`
+	// Pod, when set, is the container whose sandbox this one joins (its
+	// bundle names it): the sandbox is not this supervisor's child, so the
+	// supervisor learns of its container's exit from the sandbox (runsc
+	// wait) instead of reaping the sandbox, and never kills the sandbox
+	// itself.
+	Pod string `json:"pod,omitempty"`
 }
 
 // maxSocketPath is sizeof(sockaddr_un.sun_path) on Linux.
@@ -106,6 +112,14 @@ func (s *Spec) Validate() error {
 	}
 	if n := len(s.path(SocketFile)); n >= maxSocketPath {
 		return errdefs.InvalidArgument("supervisor spec %s: socket path is %d bytes; unix sockets allow %d", s.ID, n, maxSocketPath-1)
+	}
+	if s.Pod != "" {
+		if err := ValidID(s.Pod); err != nil {
+			return fmt.Errorf("supervisor spec %s: pod: %w", s.ID, err)
+		}
+		if s.Restore != nil || s.Pod == s.ID {
+			return errdefs.InvalidArgument("supervisor spec %s: a pod member is neither restored nor its own pod", s.ID)
+		}
 	}
 	if s.Restore != nil && !filepath.IsAbs(s.Restore.ImagePath) {
 		return errdefs.InvalidArgument("supervisor spec %s: restore image path %q is not absolute", s.ID, s.Restore.ImagePath)

@@ -50,6 +50,9 @@ type supervisor struct {
 	oomBefore  uint64
 	timer      *time.Timer
 
+	memberIO runsc.CreateOptions // a pod member's stdio, held until its start
+	goneOnce sync.Once           // a pod member's end (memberGone)
+
 	dead chan struct{}        // closed when the sandbox has been reaped
 	ws   chan unix.WaitStatus // the sandbox's wait status, sent once
 	done chan struct{}        // closed when the exit status is recorded
@@ -71,6 +74,12 @@ type creator interface {
 	// Restore restores a created container from a checkpoint image in
 	// place of Start.
 	Restore(ctx context.Context, id string, o runsc.RestoreOptions) error
+	// StartWithStdio starts a created container in another's sandbox with
+	// o's stdio (see member.go).
+	StartWithStdio(ctx context.Context, id string, o runsc.CreateOptions) error
+	// WaitStatus waits for a container's process in a sandbox that is not
+	// this process's child.
+	WaitStatus(ctx context.Context, id string) (unix.WaitStatus, error)
 }
 
 // newSupervisor prepares the supervisor of spec. It creates and starts the
@@ -165,7 +174,14 @@ func (s *supervisor) create() error {
 			return err
 		}
 	}
-	err = s.createWith(runsc.CreateOptions{Stdin: stdinR, Stdout: outW, Stderr: errW})
+	o := runsc.CreateOptions{Stdin: stdinR, Stdout: outW, Stderr: errW}
+	if s.member() && !s.spec.Start {
+		s.holdMemberStdio(o)
+	}
+	err = s.createWith(o)
+	if err != nil {
+		s.releaseMemberStdio()
+	}
 	outW.Close()
 	errW.Close()
 	if stdinR != nil {
@@ -221,13 +237,16 @@ func (s *supervisor) createWith(o runsc.CreateOptions) error {
 		dcancel()
 		return err
 	}
-	s.reaper.own(pid)
-	pidfd, perr := unix.PidfdOpen(pid, 0)
-	s.reaper.release()
-	if perr != nil {
-		pidfd = -1
-		s.log.Warn("pidfd_open of the sandbox", zap.Int("sandbox_pid", pid), zap.Error(perr))
+	pidfd := -1
+	if !s.member() { // a member's sandbox is its pod's: never reaped or killed here
+		s.reaper.own(pid)
+		var perr error
+		if pidfd, perr = unix.PidfdOpen(pid, 0); perr != nil {
+			pidfd = -1
+			s.log.Warn("pidfd_open of the sandbox", zap.Int("sandbox_pid", pid), zap.Error(perr))
+		}
 	}
+	s.reaper.release()
 	s.mu.Lock()
 	s.state, s.sandboxPid, s.pidfd = specs.StateCreated, pid, pidfd
 	if s.spec.Start && s.spec.Restore == nil { // runsc run --detach started it too
@@ -241,8 +260,13 @@ func (s *supervisor) createWith(o runsc.CreateOptions) error {
 		s.oomBefore, _ = cgroup.OOMKills(dir)
 	}
 	s.mu.Unlock()
-	s.log.Info("created", zap.Int("sandbox_pid", pid), zap.Duration("took", time.Since(start)), zap.String("memory_cgroup", s.memCgroup))
-	go s.waitSandbox(pid)
+	s.log.Info("created", zap.Int("sandbox_pid", pid), zap.Duration("took", time.Since(start)), zap.String("memory_cgroup", s.memCgroup), zap.String("pod", s.spec.Pod))
+	switch {
+	case !s.member():
+		go s.waitSandbox(pid)
+	case o.Start:
+		go s.waitMember(pid)
+	}
 	return nil
 }
 
@@ -329,6 +353,16 @@ func (s *supervisor) start(ctx context.Context) error {
 func (s *supervisor) startOrRestore(ctx context.Context) error {
 	if r := s.spec.Restore; r != nil {
 		return s.creator.Restore(ctx, s.spec.ID, *r)
+	}
+	if s.member() {
+		if err := s.startMember(ctx); err != nil {
+			return err
+		}
+		s.mu.Lock()
+		pid := s.sandboxPid
+		s.mu.Unlock()
+		go s.waitMember(pid)
+		return nil
 	}
 	return s.creator.Start(ctx, s.spec.ID)
 }

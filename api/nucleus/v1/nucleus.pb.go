@@ -641,8 +641,24 @@ type ContainerSpec struct {
 	// policy applies, the namespace's owner decides its traffic. nucleusd
 	// never deletes or changes the namespace.
 	NetworkNamespace string `protobuf:"bytes,50,opt,name=network_namespace,json=networkNamespace,proto3" json:"network_namespace,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// Run this container in the gVisor sandbox of an existing container, the
+	// pod's first container (podman's --pod, Kubernetes' pod), named by id or
+	// name: one of the caller's own, running, and not itself a member of a
+	// pod (NOT_FOUND or FAILED_PRECONDITION otherwise). The members of a pod
+	// share its sandbox: its network (one address; localhost reaches every
+	// member), its limits (the first container's cpus, memory and pids bound
+	// the whole pod), its user-namespace range and its life: when the first
+	// container ends, every member is killed with it (exit 137). Each member
+	// keeps its own rootfs, volumes, process, output, exit status, timeout
+	// and hooks. A member sets no network, network_namespace, egress,
+	// published_ports, resources or user_namespace of its own
+	// (INVALID_ARGUMENT), and cannot be paused, checkpointed or updated on
+	// its own; the first container cannot be removed while it has members
+	// (FAILED_PRECONDITION), nor paused or checkpointed. The stored spec
+	// holds the first container's id.
+	Pod           string `protobuf:"bytes,51,opt,name=pod,proto3" json:"pod,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ContainerSpec) Reset() {
@@ -895,6 +911,13 @@ func (x *ContainerSpec) GetTerminalSize() *TerminalSize {
 func (x *ContainerSpec) GetNetworkNamespace() string {
 	if x != nil {
 		return x.NetworkNamespace
+	}
+	return ""
+}
+
+func (x *ContainerSpec) GetPod() string {
+	if x != nil {
+		return x.Pod
 	}
 	return ""
 }
@@ -5072,7 +5095,7 @@ var File_nucleus_v1_nucleus_proto protoreflect.FileDescriptor
 const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\n" +
 	"\x18nucleus/v1/nucleus.proto\x12\n" +
-	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\v\n" +
+	"nucleus.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe7\v\n" +
 	"\rContainerSpec\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x12\n" +
 	"\x04args\x18\x02 \x03(\tR\x04args\x12\x10\n" +
@@ -5114,7 +5137,8 @@ const file_nucleus_v1_nucleus_proto_rawDesc = "" +
 	"\x0fpublished_ports\x18\x1f \x03(\v2\x19.nucleus.v1.PublishedPortR\x0epublishedPorts\x12\x10\n" +
 	"\x03tty\x18( \x01(\bR\x03tty\x12=\n" +
 	"\rterminal_size\x18) \x01(\v2\x18.nucleus.v1.TerminalSizeR\fterminalSize\x12+\n" +
-	"\x11network_namespace\x182 \x01(\tR\x10networkNamespace\x1a>\n" +
+	"\x11network_namespace\x182 \x01(\tR\x10networkNamespace\x12\x10\n" +
+	"\x03pod\x183 \x01(\tR\x03pod\x1a>\n" +
 	"\x10AnnotationsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +

@@ -33,6 +33,7 @@ type ContainerOptions struct {
 	Workdir     string             // -w: spec.cwd
 	Hostname    string             // --hostname: spec.hostname
 	Network     string             // --network none|loopback|egress|host: spec.network
+	Pod         string             // --pod CONTAINER: spec.pod
 	Egress      client.EgressFlags // --egress, --allow-domain, --allow-cidr, --allow-port: spec.egress
 	Publish     []string           // -p [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp]: spec.published_ports
 	Secrets     []string           // --secret NAME=FILE: spec.secrets, FILE's bytes at /run/secrets/NAME
@@ -60,6 +61,7 @@ func addContainerFlags(fs *pflag.FlagSet, o *ContainerOptions) {
 	fs.StringVarP(&o.Workdir, "workdir", "w", "", "working directory inside the container (default /)")
 	fs.StringVar(&o.Hostname, "hostname", "", "hostname inside the sandbox")
 	fs.StringVar(&o.Network, "network", "", "network mode: none, loopback (gVisor netstack, loopback only), egress (outbound traffic by --egress), host, if nucleusd allows it, or ns:PATH to join an existing network namespace (root only; default none; egress with --egress, --allow-* or -p)")
+	fs.StringVar(&o.Pod, "pod", "", "run in the sandbox of CONTAINER (id or name), the pod's first container: share its network (localhost), limits and life")
 	fs.StringVar(&o.Egress.Mode, "egress", "", "outbound traffic on the egress network: none, all or allowlist (default allowlist with --allow-domain or --allow-cidr, else none)")
 	fs.StringArrayVar(&o.Egress.Domains, "allow-domain", nil, "domains the container may resolve and reach, e.g. pypi.org,*.pythonhosted.org (repeatable)")
 	fs.StringArrayVar(&o.Egress.CIDRs, "allow-cidr", nil, "address ranges the container may reach, e.g. 203.0.113.0/24 (repeatable)")
@@ -145,6 +147,7 @@ func (o *ContainerOptions) Spec(args []string, lookup client.LookupEnv) (*nucleu
 	if err := o.network(spec); err != nil {
 		return nil, err
 	}
+	spec.Pod = o.Pod
 	return spec, nil
 }
 
@@ -191,6 +194,9 @@ func lastWins(env []string) []string {
 func (o *ContainerOptions) network(spec *nucleusv1.ContainerSpec) error {
 	egress := o.Egress.Set() || len(o.Publish) > 0
 	mode := o.Network
+	if o.Pod != "" && mode == "" && !egress {
+		return nil // the pod's network (nucleusd refuses network flags for a member)
+	}
 	if path, ok := strings.CutPrefix(mode, "ns:"); ok {
 		// podman's --network ns:PATH: join an existing namespace.
 		if egress {

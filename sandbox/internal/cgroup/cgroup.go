@@ -156,6 +156,12 @@ func MemoryLimit(dir string) (uint64, error) {
 	return limit(dir, "memory.limit_in_bytes", "memory.max")
 }
 
+// MemoryUsage returns the memory the cgroup dir charges now (v1
+// memory.usage_in_bytes, v2 memory.current).
+func MemoryUsage(dir string) (uint64, error) {
+	return limit(dir, "memory.usage_in_bytes", "memory.current")
+}
+
 // PidsLimit returns the pids limit of the cgroup dir, 0 when unlimited.
 func PidsLimit(dir string) (uint64, error) { return limit(dir, "pids.max", "pids.max") }
 

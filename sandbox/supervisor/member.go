@@ -1,0 +1,116 @@
+package supervisor
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"go.uber.org/zap"
+	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/sandbox/runsc"
+)
+
+// A pod's member (Spec.Pod) runs in a sandbox that is not this supervisor's
+// child: the sandbox belongs to the pod's first container and its
+// supervisor. This one learns of its container's exit by asking the
+// sandbox (runsc wait, which the sandbox answers again until the container
+// is deleted), never reaps or kills the sandbox, and hands the container
+// its stdio when it starts: gVisor passes a member its stdio at start, not
+// at create.
+
+// member reports whether this supervisor's container is a pod's member.
+func (s *supervisor) member() bool { return s.spec.Pod != "" }
+
+// memberWaitRetries bounds the retries of a wait that failed while the
+// sandbox still lived (a control connection refused for a moment).
+const memberWaitRetries = 20
+
+// holdMemberStdio keeps o's files open until the member starts (they are
+// closed by the caller of create otherwise).
+func (s *supervisor) holdMemberStdio(o runsc.CreateOptions) {
+	for _, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
+		if f == nil {
+			continue
+		}
+		if d, err := unix.Dup(int(f.Fd())); err == nil {
+			unix.CloseOnExec(d)
+			switch f {
+			case o.Stdin:
+				s.memberIO.Stdin = os.NewFile(uintptr(d), "stdin")
+			case o.Stdout:
+				s.memberIO.Stdout = os.NewFile(uintptr(d), "stdout")
+			default:
+				s.memberIO.Stderr = os.NewFile(uintptr(d), "stderr")
+			}
+		}
+	}
+}
+
+// releaseMemberStdio closes the stdio held for the member's start.
+func (s *supervisor) releaseMemberStdio() {
+	for _, f := range []*os.File{s.memberIO.Stdin, s.memberIO.Stdout, s.memberIO.Stderr} {
+		if f != nil {
+			f.Close()
+		}
+	}
+	s.memberIO = runsc.CreateOptions{}
+}
+
+// startMember starts the created member with the stdio held for it.
+func (s *supervisor) startMember(ctx context.Context) error {
+	defer s.releaseMemberStdio()
+	return s.creator.StartWithStdio(ctx, s.spec.ID, s.memberIO)
+}
+
+// waitMember asks the sandbox for the member's wait status, then ends the
+// supervisor's wait. A sandbox that is gone (the pod's first container
+// ended, or the sandbox died) killed the member with it.
+func (s *supervisor) waitMember(sandboxPid int) {
+	var ws unix.WaitStatus
+	for attempt := 0; ; attempt++ {
+		st, err := s.creator.WaitStatus(context.Background(), s.spec.ID)
+		if err == nil {
+			ws = st
+			break
+		}
+		if unix.Kill(sandboxPid, 0) == nil && attempt < memberWaitRetries {
+			s.log.Warn("wait on the pod's sandbox failed; retrying", zap.Error(err))
+			time.Sleep(100 * time.Millisecond)
+			continue
+		}
+		s.log.Info("the pod's sandbox is gone", zap.Error(err))
+		ws = unix.WaitStatus(unix.SIGKILL)
+		break
+	}
+	if podEnded(sandboxPid) {
+		s.mu.Lock()
+		if s.intent.reason == "" {
+			s.intent = intent{reason: ReasonKilled, signal: unix.SIGKILL, message: "killed with its pod: the pod's first container ended"}
+		}
+		s.mu.Unlock()
+	}
+	s.memberGone(ws)
+}
+
+// podEnded reports whether the pod's sandbox process ends within a moment:
+// a member killed because its pod ended sees its sandbox go right after.
+func podEnded(sandboxPid int) bool {
+	for i := 0; i < 20; i++ {
+		if unix.Kill(sandboxPid, 0) != nil {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return false
+}
+
+// memberGone ends the supervisor's wait for the member, once: from its
+// wait, or for a member that was never started (there is no process to
+// wait for) from its kill.
+func (s *supervisor) memberGone(ws unix.WaitStatus) {
+	s.goneOnce.Do(func() {
+		close(s.dead)
+		s.ws <- ws
+	})
+}
