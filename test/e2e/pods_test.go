@@ -1,0 +1,247 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/internal/errdefs"
+)
+
+// member is a spec that joins pod.
+func member(pod, script string) *nucleusv1.ContainerSpec {
+	s := sh(script)
+	s.Pod = pod
+	return s
+}
+
+// runMember runs a member attached and returns its exit status and output.
+func runMember(t *testing.T, c *client.Client, ctx context.Context, spec *nucleusv1.ContainerSpec) (*nucleusv1.ExitStatus, string, string) {
+	t.Helper()
+	var out bytes.Buffer
+	st, id, err := c.Run(ctx, spec, client.RunOptions{Stdout: &out, Stderr: &out})
+	if err != nil {
+		t.Fatalf("run member of %s: %v", spec.GetPod(), err)
+	}
+	return st, id, out.String()
+}
+
+// podHTTPD is a pod's first container serving "pod-localhost" on
+// 127.0.0.1:8080 inside its sandbox.
+func podHTTPD(name string) *nucleusv1.ContainerSpec {
+	s := sh("mkdir -p /tmp/www && echo pod-localhost > /tmp/www/index.html && exec /usr/bin/busybox httpd -f -p 8080 -h /tmp/www")
+	s.Name, s.Network = name, "loopback"
+	return s
+}
+
+// TestE2EPods: containers run in another container's gVisor sandbox
+// (spec.pod): they reach it on localhost, keep their own output and exit
+// codes, can be exec'd into and sampled, die with the pod, and what gVisor
+// does to a whole sandbox (pause, checkpoint, update) is refused for them;
+// a nucleusd killed with -9 loses no member's exit; nothing is left on the
+// host afterwards.
+func TestE2EPods(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 4*time.Minute)
+
+	pod, err := c.RunDetached(ctx, podHTTPD("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The member reaches the pod's server on localhost, by the pod's name.
+	var st *nucleusv1.ExitStatus
+	var out string
+	for i := 0; i < 50; i++ { // httpd binds within a moment
+		spec := member("web", "/usr/bin/busybox wget -qO- http://127.0.0.1:8080/")
+		spec.AutoRemove = true
+		if st, _, out = runMember(t, c, ctx, spec); st.GetExitCode() == 0 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if st.GetExitCode() != 0 || strings.TrimSpace(out) != "pod-localhost" {
+		t.Fatalf("member's wget of the pod's localhost: exit %d, output %q; want 0, pod-localhost", st.GetExitCode(), out)
+	}
+
+	// Its own exit code, output and record: spec.pod names the pod by id,
+	// its pid is the pod's sandbox.
+	st, id, out := runMember(t, c, ctx, member(pod.GetId()[:12], "echo from-member; echo to-stderr >&2; exit 7"))
+	if st.GetExitCode() != 7 || st.GetReason() != "exited" || !strings.Contains(out, "from-member") || !strings.Contains(out, "to-stderr") {
+		t.Fatalf("member exit %+v output %q; want code 7, exited, both lines", st, out)
+	}
+	rec, err := c.Get(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rec.GetSpec().GetPod() != pod.GetId() {
+		t.Errorf("member's stored spec.pod %q, want the pod's id %s", rec.GetSpec().GetPod(), pod.GetId())
+	}
+	if _, err := c.Delete(ctx, id, false); err != nil {
+		t.Fatal(err)
+	}
+
+	// What a member may not set, what may not be a pod.
+	created, err := c.Create(ctx, sh("sleep 60"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	withNet, withRes := member("web", "true"), member("web", "true")
+	withNet.Network = "none"
+	withRes.Resources = &nucleusv1.Resources{MemoryBytes: 64 << 20}
+	for _, tc := range []struct {
+		what string
+		spec *nucleusv1.ContainerSpec
+		want error
+	}{
+		{"a member with a network", withNet, errdefs.ErrInvalidArgument},
+		{"a member with resources", withRes, errdefs.ErrInvalidArgument},
+		{"a pod that does not exist", member("nosuchpod", "true"), errdefs.ErrNotFound},
+		{"a pod that is only created", member(created.GetId(), "true"), errdefs.ErrFailedPrecondition},
+	} {
+		if _, err := c.RunDetached(ctx, tc.spec); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.what, err, tc.want)
+		}
+	}
+	if _, err := c.Delete(ctx, created.GetId(), true); err != nil {
+		t.Fatal(err)
+	}
+
+	// A live member: exec into it, sample it, and refusals for the pod.
+	side, err := c.RunDetached(ctx, member("web", "exec sleep 600"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.RunDetached(ctx, member(side.GetId(), "true")); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("a member as a pod: %v, want FailedPrecondition", err)
+	}
+	ex, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: side.GetId(), Args: []string{"/bin/cat", "/proc/1/cmdline"}})
+	if err != nil || !strings.HasPrefix(string(ex.GetStdout()), "sleep\x00600") {
+		t.Errorf("exec in the member: %v %q; want its own init (sleep 600)", err, ex.GetStdout())
+	}
+	var samples []*nucleusv1.ContainerStats
+	if err := c.Stats(ctx, &nucleusv1.StatsRequest{Ids: []string{"web", side.GetId()}}, func(s []*nucleusv1.ContainerStats) error { samples = s; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(samples) != 2 || samples[0].GetMemoryUsageBytes() == 0 || samples[1].GetMemoryUsageBytes() == 0 {
+		t.Errorf("stats of the pod and its member: %v; want two samples with memory", samples)
+	}
+	refusals := []struct {
+		what string
+		call func() error
+	}{
+		{"pause of the member", func() error { _, err := c.Pause(ctx, side.GetId()); return err }},
+		{"pause of the pod", func() error { _, err := c.Pause(ctx, "web"); return err }},
+		{"update of the member", func() error {
+			_, err := c.Update(ctx, side.GetId(), &nucleusv1.Resources{MemoryBytes: 128 << 20})
+			return err
+		}},
+		{"checkpoint of the pod", func() error { _, err := c.Checkpoint(ctx, "web", client.CheckpointOptions{LeaveRunning: true}); return err }},
+		{"checkpoint of the member", func() error {
+			_, err := c.Checkpoint(ctx, side.GetId(), client.CheckpointOptions{LeaveRunning: true})
+			return err
+		}},
+		{"forced removal of the pod with a live member", func() error { _, err := c.Delete(ctx, "web", true); return err }},
+	}
+	for _, r := range refusals {
+		if err := r.call(); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+			t.Errorf("%s: %v, want FailedPrecondition", r.what, err)
+		}
+	}
+	if got, _ := c.Get(ctx, "web"); got.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
+		t.Fatalf("the pod after the refusals: %v, want running", got.GetState())
+	}
+
+	// A member's timeout and stop end the member only.
+	timed := member("web", "sleep 600")
+	timed.Timeout = durationpb.New(time.Second)
+	st, _, _ = runMember(t, c, ctx, timed)
+	if st.GetReason() != "timeout" {
+		t.Errorf("member past its timeout: %+v, want reason timeout", st)
+	}
+	stopped, err := c.Stop(ctx, &nucleusv1.StopRequest{Id: side.GetId(), GracePeriod: durationpb.New(time.Second)})
+	if err != nil || stopped.GetExit().GetReason() != "killed" {
+		t.Fatalf("stop of the member: %v %+v", err, stopped.GetExit())
+	}
+	st, _, out = runMember(t, c, ctx, member("web", "/usr/bin/busybox wget -qO- http://127.0.0.1:8080/"))
+	if st.GetExitCode() != 0 || strings.TrimSpace(out) != "pod-localhost" {
+		t.Fatalf("the pod after its members' timeout and stop: exit %d %q; want it still serving", st.GetExitCode(), out)
+	}
+
+	// kill -9 of nucleusd while a member runs: its exit is recorded.
+	late, err := c.RunDetached(ctx, member("web", "sleep 2; echo late-line; exit 5"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Kill9()
+	time.Sleep(3 * time.Second)
+	d.Start()
+	c = d.Client()
+	w, err := c.Wait(ctx, late.GetId())
+	if err != nil || w.GetExit().GetExitCode() != 5 {
+		t.Fatalf("member that exited while nucleusd was down: %v %+v, want exit 5", err, w.GetExit())
+	}
+
+	// Members die with their pod, and say so.
+	var members []string
+	for i := 0; i < 8; i++ {
+		m, err := c.RunDetached(ctx, member("web", "sleep 600"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		members = append(members, m.GetId())
+	}
+	if _, err := c.Stop(ctx, &nucleusv1.StopRequest{Id: "web", GracePeriod: durationpb.New(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range members {
+		w, err := c.Wait(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e := w.GetExit(); e.GetExitCode() != 137 || !strings.Contains(e.GetMessage(), "pod") {
+			t.Errorf("member %s after its pod stopped: %+v, want 137 killed with its pod", id[:12], e)
+		}
+	}
+	if _, err := c.RunDetached(ctx, member("web", "true")); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("joining a stopped pod: %v, want FailedPrecondition", err)
+	}
+
+	// The exited pod goes first, its members after: nothing is left.
+	if _, err := c.Delete(ctx, "web", false); err != nil {
+		t.Fatalf("removing the exited pod: %v", err)
+	}
+	all, err := c.List(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ct := range all {
+		if _, err := c.Delete(ctx, ct.GetId(), true); err != nil {
+			t.Fatalf("removing %s: %v", ct.GetName(), err)
+		}
+	}
+	if left := waitNoLeftovers(d, 10*time.Second); len(left) > 0 {
+		t.Fatalf("left on the host: %v", left)
+	}
+	states, _ := filepath.Glob(filepath.Join(d.State, "runsc", "*"))
+	for _, s := range states {
+		if strings.Contains(s, "_sandbox:") {
+			t.Errorf("runsc state left: %s", s)
+		}
+	}
+	for _, id := range append(members, pod.GetId(), side.GetId(), late.GetId()) {
+		if _, err := os.Stat(filepath.Join("/sys/fs/cgroup/memory/nucleus", id)); err == nil {
+			t.Errorf("cgroup of %s left", id[:12])
+		}
+	}
+}
