@@ -35,7 +35,8 @@ var memberFields = []struct {
 }
 
 // planPod resolves spec.pod for caller: the running first container of a
-// pod, one of caller's own, whose sandbox the new container joins.
+// pod, one of caller's own (root may see others', not join them), whose
+// sandbox the new container joins.
 func (d *Daemon) planPod(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*store.Container, error) {
 	for _, f := range memberFields {
 		if f.set(spec) {
@@ -45,6 +46,10 @@ func (d *Daemon) planPod(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*
 	root, err := d.lookup(caller, spec.GetPod())
 	if err != nil {
 		return nil, fmt.Errorf("pod: %w", err)
+	}
+	if root.OwnerUID != uint32(caller.UID) {
+		// Root sees every container, but one sandbox holds one owner's.
+		return nil, errdefs.PermissionDenied("pod: container %s belongs to uid %d; a pod's members belong to its owner", root.Name, root.OwnerUID)
 	}
 	if root.Spec.GetPod() != "" {
 		return nil, errdefs.FailedPrecondition("pod: container %s is a member of the pod of %s; name the pod's first container", root.Name, shortID(root.Spec.GetPod()))

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"os"
 	"path/filepath"
@@ -146,7 +147,10 @@ func TestE2EPods(t *testing.T) {
 			_, err := c.Update(ctx, side.GetId(), &nucleusv1.Resources{MemoryBytes: 128 << 20})
 			return err
 		}},
-		{"checkpoint of the pod", func() error { _, err := c.Checkpoint(ctx, "web", client.CheckpointOptions{LeaveRunning: true}); return err }},
+		{"checkpoint of the pod", func() error {
+			_, err := c.Checkpoint(ctx, "web", client.CheckpointOptions{LeaveRunning: true})
+			return err
+		}},
 		{"checkpoint of the member", func() error {
 			_, err := c.Checkpoint(ctx, side.GetId(), client.CheckpointOptions{LeaveRunning: true})
 			return err
@@ -244,4 +248,82 @@ func TestE2EPods(t *testing.T) {
 			t.Errorf("cgroup of %s left", id[:12])
 		}
 	}
+}
+
+// TestE2EPodsOtherUID: a tenant cannot join another uid's pod, by id, id
+// prefix or name, nor get there through runsc's own annotations; root, who
+// sees every container, cannot join a tenant's pod either. A tenant's own
+// pod works, and its member shares the pod's user-namespace range (one
+// sandbox, one range) instead of taking a new one.
+func TestE2EPodsOtherUID(t *testing.T) {
+	d := tenantDaemon(t, "")
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 2*time.Minute)
+	rootPod, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Name: "rootpod", Args: []string{"/bin/sleep", "600"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cri := sh("true")
+	cri.Annotations = map[string]string{"io.kubernetes.cri.container-type": "container", "io.kubernetes.cri.sandbox-id": rootPod.GetId()}
+	r := asTenant(t, d,
+		childCall{Op: "create", Spec: member(rootPod.GetId(), "true")},
+		childCall{Op: "create", Spec: member(rootPod.GetId()[:8], "true")},
+		childCall{Op: "create", Spec: member("rootpod", "true")},
+		childCall{Op: "create", Spec: cri})
+	for i, want := range []string{"NotFound", "NotFound", "NotFound", "InvalidArgument"} {
+		if r[i].Kind != want {
+			t.Errorf("tenant call %d into root's pod: %+v, want %s", i, r[i], want)
+		}
+	}
+
+	mine := asTenant(t, d, childCall{Op: "create", Spec: &nucleusv1.ContainerSpec{Args: []string{"/bin/sleep", "600"}}}, childCall{Op: "start"})
+	if mine[0].Kind != "" || mine[1].Kind != "" {
+		t.Fatalf("tenant's pod: %+v", mine)
+	}
+	tpod := mine[0].ID
+	if _, err := c.RunDetached(ctx, member(tpod, "true")); !errors.Is(err, errdefs.ErrPermissionDenied) {
+		t.Errorf("root joining a tenant's pod: %v, want PermissionDenied", err)
+	}
+	m := asTenant(t, d, childCall{Op: "create", Spec: member(tpod, "echo tenant-member; exit 3")}, childCall{Op: "start"})
+	if m[0].Kind != "" || m[1].Kind != "" {
+		t.Fatalf("tenant's member: %+v", m)
+	}
+	w, err := c.Wait(ctx, m[0].ID)
+	if err != nil || w.GetExit().GetExitCode() != 3 {
+		t.Fatalf("tenant's member: %v %+v, want exit 3", err, w.GetExit())
+	}
+	pod, err := c.Get(ctx, tpod)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mem, err := c.Get(ctx, m[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	podMap, memMap := uidMappings(t, pod.GetBundle()), uidMappings(t, mem.GetBundle())
+	if podMap == "" || podMap != memMap {
+		t.Errorf("user namespace of the tenant's pod %q and of its member %q; want the pod's range, shared", podMap, memMap)
+	}
+	if u := pod.GetSpec().GetUserNamespace().GetUidMappings(); len(u) == 0 || u[0].GetHostId() == 0 {
+		t.Errorf("tenant's pod runs on host ids %v; want a range of its own", u)
+	}
+}
+
+// uidMappings is the linux.uidMappings of the bundle at dir, as JSON.
+func uidMappings(t *testing.T, dir string) string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spec struct {
+		Linux struct {
+			UIDMappings json.RawMessage `json:"uidMappings"`
+		} `json:"linux"`
+	}
+	if err := json.Unmarshal(data, &spec); err != nil {
+		t.Fatal(err)
+	}
+	return string(spec.Linux.UIDMappings)
 }
