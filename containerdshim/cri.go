@@ -23,10 +23,10 @@ func criContainerType(s *specs.Spec) string {
 
 // podNamespaces is the spec's linux section as the refusal checks see it:
 // a CRI pod container's joins of the pod's IPC, UTS and PID namespaces
-// (paths into the pause container's /proc/<pid>/ns) are dropped, since the
-// container runs in a gVisor sandbox of its own with namespaces of its own
-// (the pod's hostname still reaches it as /etc/hostname and its hostname
-// field). Every other spec is returned as is.
+// (paths into the pause container's /proc/<pid>/ns, host namespaces that
+// mean nothing inside gVisor) are dropped, since the container runs in the
+// pod's gVisor sandbox (PlacePod), whose kernel gives it the pod's hostname
+// and namespaces of its own. Every other spec is returned as is.
 func podNamespaces(s *specs.Spec) *specs.Linux {
 	if s == nil {
 		return nil

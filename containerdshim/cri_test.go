@@ -1,7 +1,6 @@
 package containerdshim
 
 import (
-	"context"
 	"errors"
 	"testing"
 
@@ -22,36 +21,32 @@ func criSpec(kind, netns string) *specs.Spec {
 	}
 }
 
-// TestJoinNetnsPod: the pause container records the pod's namespace and
-// joins nothing; the pod's container joins the recorded path (not the
-// pause task's /proc/<pid>/ns/net); outside CRI the spec's path is joined.
-func TestJoinNetnsPod(t *testing.T) {
-	ctx := context.Background()
+// TestPlacePod: the pause container joins the pod's network namespace; the
+// pod's container joins the pause container's sandbox (by its nucleusd
+// name), not the pause task's /proc/<pid>/ns/net, and sets no resources of
+// its own; outside CRI the spec's path is joined.
+func TestPlacePod(t *testing.T) {
 	pause := &nucleusv1.ContainerSpec{}
-	if err := JoinNetns(ctx, pause, criSpec(criSandbox, "/var/run/netns/cni-1"), "k8s.io", nil); err != nil {
+	if err := PlacePod(pause, criSpec(criSandbox, "/var/run/netns/cni-1"), "k8s.io"); err != nil {
 		t.Fatal(err)
 	}
-	if pause.GetNetworkNamespace() != "" || pause.GetLabels()[LabelPodNetns] != "/var/run/netns/cni-1" {
-		t.Fatalf("pause: network_namespace %q labels %v; want none joined and the path recorded", pause.GetNetworkNamespace(), pause.GetLabels())
+	if pause.GetNetworkNamespace() != "/var/run/netns/cni-1" || pause.GetPod() != "" {
+		t.Fatalf("pause: network_namespace %q pod %q; want the pod's namespace joined", pause.GetNetworkNamespace(), pause.GetPod())
 	}
-	var asked string
-	get := func(_ context.Context, name string) (*nucleusv1.Container, error) {
-		asked = name
-		return &nucleusv1.Container{Spec: pause}, nil
-	}
-	app := &nucleusv1.ContainerSpec{}
-	if err := JoinNetns(ctx, app, criSpec(criContainer, "/proc/42/ns/net"), "k8s.io", get); err != nil {
+	app := &nucleusv1.ContainerSpec{Resources: &nucleusv1.Resources{MemoryBytes: 1 << 30}}
+	if err := PlacePod(app, criSpec(criContainer, "/proc/42/ns/net"), "k8s.io"); err != nil {
 		t.Fatal(err)
 	}
-	if app.GetNetworkNamespace() != "/var/run/netns/cni-1" || asked != ContainerName("k8s.io", "sb1") {
-		t.Fatalf("app joins %q (asked for %q), want the pod's namespace from the pause container", app.GetNetworkNamespace(), asked)
+	if app.GetPod() != ContainerName("k8s.io", "sb1") || app.GetNetworkNamespace() != "" || app.GetResources() != nil {
+		t.Fatalf("app: pod %q network_namespace %q resources %v; want the pause container's sandbox only", app.GetPod(), app.GetNetworkNamespace(), app.GetResources())
 	}
-	noLabel := func(context.Context, string) (*nucleusv1.Container, error) { return &nucleusv1.Container{}, nil }
-	if err := JoinNetns(ctx, &nucleusv1.ContainerSpec{}, criSpec(criContainer, "/proc/42/ns/net"), "k8s.io", noLabel); !errors.Is(err, errdefs.ErrFailedPrecondition) {
-		t.Fatalf("pause without the label: %v, want FailedPrecondition", err)
+	orphan := criSpec(criContainer, "/proc/42/ns/net")
+	delete(orphan.Annotations, criSandboxIDKey)
+	if err := PlacePod(&nucleusv1.ContainerSpec{}, orphan, "k8s.io"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("CRI container without a sandbox id: %v, want InvalidArgument", err)
 	}
 	plain := &nucleusv1.ContainerSpec{}
-	if err := JoinNetns(ctx, plain, &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.NetworkNamespace, Path: "/run/netns/x"}}}}, "default", nil); err != nil || plain.GetNetworkNamespace() != "/run/netns/x" {
+	if err := PlacePod(plain, &specs.Spec{Linux: &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.NetworkNamespace, Path: "/run/netns/x"}}}}, "default"); err != nil || plain.GetNetworkNamespace() != "/run/netns/x" {
 		t.Fatalf("non-CRI task: %q, %v", plain.GetNetworkNamespace(), err)
 	}
 }

@@ -80,7 +80,7 @@ func (s *Service) Create(ctx context.Context, r *taskapi.CreateTaskRequest) (_ *
 	if err != nil {
 		return nil, rpcError(fmt.Errorf("task %s: %w", r.ID, err))
 	}
-	if err := JoinNetns(ctx, cs, spec, s.namespace, s.nucleus.Get); err != nil {
+	if err := PlacePod(cs, spec, s.namespace); err != nil {
 		return nil, rpcError(err)
 	}
 	mounted, err := mountRootfs(r.Rootfs, cs.GetRootfs())

@@ -65,7 +65,6 @@ type Task struct {
 	Bundle    string // absolute; its rootfs/ is the task's root
 	Spec      *specs.Spec
 	Stdin     bool // containerd passed a stdin FIFO
-	// NetnsPath, when set, is handed to Hooks.JoinNetns.
 }
 
 // MapSpec turns a task's OCI spec into a nucleusd ContainerSpec, or an

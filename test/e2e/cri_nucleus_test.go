@@ -17,11 +17,11 @@ import (
 // pod and a container in it under nucleusd; the container has the pod's
 // CNI address (the pod's namespace joined) and the mounts kubelet would
 // pass (a read-only token dir, a termination-log file under /dev, the CRI
-// plugin's /etc/hosts); crictl exec and crictl logs work; a second
-// container of the pod is refused with a clear message (one sandbox per
-// container: the pod's network went to the first); removing the pod
-// leaves nothing on the host: no nucleusd record, mount, cgroup or
-// network namespace.
+// plugin's /etc/hosts); crictl exec and crictl logs work; a sidecar in the
+// same pod shares the pod's gVisor sandbox (the app reaches it on
+// localhost, both have the pod's address); removing the pod leaves
+// nothing on the host: no nucleusd record, mount, cgroup or network
+// namespace.
 func TestE2ECRINucleus(t *testing.T) {
 	n := newCRINode(t)
 	binary(t, "containerd-shim-nucleus-v2")
@@ -81,10 +81,21 @@ func TestE2ECRINucleus(t *testing.T) {
 		t.Errorf("the read-only token dir was writable: %q", out)
 	}
 
-	// A second container of the pod: refused at start, with the reason.
-	side := strings.TrimSpace(n.crictlOK("create", pod, n.containerConfig("side", "sleep 600"), podCfg))
-	if out, errOut, code := n.crictl("start", side); code == 0 || !strings.Contains(out+errOut, "no interface with an address") {
-		t.Errorf("start of a second container in the pod: exit %d, %q; want a refusal naming the taken network", code, out+errOut)
+	// A sidecar in the same pod: one gVisor sandbox, so the app reaches it
+	// on localhost and both have the pod's address.
+	side := strings.TrimSpace(n.crictlOK("create", pod, n.containerConfig("side",
+		"mkdir -p /tmp/www && echo from-the-sidecar > /tmp/www/index.html && exec /bin/busybox httpd -f -p 8080 -h /tmp/www"), podCfg))
+	n.crictlOK("start", side)
+	var got string
+	for i := 0; i < 50 && !strings.Contains(got, "from-the-sidecar"); i++ {
+		got, _, _ = n.crictl("exec", ctr, "/bin/busybox", "wget", "-qO-", "http://127.0.0.1:8080/")
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(got, "from-the-sidecar") {
+		t.Errorf("the app's wget of the sidecar on localhost: %q, want from-the-sidecar", got)
+	}
+	if out := n.crictlOK("exec", side, "/bin/busybox", "ip", "-4", "addr"); !strings.Contains(out, "10.88.77.") {
+		t.Errorf("the sidecar's addresses:\n%s\nwant the pod's address in %s", out, criSubnet)
 	}
 
 	list, err := d.Client().List(context.Background(), &nucleusv1.ListRequest{})
@@ -95,8 +106,19 @@ func TestE2ECRINucleus(t *testing.T) {
 	for _, c := range list {
 		ids = append(ids, c.GetId())
 	}
-	if len(list) != 2 {
-		t.Errorf("nucleusd lists %d containers, want 2 (the pod's pause and app)", len(list))
+	if len(list) != 3 {
+		t.Errorf("nucleusd lists %d containers, want 3 (the pod's pause, app and sidecar)", len(list))
+	}
+	var pause string
+	for _, c := range list {
+		if c.GetSpec().GetPod() == "" {
+			pause = c.GetId()
+		}
+	}
+	for _, c := range list {
+		if c.GetId() != pause && c.GetSpec().GetPod() != pause {
+			t.Errorf("container %s is in pod %q, want the pause container's sandbox %s", c.GetName(), c.GetSpec().GetPod(), pause)
+		}
 	}
 
 	n.crictlOK("stopp", pod)
