@@ -355,18 +355,29 @@ type cliTourLine struct {
 // cliReadmeTour returns the lines of the README's "A short tour" sh block.
 func cliReadmeTour(t *testing.T) []cliTourLine {
 	t.Helper()
+	lines := cliReadmeBlock(t, "## A short tour")
+	if len(lines) < 10 {
+		t.Fatalf("README tour: only %d lines: %q", len(lines), lines)
+	}
+	return lines
+}
+
+// cliReadmeBlock returns the lines of the first sh block of the README
+// after the text marker.
+func cliReadmeBlock(t *testing.T, marker string) []cliTourLine {
+	t.Helper()
 	b, err := os.ReadFile(filepath.Join(testutil.RepoRoot(t), "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, rest, found := strings.Cut(string(b), "## A short tour")
+	_, rest, found := strings.Cut(string(b), marker)
 	if !found {
-		t.Fatal(`README.md has no "## A short tour"`)
+		t.Fatalf("README.md has no %q", marker)
 	}
 	_, rest, found = strings.Cut(rest, "```sh\n")
 	block, _, closed := strings.Cut(rest, "```")
 	if !found || !closed {
-		t.Fatal("README.md's tour has no ```sh block")
+		t.Fatalf("README.md has no ```sh block after %q", marker)
 	}
 	comment := regexp.MustCompile(`\s+#\s*(.*)$`)
 	number := regexp.MustCompile(`^\d+$`)
@@ -384,9 +395,6 @@ func cliReadmeTour(t *testing.T) []cliTourLine {
 		}
 		tl.cmd = l
 		lines = append(lines, tl)
-	}
-	if len(lines) < 10 {
-		t.Fatalf("README tour: only %d lines: %q", len(lines), lines)
 	}
 	return lines
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -326,4 +327,50 @@ func uidMappings(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return string(spec.Linux.UIDMappings)
+}
+
+// TestE2ECLIReadmePods runs the README's pods block as written (with
+// nucleusctl on PATH): the member reaches the pod's server on localhost,
+// the sidecar dies with the pod (137), and the removals leave no record.
+func TestE2ECLIReadmePods(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	lines := cliReadmeBlock(t, "Pods: containers that share one gVisor sandbox")
+	env := append(os.Environ(), "PATH="+filepath.Dir(binary(t, "nucleusctl"))+":"+os.Getenv("PATH"),
+		"NUCLEUS_ADDRESS=unix://"+d.Socket)
+	wants := 0
+	for _, l := range lines {
+		var out, errb string
+		code := -1
+		// The server binds within a moment of its start: the one line
+		// that talks to it may run a few times.
+		for try := 0; try < 20; try++ {
+			cmd := exec.Command("/bin/sh", "-c", l.cmd)
+			cmd.Env = env
+			out, errb, code = cliRun(t, cmd)
+			if code == 0 || !strings.Contains(l.cmd, "wget") {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		want := l.want
+		if strings.Contains(l.cmd, "wget") {
+			want = "ok\n"
+		}
+		if code != 0 && !strings.Contains(l.cmd, "nucleusctl wait") {
+			t.Fatalf("README pods line %q: exit %d, stdout %q, stderr %q", l.cmd, code, out, errb)
+		}
+		if want != "" {
+			wants++
+			if out != want {
+				t.Errorf("README pods line %q: stdout %q, want %q", l.cmd, out, want)
+			}
+		}
+	}
+	if wants != 2 {
+		t.Errorf("the README's pods block promised %d outputs; the test expects the wget's and the wait's", wants)
+	}
+	if left, err := d.Client().List(context.Background(), nil); err != nil || len(left) != 0 {
+		t.Errorf("records after the block's rm: %v %v", left, err)
+	}
 }
