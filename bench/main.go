@@ -68,7 +68,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.scaleN, "scale", 200, "running sandboxes for the stats-at-scale and restart figures")
 	fs.IntVar(&c.records, "records", 200, "container records for the control-plane figure")
 	fs.IntVar(&c.loadPairs, "load-pairs", 10, "start-latency pairs, idle and under load")
-	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,load,density,burst,files,control,unpack,image,ctr,snapshots,net,scale,abuse", "figures to run, comma-separated")
+	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,pods,load,density,burst,files,control,unpack,image,ctr,snapshots,net,scale,abuse", "figures to run, comma-separated")
 	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
 	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
 	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "directory (absolute) where nucleusd and every supervisor write a Go CPU profile (one file per process; merge with `go tool pprof -top DIR/supervisor-*.pprof`); empty: none")
@@ -215,6 +215,7 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 		{"breakdown", breakdownFigure},
 		{"leads", leadsFigure},
 		{"exec", execFigure},
+		{"pods", podsFigure}, // a run into a running sandbox
 		{"density", densityFigures}, // with "load": start latency idle and with the sandboxes running
 		{"burst", burstFigure},
 		{"snapshots", snapshotsFigure},

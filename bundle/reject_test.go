@@ -66,6 +66,8 @@ func TestRejections(t *testing.T) {
 		{name: "empty id", id: "-", kind: errdefs.ErrInvalidArgument, parts: []string{"container id"}},
 		{name: "id with slash", id: "a/b", kind: errdefs.ErrInvalidArgument, parts: []string{"container id"}},
 		{name: "id dotdot", id: "..", kind: errdefs.ErrInvalidArgument},
+		{name: "pod with a slash", mut: func(r *Request, _ *Policy, _ *Paths) { r.Pod = "../x" }, kind: errdefs.ErrInvalidArgument, parts: []string{"pod", "sandbox id"}},
+		{name: "pod with a NUL", mut: func(r *Request, _ *Policy, _ *Paths) { r.Pod = "a\x00b" }, kind: errdefs.ErrInvalidArgument, parts: []string{"pod"}},
 		{name: "no args", mut: func(r *Request, _ *Policy, _ *Paths) { r.Args = nil }, kind: errdefs.ErrInvalidArgument, parts: []string{"args"}},
 		{name: "empty arg0", mut: func(r *Request, _ *Policy, _ *Paths) { r.Args = []string{""} }, kind: errdefs.ErrInvalidArgument, parts: []string{"args[0]"}},
 		{name: "too many args", mut: func(r *Request, p *Policy, _ *Paths) { p.MaxArgs = 2 }, kind: errdefs.ErrInvalidArgument, parts: []string{"3 entries", "at most 2"}},

@@ -186,3 +186,23 @@ func TestHostLayout(t *testing.T) {
 		}
 	})
 }
+
+// TestPodAnnotations: a request with Pod carries runsc's grouping
+// annotations (beside the caller's own), one without carries none.
+func TestPodAnnotations(t *testing.T) {
+	fakeHost(t)
+	req := sh()
+	req.Annotations = map[string]string{"com.example.k": "v"}
+	req.Pod = "fedcba9876543210fedcba9876543210"
+	spec := mustBuild(t, req, nil)
+	want := map[string]string{"com.example.k": "v", criContainerTypeKey: "container", criSandboxIDKey: req.Pod}
+	for k, v := range want {
+		if spec.Annotations[k] != v {
+			t.Errorf("annotation %s = %q, want %q (all: %v)", k, spec.Annotations[k], v, spec.Annotations)
+		}
+	}
+	plain := mustBuild(t, sh(), nil)
+	if _, ok := plain.Annotations[criSandboxIDKey]; ok {
+		t.Errorf("a request without Pod carries %v", plain.Annotations)
+	}
+}

@@ -32,13 +32,12 @@ var checks = []check{
 	{"pod", checkPod},
 }
 
-// podID is a sandbox id as the daemon makes them (runsc matches ids by
-// prefix, so only full ids are taken).
-var podID = regexp.MustCompile(`^[0-9a-f]{32}$`)
+// podID is a runsc container id (nucleusd's are 32 hex digits).
+var podID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$`)
 
 func checkPod(req *Request, _ *Policy) error {
 	if req.Pod != "" && !podID.MatchString(req.Pod) {
-		return errdefs.InvalidArgument("pod %.80q is not a sandbox id (32 lowercase hex digits)", req.Pod)
+		return errdefs.InvalidArgument("pod %.80q is not a sandbox id", req.Pod)
 	}
 	return nil
 }

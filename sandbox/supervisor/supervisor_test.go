@@ -204,6 +204,11 @@ func TestSpecValidation(t *testing.T) {
 	if err := good.Validate(); err != nil {
 		t.Fatal(err)
 	}
+	member := good
+	member.Pod = strings.Repeat("f", 32)
+	if err := member.Validate(); err != nil {
+		t.Fatalf("a pod's member: %v", err)
+	}
 	for name, mutate := range map[string]func(*Spec){
 		"short id":       func(s *Spec) { s.ID = "abc" },
 		"upper id":       func(s *Spec) { s.ID = strings.ToUpper(testID) },
@@ -211,6 +216,11 @@ func TestSpecValidation(t *testing.T) {
 		"long socket":    func(s *Spec) { s.Dir = "/" + strings.Repeat("x", 100) },
 		"negative time":  func(s *Spec) { s.Timeout = -1 },
 		"relative image": func(s *Spec) { s.Restore = &runsc.RestoreOptions{ImagePath: "img"} },
+		"pod not an id":  func(s *Spec) { s.Pod = "../x" },
+		"its own pod":    func(s *Spec) { s.Pod = s.ID },
+		"restored member": func(s *Spec) {
+			s.Pod, s.Restore = strings.Repeat("f", 32), &runsc.RestoreOptions{ImagePath: "/img"}
+		},
 	} {
 		s := good
 		mutate(&s)
