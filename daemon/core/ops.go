@@ -33,7 +33,7 @@ func (d *Daemon) transition(ctx context.Context, caller auth.Identity, idOrName 
 		return nil, errdefs.FailedPrecondition("container %s is %s; it must be %s", c.Name, stateName(c.State), stateName(from))
 	}
 	if ev == nucleusv1.EventType_EVENT_TYPE_PAUSED {
-		if err := d.refuseForPod(c, "pause"); err != nil {
+		if err := d.refuseForPod(c, "pause", false); err != nil {
 			return nil, err
 		}
 	}

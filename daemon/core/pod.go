@@ -69,8 +69,15 @@ func shortID(id string) string { return id[:min(12, len(id))] }
 // liveMembers are the names of the members of pod that have not exited
 // (a member being created counts).
 func (d *Daemon) liveMembers(pod string) ([]string, error) {
+	return d.members(pod, func(c *store.Container) bool {
+		return live(c.State) || c.State == nucleusv1.ContainerState_CONTAINER_STATE_CREATING
+	})
+}
+
+// members are the names of the members of pod that keep.
+func (d *Daemon) members(pod string, keep func(*store.Container) bool) ([]string, error) {
 	recs, err := d.store.ViewContainers(func(c *store.Container) bool {
-		return c.Spec.GetPod() == pod && (live(c.State) || c.State == nucleusv1.ContainerState_CONTAINER_STATE_CREATING)
+		return c.Spec.GetPod() == pod && keep(c)
 	})
 	if err != nil {
 		return nil, err
@@ -83,12 +90,17 @@ func (d *Daemon) liveMembers(pod string) ([]string, error) {
 }
 
 // refuseForPod refuses op on c when c is a pod's member, or a pod's first
-// container with live members: gVisor does op to a whole sandbox.
-func (d *Daemon) refuseForPod(c *store.Container, op string) error {
+// container with live members (any members with anyMember: an exited
+// member stays in the sandbox's state until it is removed): gVisor does op
+// to a whole sandbox.
+func (d *Daemon) refuseForPod(c *store.Container, op string, anyMember bool) error {
 	if c.Spec.GetPod() != "" {
 		return errdefs.FailedPrecondition("container %s is a member of the pod of %s: %s applies to a whole sandbox, so it is refused for a member", c.Name, shortID(c.Spec.GetPod()), op)
 	}
 	members, err := d.liveMembers(c.ID)
+	if anyMember {
+		members, err = d.members(c.ID, func(*store.Container) bool { return true })
+	}
 	if err != nil {
 		return err
 	}

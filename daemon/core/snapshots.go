@@ -107,7 +107,7 @@ func (d *Daemon) Checkpoint(ctx context.Context, caller auth.Identity, idOrName 
 // the caller holds, and seals it (now, or in the background). On an error
 // before the record is committed nothing is kept.
 func (d *Daemon) checkpointLocked(ctx context.Context, c *store.Container, id, name string, o CheckpointOptions) (*snapshots.Record, error) {
-	if err := d.refuseForPod(c, "checkpoint"); err != nil {
+	if err := d.refuseForPod(c, "checkpoint", true); err != nil {
 		return nil, err
 	}
 	if c.State != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {

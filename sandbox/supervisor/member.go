@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"go.uber.org/zap"
 	"golang.org/x/sys/unix"
 
@@ -103,6 +104,49 @@ func podEnded(sandboxPid int) bool {
 		time.Sleep(10 * time.Millisecond)
 	}
 	return false
+}
+
+// watchPodWhileCreated ends a member that was created but not started
+// when its pod's sandbox ends first: nothing else would tell it (there is
+// no process of its own to wait for yet). It stops watching once the
+// member has started or ended.
+func (s *supervisor) watchPodWhileCreated(sandboxPid int) {
+	fd, err := unix.PidfdOpen(sandboxPid, 0)
+	if err != nil {
+		s.log.Warn("pidfd_open of the pod's sandbox", zap.Int("sandbox_pid", sandboxPid), zap.Error(err))
+		return
+	}
+	defer unix.Close(fd)
+	for {
+		s.mu.Lock()
+		created := s.state == specs.StateCreated
+		s.mu.Unlock()
+		if !created {
+			return
+		}
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 500)
+		if err == unix.EINTR || (err == nil && n == 0) {
+			continue
+		}
+		if err != nil {
+			s.log.Warn("poll on the pod's sandbox", zap.Error(err))
+			return
+		}
+		break // the sandbox has exited
+	}
+	s.startMu.Lock() // no start is under way: it would report its own failure
+	defer s.startMu.Unlock()
+	s.mu.Lock()
+	created := s.state == specs.StateCreated
+	if created && s.intent.reason == "" {
+		s.intent = intent{reason: ReasonKilled, signal: unix.SIGKILL, message: "killed with its pod before it started: the pod's first container ended"}
+	}
+	s.mu.Unlock()
+	if created {
+		s.log.Info("the pod's sandbox ended before this member started")
+		s.memberGone(unix.WaitStatus(unix.SIGKILL))
+	}
 }
 
 // memberGone ends the supervisor's wait for the member, once: from its

@@ -266,6 +266,8 @@ func (s *supervisor) createWith(o runsc.CreateOptions) error {
 		go s.waitSandbox(pid)
 	case o.Start:
 		go s.waitMember(pid)
+	default:
+		go s.watchPodWhileCreated(pid)
 	}
 	return nil
 }

@@ -206,6 +206,13 @@ func TestE2EPods(t *testing.T) {
 		}
 		members = append(members, m.GetId())
 	}
+	// One created and never started: it has no process, and still ends
+	// with its pod.
+	unstarted, err := c.Create(ctx, member("web", "true"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	members = append(members, unstarted.GetId())
 	if _, err := c.Stop(ctx, &nucleusv1.StopRequest{Id: "web", GracePeriod: durationpb.New(time.Second)}); err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +227,9 @@ func TestE2EPods(t *testing.T) {
 	}
 	if _, err := c.RunDetached(ctx, member("web", "true")); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Errorf("joining a stopped pod: %v, want FailedPrecondition", err)
+	}
+	if _, err := c.Checkpoint(ctx, "web", client.CheckpointOptions{}); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("checkpoint of a stopped pod with exited members: %v, want FailedPrecondition", err)
 	}
 
 	// The exited pod goes first, its members after: nothing is left.
