@@ -84,7 +84,12 @@ func (s *supervisor) waitMember(sandboxPid int) {
 		ws = unix.WaitStatus(unix.SIGKILL)
 		break
 	}
-	if podEnded(sandboxPid) {
+	s.mu.Lock()
+	unexplained := s.intent.reason == "" && !s.sentKill
+	s.mu.Unlock()
+	// A SIGKILL nobody here sent: was it the pod ending? (Only then is the
+	// sandbox watched for a moment; a plain exit is reported at once.)
+	if unexplained && killedBySIGKILL(ws) && podEnded(sandboxPid) {
 		s.mu.Lock()
 		if s.intent.reason == "" {
 			s.intent = intent{reason: ReasonKilled, signal: unix.SIGKILL, message: "killed with its pod: the pod's first container ended"}
@@ -92,6 +97,12 @@ func (s *supervisor) waitMember(sandboxPid int) {
 		s.mu.Unlock()
 	}
 	s.memberGone(ws)
+}
+
+// killedBySIGKILL: a wait status of death by SIGKILL, or runsc wait's
+// exit code for it.
+func killedBySIGKILL(ws unix.WaitStatus) bool {
+	return (ws.Signaled() && ws.Signal() == unix.SIGKILL) || (ws.Exited() && ws.ExitStatus() == 128+int(unix.SIGKILL))
 }
 
 // podEnded reports whether the pod's sandbox process ends within a moment:

@@ -120,7 +120,7 @@ func TestE2EPods(t *testing.T) {
 	}
 
 	// A live member: exec into it, sample it, and refusals for the pod.
-	side, err := c.RunDetached(ctx, member("web", "exec sleep 600"))
+	side, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Pod: "web", Args: []string{"/bin/sleep", "600"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestE2EPods(t *testing.T) {
 		t.Errorf("a member as a pod: %v, want FailedPrecondition", err)
 	}
 	ex, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: side.GetId(), Args: []string{"/bin/cat", "/proc/1/cmdline"}})
-	if err != nil || !strings.HasPrefix(string(ex.GetStdout()), "sleep\x00600") {
+	if err != nil || string(ex.GetStdout()) != "/bin/sleep\x00600\x00" {
 		t.Errorf("exec in the member: %v %q; want its own init (sleep 600)", err, ex.GetStdout())
 	}
 	var samples []*nucleusv1.ContainerStats
