@@ -215,7 +215,7 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 		{"breakdown", breakdownFigure},
 		{"leads", leadsFigure},
 		{"exec", execFigure},
-		{"pods", podsFigure}, // a run into a running sandbox
+		{"pods", podsFigure},        // a run into a running sandbox
 		{"density", densityFigures}, // with "load": start latency idle and with the sandboxes running
 		{"burst", burstFigure},
 		{"snapshots", snapshotsFigure},
