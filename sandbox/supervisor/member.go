@@ -75,7 +75,7 @@ func (s *supervisor) waitMember(sandboxPid int) {
 			ws = st
 			break
 		}
-		if unix.Kill(sandboxPid, 0) == nil && attempt < memberWaitRetries {
+		if !exitsWithin(sandboxPid, 0) && attempt < memberWaitRetries {
 			s.log.Warn("wait on the pod's sandbox failed; retrying", zap.Error(err))
 			time.Sleep(100 * time.Millisecond)
 			continue
@@ -89,7 +89,7 @@ func (s *supervisor) waitMember(sandboxPid int) {
 	s.mu.Unlock()
 	// A SIGKILL nobody here sent: was it the pod ending? (Only then is the
 	// sandbox watched for a moment; a plain exit is reported at once.)
-	if unexplained && killedBySIGKILL(ws) && podEnded(sandboxPid) {
+	if unexplained && killedBySIGKILL(ws) && exitsWithin(sandboxPid, 200*time.Millisecond) {
 		s.mu.Lock()
 		if s.intent.reason == "" {
 			s.intent = intent{reason: ReasonKilled, signal: unix.SIGKILL, message: "killed with its pod: the pod's first container ended"}
@@ -105,16 +105,29 @@ func killedBySIGKILL(ws unix.WaitStatus) bool {
 	return (ws.Signaled() && ws.Signal() == unix.SIGKILL) || (ws.Exited() && ws.ExitStatus() == 128+int(unix.SIGKILL))
 }
 
-// podEnded reports whether the pod's sandbox process ends within a moment:
-// a member killed because its pod ended sees its sandbox go right after.
-func podEnded(sandboxPid int) bool {
-	for i := 0; i < 20; i++ {
-		if unix.Kill(sandboxPid, 0) != nil {
-			return true
-		}
-		time.Sleep(10 * time.Millisecond)
+// exitsWithin reports whether the pod's sandbox process has exited, or
+// does within d: a member killed because its pod ended sees its sandbox go
+// right after. A zombie has exited (the sandbox is not this process's
+// child: when its own supervisor is gone, whoever reaps it may take a
+// while), which its pidfd tells and kill(pid, 0) does not.
+func exitsWithin(sandboxPid int, d time.Duration) bool {
+	fd, err := unix.PidfdOpen(sandboxPid, 0)
+	if err != nil {
+		return true // no such process
 	}
-	return false
+	defer unix.Close(fd)
+	deadline := time.Now().Add(d)
+	for {
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(max(time.Until(deadline), 0)/time.Millisecond))
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return false
+		}
+		return n > 0
+	}
 }
 
 // watchPodWhileCreated ends a member that was created but not started

@@ -8,7 +8,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -382,5 +384,81 @@ func TestE2ECLIReadmePods(t *testing.T) {
 	}
 	if left, err := d.Client().List(context.Background(), nil); err != nil || len(left) != 0 {
 		t.Errorf("records after the block's rm: %v %v", left, err)
+	}
+}
+
+// supervisorPid is the pid of container id's supervisor.
+func supervisorPid(t *testing.T, d *Daemon, id string) int {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(d.State, "supervisors", id, "supervisor.pid"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(raw)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pid
+}
+
+// TestE2EPodsSupervisorKill9: kill -9 of the pod's supervisor leaves the
+// sandbox running and every member's own supervisor recording its exit;
+// ending the unsupervised pod still ends its members, with the reason;
+// kill -9 of a member's supervisor touches neither the pod nor the other
+// members. Nothing is left once all are removed.
+func TestE2EPodsSupervisorKill9(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 2*time.Minute)
+	pod, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Name: "p", Args: []string{"/bin/sleep", "600"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(script string) string {
+		t.Helper()
+		m, err := c.RunDetached(ctx, member("p", script))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m.GetId()
+	}
+	waiter, short, orphan := run("sleep 600"), run("sleep 2; exit 4"), run("sleep 600")
+
+	kill9 := func(id string) {
+		t.Helper()
+		pid := supervisorPid(t, d, id)
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+		if !waitFor(10*time.Second, func() bool { return syscall.Kill(pid, 0) != nil || isZombie(pid) }) {
+			t.Fatalf("supervisor %d outlived SIGKILL", pid)
+		}
+	}
+	kill9(orphan)
+	kill9(pod.GetId())
+	w, err := c.Wait(ctx, short)
+	if err != nil || w.GetExit().GetExitCode() != 4 {
+		t.Fatalf("member after its pod's supervisor died: %v %+v, want its own exit 4", err, w.GetExit())
+	}
+	if got, err := c.Get(ctx, waiter); err != nil || got.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
+		t.Fatalf("the other member: %v %v, want running", got.GetState(), err)
+	}
+	if err := c.Kill(ctx, pod.GetId(), uint32(syscall.SIGKILL)); err != nil {
+		t.Fatal(err)
+	}
+	w, err = c.Wait(ctx, waiter)
+	if err != nil || w.GetExit().GetExitCode() != 137 || !strings.Contains(w.GetExit().GetMessage(), "pod") {
+		t.Fatalf("member of the killed unsupervised pod: %v %+v, want 137 killed with its pod", err, w.GetExit())
+	}
+	recWaitState(t, c, pod.GetId(), recExited, 30*time.Second)
+	recWaitState(t, c, orphan, recExited, 30*time.Second)
+	for _, id := range []string{pod.GetId(), waiter, short, orphan} {
+		if _, err := c.Delete(ctx, id, true); err != nil {
+			t.Fatalf("remove %s: %v", id[:12], err)
+		}
+	}
+	if left := waitNoLeftovers(d, 20*time.Second); len(left) > 0 {
+		t.Fatalf("left on the host: %v", left)
 	}
 }
