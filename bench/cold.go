@@ -21,7 +21,11 @@ var trueArgs = []string{"/bin/true"}
 // `nucleusctl run --rm` does, minus the CLI process. It returns once the
 // exit status is in, which is after the container was removed.
 func (e *env) clientRun(ctx context.Context, args []string) (time.Duration, error) {
-	spec := &nucleusv1.ContainerSpec{Args: args, AutoRemove: true}
+	return e.clientRunSpec(ctx, &nucleusv1.ContainerSpec{Args: args, AutoRemove: true})
+}
+
+// clientRunSpec is clientRun of spec.
+func (e *env) clientRunSpec(ctx context.Context, spec *nucleusv1.ContainerSpec) (time.Duration, error) {
 	start := time.Now()
 	ex, id, err := e.c.Run(ctx, spec, client.RunOptions{})
 	d := time.Since(start)

@@ -9,7 +9,6 @@ import (
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/bundle"
-	"nucleus.dev/nucleus/client"
 )
 
 // podsFigure times a run-to-exit of /bin/true as one more container in a
@@ -47,17 +46,7 @@ func podsFigure(ctx context.Context, e *env) ([]*Figure, error) {
 
 // memberRun is clientRun of /bin/true in pod's sandbox.
 func (e *env) memberRun(ctx context.Context, pod string) (time.Duration, error) {
-	spec := &nucleusv1.ContainerSpec{Args: trueArgs, AutoRemove: true, Pod: pod}
-	start := time.Now()
-	ex, id, err := e.c.Run(ctx, spec, client.RunOptions{})
-	d := time.Since(start)
-	if err != nil {
-		return d, fmt.Errorf("client run %s in pod %s: %w", id, pod, err)
-	}
-	if ex.GetExitCode() != 0 {
-		return d, fmt.Errorf("client run %s in pod %s: exit %d (%s: %s)", id, pod, ex.GetExitCode(), ex.GetReason(), ex.GetMessage())
-	}
-	return d, nil
+	return e.clientRunSpec(ctx, &nucleusv1.ContainerSpec{Args: trueArgs, AutoRemove: true, Pod: pod})
 }
 
 // runMember times `runsc run` of args as one more container in the raw
