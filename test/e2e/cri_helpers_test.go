@@ -30,7 +30,8 @@ const (
 	criSubnet     = "10.88.77.0/24" // the pods' bridge, inside the node namespace only
 )
 
-// criNode is Debian's containerd with its CRI plugin, started by a test on
+// criNode is Debian's containerd (or NUCLEUS_E2E_CONTAINERD's, with
+// NUCLEUS_E2E_CTR's ctr) with its CRI plugin, started by a test on
 // a private root, state and socket inside a network namespace of its own
 // (the "node"): the CNI bridge, the pods' veths and containerd's streaming
 // server live there, so no packet leaves the machine and the host's
@@ -51,7 +52,7 @@ func newCRINode(t *testing.T) *criNode {
 	t.Helper()
 	testutil.E2E(t)
 	testutil.RequireRoot(t, "containerd's CRI plugin makes namespaces, mounts and cgroups")
-	for _, tool := range []string{"containerd", "ctr", "nsenter"} {
+	for _, tool := range []string{containerdBin(), ctrBin(), "nsenter"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			testutil.Unavailable(t, tool+" is needed (apt-get install containerd util-linux): "+err.Error())
 		}
@@ -154,7 +155,7 @@ func (n *criNode) start(nucleusSocket string) {
 		n.t.Fatal(err)
 	}
 	n.log = logf
-	n.cmd = exec.Command("nsenter", "--net="+n.netns, "containerd", "--config", n.config)
+	n.cmd = exec.Command("nsenter", "--net="+n.netns, containerdBin(), "--config", n.config)
 	n.cmd.Env = append(os.Environ(), "PATH="+bin+":"+os.Getenv("PATH"))
 	if nucleusSocket != "" {
 		n.cmd.Env = append(n.cmd.Env, "NUCLEUS_ADDRESS=unix://"+nucleusSocket)
@@ -197,7 +198,7 @@ func (n *criNode) importImages() {
 	if err := tarball.MultiWriteToFile(path, imgs); err != nil {
 		n.t.Fatal(err)
 	}
-	if out, code := n.run("ctr", "--address", n.socket, "--namespace", "k8s.io", "image", "import", path); code != 0 {
+	if out, code := n.run(ctrBin(), "--address", n.socket, "--namespace", "k8s.io", "image", "import", path); code != 0 {
 		n.t.Fatalf("ctr image import: exit %d: %s", code, out)
 	}
 	deadline := time.Now().Add(30 * time.Second)
