@@ -67,3 +67,33 @@ func TestPodNamespaces(t *testing.T) {
 		t.Fatal("podNamespaces changed the caller's spec")
 	}
 }
+
+// TestPodResources: the pod's limits kubelet gives (the CRI plugin's
+// sandbox annotations) size the pause container, and with it the pod's
+// sandbox; none, zero or -1 leave nucleusd's defaults; garbage is refused.
+func TestPodResources(t *testing.T) {
+	pause := criSpec(criSandbox, "/var/run/netns/cni-1")
+	pause.Annotations[criSandboxMemory] = "268435456"
+	pause.Annotations[criSandboxCPUQuota] = "150000"
+	pause.Annotations[criSandboxCPUPeriod] = "100000"
+	cs := &nucleusv1.ContainerSpec{}
+	if err := PlacePod(cs, pause, "k8s.io"); err != nil {
+		t.Fatal(err)
+	}
+	if r := cs.GetResources(); r.GetMemoryBytes() != 256<<20 || r.GetCpus() != 1.5 {
+		t.Fatalf("pause container's resources %v, want 256 MiB and 1.5 CPUs", r)
+	}
+	for _, v := range []string{"0", "-1"} {
+		none := criSpec(criSandbox, "")
+		none.Annotations[criSandboxMemory], none.Annotations[criSandboxCPUQuota] = v, v
+		cs := &nucleusv1.ContainerSpec{}
+		if err := PlacePod(cs, none, "k8s.io"); err != nil || cs.GetResources() != nil {
+			t.Errorf("limits %s: %v %v, want none (nucleusd's defaults)", v, cs.GetResources(), err)
+		}
+	}
+	bad := criSpec(criSandbox, "")
+	bad.Annotations[criSandboxMemory] = "lots"
+	if err := PlacePod(&nucleusv1.ContainerSpec{}, bad, "k8s.io"); !errors.Is(err, errdefs.ErrInvalidArgument) {
+		t.Fatalf("garbage memory annotation: %v, want InvalidArgument", err)
+	}
+}

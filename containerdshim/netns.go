@@ -1,6 +1,8 @@
 package containerdshim
 
 import (
+	"strconv"
+
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
@@ -30,8 +32,68 @@ func PlacePod(cs *nucleusv1.ContainerSpec, s *specs.Spec, namespace string) erro
 		cs.Pod = ContainerName(namespace, sandboxID)
 		cs.NetworkNamespace, cs.Resources = "", nil
 		return nil
-	default: // the pause container, or a task outside CRI
+	case criSandbox:
+		cs.NetworkNamespace = NetnsPath(s)
+		r, err := podResources(s.Annotations)
+		if err != nil {
+			return err
+		}
+		if r != nil {
+			cs.Resources = r
+		}
+		return nil
+	default: // a task outside CRI
 		cs.NetworkNamespace = NetnsPath(s)
 		return nil
 	}
+}
+
+// The pod's limits, which the CRI plugin puts on the pause container's spec
+// when kubelet gives them (the sum of its containers' limits, kubelet 1.23
+// and later).
+const (
+	criSandboxMemory    = "io.kubernetes.cri.sandbox-memory"
+	criSandboxCPUQuota  = "io.kubernetes.cri.sandbox-cpu-quota"
+	criSandboxCPUPeriod = "io.kubernetes.cri.sandbox-cpu-period"
+)
+
+// podResources are the pod's memory and CPU limits from the pause
+// container's annotations, nil when it has none (nucleusd's [defaults]
+// apply). Zero or negative values mean no limit from the pod; a value
+// that is not a number is refused.
+func podResources(a map[string]string) (*nucleusv1.Resources, error) {
+	num := func(key string) (int64, error) {
+		v, ok := a[key]
+		if !ok {
+			return 0, nil
+		}
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return 0, errdefs.InvalidArgument("annotation %s: %.40q is not a number", key, v)
+		}
+		return max(n, 0), nil
+	}
+	mem, err := num(criSandboxMemory)
+	if err != nil {
+		return nil, err
+	}
+	quota, err := num(criSandboxCPUQuota)
+	if err != nil {
+		return nil, err
+	}
+	period, err := num(criSandboxCPUPeriod)
+	if err != nil {
+		return nil, err
+	}
+	r := &nucleusv1.Resources{MemoryBytes: mem}
+	if quota > 0 {
+		if period == 0 {
+			period = 100000
+		}
+		r.Cpus = float64(quota) / float64(period)
+	}
+	if r.MemoryBytes == 0 && r.Cpus == 0 {
+		return nil, nil
+	}
+	return r, nil
 }

@@ -276,6 +276,12 @@ func (n *criNode) writeJSON(name string, v any) string {
 
 // podConfig is a crictl pod sandbox config (the pod's network: CNI).
 func (n *criNode) podConfig(podName string) string {
+	return n.podConfigWith(podName, map[string]any{})
+}
+
+// podConfigWith is podConfig with the pod's linux section (its
+// resources, for one).
+func (n *criNode) podConfigWith(podName string, linux map[string]any) string {
 	logDir := filepath.Join(n.dir, "pods", podName)
 	if err := os.MkdirAll(logDir, 0o755); err != nil {
 		n.t.Fatal(err)
@@ -283,7 +289,7 @@ func (n *criNode) podConfig(podName string) string {
 	return n.writeJSON(podName+".json", map[string]any{
 		"metadata":      map[string]any{"name": podName, "namespace": "default", "uid": podName + "-uid", "attempt": 1},
 		"log_directory": logDir,
-		"linux":         map[string]any{},
+		"linux":         linux,
 	})
 }
 

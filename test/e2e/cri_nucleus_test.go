@@ -59,7 +59,10 @@ func TestE2ECRINucleus(t *testing.T) {
 		},
 		"linux": map[string]any{},
 	})
-	podCfg := n.podConfig("pod-nucleus")
+	// The pod's limits, as kubelet gives them (the sum of its containers'):
+	// they size the pod's sandbox.
+	podCfg := n.podConfigWith("pod-nucleus", map[string]any{"resources": map[string]any{
+		"memory_limit_in_bytes": 256 << 20, "cpu_quota": 150000, "cpu_period": 100000}})
 	pod := strings.TrimSpace(n.crictlOK("runp", "--runtime", "nucleus", podCfg))
 	ctr := strings.TrimSpace(n.crictlOK("create", pod, appCfg, podCfg))
 	n.crictlOK("start", ctr)
@@ -114,6 +117,12 @@ func TestE2ECRINucleus(t *testing.T) {
 		if c.GetSpec().GetPod() == "" {
 			pause = c.GetId()
 		}
+	}
+	if v := strings.TrimSpace(cgroupValue(t, "memory", pause, "memory.limit_in_bytes")); v != "268435456" {
+		t.Errorf("the pod's sandbox memory limit %s, want the pod's 256 MiB", v)
+	}
+	if v := strings.TrimSpace(cgroupValue(t, "cpu", pause, "cpu.cfs_quota_us")); v != "150000" {
+		t.Errorf("the pod's sandbox CPU quota %s, want the pod's 1.5 CPUs", v)
 	}
 	for _, c := range list {
 		if c.GetId() != pause && c.GetSpec().GetPod() != pause {
