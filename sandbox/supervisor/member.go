@@ -2,6 +2,7 @@ package supervisor
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"time"
 
@@ -27,25 +28,26 @@ func (s *supervisor) member() bool { return s.spec.Pod != "" }
 // sandbox still lived (a control connection refused for a moment).
 const memberWaitRetries = 20
 
-// holdMemberStdio keeps o's files open until the member starts (they are
-// closed by the caller of create otherwise).
-func (s *supervisor) holdMemberStdio(o runsc.CreateOptions) {
-	for _, f := range []*os.File{o.Stdin, o.Stdout, o.Stderr} {
-		if f == nil {
-			continue
+// holdMemberStdio keeps duplicates of o's files until the member starts
+// (the caller of create closes its own).
+func (s *supervisor) holdMemberStdio(o runsc.CreateOptions) error {
+	var err error
+	dup := func(f *os.File) *os.File {
+		if f == nil || err != nil {
+			return nil
 		}
-		if d, err := unix.Dup(int(f.Fd())); err == nil {
-			unix.CloseOnExec(d)
-			switch f {
-			case o.Stdin:
-				s.memberIO.Stdin = os.NewFile(uintptr(d), "stdin")
-			case o.Stdout:
-				s.memberIO.Stdout = os.NewFile(uintptr(d), "stdout")
-			default:
-				s.memberIO.Stderr = os.NewFile(uintptr(d), "stderr")
-			}
+		d, derr := unix.FcntlInt(f.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if derr != nil {
+			err = fmt.Errorf("holding the member's %s until its start: %w", f.Name(), derr)
+			return nil
 		}
+		return os.NewFile(uintptr(d), f.Name())
 	}
+	s.memberIO = runsc.CreateOptions{Stdin: dup(o.Stdin), Stdout: dup(o.Stdout), Stderr: dup(o.Stderr)}
+	if err != nil {
+		s.releaseMemberStdio()
+	}
+	return err
 }
 
 // releaseMemberStdio closes the stdio held for the member's start.

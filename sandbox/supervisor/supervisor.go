@@ -176,11 +176,12 @@ func (s *supervisor) create() error {
 	}
 	o := runsc.CreateOptions{Stdin: stdinR, Stdout: outW, Stderr: errW}
 	if s.member() && !s.spec.Start {
-		s.holdMemberStdio(o)
+		err = s.holdMemberStdio(o) // gVisor hands a member its stdio at start
 	}
-	err = s.createWith(o)
-	if err != nil {
-		s.releaseMemberStdio()
+	if err == nil {
+		if err = s.createWith(o); err != nil {
+			s.releaseMemberStdio()
+		}
 	}
 	outW.Close()
 	errW.Close()

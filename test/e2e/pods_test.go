@@ -95,6 +95,24 @@ func TestE2EPods(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// Created, then started: gVisor hands a member its stdio at the start.
+	later, err := c.Create(ctx, member("web", "echo started-later; exit 6"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Start(ctx, later.GetId()); err != nil {
+		t.Fatal(err)
+	}
+	if w, err := c.Wait(ctx, later.GetId()); err != nil || w.GetExit().GetExitCode() != 6 {
+		t.Fatalf("member created, then started: %v %+v, want exit 6", err, w.GetExit())
+	}
+	if lines, err := recStdoutLines(ctx, c, later.GetId()); err != nil || strings.Join(lines, "|") != "started-later" {
+		t.Errorf("output of the member created, then started: %q %v", lines, err)
+	}
+	if _, err := c.Delete(ctx, later.GetId(), false); err != nil {
+		t.Fatal(err)
+	}
+
 	// What a member may not set, what may not be a pod.
 	created, err := c.Create(ctx, sh("sleep 60"))
 	if err != nil {
