@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 
-	"google.golang.org/protobuf/proto"
-
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/daemon/auth"
 	"nucleus.dev/nucleus/daemon/store"
@@ -28,8 +26,10 @@ var memberFields = []struct {
 	{"network_namespace", func(s *nucleusv1.ContainerSpec) bool { return s.GetNetworkNamespace() != "" }},
 	{"egress", func(s *nucleusv1.ContainerSpec) bool { return s.GetEgress() != nil }},
 	{"published_ports", func(s *nucleusv1.ContainerSpec) bool { return len(s.GetPublishedPorts()) > 0 }},
-	{"resources", func(s *nucleusv1.ContainerSpec) bool {
-		return s.GetResources() != nil && !proto.Equal(s.GetResources(), &nucleusv1.Resources{})
+	// The writable layer's size (disk_bytes) is the member's own.
+	{"resources (memory, cpus, pids)", func(s *nucleusv1.ContainerSpec) bool {
+		r := s.GetResources()
+		return r.GetMemoryBytes() != 0 || r.GetCpus() != 0 || r.GetPids() != 0
 	}},
 	{"user_namespace", func(s *nucleusv1.ContainerSpec) bool { return s.GetUserNamespace() != nil }},
 }

@@ -19,6 +19,7 @@ import (
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
 	"nucleus.dev/nucleus/internal/errdefs"
+	"nucleus.dev/nucleus/internal/testutil"
 )
 
 // member is a spec that joins pod.
@@ -476,6 +477,26 @@ func TestE2EPodsSupervisorKill9(t *testing.T) {
 			t.Fatalf("remove %s: %v", id[:12], err)
 		}
 	}
+	if left := waitNoLeftovers(d, 20*time.Second); len(left) > 0 {
+		t.Fatalf("left on the host: %v", left)
+	}
+}
+
+// TestE2EPodsImageMember: a member can run from an image (its own rootfs
+// and writable layer inside the pod's sandbox) in a pod that runs host
+// binaries, and the pod's files are not the member's.
+func TestE2EPodsImageMember(t *testing.T) {
+	testutil.E2E(t)
+	d := StartDaemon(t, DaemonOptions{})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	ctlOK(t, d, "", "image", "import", ociLayoutTar(t, appImage(t), "example.com/app:v1"))
+	ctlOK(t, d, "", "run", "-d", "--name", "hostpod", "/bin/sh", "-c", "echo pod > /tmp/owner; exec sleep 600")
+	got := ctlOK(t, d, "", "run", "--rm", "--pod", "hostpod", "--pull", "never", "--entrypoint", "",
+		"example.com/app:v1", "/bin/sh", "-c", "echo layer > /home/app/w && cat /home/app/w; pwd; cat /tmp/owner 2>/dev/null || echo no-pod-file")
+	if got != "layer\n/home/app\nno-pod-file\n" {
+		t.Errorf("image member: %q, want its own writable layer, the image's workdir, and none of the pod's files", got)
+	}
+	ctlOK(t, d, "", "rm", "-f", "hostpod")
 	if left := waitNoLeftovers(d, 20*time.Second); len(left) > 0 {
 		t.Fatalf("left on the host: %v", left)
 	}

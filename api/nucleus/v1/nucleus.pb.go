@@ -649,9 +649,10 @@ type ContainerSpec struct {
 	// member), its limits (the first container's cpus, memory and pids bound
 	// the whole pod), its user-namespace range and its life: when the first
 	// container ends, every member is killed with it (exit 137). Each member
-	// keeps its own rootfs, volumes, process, output, exit status, timeout
-	// and hooks. A member sets no network, network_namespace, egress,
-	// published_ports, resources or user_namespace of its own
+	// keeps its own rootfs (and an image's writable layer, disk_bytes),
+	// volumes, process, output, exit status, timeout and hooks. A member sets
+	// no network, network_namespace, egress, published_ports, memory, cpus,
+	// pids or user_namespace of its own
 	// (INVALID_ARGUMENT), and cannot be paused, checkpointed or updated on
 	// its own; the first container cannot be removed while it has members
 	// (FAILED_PRECONDITION), nor paused or checkpointed. The stored spec
