@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -497,6 +498,70 @@ func TestE2EPodsImageMember(t *testing.T) {
 		t.Errorf("image member: %q, want its own writable layer, the image's workdir, and none of the pod's files", got)
 	}
 	ctlOK(t, d, "", "rm", "-f", "hostpod")
+	if left := waitNoLeftovers(d, 20*time.Second); len(left) > 0 {
+		t.Fatalf("left on the host: %v", left)
+	}
+}
+
+// TestE2EPodsFlood: 24 members run into one pod at once, each with its own
+// exit code and output; then a stop of the pod with 12 more running ends
+// them all, and nothing is left.
+func TestE2EPodsFlood(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 3*time.Minute)
+	if _, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Name: "busy", Args: []string{"/bin/sleep", "600"}}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 24
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		go func() {
+			var out bytes.Buffer
+			spec := member("busy", fmt.Sprintf("echo member-%d; exit %d", i, i))
+			spec.AutoRemove = true
+			st, _, err := c.Run(ctx, spec, client.RunOptions{Stdout: &out})
+			switch {
+			case err != nil:
+				errs <- err
+			case st.GetExitCode() != int32(i) || out.String() != fmt.Sprintf("member-%d\n", i):
+				errs <- fmt.Errorf("member %d: exit %d output %q", i, st.GetExitCode(), out.String())
+			default:
+				errs <- nil
+			}
+		}()
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	var ids []string
+	for i := 0; i < n/2; i++ {
+		m, err := c.RunDetached(ctx, member("busy", "sleep 600"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, m.GetId())
+	}
+	if _, err := c.Stop(ctx, &nucleusv1.StopRequest{Id: "busy", GracePeriod: durationpb.New(time.Second)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		if w, err := c.Wait(ctx, id); err != nil || w.GetExit().GetExitCode() != 137 {
+			t.Errorf("member %s after its pod stopped: %v %+v", id[:12], err, w.GetExit())
+		}
+	}
+	all, err := c.List(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ct := range all {
+		if _, err := c.Delete(ctx, ct.GetId(), true); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if left := waitNoLeftovers(d, 20*time.Second); len(left) > 0 {
 		t.Fatalf("left on the host: %v", left)
 	}
