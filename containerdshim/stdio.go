@@ -10,6 +10,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
@@ -49,7 +50,11 @@ func (nopWriteCloser) Close() error { return nil }
 
 // stdinReader opens the stdin FIFO lazily, on the first Read (opening a
 // FIFO for reading blocks until containerd opens its end), and can be
-// closed from CloseIO, which ends the Read with EOF.
+// closed from CloseIO. What the client wrote before CloseIO may still sit
+// in the FIFO (ctr writes its stdin, closes its end, then calls CloseIO):
+// after Close, reads go on while data is there and end with EOF once none
+// has come for stdinDrainWait (a writer that stays open, as the CRI
+// plugin's may, does not hold the stream open).
 type stdinReader struct {
 	path string
 
@@ -60,12 +65,17 @@ type stdinReader struct {
 	err    error
 }
 
+// stdinDrainWait is how long a read after CloseIO waits for more data.
+const stdinDrainWait = 100 * time.Millisecond
+
 func (r *stdinReader) open() {
 	f, err := os.OpenFile(r.path, os.O_RDONLY|syscall.O_CLOEXEC, 0)
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.f, r.err = f, err
 	if r.closed && f != nil {
+		// Closed before the FIFO was open: nothing was written (a
+		// writer blocks until a reader is there).
 		f.Close()
 		r.err = io.EOF
 	}
@@ -76,31 +86,39 @@ func (r *stdinReader) Read(p []byte) (int, error) {
 	r.mu.Lock()
 	f, err, closed := r.f, r.err, r.closed
 	r.mu.Unlock()
-	if closed {
-		return 0, io.EOF
-	}
 	if err != nil {
 		return 0, err
+	}
+	if closed {
+		// Draining: what is buffered comes at once, then EOF.
+		if derr := f.SetReadDeadline(time.Now().Add(stdinDrainWait)); derr != nil {
+			return 0, io.EOF
+		}
 	}
 	n, err := f.Read(p)
 	if err != nil {
 		r.mu.Lock()
 		closed = r.closed
 		r.mu.Unlock()
-		if closed {
+		if closed || errors.Is(err, os.ErrDeadlineExceeded) {
+			f.Close()
 			return n, io.EOF
 		}
 	}
 	return n, err
 }
 
-// Close ends the stream (CloseIO, or the process's exit).
+// Close ends the stream (CloseIO, or the process's exit) once what was
+// written before it is read: a read blocked on an empty FIFO returns EOF
+// within stdinDrainWait.
 func (r *stdinReader) Close() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.closed = true
 	if r.f != nil {
-		r.f.Close()
+		if err := r.f.SetReadDeadline(time.Now().Add(stdinDrainWait)); err != nil {
+			r.f.Close() // not pollable: end at once
+		}
 	}
 }
 
