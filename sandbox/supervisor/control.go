@@ -46,12 +46,10 @@ func (s *supervisor) end(in intent) {
 func (s *supervisor) killHard() {
 	s.mu.Lock()
 	s.sentKill = true
+	unstarted := s.state == specs.StateCreated
 	s.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	s.mu.Lock()
-	unstarted := s.state == specs.StateCreated || s.state == "creating"
-	s.mu.Unlock()
 	if s.member() && unstarted {
 		// A member that never started has no process to kill or wait for.
 		s.memberGone(unix.WaitStatus(unix.SIGKILL))

@@ -109,26 +109,30 @@ func killedBySIGKILL(ws unix.WaitStatus) bool {
 
 // exitsWithin reports whether the pod's sandbox process has exited, or
 // does within d: a member killed because its pod ended sees its sandbox go
-// right after. A zombie has exited (the sandbox is not this process's
-// child: when its own supervisor is gone, whoever reaps it may take a
-// while), which its pidfd tells and kill(pid, 0) does not.
+// right after.
 func exitsWithin(sandboxPid int, d time.Duration) bool {
 	fd, err := unix.PidfdOpen(sandboxPid, 0)
 	if err != nil {
 		return true // no such process
 	}
 	defer unix.Close(fd)
+	exited, _ := pidfdExited(fd, d)
+	return exited
+}
+
+// pidfdExited waits up to d for the process behind pidfd fd to exit. A
+// zombie has exited (the sandbox is not this process's child: when its own
+// supervisor is gone, whoever reaps it may take a while), which a pidfd
+// tells and kill(pid, 0) does not.
+func pidfdExited(fd int, d time.Duration) (bool, error) {
 	deadline := time.Now().Add(d)
 	for {
 		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
 		n, err := unix.Poll(fds, int(max(time.Until(deadline), 0)/time.Millisecond))
-		switch {
-		case err == unix.EINTR:
+		if err == unix.EINTR {
 			continue
-		case err != nil:
-			return false
 		}
-		return n > 0
+		return n > 0, err
 	}
 }
 
@@ -143,36 +147,36 @@ func (s *supervisor) watchPodWhileCreated(sandboxPid int) {
 		return
 	}
 	defer unix.Close(fd)
-	for {
-		s.mu.Lock()
-		created := s.state == specs.StateCreated
-		s.mu.Unlock()
-		if !created {
-			return
-		}
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 500)
-		if err == unix.EINTR || (err == nil && n == 0) {
-			continue
-		}
+	for s.isState(specs.StateCreated) {
+		exited, err := pidfdExited(fd, 500*time.Millisecond)
 		if err != nil {
 			s.log.Warn("poll on the pod's sandbox", zap.Error(err))
 			return
 		}
-		break // the sandbox has exited
+		if !exited {
+			continue
+		}
+		s.startMu.Lock() // no start is under way: it would report its own failure
+		defer s.startMu.Unlock()
+		s.mu.Lock()
+		created := s.state == specs.StateCreated
+		if created && s.intent.reason == "" {
+			s.intent = intent{reason: ReasonKilled, signal: unix.SIGKILL, message: "killed with its pod before it started: the pod's first container ended"}
+		}
+		s.mu.Unlock()
+		if created {
+			s.log.Info("the pod's sandbox ended before this member started")
+			s.memberGone(unix.WaitStatus(unix.SIGKILL))
+		}
+		return
 	}
-	s.startMu.Lock() // no start is under way: it would report its own failure
-	defer s.startMu.Unlock()
+}
+
+// isState reports whether the container is in state.
+func (s *supervisor) isState(state specs.ContainerState) bool {
 	s.mu.Lock()
-	created := s.state == specs.StateCreated
-	if created && s.intent.reason == "" {
-		s.intent = intent{reason: ReasonKilled, signal: unix.SIGKILL, message: "killed with its pod before it started: the pod's first container ended"}
-	}
-	s.mu.Unlock()
-	if created {
-		s.log.Info("the pod's sandbox ended before this member started")
-		s.memberGone(unix.WaitStatus(unix.SIGKILL))
-	}
+	defer s.mu.Unlock()
+	return s.state == state
 }
 
 // memberGone ends the supervisor's wait for the member, once: from its
