@@ -107,15 +107,16 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec, img *
 	if pod != nil {
 		p.req.Pod = pod.RunscID
 		if un := pod.Spec.GetUserNamespace(); un != nil {
-			// One sandbox, one user namespace: the pod's range.
-			if err := d.checkUsernsIDs(spec); err != nil {
-				return nil, err
-			}
+			// One sandbox, one user namespace: the pod's range (bundle.Build
+			// below refuses a user it does not map).
 			p.req.UserNamespace = bundleUserNamespace(un)
 		}
 	} else if spec.GetUserNamespace() == nil && d.cfg.Security.UserNamespace {
-		if err := d.checkUsernsIDs(spec); err != nil {
-			return nil, err
+		u := spec.GetUser()
+		for _, id := range append([]uint32{u.GetUid(), u.GetGid()}, u.GetAdditionalGids()...) {
+			if id >= d.cfg.Security.UsernsSize {
+				return nil, errdefs.InvalidArgument("user: id %d is outside the sandbox's user namespace (ids 0-%d, security.userns_size)", id, d.cfg.Security.UsernsSize-1)
+			}
 		}
 		// Checked with the first range; Create picks the range it holds.
 		p.defaultUserns = true
@@ -127,17 +128,6 @@ func (d *Daemon) plan(caller auth.Identity, spec *nucleusv1.ContainerSpec, img *
 		return nil, err
 	}
 	return p, nil
-}
-
-// checkUsernsIDs refuses a user outside a daemon-range user namespace.
-func (d *Daemon) checkUsernsIDs(spec *nucleusv1.ContainerSpec) error {
-	u := spec.GetUser()
-	for _, id := range append([]uint32{u.GetUid(), u.GetGid()}, u.GetAdditionalGids()...) {
-		if id >= d.cfg.Security.UsernsSize {
-			return errdefs.InvalidArgument("user: id %d is outside the sandbox's user namespace (ids 0-%d, security.userns_size)", id, d.cfg.Security.UsernsSize-1)
-		}
-	}
-	return nil
 }
 
 // timeout is the container's maximum runtime, 0 for none: spec.timeout

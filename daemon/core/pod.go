@@ -66,18 +66,12 @@ func (d *Daemon) planPod(caller auth.Identity, spec *nucleusv1.ContainerSpec) (*
 // shortID is an id as the CLI shows it.
 func shortID(id string) string { return id[:min(12, len(id))] }
 
-// liveMembers are the names of the members of pod that have not exited
-// (a member being created counts).
-func (d *Daemon) liveMembers(pod string) ([]string, error) {
-	return d.members(pod, func(c *store.Container) bool {
-		return live(c.State) || c.State == nucleusv1.ContainerState_CONTAINER_STATE_CREATING
-	})
-}
-
-// members are the names of the members of pod that keep.
-func (d *Daemon) members(pod string, keep func(*store.Container) bool) ([]string, error) {
+// members are the names of pod's members: only those that have not
+// exited (a member being created counts), or with all every one (an
+// exited member stays in the sandbox's state until it is removed).
+func (d *Daemon) members(pod string, all bool) ([]string, error) {
 	recs, err := d.store.ViewContainers(func(c *store.Container) bool {
-		return c.Spec.GetPod() == pod && keep(c)
+		return c.Spec.GetPod() == pod && (all || live(c.State) || c.State == nucleusv1.ContainerState_CONTAINER_STATE_CREATING)
 	})
 	if err != nil {
 		return nil, err
@@ -90,17 +84,13 @@ func (d *Daemon) members(pod string, keep func(*store.Container) bool) ([]string
 }
 
 // refuseForPod refuses op on c when c is a pod's member, or a pod's first
-// container with live members (any members with anyMember: an exited
-// member stays in the sandbox's state until it is removed): gVisor does op
+// container with members (live ones; any with anyMember): gVisor does op
 // to a whole sandbox.
 func (d *Daemon) refuseForPod(c *store.Container, op string, anyMember bool) error {
 	if c.Spec.GetPod() != "" {
 		return errdefs.FailedPrecondition("container %s is a member of the pod of %s: %s applies to a whole sandbox, so it is refused for a member", c.Name, shortID(c.Spec.GetPod()), op)
 	}
-	members, err := d.liveMembers(c.ID)
-	if anyMember {
-		members, err = d.members(c.ID, func(*store.Container) bool { return true })
-	}
+	members, err := d.members(c.ID, anyMember)
 	if err != nil {
 		return err
 	}

@@ -183,7 +183,7 @@ func (d *Daemon) Delete(ctx context.Context, caller auth.Identity, idOrName stri
 		return nil, errdefs.FailedPrecondition("container %s is %s: stop it first or delete with force", c.Name, stateName(c.State))
 	}
 	if c.Spec.GetPod() == "" {
-		members, err := d.liveMembers(c.ID)
+		members, err := d.members(c.ID, false)
 		if err != nil {
 			return nil, err
 		}
