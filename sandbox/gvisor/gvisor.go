@@ -48,6 +48,10 @@ type Client struct {
 	binary string
 
 	stdioMu sync.Mutex // Create swaps the process's os.Stdin/out/err
+
+	// podOf maps a pod member's id to its pod's sandbox id, found once
+	// by listing runsc's root (a container never changes sandbox).
+	podOf sync.Map
 }
 
 // Open returns a Client for the runsc at binary, run with globalFlags (its
@@ -133,11 +137,11 @@ func (c *Client) Delete(id string) error {
 		return err
 	}
 	if err := cont.Destroy(); err != nil {
-		if _, serr := os.Stat(c.statePath(cont.Sandbox.ID, id)); errors.Is(serr, os.ErrNotExist) {
-			return nil
+		if _, serr := os.Stat(c.statePath(cont.Sandbox.ID, id)); !errors.Is(serr, os.ErrNotExist) {
+			return fmt.Errorf("destroying container %s: %w", id, err)
 		}
-		return fmt.Errorf("destroying container %s: %w", id, err)
 	}
+	c.podOf.Delete(id)
 	return nil
 }
 
@@ -148,13 +152,18 @@ func (c *Client) statePath(sandboxID, id string) string {
 
 // sandboxOf is the sandbox holding container id: its own (one container
 // per sandbox, same id) or, for a pod's member, the pod's, read from its
-// state file's name (<container id>_sandbox:<sandbox id>.state). NotFound
-// when runsc has no state for id. The state file is looked for first:
-// runsc's own loader logs a warning to stderr for an id without state.
+// state file's name (<container id>_sandbox:<sandbox id>.state) once and
+// remembered. NotFound when runsc has no state for id. The state file is
+// looked for first: runsc's own loader logs a warning to stderr for an id
+// without state.
 func (c *Client) sandboxOf(id string) (string, error) {
 	notFound := errdefs.NotFound("container %s: runsc has no state for it", id)
-	if _, err := os.Stat(c.statePath(id, id)); err == nil {
-		return id, nil
+	sandboxID := id
+	if pod, ok := c.podOf.Load(id); ok {
+		sandboxID = pod.(string)
+	}
+	if _, err := os.Stat(c.statePath(sandboxID, id)); err == nil {
+		return sandboxID, nil
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("container %s: %w", id, err)
 	}
@@ -166,7 +175,9 @@ func (c *Client) sandboxOf(id string) (string, error) {
 		return "", notFound
 	}
 	_, rest, _ := strings.Cut(filepath.Base(matches[0]), "_sandbox:")
-	return strings.TrimSuffix(rest, ".state"), nil
+	sandboxID = strings.TrimSuffix(rest, ".state")
+	c.podOf.Store(id, sandboxID)
+	return sandboxID, nil
 }
 
 // load loads container id from runsc's state; NotFound when runsc has
