@@ -70,17 +70,15 @@ func (m *Manager) withHostCgroup(s Stats, pid int) Stats {
 			s.CPUUsageNanos = used
 		}
 	}
-	if s.MemoryLimit == 0 || (s.MemoryUsage == 0 && !s.InPod) {
-		if dir, err := cg.Dir("memory"); err == nil {
-			if s.MemoryLimit == 0 {
-				s.MemoryLimit, _ = cgroup.MemoryLimit(dir)
-			}
-			if s.MemoryUsage == 0 && !s.InPod {
-				// gVisor reports 0 for a pod's first container (it splits
-				// the sandbox's memory among the members): the whole pod's,
-				// as the host charges it, is the better figure.
-				s.MemoryUsage, _ = cgroup.MemoryUsage(dir)
-			}
+	if dir, err := cg.Dir("memory"); err == nil {
+		if s.MemoryLimit == 0 {
+			s.MemoryLimit, _ = cgroup.MemoryLimit(dir)
+		}
+		if s.MemoryUsage == 0 && !s.InPod {
+			// gVisor reports 0 for a pod's first container (it splits the
+			// sandbox's memory among the members): the whole pod's, as the
+			// host charges it, is the better figure.
+			s.MemoryUsage, _ = cgroup.MemoryUsage(dir)
 		}
 	}
 	if s.PidsLimit == 0 {
