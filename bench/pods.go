@@ -2,13 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"path/filepath"
 	"time"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
-	"nucleus.dev/nucleus/bundle"
 )
 
 // podsFigure times a run-to-exit of /bin/true as one more container in a
@@ -52,18 +48,7 @@ func (e *env) memberRun(ctx context.Context, pod string) (time.Duration, error) 
 // runMember times `runsc run` of args as one more container in the raw
 // sandbox pod (create, start, wait, delete), the bundle write untimed.
 func (r *raw) runMember(ctx context.Context, pod string, args []string) (time.Duration, error) {
-	id := r.newID()
-	dir := filepath.Join(r.dir, "bundles", id)
 	req := daemonRequest(args)
 	req.Pod = pod
-	if _, err := bundle.Create(id, req, r.daemonPolicy(), bundle.Paths{BundleDir: dir}); err != nil {
-		return 0, fmt.Errorf("raw member bundle: %w", err)
-	}
-	defer os.RemoveAll(dir)
-	d, err := r.run(ctx, id, dir)
-	if err != nil {
-		r.discard(id)
-		return d, err
-	}
-	return d, bundle.Remove(bundle.Paths{BundleDir: dir})
+	return r.runRequest(ctx, req)
 }

@@ -99,9 +99,14 @@ func (r *raw) daemonPolicy() *bundle.Policy {
 
 // prepare writes a bundle for args and returns its id and directory.
 func (r *raw) prepare(args []string) (string, string, error) {
+	return r.prepareRequest(daemonRequest(args))
+}
+
+// prepareRequest writes a bundle for req and returns its id and directory.
+func (r *raw) prepareRequest(req *bundle.Request) (string, string, error) {
 	id := r.newID()
 	dir := filepath.Join(r.dir, "bundles", id)
-	if _, err := bundle.Create(id, daemonRequest(args), r.daemonPolicy(), bundle.Paths{BundleDir: dir}); err != nil {
+	if _, err := bundle.Create(id, req, r.daemonPolicy(), bundle.Paths{BundleDir: dir}); err != nil {
 		return "", "", fmt.Errorf("raw bundle: %w", err)
 	}
 	return id, dir, nil
@@ -163,7 +168,12 @@ func (r *raw) run(ctx context.Context, id, dir string) (time.Duration, error) {
 
 // runArgs prepares a bundle, times `runsc run` and removes it again.
 func (r *raw) runArgs(ctx context.Context, args []string) (time.Duration, error) {
-	id, dir, err := r.prepare(args)
+	return r.runRequest(ctx, daemonRequest(args))
+}
+
+// runRequest is runArgs of req.
+func (r *raw) runRequest(ctx context.Context, req *bundle.Request) (time.Duration, error) {
+	id, dir, err := r.prepareRequest(req)
 	if err != nil {
 		return 0, err
 	}
