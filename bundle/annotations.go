@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 
+	"nucleus.dev/nucleus/internal/cri"
 	"nucleus.dev/nucleus/internal/errdefs"
 )
 
@@ -66,15 +67,8 @@ func specAnnotations(req *Request) map[string]string {
 	}
 	if req.Pod != "" {
 		// The keys are reserved (checkAnnotations): only the daemon sets them.
-		out[criContainerTypeKey] = "container"
-		out[criSandboxIDKey] = req.Pod
+		out[cri.ContainerType] = cri.ContainerTypeContainer
+		out[cri.SandboxID] = req.Pod
 	}
 	return out
 }
-
-// runsc creates a container in an existing sandbox when its spec carries
-// these (containerd's CRI annotations, which runsc reads).
-const (
-	criContainerTypeKey = "io.kubernetes.cri.container-type"
-	criSandboxIDKey     = "io.kubernetes.cri.sandbox-id"
-)

@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"nucleus.dev/nucleus/internal/cri"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -195,14 +197,14 @@ func TestPodAnnotations(t *testing.T) {
 	req.Annotations = map[string]string{"com.example.k": "v"}
 	req.Pod = "fedcba9876543210fedcba9876543210"
 	spec := mustBuild(t, req, nil)
-	want := map[string]string{"com.example.k": "v", criContainerTypeKey: "container", criSandboxIDKey: req.Pod}
+	want := map[string]string{"com.example.k": "v", cri.ContainerType: "container", cri.SandboxID: req.Pod}
 	for k, v := range want {
 		if spec.Annotations[k] != v {
 			t.Errorf("annotation %s = %q, want %q (all: %v)", k, spec.Annotations[k], v, spec.Annotations)
 		}
 	}
 	plain := mustBuild(t, sh(), nil)
-	if _, ok := plain.Annotations[criSandboxIDKey]; ok {
+	if _, ok := plain.Annotations[cri.SandboxID]; ok {
 		t.Errorf("a request without Pod carries %v", plain.Annotations)
 	}
 }

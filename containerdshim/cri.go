@@ -2,15 +2,8 @@ package containerdshim
 
 import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
-)
 
-// The CRI plugin's annotation that tells a pod's sandbox ("pause")
-// container from the pod's other containers.
-const (
-	criContainerTypeKey = "io.kubernetes.cri.container-type"
-	criSandbox          = "sandbox"
-	criContainer        = "container"
-	criSandboxIDKey     = "io.kubernetes.cri.sandbox-id"
+	"nucleus.dev/nucleus/internal/cri"
 )
 
 // criContainerType is the spec's CRI container type, "" outside CRI.
@@ -18,7 +11,7 @@ func criContainerType(s *specs.Spec) string {
 	if s == nil {
 		return ""
 	}
-	return s.Annotations[criContainerTypeKey]
+	return s.Annotations[cri.ContainerType]
 }
 
 // podNamespaces is the spec's linux section as the refusal checks see it:
@@ -31,7 +24,7 @@ func podNamespaces(s *specs.Spec) *specs.Linux {
 	if s == nil {
 		return nil
 	}
-	if s.Linux == nil || criContainerType(s) != criContainer {
+	if s.Linux == nil || criContainerType(s) != cri.ContainerTypeContainer {
 		return s.Linux
 	}
 	l := *s.Linux

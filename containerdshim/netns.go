@@ -6,6 +6,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/internal/cri"
 	"nucleus.dev/nucleus/internal/errdefs"
 )
 
@@ -24,15 +25,15 @@ import (
 // network. See docs/kubernetes.md.
 func PlacePod(cs *nucleusv1.ContainerSpec, s *specs.Spec, namespace string) error {
 	switch criContainerType(s) {
-	case criContainer:
-		sandboxID := s.Annotations[criSandboxIDKey]
+	case cri.ContainerTypeContainer:
+		sandboxID := s.Annotations[cri.SandboxID]
 		if sandboxID == "" {
-			return errdefs.InvalidArgument("a CRI container without its pod's sandbox id (annotation %s)", criSandboxIDKey)
+			return errdefs.InvalidArgument("a CRI container without its pod's sandbox id (annotation %s)", cri.SandboxID)
 		}
 		cs.Pod = ContainerName(namespace, sandboxID)
 		cs.NetworkNamespace, cs.Resources = "", nil
 		return nil
-	case criSandbox:
+	case cri.ContainerTypeSandbox:
 		cs.NetworkNamespace = NetnsPath(s)
 		r, err := podResources(s.Annotations)
 		if err != nil {
@@ -47,15 +48,6 @@ func PlacePod(cs *nucleusv1.ContainerSpec, s *specs.Spec, namespace string) erro
 		return nil
 	}
 }
-
-// The pod's limits, which the CRI plugin puts on the pause container's spec
-// when kubelet gives them (the sum of its containers' limits, kubelet 1.23
-// and later).
-const (
-	criSandboxMemory    = "io.kubernetes.cri.sandbox-memory"
-	criSandboxCPUQuota  = "io.kubernetes.cri.sandbox-cpu-quota"
-	criSandboxCPUPeriod = "io.kubernetes.cri.sandbox-cpu-period"
-)
 
 // podResources are the pod's memory and CPU limits from the pause
 // container's annotations, nil when it has none (nucleusd's [defaults]
@@ -73,15 +65,15 @@ func podResources(a map[string]string) (*nucleusv1.Resources, error) {
 		}
 		return max(n, 0), nil
 	}
-	mem, err := num(criSandboxMemory)
+	mem, err := num(cri.SandboxMemory)
 	if err != nil {
 		return nil, err
 	}
-	quota, err := num(criSandboxCPUQuota)
+	quota, err := num(cri.SandboxCPUQuota)
 	if err != nil {
 		return nil, err
 	}
-	period, err := num(criSandboxCPUPeriod)
+	period, err := num(cri.SandboxCPUPeriod)
 	if err != nil {
 		return nil, err
 	}
