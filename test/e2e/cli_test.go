@@ -352,6 +352,13 @@ type cliTourLine struct {
 	want string // stdout the comment promises ("# 7"), if any
 }
 
+// cliTourEnv is the environment README lines run in: nucleusctl on PATH,
+// NUCLEUS_ADDRESS naming d.
+func cliTourEnv(t *testing.T, d *Daemon) []string {
+	return append(os.Environ(), "PATH="+filepath.Dir(binary(t, "nucleusctl"))+":"+os.Getenv("PATH"),
+		"NUCLEUS_ADDRESS=unix://"+d.Socket)
+}
+
 // cliReadmeTour returns the lines of the README's "A short tour" sh block.
 func cliReadmeTour(t *testing.T) []cliTourLine {
 	t.Helper()
@@ -411,8 +418,7 @@ func TestE2ECLIReadmeTour(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "token.txt"), []byte("tour-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := append(os.Environ(), "PATH="+filepath.Dir(binary(t, "nucleusctl"))+":"+os.Getenv("PATH"),
-		"NUCLEUS_ADDRESS=unix://"+d.Socket)
+	env := cliTourEnv(t, d)
 	shell := func(line string) *exec.Cmd {
 		cmd := exec.Command("/bin/sh", "-c", line)
 		cmd.Dir, cmd.Env = dir, env

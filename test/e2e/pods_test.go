@@ -368,8 +368,7 @@ func TestE2ECLIReadmePods(t *testing.T) {
 	d := StartDaemon(t, DaemonOptions{})
 	t.Cleanup(func() { unmountNullNetNS(d) })
 	lines := cliReadmeBlock(t, "Pods: containers that share one gVisor sandbox")
-	env := append(os.Environ(), "PATH="+filepath.Dir(binary(t, "nucleusctl"))+":"+os.Getenv("PATH"),
-		"NUCLEUS_ADDRESS=unix://"+d.Socket)
+	env := cliTourEnv(t, d)
 	wants := 0
 	for _, l := range lines {
 		var out, errb string
