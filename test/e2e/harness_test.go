@@ -312,6 +312,9 @@ func (d *Daemon) cleanup() {
 	if c, err := d.tryClient(); err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		if list, err := c.List(ctx, nil); err == nil {
+			// A pod's members first: its first container is removed only
+			// once they are gone.
+			sort.SliceStable(list, func(i, j int) bool { return list[i].GetSpec().GetPod() != "" && list[j].GetSpec().GetPod() == "" })
 			for _, ct := range list {
 				_, _ = c.Delete(ctx, ct.GetId(), true)
 			}

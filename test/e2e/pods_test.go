@@ -565,3 +565,96 @@ func TestE2EPodsFlood(t *testing.T) {
 		t.Fatalf("left on the host: %v", left)
 	}
 }
+
+// TestE2EPodsHostileInput: pod names that are malformed or oversized are
+// refused without a trace; a caller that cancels its Run of a member
+// leaves the member running to its own exit, recorded.
+func TestE2EPodsHostileInput(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 2*time.Minute)
+	if _, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Name: "pp", Args: []string{"/bin/sleep", "600"}}); err != nil {
+		t.Fatal(err)
+	}
+	for what, pod := range map[string]string{
+		"a path":          "../pp",
+		"a NUL":           "pp\x00",
+		"a glob":          "p*",
+		"128 KiB of name": strings.Repeat("p", 128<<10),
+	} {
+		if _, err := c.RunDetached(ctx, member(pod, "true")); !errors.Is(err, errdefs.ErrNotFound) && !errors.Is(err, errdefs.ErrInvalidArgument) {
+			t.Errorf("pod named with %s: %v, want NotFound or InvalidArgument", what, err)
+		}
+	}
+	if all, err := c.List(ctx, nil); err != nil || len(all) != 1 {
+		t.Fatalf("records after the refused members: %d %v, want the pod only", len(all), err)
+	}
+
+	// A Run whose caller goes away once the member exists.
+	rctx, cancel := context.WithCancel(ctx)
+	started := make(chan struct{})
+	var out lockedBuffer
+	done := make(chan string, 1)
+	go func() {
+		_, id, _ := c.Run(rctx, member("pp", "echo begun; sleep 1; echo finished; exit 9"), client.RunOptions{Stdout: writerFunc(func(p []byte) (int, error) {
+			if strings.Contains(string(p), "begun") {
+				select {
+				case <-started:
+				default:
+					close(started)
+				}
+			}
+			return out.Write(p)
+		})})
+		done <- id
+	}()
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the member never started")
+	}
+	cancel()
+	id := <-done
+	w, err := c.Wait(ctx, id)
+	if err != nil || w.GetExit().GetExitCode() != 9 {
+		t.Fatalf("member whose Run was cancelled: %v %+v, want its own exit 9", err, w.GetExit())
+	}
+	if lines, err := recStdoutLines(ctx, c, id); err != nil || strings.Join(lines, "|") != "begun|finished" {
+		t.Errorf("member's log after its caller left: %q %v", lines, err)
+	}
+}
+
+// TestE2EPodsFullDisk: on a full disk a new member is refused up front
+// (naming the floor) while the pod and its running member go on; once
+// space returns, members join again.
+func TestE2EPodsFullDisk(t *testing.T) {
+	root := smallRoot(t, "64m")
+	d := NewDaemon(t, DaemonOptions{Config: "[limits]\nmin_free_disk = \"8m\"\n"})
+	d.Root = root
+	d.Start()
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 2*time.Minute)
+	if _, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Name: "fp", Args: []string{"/bin/sleep", "600"}}); err != nil {
+		t.Fatal(err)
+	}
+	side, err := c.RunDetached(ctx, &nucleusv1.ContainerSpec{Pod: "fp", Args: []string{"/bin/sleep", "600"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	free := fillDisk(t, root)
+	if _, err := c.Create(ctx, member("fp", "true")); !errors.Is(err, errdefs.ErrResourceExhausted) || !strings.Contains(err.Error(), "min_free_disk") {
+		t.Errorf("member create on a full disk: %v; want ResourceExhausted naming [limits] min_free_disk", err)
+	}
+	for _, id := range []string{"fp", side.GetId()} {
+		if got, err := c.Get(ctx, id); err != nil || got.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
+			t.Errorf("%s on the full disk: %v %v, want running", id, got.GetState(), err)
+		}
+	}
+	free()
+	st, _, out := runMember(t, c, ctx, member("fp", "echo after; exit 3"))
+	if st.GetExitCode() != 3 || out != "after\n" {
+		t.Errorf("member once space returned: exit %d %q, want 3 after", st.GetExitCode(), out)
+	}
+}
