@@ -48,6 +48,12 @@ type Config struct {
 	// create (supervisor.Spawner); Close ends it. A daemon sets it; the
 	// Managers a test makes to look at containers do not need it.
 	WarmSupervisor bool
+	// SupervisorReuse, SupervisorMaxIdle and SupervisorIdleTimeout are the
+	// warm supervisors' supervisor.SpawnOptions Reuse, MaxIdle and
+	// IdleTimeout.
+	SupervisorReuse       int
+	SupervisorMaxIdle     int
+	SupervisorIdleTimeout time.Duration
 	// LogMaxBytes is the default per-container log cap (0: containerlog's).
 	LogMaxBytes int64
 	// LogMinFreeBytes: containers' output is dropped (and counted in the
@@ -164,7 +170,8 @@ const spareRefillDelay = 250 * time.Millisecond
 
 func (m *Manager) spawnOptions() supervisor.SpawnOptions {
 	return supervisor.SpawnOptions{Command: m.cfg.SupervisorCommand, Env: m.cfg.SupervisorEnv,
-		Parent: filepath.Join(m.cfg.StateDir, "supervisors"), RefillDelay: spareRefillDelay}
+		Parent: filepath.Join(m.cfg.StateDir, "supervisors"), RefillDelay: spareRefillDelay,
+		Reuse: m.cfg.SupervisorReuse, MaxIdle: m.cfg.SupervisorMaxIdle, IdleTimeout: m.cfg.SupervisorIdleTimeout}
 }
 
 // Runsc returns the driver the manager uses.

@@ -12,18 +12,19 @@ const DefaultPath = "/etc/nucleus/nucleusd.toml"
 // Config is nucleusd's whole configuration. Every field carries a `doc` tag:
 // Reference renders it, and a test fails when one is missing.
 type Config struct {
-	Version   int             `toml:"version" doc:"Config schema version; required, and must be 1."`
-	API       APIConfig       `toml:"api" doc:"The gRPC endpoints."`
-	Runsc     RunscConfig     `toml:"runsc" doc:"How nucleusd runs runsc."`
-	Security  SecurityConfig  `toml:"security" doc:"Operator policy for host resources."`
-	Defaults  DefaultsConfig  `toml:"defaults" doc:"Values for a container that does not set them."`
-	Limits    LimitsConfig    `toml:"limits" doc:"Caps that protect the host and the daemon. The max_* keys are per-container ceilings: Create, Run and Update above one are refused (InvalidArgument, naming the key) for every caller, root too unless exempt_root; [defaults] must fit inside them, or nucleusd refuses the config. Every other key here applies to root as well, except where it names root (max_streams_root, max_connections_root). Disk: logs, records and exits share the file system of --root; log_max_bytes x max_containers (64 GiB with the defaults) is the logs' worst case, and min_free_disk is what keeps the disk from filling: creates stop below it, logging below half of it."`
-	Hooks     HooksConfig     `toml:"hooks" doc:"Operator-defined OCI hook sets; the only hooks that ever run."`
-	Logging   LoggingConfig   `toml:"logging" doc:"nucleusd's own log."`
-	Metrics   MetricsConfig   `toml:"metrics" doc:"The Prometheus endpoint."`
-	Snapshots SnapshotsConfig `toml:"snapshots" doc:"Checkpoint images (nucleusctl checkpoint, restore): limits and speed options."`
-	Images    ImagesConfig    `toml:"images" doc:"OCI images: where they may come from and how large they may be (see docs/security.md)."`
-	Network   NetworkConfig   `toml:"network" doc:"The \"egress\" network mode: bridge, resolver and the operator's ceilings on egress policies."`
+	Version     int               `toml:"version" doc:"Config schema version; required, and must be 1."`
+	API         APIConfig         `toml:"api" doc:"The gRPC endpoints."`
+	Runsc       RunscConfig       `toml:"runsc" doc:"How nucleusd runs runsc."`
+	Security    SecurityConfig    `toml:"security" doc:"Operator policy for host resources."`
+	Defaults    DefaultsConfig    `toml:"defaults" doc:"Values for a container that does not set them."`
+	Limits      LimitsConfig      `toml:"limits" doc:"Caps that protect the host and the daemon. The max_* keys are per-container ceilings: Create, Run and Update above one are refused (InvalidArgument, naming the key) for every caller, root too unless exempt_root; [defaults] must fit inside them, or nucleusd refuses the config. Every other key here applies to root as well, except where it names root (max_streams_root, max_connections_root). Disk: logs, records and exits share the file system of --root; log_max_bytes x max_containers (64 GiB with the defaults) is the logs' worst case, and min_free_disk is what keeps the disk from filling: creates stop below it, logging below half of it."`
+	Hooks       HooksConfig       `toml:"hooks" doc:"Operator-defined OCI hook sets; the only hooks that ever run."`
+	Logging     LoggingConfig     `toml:"logging" doc:"nucleusd's own log."`
+	Metrics     MetricsConfig     `toml:"metrics" doc:"The Prometheus endpoint."`
+	Snapshots   SnapshotsConfig   `toml:"snapshots" doc:"Checkpoint images (nucleusctl checkpoint, restore): limits and speed options."`
+	Images      ImagesConfig      `toml:"images" doc:"OCI images: where they may come from and how large they may be (see docs/security.md)."`
+	Network     NetworkConfig     `toml:"network" doc:"The \"egress\" network mode: bridge, resolver and the operator's ceilings on egress policies."`
+	Supervisors SupervisorsConfig `toml:"supervisors" doc:"The supervisor processes (one per running container, outliving nucleusd): how many are kept free for the next creates, and how often one process is reused."`
 }
 
 // APIConfig is the [api] section.

@@ -63,7 +63,8 @@ func Default() *Config {
 			PullTimeout:       Duration(30 * time.Minute),
 			ParallelDownloads: 4,
 		},
-		Network: defaultNetwork(),
+		Network:     defaultNetwork(),
+		Supervisors: defaultSupervisors(),
 		Logging: LoggingConfig{
 			Level:  "info",
 			Format: "auto",

@@ -38,6 +38,7 @@ func (c *Config) validateOn(h Host) error {
 	c.Hooks.validate(&p)
 	c.Logging.validate(&p)
 	c.Snapshots.validate(&p)
+	c.Supervisors.validate(&p)
 	c.Images.validate(&p)
 	if c.Metrics.Address != "" {
 		checkHostPort(&p, "metrics.address", c.Metrics.Address)

@@ -172,6 +172,8 @@ func Open(ctx context.Context, o Options) (*Daemon, error) {
 		Direct:  direct,
 		RootDir: o.RootDir, StateDir: o.StateDir, Runsc: rs,
 		SupervisorCommand: o.SupervisorCommand, SupervisorEnv: o.SupervisorEnv, WarmSupervisor: true, LogMaxBytes: int64(cfg.Limits.LogMaxBytes),
+		SupervisorReuse: cfg.Supervisors.Reuse, SupervisorMaxIdle: cfg.Supervisors.MaxIdle,
+		SupervisorIdleTimeout: time.Duration(cfg.Supervisors.IdleTimeout),
 		// Logs stop at half the floor that stops creates: the other half
 		// stays for the records and exits of running containers.
 		LogMinFreeBytes: int64(cfg.Limits.MinFreeDisk) / 2,

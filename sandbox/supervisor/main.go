@@ -1,13 +1,10 @@
 package supervisor
 
 import (
-	"bufio"
 	"flag"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
-	"strings"
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -24,18 +21,21 @@ import (
 //		os.Exit(supervisor.Main(os.Args[2:]))
 //	}
 //
-// args are "[--parent <dir>] --spec-fd 4 --ready-fd 3" as Spawn passes
-// them: the spec's path ("<dir>/spec.json") arrives as one line on the spec
-// fd, so that the process can be started before it is needed (EOF instead:
-// it exits 0); with --parent the spec's directory must be directly in that
-// one. "--spec <path>" names the spec directly. Its stdio is /dev/null; it
-// reports readiness on the ready fd and logs to <dir>/supervisor.log.
+// args are "[--parent <dir>] [--reuse N] --spec-fd 4 --ready-fd 3" as Spawn
+// passes them: the spec's path ("<dir>/spec.json") arrives as one line on
+// the spec fd, so that the process can be started before it is needed (EOF
+// instead: it exits 0); with --parent the spec's directory must be directly
+// in that one; with --reuse the process may supervise up to N containers,
+// one after the other (reuse.go). "--spec <path>" names the spec directly.
+// Its stdio is /dev/null; it reports readiness on the ready fd and logs to
+// <dir>/supervisor.log.
 func Main(args []string) int {
 	fs := flag.NewFlagSet("supervise", flag.ContinueOnError)
 	specPath := fs.String(specFlag[2:], "", "path of the supervisor spec (JSON)")
 	specFD := fs.Int(specFDFlag[2:], -1, "fd to read the spec's path from (one line), instead of --spec")
 	parent := fs.String(parentFlag[2:], "", "directory the spec's directory must be in")
 	readyFD := fs.Int(readyFDFlag[2:], -1, "fd to report readiness on; -1 for none")
+	reuse := fs.Int(reuseFlag[2:], 1, "containers this process may supervise one after another (with --spec-fd)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -43,20 +43,18 @@ func Main(args []string) int {
 		defer stop() // Main returns before the process exits
 	}
 	if *specFD >= 0 && *specPath == "" {
-		// A spare waits here for its container: what every create
-		// builds once per process is built meanwhile, off the create's
-		// path.
-		go gvisor.Warm()
-		path, ok := readSpecPath(*specFD)
-		if !ok {
-			return 0 // a spare nobody needed
-		}
-		*specPath = path
+		return serveSpecs(*specFD, *readyFD, *parent, *reuse)
 	}
-	ready := newReadyReporter(*readyFD)
-	spec, err := loadSpec(*specPath)
+	return superviseOne(*specPath, *parent, newReadyReporter(*readyFD, false))
+}
+
+// superviseOne supervises the container of the spec at specPath, from its
+// create to its recorded exit, and returns the process exit code (0: the
+// container's life was supervised to its end).
+func superviseOne(specPath, parent string, ready *readyReporter) int {
+	spec, err := loadSpec(specPath)
 	if err == nil {
-		err = spec.checkParent(*parent)
+		err = spec.checkParent(parent)
 	}
 	if err != nil {
 		ready.fail(err)
@@ -87,6 +85,9 @@ func Main(args []string) int {
 	} else {
 		gvisor.LogTo(zap.NewNop())
 	}
+	if n := ready.lives; n > 1 {
+		log.Info("supervising in a reused process", zap.Int("container_number", n))
+	}
 	s := newSupervisor(spec, log)
 	return s.run(ready)
 }
@@ -110,41 +111,43 @@ func newLogger(path string) (*zap.Logger, func()) {
 	return log, func() { _ = log.Sync(); _ = f.Close() }
 }
 
-// readyReporter writes the single readiness message Spawn waits for.
-type readyReporter struct{ f *os.File }
+// readyReporter writes the readiness message Spawn waits for: one per
+// container. A reusable supervisor keeps the fd open for the next one and
+// says there when it is free again (reuse.go).
+type readyReporter struct {
+	f     *os.File
+	keep  bool // the fd stays open after a container's message
+	sent  bool // this container's message is written
+	lives int  // containers begun, this one included
+}
 
-func newReadyReporter(fd int) *readyReporter {
+func newReadyReporter(fd int, keep bool) *readyReporter {
 	if fd < 0 {
-		return &readyReporter{}
+		return &readyReporter{lives: 1}
 	}
 	unix.CloseOnExec(fd)
-	return &readyReporter{f: os.NewFile(uintptr(fd), "ready-fd-"+strconv.Itoa(fd))}
+	return &readyReporter{f: os.NewFile(uintptr(fd), "ready-fd-"+strconv.Itoa(fd)), keep: keep, lives: 1}
+}
+
+// next readies the reporter for another container's message.
+func (r *readyReporter) next() {
+	r.sent = false
+	r.lives++
 }
 
 func (r *readyReporter) send(resp Response) {
-	if r.f == nil {
+	if r.f == nil || r.sent {
 		return
 	}
-	_ = writeJSONLine(r.f, resp)
-	_ = r.f.Close()
-	r.f = nil
+	r.sent = true
+	if err := writeJSONLine(r.f, resp); err != nil || !r.keep {
+		_ = r.f.Close()
+		r.f = nil
+	}
 }
 
 func (r *readyReporter) ok(st Status) { r.send(Response{OK: true, Status: &st}) }
 
 func (r *readyReporter) fail(err error) {
 	r.send(Response{Error: err.Error(), Kind: kindName(err)})
-}
-
-// readSpecPath reads the spec's path, one line, from fd; false on EOF (the
-// spawner closed the pipe: no container for this process) or a bad line.
-func readSpecPath(fd int) (string, bool) {
-	f := os.NewFile(uintptr(fd), "spec-fd")
-	defer f.Close()
-	line, err := bufio.NewReader(f).ReadString('\n')
-	if err != nil {
-		return "", false
-	}
-	path := strings.TrimSuffix(line, "\n")
-	return path, filepath.IsAbs(path)
 }

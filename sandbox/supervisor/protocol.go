@@ -47,6 +47,9 @@ type Response struct {
 	Error  string  `json:"error,omitempty"`
 	Kind   string  `json:"kind,omitempty"`
 	Status *Status `json:"status,omitempty"`
+	// Idle, on the ready fd of a reusable supervisor only: its container's
+	// life is over and it waits for another spec (reuse.go).
+	Idle bool `json:"idle,omitempty"`
 }
 
 // Status is a supervised container's state as its supervisor (or, when the

@@ -5,9 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -36,6 +38,15 @@ type SpawnOptions struct {
 	// steps) slows that container, so the spare is better started once
 	// the new container is past them.
 	RefillDelay time.Duration
+	// Reuse is how many containers one supervisor process of a Spawner
+	// supervises, one after another (see reuse.go); 0 or 1: one each.
+	Reuse int
+	// MaxIdle is how many free supervisors a Spawner keeps: spares not
+	// used yet and reused ones back from their container; 0 means 1.
+	MaxIdle int
+	// IdleTimeout ends free supervisors beyond the newest one after this
+	// long unused; 0 means a minute.
+	IdleTimeout time.Duration
 }
 
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -52,54 +63,46 @@ func Spawn(ctx context.Context, spec Spec, opts SpawnOptions) (Status, error) {
 	return (&Spawner{opts: opts}).spawn(ctx, spec, false)
 }
 
-// Spawner starts supervisors like Spawn, keeping one started ahead of need
-// (a spare): the spare has paid for its exec and Go runtime start (about
-// 20 ms of a cold run here) before the create that takes it. A spare waits
-// for the path of its spec on a pipe and exits when the pipe closes
-// without one (Close, or the daemon's death): spares never outlive the
-// daemon, only supervisors of containers do.
+// Spawner starts supervisors like Spawn, keeping free ones ready (pool.go):
+// a spare started ahead of need has paid for its exec and Go runtime start
+// (about 20 ms of a cold run on a slow machine) before the create that
+// takes it, and with Reuse a supervisor whose container has ended serves
+// the next one. A free supervisor waits for the path of its spec on a pipe
+// and exits when the pipe closes without one (Close, or the daemon's
+// death): free supervisors never outlive the daemon, only supervisors of
+// containers do.
 type Spawner struct {
 	opts SpawnOptions
 
 	mu      sync.Mutex
-	spare   *spare
+	idle    []*spare    // free supervisors, longest free first
 	pending *time.Timer // a refill after RefillDelay, not yet started
+	trimmer *time.Timer // ends supervisors free longer than IdleTimeout
 	closed  bool
 }
 
-// spare is a supervisor process started without a spec.
+// spare is a supervisor process waiting for a spec.
 type spare struct {
-	cmd    *exec.Cmd
-	specW  *os.File // write end of the pipe it reads its spec path from (fd 4)
-	readyR *os.File // read end of its ready pipe (fd 3)
+	cmd       *exec.Cmd
+	specW     *os.File      // write end of the pipe it reads its spec paths from (fd 4)
+	readyR    *os.File      // read end of its ready pipe (fd 3)
+	ready     *bufio.Reader // reads readyR, across containers
+	reusable  bool          // started with --reuse: it comes back after its container
+	fromPool  bool          // taken free from the Spawner, not started for this create
+	idleSince time.Time
 }
 
 // NewSpawner returns a Spawner; the first spare starts after the first
 // Spawn (a daemon that creates nothing runs no spare).
 func NewSpawner(opts SpawnOptions) *Spawner { return &Spawner{opts: opts} }
 
-// Spawn is the package's Spawn, served by the spare when there is one.
+// Spawn is the package's Spawn, served by a free supervisor when there is
+// one.
 func (s *Spawner) Spawn(ctx context.Context, spec Spec) (Status, error) {
 	return s.spawn(ctx, spec, true)
 }
 
-// Close ends the spare (its pipe closes and it exits). Supervisors of
-// containers are not affected.
-func (s *Spawner) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.closed = true
-	if s.pending != nil {
-		s.pending.Stop()
-		s.pending = nil
-	}
-	if s.spare != nil {
-		s.spare.discard()
-		s.spare = nil
-	}
-}
-
-func (s *Spawner) spawn(ctx context.Context, spec Spec, keepSpare bool) (Status, error) {
+func (s *Spawner) spawn(ctx context.Context, spec Spec, pooled bool) (Status, error) {
 	if err := spec.Validate(); err != nil {
 		return Status{}, err
 	}
@@ -125,7 +128,7 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, keepSpare bool) (Status,
 	}
 	sp := s.takeSpare()
 	if sp == nil || !sp.hand(specPath) {
-		if sp, err = s.start(); err != nil {
+		if sp, err = s.start(pooled && s.opts.Reuse > 1); err != nil {
 			return Status{}, err
 		}
 		if !sp.hand(specPath) {
@@ -134,58 +137,35 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, keepSpare bool) (Status,
 		}
 	}
 	st, err := sp.await(ctx, spec)
-	if keepSpare {
+	if errors.Is(err, errNoReport) && sp.fromPool && untouched(spec) {
+		// A free supervisor that died (killed, out of memory) just before
+		// or as it was handed the spec did nothing with it: a new one does.
+		sp.discard()
+		if sp, err = s.start(pooled && s.opts.Reuse > 1); err != nil {
+			return Status{}, err
+		}
+		if !sp.hand(specPath) {
+			return Status{}, fmt.Errorf("supervisor of %s exited before it was given its spec: %w", spec.ID, errdefs.ErrInternal)
+		}
+		st, err = sp.await(ctx, spec)
+	}
+	switch {
+	case err != nil:
+		sp.discard()
+	case sp.reusable:
+		go s.awaitIdle(sp)
+	default:
+		_ = sp.readyR.Close()
+	}
+	if pooled {
 		s.scheduleRefill()
 	}
 	return st, err
 }
 
-// scheduleRefill starts the next spare after RefillDelay (at once when it
-// is zero), unless one exists or is already scheduled.
-func (s *Spawner) scheduleRefill() {
-	if s.opts.RefillDelay <= 0 {
-		s.refill()
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed || s.spare != nil || s.pending != nil {
-		return
-	}
-	s.pending = time.AfterFunc(s.opts.RefillDelay, func() {
-		s.mu.Lock()
-		s.pending = nil
-		s.mu.Unlock()
-		s.refill()
-	})
-}
-
-// takeSpare returns the spare, if any, leaving none.
-func (s *Spawner) takeSpare() *spare {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	sp := s.spare
-	s.spare = nil
-	return sp
-}
-
-// refill starts a new spare in the background when there is none.
-func (s *Spawner) refill() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.spare != nil || s.closed {
-		return
-	}
-	sp, err := s.start()
-	if err != nil {
-		return // the next Spawn starts one itself and reports the error
-	}
-	s.spare = sp
-}
-
 // start starts a supervisor process that waits for its spec path on fd 4
 // and reports on fd 3.
-func (s *Spawner) start() (*spare, error) {
+func (s *Spawner) start(reusable bool) (*spare, error) {
 	readyR, readyW, err := os.Pipe()
 	if err != nil {
 		return nil, err
@@ -208,6 +188,9 @@ func (s *Spawner) start() (*spare, error) {
 	if s.opts.Parent != "" {
 		args = append(args, parentFlag, s.opts.Parent)
 	}
+	if reusable {
+		args = append(args, reuseFlag, strconv.Itoa(s.opts.Reuse))
+	}
 	args = append(args, specFDFlag, "4", readyFDFlag, "3")
 	cmd := exec.Command(s.opts.Command[0], args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, devNull, devNull
@@ -221,15 +204,17 @@ func (s *Spawner) start() (*spare, error) {
 		return nil, errdefs.Unavailable("starting supervisor %s: %v", s.opts.Command[0], err)
 	}
 	go func() { _ = cmd.Wait() }()
-	return &spare{cmd: cmd, specW: specW, readyR: readyR}, nil
+	return &spare{cmd: cmd, specW: specW, readyR: readyR, ready: bufio.NewReader(readyR), reusable: reusable, idleSince: time.Now()}, nil
 }
 
 // hand gives the spare its spec path; false when it is gone (then it is
-// discarded).
+// discarded). A single-use supervisor's spec pipe closes behind it.
 func (sp *spare) hand(specPath string) bool {
 	_, err := sp.specW.WriteString(specPath + "\n")
-	if cerr := sp.specW.Close(); err == nil {
-		err = cerr
+	if !sp.reusable {
+		if cerr := sp.specW.Close(); err == nil {
+			err = cerr
+		}
 	}
 	if err != nil {
 		sp.discard()
@@ -238,28 +223,44 @@ func (sp *spare) hand(specPath string) bool {
 	return true
 }
 
-// discard ends a spare that will not be used.
+// discard ends a free supervisor that will not be used, or lets a busy one
+// exit after its container.
 func (sp *spare) discard() {
-	_ = sp.specW.Close() // a waiting spare exits on EOF
+	_ = sp.specW.Close() // a waiting supervisor exits on EOF
 	_ = sp.readyR.Close()
+}
+
+// errNoReport: the supervisor's ready pipe closed without a report.
+var errNoReport = errors.New("no report")
+
+// untouched reports whether no supervisor started on spec: its directory
+// has neither a log nor a pid file (a supervisor's first steps write them,
+// before anything else it does for the container).
+func untouched(spec Spec) bool {
+	for _, f := range []string{LogFile, PidFile} {
+		if _, err := os.Lstat(spec.path(f)); !errors.Is(err, os.ErrNotExist) {
+			return false
+		}
+	}
+	return true
 }
 
 // await waits for the readiness report of the supervisor given spec.
 func (sp *spare) await(ctx context.Context, spec Spec) (Status, error) {
-	defer sp.readyR.Close()
 	type result struct {
 		resp Response
 		err  error
 	}
 	ch := make(chan result, 1)
 	go func() {
-		line, err := bufio.NewReader(sp.readyR).ReadBytes('\n')
+		line, err := sp.ready.ReadBytes('\n')
 		if err != nil {
 			ch <- result{err: err}
 			return
 		}
 		var resp Response
-		ch <- result{resp: resp, err: json.Unmarshal(line, &resp)}
+		err = json.Unmarshal(line, &resp)
+		ch <- result{resp: resp, err: err}
 	}()
 	select {
 	case <-ctx.Done():
@@ -268,8 +269,8 @@ func (sp *spare) await(ctx context.Context, spec Spec) (Status, error) {
 	case r := <-ch:
 		switch {
 		case r.err != nil:
-			return Status{}, fmt.Errorf("supervisor of %s exited without reporting (%v); its log: %s: %w",
-				spec.ID, r.err, LogTail(spec.path(LogFile)), errdefs.ErrInternal)
+			return Status{}, fmt.Errorf("supervisor of %s exited without reporting (%v); its log: %s: %w: %w",
+				spec.ID, r.err, LogTail(spec.path(LogFile)), errNoReport, errdefs.ErrInternal)
 		case !r.resp.OK:
 			return Status{}, errorFromResponse(&r.resp)
 		case r.resp.Status == nil:

@@ -31,7 +31,7 @@ func TestSpawnerUsesItsSpare(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sp := s.spare
+	sp := s.currentSpare()
 	if sp == nil {
 		t.Fatal("no spare after the first spawn")
 	}
@@ -61,7 +61,7 @@ func TestSpawnerUsesItsSpare(t *testing.T) {
 		t.Errorf("Running(first) = %d, %v; want %d", pid, ok, first.SupervisorPid)
 	}
 
-	third := s.spare
+	third := s.currentSpare()
 	if third == nil {
 		t.Fatal("no new spare after the second spawn")
 	}
@@ -96,7 +96,7 @@ func TestSpawnerUsesItsSpare(t *testing.T) {
 	if _, err := s.Spawn(ctx, third2(w)); err != nil {
 		t.Fatalf("spawn after Close: %v", err)
 	}
-	if s.spare != nil {
+	if s.currentSpare() != nil {
 		t.Error("a closed spawner started a spare")
 	}
 	waitExited(t, ctx, third2(w))
@@ -158,11 +158,11 @@ func TestSpawnerParent(t *testing.T) {
 	if !errors.Is(err, errdefs.ErrInvalidArgument) {
 		t.Fatalf("Spawn outside Parent = %v, want InvalidArgument", err)
 	}
-	if s.spare != nil {
+	if s.currentSpare() != nil {
 		t.Fatal("a refused spawn started a spare")
 	}
 	// The supervisor's own check: a spare told another parent refuses.
-	sp, err := (&Spawner{opts: SpawnOptions{Command: opts.Command, Env: opts.Env, Parent: "/nowhere"}}).start()
+	sp, err := (&Spawner{opts: SpawnOptions{Command: opts.Command, Env: opts.Env, Parent: "/nowhere"}}).start(false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -225,9 +225,13 @@ func TestSpawnerRefillDelay(t *testing.T) {
 	}
 }
 
-// currentSpare reads the spare under the spawner's lock.
+// currentSpare is the newest free supervisor, read under the spawner's
+// lock.
 func (s *Spawner) currentSpare() *spare {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.spare
+	if len(s.idle) == 0 {
+		return nil
+	}
+	return s.idle[len(s.idle)-1]
 }

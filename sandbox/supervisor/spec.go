@@ -38,6 +38,7 @@ const (
 	specFlag    = "--spec"
 	specFDFlag  = "--spec-fd"
 	parentFlag  = "--parent"
+	reuseFlag   = "--reuse"
 )
 
 // Spec is everything a supervisor needs; Spawn writes it to Dir/spec.json.

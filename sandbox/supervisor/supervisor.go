@@ -141,7 +141,7 @@ func (s *supervisor) run(ready *readyReporter) int {
 		s.closeServer(ln)
 	}
 	s.removeControlFiles()
-	s.log.Info("supervisor exiting")
+	s.log.Info("supervision over")
 	return 0
 }
 

@@ -1,0 +1,257 @@
+package supervisor
+
+// Reuse. A supervisor started ahead of need with --reuse N supervises up to
+// N containers, one after the other: once a container's exit is recorded
+// and its sandbox, gofer and every other child are gone, the process tells
+// the spawner it is free (an "idle" line on the ready fd) and waits for the
+// next spec path on the spec fd. The next container then costs no process
+// start (the Go runtime's and gVisor's package initialisation, a few ms of
+// CPU) and no process exit (unmapping the previous one's heap, as much
+// again): together a third of a supervisor's CPU per container.
+//
+// A process is reused only when it is back where its first container left
+// it: no child, no more goroutines, no more open files, every thread in the
+// same working directory and mount namespace (gVisor's create may park a
+// thread inside a gofer's mount namespace for good). Anything else, or a
+// container that did not end cleanly, and it exits as a single-use
+// supervisor does. The daemon's death closes the spec pipe: an idle
+// supervisor exits at once, a busy one after its container.
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/sandbox/gvisor"
+)
+
+// settleTimeout bounds the wait, after a container, for its children (the
+// gofer exits tens of ms after its sandbox) and goroutines to be gone.
+const settleTimeout = 2 * time.Second
+
+// serveSpecs is Main in spec-fd mode: it supervises the container of each
+// spec path read from specFD, up to maxLives of them.
+func serveSpecs(specFD, readyFD int, parent string, maxLives int) int {
+	// What every create builds once per process is built while the
+	// process waits for its first container, off the create's path.
+	warmed := make(chan struct{})
+	go func() {
+		defer close(warmed)
+		gvisor.Warm()
+	}()
+	specs := newSpecReader(specFD)
+	ready := newReadyReporter(readyFD, maxLives > 1)
+	var first *processState
+	for lives := 1; ; lives++ {
+		path, ok := specs.next()
+		if !ok {
+			return 0 // no (further) container for this process
+		}
+		if lives > 1 {
+			ready.next()
+		}
+		code := superviseOne(path, parent, ready)
+		if code != 0 || lives >= maxLives {
+			return code
+		}
+		<-warmed
+		st, err := settle(first)
+		if err == nil && first == nil {
+			first = &st
+		}
+		if err != nil {
+			noteNotReused(path, err)
+			return code
+		}
+		if !ready.idle() {
+			return code // the spawner is gone
+		}
+	}
+}
+
+// specReader reads spec paths, one per line, from the spec fd.
+type specReader struct {
+	f  *os.File
+	br *bufio.Reader
+}
+
+func newSpecReader(fd int) *specReader {
+	unix.CloseOnExec(fd) // the sandbox and gofer must not inherit it
+	f := os.NewFile(uintptr(fd), "spec-fd")
+	return &specReader{f: f, br: bufio.NewReader(f)}
+}
+
+// next returns the next spec path; false on EOF (the spawner closed the
+// pipe: no container for this process) or a line that is not an absolute
+// path.
+func (r *specReader) next() (string, bool) {
+	line, err := r.br.ReadString('\n')
+	if err != nil {
+		_ = r.f.Close()
+		return "", false
+	}
+	path := strings.TrimSuffix(line, "\n")
+	return path, filepath.IsAbs(path)
+}
+
+// idle tells the spawner this process is free for another container;
+// false when it cannot (the spawner is gone).
+func (r *readyReporter) idle() bool {
+	if r.f == nil {
+		return false
+	}
+	if err := writeJSONLine(r.f, Response{OK: true, Idle: true}); err != nil {
+		_ = r.f.Close()
+		r.f = nil
+		return false
+	}
+	return true
+}
+
+// processState is what a reused supervisor must come back to after each
+// container.
+type processState struct {
+	goroutines int
+	fds        int
+}
+
+// settle returns the process to its idle state after a container - working
+// directory /, standard error /dev/null, every child reaped - and checks
+// that nothing of the container is left: with first nil it only records
+// what there is; otherwise goroutines and open files must be back at
+// first's counts.
+func settle(first *processState) (processState, error) {
+	if err := os.Chdir("/"); err != nil {
+		return processState{}, err
+	}
+	// fd 2 pointed at the container's supervisor.log (the Go runtime's
+	// crash output).
+	if err := redirectStderr(os.DevNull); err != nil {
+		return processState{}, err
+	}
+	deadline := time.Now().Add(settleTimeout)
+	if err := reapAll(deadline); err != nil {
+		return processState{}, err
+	}
+	if err := threadsAlike(); err != nil {
+		return processState{}, err
+	}
+	// gVisor starts the sandbox and gofer with os/exec and never waits
+	// for them through it (the supervisor reaps the sandbox itself): their
+	// os.Process handles hold pidfds until the garbage collector finalizes
+	// them. One collection lets them go; then the finalizers run.
+	collected := false
+	pause := time.Millisecond
+	for {
+		st, err := currentState()
+		if err != nil {
+			return processState{}, err
+		}
+		if first == nil || (st.goroutines <= first.goroutines && st.fds <= first.fds) {
+			return st, nil
+		}
+		if time.Now().After(deadline) {
+			return st, fmt.Errorf("%d goroutines and %d open files after the container, %d and %d after the first",
+				st.goroutines, st.fds, first.goroutines, first.fds)
+		}
+		if !collected {
+			runtime.GC()
+			collected = true
+			continue
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 50*time.Millisecond)
+	}
+}
+
+func redirectStderr(path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return unix.Dup3(int(f.Fd()), 2, 0)
+}
+
+// reapAll reaps exited children until there are none, or fails at
+// deadline. Nobody else waits for them any more: the container's life is
+// over.
+func reapAll(deadline time.Time) error {
+	pause := time.Millisecond
+	for {
+		var ws unix.WaitStatus
+		pid, err := unix.Wait4(-1, &ws, unix.WNOHANG, nil)
+		switch {
+		case errors.Is(err, unix.ECHILD):
+			return nil
+		case errors.Is(err, unix.EINTR), err == nil && pid > 0:
+			continue
+		case err != nil:
+			return fmt.Errorf("reaping children: %w", err)
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("children still running %v after the container", settleTimeout)
+		}
+		time.Sleep(pause)
+		pause = min(2*pause, 20*time.Millisecond)
+	}
+}
+
+// threadsAlike checks that every thread shares the main thread's working
+// directory and mount namespace.
+func threadsAlike() error {
+	cwd, err := os.Readlink("/proc/self/cwd")
+	if err != nil {
+		return err
+	}
+	mnt, err := os.Readlink("/proc/self/ns/mnt")
+	if err != nil {
+		return err
+	}
+	tasks, err := os.ReadDir("/proc/self/task")
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		dir := "/proc/self/task/" + t.Name()
+		tcwd, err := os.Readlink(dir + "/cwd")
+		if err != nil {
+			continue // the thread has exited
+		}
+		tmnt, err := os.Readlink(dir + "/ns/mnt")
+		if err != nil {
+			continue
+		}
+		if tcwd != cwd || tmnt != mnt {
+			return fmt.Errorf("thread %s works in %s (%s), the process in %s (%s)", t.Name(), tcwd, tmnt, cwd, mnt)
+		}
+	}
+	return nil
+}
+
+func currentState() (processState, error) {
+	fds, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return processState{}, err
+	}
+	return processState{goroutines: runtime.NumGoroutine(), fds: len(fds)}, nil
+}
+
+// noteNotReused appends why this process will not supervise another
+// container to the supervisor log of the last one, best effort.
+func noteNotReused(specPath string, why error) {
+	f, err := os.OpenFile(filepath.Join(filepath.Dir(specPath), LogFile), os.O_WRONLY|os.O_APPEND|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	_ = writeJSONLine(f, map[string]any{"level": "info", "ts": time.Now().Format(time.RFC3339Nano),
+		"msg": "supervisor not reused: exiting", "pid": os.Getpid(), "error": why.Error()})
+}

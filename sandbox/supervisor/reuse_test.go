@@ -1,0 +1,201 @@
+package supervisor
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// specN is the n-th container's spec in w, started at create.
+func specN(w *fakeWorld, n int) Spec {
+	s := w.spec
+	s.ID = fmt.Sprintf("%032x", 0xabc000+n)
+	s.Dir = filepath.Join(filepath.Dir(w.spec.Dir), fmt.Sprintf("sup-%d", n))
+	s.LogPath = fmt.Sprintf("%s.%d", w.spec.LogPath, n)
+	s.ExitPath = fmt.Sprintf("%s.%d", w.spec.ExitPath, n)
+	s.Start = true
+	return s
+}
+
+// waitIdle waits until the spawner holds pid as a free supervisor.
+func waitIdle(t *testing.T, s *Spawner, pid int) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if sp := s.currentSpare(); sp != nil && sp.cmd.Process.Pid == pid {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("supervisor %d did not come back free", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func idleCount(s *Spawner) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.idle)
+}
+
+// TestSpawnerReusesSupervisors: with Reuse a supervisor whose container
+// ended serves the next create, in that container's directory, up to
+// Reuse containers, then exits; one whose container failed to create, or
+// that was killed while free, is never handed out again.
+func TestSpawnerReusesSupervisors(t *testing.T) {
+	// The sleep keeps each fake sandbox alive past the fake runsc that
+	// started it (that shell would reap it otherwise).
+	w := newFakeWorld(t, "sleep 0.1; echo out $$; exit 0")
+	opts := w.opts
+	opts.Reuse, opts.MaxIdle, opts.RefillDelay = 2, 4, time.Hour // no refill during the test
+	s := NewSpawner(opts)
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+
+	c1 := specN(w, 1)
+	st1, err := s.Spawn(ctx, c1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := st1.SupervisorPid
+	waitIdle(t, s, p)
+	if ex, err := ReadExit(c1.ExitPath); err != nil || ex.ExitCode != 0 {
+		t.Fatalf("first container's exit: %+v %v", ex, err)
+	}
+	if _, ok := Running(c1.Dir); ok {
+		t.Error("the first container's directory still names a running supervisor after its exit")
+	}
+	if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", p)); cwd != "/" {
+		t.Errorf("a free supervisor works in %q, want /", cwd)
+	}
+
+	c2 := specN(w, 2)
+	st2, err := s.Spawn(ctx, c2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st2.SupervisorPid != p {
+		t.Fatalf("second create served by pid %d, want the reused %d", st2.SupervisorPid, p)
+	}
+	// Its second container is its last (Reuse 2): it exits after it.
+	if !exits(p, 10*time.Second) {
+		t.Fatal("a supervisor past Reuse containers did not exit")
+	}
+	if ex, err := ReadExit(c2.ExitPath); err != nil || ex.ExitCode != 0 {
+		log2, _ := os.ReadFile(c2.path(LogFile))
+		t.Fatalf("second container's exit: %+v %v\n%s", ex, err, log2)
+	}
+	log2, _ := os.ReadFile(c2.path(LogFile))
+	if !strings.Contains(string(log2), "supervising in a reused process") {
+		t.Errorf("the reused supervisor's log does not say so:\n%s", log2)
+	}
+	// Each container's output is its own.
+	for _, c := range []Spec{c1, c2} {
+		out, err := os.ReadFile(c.LogPath)
+		if err != nil || strings.Count(string(out), " F out ") != 1 {
+			t.Errorf("log of %s: %q %v", c.ID, out, err)
+		}
+	}
+
+	// A failed create: the reused process reports it and exits.
+	c3 := specN(w, 3)
+	st3, err := s.Spawn(ctx, c3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := st3.SupervisorPid
+	if q == p {
+		t.Fatal("an exited supervisor served a create")
+	}
+	waitIdle(t, s, q)
+	if err := os.WriteFile(filepath.Join(w.dir, "create.fail"), []byte("no such bundle"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Spawn(ctx, specN(w, 4)); err == nil || !strings.Contains(err.Error(), "no such bundle") {
+		t.Fatalf("create failure through a reused supervisor: %v", err)
+	}
+	if !exits(q, 10*time.Second) {
+		t.Fatal("a supervisor whose create failed did not exit")
+	}
+	if err := os.Remove(filepath.Join(w.dir, "create.fail")); err != nil {
+		t.Fatal(err)
+	}
+	if n := idleCount(s); n != 0 {
+		t.Fatalf("%d free supervisors after the failed create, want 0", n)
+	}
+
+	// Killed while free: the next create starts a new process instead.
+	c5 := specN(w, 5)
+	st5, err := s.Spawn(ctx, c5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitIdle(t, s, st5.SupervisorPid)
+	if err := unix.Kill(st5.SupervisorPid, unix.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if !exits(st5.SupervisorPid, 5*time.Second) {
+		t.Fatal("SIGKILL did not end the free supervisor")
+	}
+	c6 := specN(w, 6)
+	st6, err := s.Spawn(ctx, c6)
+	if err != nil {
+		t.Fatalf("create after the free supervisor was killed: %v", err)
+	}
+	if st6.SupervisorPid == st5.SupervisorPid {
+		t.Fatal("a killed supervisor was handed a spec")
+	}
+	waitIdle(t, s, st6.SupervisorPid)
+	if ex, err := ReadExit(c6.ExitPath); err != nil || ex.ExitCode != 0 {
+		t.Fatalf("exit after a killed free supervisor: %+v %v", ex, err)
+	}
+}
+
+// TestSpawnerIdleBounds: no more than MaxIdle supervisors are kept free,
+// those beyond the newest end after IdleTimeout, and Close ends the rest.
+func TestSpawnerIdleBounds(t *testing.T) {
+	w := newFakeWorld(t, "sleep 0.3; exit 0")
+	opts := w.opts
+	opts.Reuse, opts.MaxIdle, opts.RefillDelay, opts.IdleTimeout = 10, 2, time.Hour, 600*time.Millisecond
+	s := NewSpawner(opts)
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var pids []int
+	for n := range 3 { // three at once: three processes
+		st, err := s.Spawn(ctx, specN(w, n))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, st.SupervisorPid)
+	}
+	ended := 0
+	deadline := time.Now().Add(10 * time.Second)
+	for ended == 0 && time.Now().Before(deadline) {
+		for _, pid := range pids {
+			if gone(pid) || zombie(pid) {
+				ended++
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if ended != 1 || idleCount(s) != 2 {
+		t.Fatalf("after 3 containers with MaxIdle 2: %d exited, %d free; want 1 and 2", ended, idleCount(s))
+	}
+	time.Sleep(opts.IdleTimeout + 400*time.Millisecond)
+	if n := idleCount(s); n != 1 {
+		t.Fatalf("%d free supervisors %v after IdleTimeout, want 1", n, opts.IdleTimeout+400*time.Millisecond)
+	}
+	last := s.currentSpare().cmd.Process.Pid
+	s.Close()
+	if !exits(last, 5*time.Second) {
+		t.Fatal("a free supervisor outlived Close")
+	}
+}
