@@ -95,6 +95,9 @@ func (e *env) daemonConfig() string {
 	b.WriteString("[limits]\nmax_containers = 2000\nmax_containers_per_uid = 2000\n")
 	// The ctr figure's containerd mounts task roots under its state dir.
 	fmt.Fprintf(&b, "[security]\nallowed_host_paths = [%q]\n", e.ctrdStateDir())
+	if e.cfg.daemonExtra != "" {
+		b.WriteString(strings.ReplaceAll(e.cfg.daemonExtra, `\n`, "\n") + "\n")
+	}
 	return b.String()
 }
 

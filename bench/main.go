@@ -39,6 +39,7 @@ type config struct {
 	figures                     map[string]bool
 	runscFlags                  []string
 	daemonLogLevel              string
+	daemonExtra                 string // TOML appended to the daemon's config
 	keep                        bool
 	cpuProfile                  string
 	runTmpfs                    bool // runtime state on a tmpfs, as /run is
@@ -70,6 +71,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.loadPairs, "load-pairs", 10, "start-latency pairs, idle and under load")
 	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,pods,load,density,burst,files,control,unpack,image,ctr,snapshots,net,scale,abuse", "figures to run, comma-separated")
 	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
+	fs.StringVar(&c.daemonExtra, "daemon-config", "", "TOML appended to the benchmark daemon's nucleusd.toml, for experiments (e.g. \"[supervisors]\\nmax_idle = 64\")")
 	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
 	fs.StringVar(&c.cpuProfile, "cpu-profile", "", "directory (absolute) where nucleusd and every supervisor write a Go CPU profile (one file per process; merge with `go tool pprof -top DIR/supervisor-*.pprof`); empty: none")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (daemon log, state) after cleanup")

@@ -1,0 +1,255 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/durationpb"
+
+	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+)
+
+// freeSupervisors lists the daemon's free supervisor processes: started
+// for its supervisors directory, working in / (no container).
+func freeSupervisors(d *Daemon) []int {
+	var pids []int
+	for pid, cmdline := range recProcessesMentioning(filepath.Join(d.State, "supervisors")) {
+		if isSpareSupervisor(cmdline) && recAlive(pid) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+func isFree(d *Daemon, pid int) bool {
+	for _, p := range freeSupervisors(d) {
+		if p == pid {
+			return true
+		}
+	}
+	return false
+}
+
+func openFiles(t *testing.T, pid int) int {
+	t.Helper()
+	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(fds)
+}
+
+// rssKiB is a process's anonymous resident memory (RssAnon) in KiB.
+func rssKiB(t *testing.T, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "RssAnon:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(rest), " kB"))
+			return n
+		}
+	}
+	t.Fatalf("no RssAnon for %d", pid)
+	return 0
+}
+
+// TestE2ESupervisorReuse: a supervisor whose container has ended serves
+// the next create - another tenant's too - with nothing of the last
+// container: its own output, exit code and supervisor log; and ten
+// containers later it holds no more open files than after its first, and
+// little more memory.
+func TestE2ESupervisorReuse(t *testing.T) {
+	d := tenantDaemon(t, "")
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 3*time.Minute)
+
+	a, err := c.RunDetached(ctx, sh("sleep 0.3; echo root-secret; exit 3"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := supervisorPid(t, d, a.GetId())
+	if g := recWaitState(t, c, a.GetId(), recExited, time.Minute); g.GetExit().GetExitCode() != 3 {
+		t.Fatalf("first container: %v", g.GetExit())
+	}
+	if !waitFor(10*time.Second, func() bool { return isFree(d, p) }) {
+		t.Fatalf("supervisor %d not free after its container (free: %v)", p, freeSupervisors(d))
+	}
+	files := openFiles(t, p)
+
+	// Another uid's container in the same process.
+	r := asTenant(t, d, childCall{Op: "create", Spec: sh("sleep 0.3; echo tenant-out; exit 4")}, childCall{Op: "start"})
+	if r[0].Kind != "" || r[1].Kind != "" {
+		t.Fatalf("tenant's run: %+v", r)
+	}
+	tid := r[0].ID
+	if got := supervisorPid(t, d, tid); got != p {
+		t.Errorf("the tenant's container got supervisor %d, want the free %d", got, p)
+	}
+	if g := recWaitState(t, c, tid, recExited, time.Minute); g.GetExit().GetExitCode() != 4 {
+		t.Fatalf("tenant's container: %v", g.GetExit())
+	}
+	lines, err := recStdoutLines(ctx, c, tid)
+	if err != nil || strings.Join(lines, "") != "tenant-out" {
+		t.Errorf("tenant's output %q (%v), want only its own", lines, err)
+	}
+	slog, err := os.ReadFile(filepath.Join(d.State, "supervisors", tid, "supervisor.log"))
+	if err != nil || !strings.Contains(string(slog), "supervising in a reused process") || strings.Contains(string(slog), a.GetId()) {
+		t.Errorf("the reused supervisor's log for the tenant's container (%v):\n%s", err, slog)
+	}
+
+	// Ten more, one after the other: one or two processes serve them all
+	// (the spare started 250 ms after a create joins in), each exit code
+	// and output its container's, no file left open.
+	used := map[int]bool{}
+	var rssFirst int
+	for i := range 10 {
+		ct, err := c.RunDetached(ctx, sh(fmt.Sprintf("sleep 0.3; echo run-%d; exit %d", i, 10+i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := supervisorPid(t, d, ct.GetId())
+		used[pid] = true
+		if g := recWaitState(t, c, ct.GetId(), recExited, time.Minute); g.GetExit().GetExitCode() != int32(10+i) {
+			t.Fatalf("run %d: %v", i, g.GetExit())
+		}
+		if lines, err := recStdoutLines(ctx, c, ct.GetId()); err != nil || strings.Join(lines, "") != fmt.Sprintf("run-%d", i) {
+			t.Errorf("run %d output %q (%v)", i, lines, err)
+		}
+		if !waitFor(10*time.Second, func() bool { return isFree(d, pid) }) {
+			t.Fatalf("run %d: supervisor %d not free after its container", i, pid)
+		}
+		if pid == p {
+			if n := openFiles(t, p); n > files {
+				t.Errorf("run %d: supervisor %d holds %d open files, %d after its first container", i, p, n, files)
+			}
+			if rssFirst == 0 {
+				rssFirst = rssKiB(t, p)
+			}
+		}
+	}
+	if len(used) > 2 {
+		t.Errorf("10 sequential containers used %d supervisor processes, want at most 2", len(used))
+	}
+	if rss := rssKiB(t, p); rssFirst > 0 && rss > rssFirst+4096 {
+		t.Errorf("supervisor %d grew from %d to %d KiB over the containers it served", p, rssFirst, rss)
+	} else {
+		t.Logf("supervisor %d: %d KiB resident after %d containers (%d KiB early on), %d open files", p, rss, 12, rssFirst, openFiles(t, p))
+	}
+}
+
+// TestE2ESupervisorReuseLimitAndDaemonKill9: a supervisor ends after
+// [supervisors] reuse containers; when nucleusd is killed, free
+// supervisors exit at once and a busy one after its container, whose exit
+// the restarted daemon records; containers of every kind (a terminal, open
+// stdin, a timeout, a failed start) leave the next container in a reused
+// supervisor its own output and exit.
+func TestE2ESupervisorReuseLimitAndDaemonKill9(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{Config: "[supervisors]\nreuse = 2\n"})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 4*time.Minute)
+
+	var pids []int
+	for i := range 2 {
+		ct, err := c.RunDetached(ctx, sh("sleep 0.3; exit "+strconv.Itoa(i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, supervisorPid(t, d, ct.GetId()))
+		recWaitState(t, c, ct.GetId(), recExited, time.Minute)
+		if i == 0 && !waitFor(10*time.Second, func() bool { return isFree(d, pids[0]) }) {
+			t.Fatal("not free after its first container")
+		}
+	}
+	if pids[0] != pids[1] {
+		t.Fatalf("the second container got supervisor %d, want the free %d", pids[1], pids[0])
+	}
+	if !waitFor(10*time.Second, func() bool { return !recAlive(pids[0]) }) {
+		t.Fatal("a supervisor outlived its reuse = 2 containers")
+	}
+
+	// Odd lives, then a plain one: each ends as it should.
+	tty := sh("echo tty-out; exit 5")
+	tty.Tty = true
+	stdin := sh("cat >/dev/null; echo stdin-out; exit 6")
+	stdin.OpenStdin = true
+	slow := sh("sleep 600")
+	slow.Timeout = durationpb.New(500 * time.Millisecond)
+	missing := &nucleusv1.ContainerSpec{Args: []string{"/no/such/binary"}}
+	for _, k := range []struct {
+		spec *nucleusv1.ContainerSpec
+		code int32
+	}{{tty, 5}, {stdin, -2}, {slow, 137}, {missing, -3}, {sh("echo plain-out; exit 7"), 7}} {
+		ct, err := c.RunDetached(ctx, k.spec)
+		if k.code == -3 {
+			if err == nil {
+				g := recWaitState(t, c, ct.GetId(), recExited, time.Minute)
+				t.Logf("missing binary: %v", g.GetExit())
+			} else {
+				t.Logf("missing binary: %v", err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k.code == -2 { // nobody writes: it waits on its open stdin until killed
+			time.Sleep(300 * time.Millisecond)
+			if err := c.Kill(ctx, ct.GetId(), uint32(syscall.SIGKILL)); err != nil {
+				t.Fatal(err)
+			}
+			k.code = 137
+		}
+		g := recWaitState(t, c, ct.GetId(), recExited, time.Minute)
+		if k.code >= 0 && g.GetExit().GetExitCode() != k.code {
+			t.Errorf("%v: exit %v, want %d", k.spec.GetArgs(), g.GetExit(), k.code)
+		}
+		if k.code == 7 {
+			if lines, err := recStdoutLines(ctx, c, ct.GetId()); err != nil || strings.Join(lines, "") != "plain-out" {
+				t.Errorf("the plain container after the odd ones: output %q (%v)", lines, err)
+			}
+		}
+	}
+
+	// nucleusd killed: free supervisors go at once, a busy one after its
+	// container.
+	long, err := c.RunDetached(ctx, sh("sleep 600"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	busy := supervisorPid(t, d, long.GetId())
+	if !waitFor(10*time.Second, func() bool { return len(freeSupervisors(d)) > 0 }) {
+		t.Fatal("no free supervisor beside the running container")
+	}
+	free := freeSupervisors(d)
+	d.Kill9()
+	for _, pid := range free {
+		if !waitFor(10*time.Second, func() bool { return !recAlive(pid) }) {
+			t.Errorf("free supervisor %d outlived nucleusd", pid)
+		}
+	}
+	if !recAlive(busy) {
+		t.Fatal("the busy supervisor died with nucleusd")
+	}
+	d.Start()
+	c = d.Client()
+	if err := c.Kill(ctx, long.GetId(), uint32(syscall.SIGKILL)); err != nil {
+		t.Fatal(err)
+	}
+	if g := recWaitState(t, c, long.GetId(), recExited, time.Minute); g.GetExit().GetExitCode() != 137 {
+		t.Errorf("the container supervised across the daemon's death: %v", g.GetExit())
+	}
+	if !waitFor(10*time.Second, func() bool { return !recAlive(busy) }) {
+		t.Error("the old daemon's supervisor stayed after its container (its spawner is gone)")
+	}
+}
