@@ -211,21 +211,47 @@ func (m *Manager) stopForDelete(ctx context.Context, id string, o DeleteOptions)
 	return m.endSupervisor(ctx, id)
 }
 
-// endSupervisor waits for the supervisor to exit after its container did,
-// and kills it if it lingers (it has recorded the exit status by then).
+// endSupervisor waits for the supervisor to be done with the container
+// after it exited - to leave its directory, by exiting or (reused) by going
+// back to the daemon's free supervisors - and kills it if it lingers there
+// (it has recorded the exit status by then). A reused supervisor that has
+// left is never killed: it may be supervising another container already.
 func (m *Manager) endSupervisor(ctx context.Context, id string) error {
 	dir := m.Paths(id).Supervisor
 	pid, alive := supervisor.Running(dir)
 	if !alive {
 		return nil
 	}
-	if exited, err := waitPid(ctx, pid, 10*time.Second); err != nil || exited {
+	if left, err := waitLeft(ctx, dir, 10*time.Second); err != nil || left {
 		return err
+	}
+	if now, alive := supervisor.Running(dir); !alive || now != pid {
+		return nil // it left just now
 	}
 	m.log.Warn("supervisor lingers after its container; killing it and its session", zap.String("id", id), zap.Int("pid", pid))
 	killSession(pid) // a runsc child must not outlive it and run on
 	_, err := waitPid(ctx, pid, 5*time.Second)
 	return err
+}
+
+// waitLeft waits up to d until no live supervisor is in dir (its pid file
+// gone, or the process it names elsewhere or dead); it reports whether
+// that happened.
+func waitLeft(ctx context.Context, dir string, d time.Duration) (bool, error) {
+	deadline := time.Now().Add(d)
+	pause := time.Millisecond
+	for {
+		if _, alive := supervisor.Running(dir); !alive {
+			return true, nil
+		}
+		if time.Now().After(deadline) {
+			return false, nil
+		}
+		if err := sleep(ctx, pause); err != nil {
+			return false, err
+		}
+		pause = min(2*pause, 50*time.Millisecond)
+	}
 }
 
 // killSession SIGKILLs every process in session sid (a supervisor is a

@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
+	"nucleus.dev/nucleus/client"
 )
 
 // freeSupervisors lists the daemon's free supervisor processes: started
@@ -111,12 +112,14 @@ func TestE2ESupervisorReuse(t *testing.T) {
 	// (the spare started 250 ms after a create joins in), each exit code
 	// and output its container's, no file left open.
 	used := map[int]bool{}
+	var ids []string
 	var rssFirst int
 	for i := range 10 {
 		ct, err := c.RunDetached(ctx, sh(fmt.Sprintf("sleep 0.3; echo run-%d; exit %d", i, 10+i)))
 		if err != nil {
 			t.Fatal(err)
 		}
+		ids = append(ids, ct.GetId())
 		pid := supervisorPid(t, d, ct.GetId())
 		used[pid] = true
 		if g := recWaitState(t, c, ct.GetId(), recExited, time.Minute); g.GetExit().GetExitCode() != int32(10+i) {
@@ -139,6 +142,34 @@ func TestE2ESupervisorReuse(t *testing.T) {
 	}
 	if len(used) > 2 {
 		t.Errorf("10 sequential containers used %d supervisor processes, want at most 2", len(used))
+	}
+
+	// The containers so far go; then runs that remove themselves, back to
+	// back: the host cleanup of each
+	// (in the background, right after the answer) must not take its
+	// supervisor, already free or serving the next run, for one that
+	// lingers in the container's directory.
+	for _, id := range append([]string{a.GetId(), tid}, ids...) {
+		if _, err := c.Delete(ctx, id, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 30 {
+		spec := sh("exit " + strconv.Itoa(i%7))
+		spec.AutoRemove = true
+		ex, _, err := c.Run(ctx, spec, client.RunOptions{})
+		if err != nil || ex.GetExitCode() != int32(i%7) {
+			t.Fatalf("auto-removed run %d: %v, %v", i, ex, err)
+		}
+	}
+	if !waitFor(30*time.Second, func() bool { return len(d.Leftovers()) == 0 }) {
+		t.Errorf("left after the auto-removed runs: %v", d.Leftovers())
+	}
+	if strings.Contains(d.Log(), "supervisor lingers") {
+		t.Error("the host cleanup killed a supervisor for lingering after its container")
+	}
+	if !recAlive(p) {
+		t.Errorf("supervisor %d died during the auto-removed runs", p)
 	}
 	if rss := rssKiB(t, p); rssFirst > 0 && rss > rssFirst+4096 {
 		t.Errorf("supervisor %d grew from %d to %d KiB over the containers it served", p, rssFirst, rss)
