@@ -336,7 +336,13 @@ func removeCgroup(id string, p Paths) error {
 	if err != nil {
 		return err
 	}
-	var spec specs.Spec
+	// Only the cgroup path: decoding the whole spec cost more than the
+	// removal.
+	var spec struct {
+		Linux *struct {
+			CgroupsPath string `json:"cgroupsPath"`
+		} `json:"linux"`
+	}
 	if err := json.Unmarshal(data, &spec); err != nil {
 		return fmt.Errorf("reading the bundle's cgroup path: %w", err)
 	}
