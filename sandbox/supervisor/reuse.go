@@ -24,7 +24,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strings"
 	"time"
 
@@ -32,11 +31,6 @@ import (
 
 	"nucleus.dev/nucleus/sandbox/gvisor"
 )
-
-// releaseAfter is how long a reused supervisor waits for its next
-// container before it returns the memory its last one freed to the
-// system (about 1.5 of its 6 MiB; it costs a collection, so not at once).
-const releaseAfter = 2 * time.Second
 
 // settleTimeout bounds the wait, after a container, for its children (the
 // gofer exits tens of ms after its sandbox) and goroutines to be gone.
@@ -56,15 +50,7 @@ func serveSpecs(specFD, readyFD int, parent string, maxLives int) int {
 	ready := newReadyReporter(readyFD, maxLives > 1)
 	var first *processState
 	for lives := 1; ; lives++ {
-		var release *time.Timer
-		if lives > 1 {
-			// Free for a while: give the last container's heap back.
-			release = time.AfterFunc(releaseAfter, debug.FreeOSMemory)
-		}
 		path, ok := specs.next()
-		if release != nil {
-			release.Stop()
-		}
 		if !ok {
 			return 0 // no (further) container for this process
 		}
