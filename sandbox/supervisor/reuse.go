@@ -85,19 +85,19 @@ type specReader struct {
 func newSpecReader(fd int) *specReader {
 	unix.CloseOnExec(fd) // the sandbox and gofer must not inherit it
 	f := os.NewFile(uintptr(fd), "spec-fd")
-	return &specReader{f: f, br: bufio.NewReader(f)}
+	return &specReader{f: f, br: bufio.NewReaderSize(f, unix.PathMax+1)}
 }
 
 // next returns the next spec path; false on EOF (the spawner closed the
 // pipe: no container for this process) or a line that is not an absolute
-// path.
+// path of at most PATH_MAX bytes.
 func (r *specReader) next() (string, bool) {
-	line, err := r.br.ReadString('\n')
+	line, err := r.br.ReadSlice('\n')
 	if err != nil {
 		_ = r.f.Close()
 		return "", false
 	}
-	path := strings.TrimSuffix(line, "\n")
+	path := strings.TrimSuffix(string(line), "\n")
 	return path, filepath.IsAbs(path)
 }
 

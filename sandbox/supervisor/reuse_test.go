@@ -199,3 +199,32 @@ func TestSpawnerIdleBounds(t *testing.T) {
 		t.Fatal("a free supervisor outlived Close")
 	}
 }
+
+// TestFreeSupervisorRefusesABadSpecLine: a free supervisor given a line
+// that is not an absolute path, or an over-long one, exits instead of
+// supervising anything.
+func TestFreeSupervisorRefusesABadSpecLine(t *testing.T) {
+	w := newFakeWorld(t, "sleep 0.1; exit 0")
+	opts := w.opts
+	opts.Reuse, opts.MaxIdle, opts.RefillDelay = 5, 4, time.Hour
+	s := NewSpawner(opts)
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, line := range []string{"relative/spec.json\n", strings.Repeat("/x", 1<<16) + "\n"} {
+		st, err := s.Spawn(ctx, specN(w, 10+i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		waitIdle(t, s, st.SupervisorPid)
+		sp := s.takeSpare()
+		// The over-long line may be refused (EPIPE) before all of it is
+		// written.
+		_, _ = sp.specW.WriteString(line)
+		if !exits(st.SupervisorPid, 10*time.Second) {
+			stack, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", st.SupervisorPid))
+			t.Fatalf("a free supervisor given %.40q did not exit: %s", line, stack)
+		}
+		sp.discard()
+	}
+}

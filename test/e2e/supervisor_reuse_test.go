@@ -284,3 +284,82 @@ func TestE2ESupervisorReuseLimitAndDaemonKill9(t *testing.T) {
 		t.Error("the old daemon's supervisor stayed after its container (its spawner is gone)")
 	}
 }
+
+// TestE2ESupervisorReuseFlood: two rounds of 24 runs at once, the second
+// served by the first round's supervisors: every run gets its own exit
+// code and only its own output, nothing is killed as lingering, nothing
+// is left; and kill -9 of a reused supervisor while it supervises loses
+// only its own container's exit (recorded as lost), not the next create.
+func TestE2ESupervisorReuseFlood(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 4*time.Minute)
+	const n = 24
+	for round := range 2 {
+		errs := make(chan error, n)
+		for i := range n {
+			go func() {
+				code := (round*n + i) % 100
+				spec := sh(fmt.Sprintf("echo out-%d-%d; exit %d", round, i, code))
+				spec.AutoRemove = true
+				var out strings.Builder
+				ex, _, err := c.Run(ctx, spec, client.RunOptions{Stdout: &out})
+				switch {
+				case err != nil:
+					errs <- fmt.Errorf("run %d/%d: %w", round, i, err)
+				case ex.GetExitCode() != int32(code):
+					errs <- fmt.Errorf("run %d/%d: exit %v, want %d", round, i, ex, code)
+				case out.String() != fmt.Sprintf("out-%d-%d\n", round, i):
+					errs <- fmt.Errorf("run %d/%d: output %q", round, i, out.String())
+				default:
+					errs <- nil
+				}
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Error(err)
+			}
+		}
+		if round == 0 && !waitFor(20*time.Second, func() bool { return len(freeSupervisors(d)) >= n }) {
+			t.Fatalf("%d free supervisors after %d runs at once, want %d", len(freeSupervisors(d)), n, n)
+		}
+	}
+	if !waitFor(30*time.Second, func() bool { return len(d.Leftovers()) == 0 }) {
+		t.Errorf("left after the floods: %v", d.Leftovers())
+	}
+	if strings.Contains(d.Log(), "supervisor lingers") {
+		t.Error("a supervisor was killed as lingering during the floods")
+	}
+
+	// kill -9 of a reused supervisor in the middle of its container.
+	ct, err := c.RunDetached(ctx, sh("sleep 600"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := supervisorPid(t, d, ct.GetId())
+	slog, _ := os.ReadFile(filepath.Join(d.State, "supervisors", ct.GetId(), "supervisor.log"))
+	if !strings.Contains(string(slog), "supervising in a reused process") {
+		t.Fatalf("the container after the floods did not get a reused supervisor:\n%s", slog)
+	}
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Kill(ctx, ct.GetId(), uint32(syscall.SIGKILL)); err != nil {
+		t.Fatal(err)
+	}
+	if g := recWaitState(t, c, ct.GetId(), recExited, time.Minute); g.GetExit().GetReason() != "lost" {
+		t.Errorf("exit after its reused supervisor was killed: %v, want lost", g.GetExit())
+	}
+	ex, _, err := c.Run(ctx, &nucleusv1.ContainerSpec{Args: []string{"/bin/sh", "-c", "exit 9"}, AutoRemove: true}, client.RunOptions{})
+	if err != nil || ex.GetExitCode() != 9 {
+		t.Errorf("a run after the kill: %v, %v", ex, err)
+	}
+	if _, err := c.Delete(ctx, ct.GetId(), true); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(30*time.Second, func() bool { return len(d.Leftovers()) == 0 }) {
+		t.Errorf("left at the end: %v", d.Leftovers())
+	}
+}
