@@ -48,6 +48,7 @@ func serveSpecs(specFD, readyFD int, parent string, maxLives int) int {
 	}()
 	specs := newSpecReader(specFD)
 	ready := newReadyReporter(readyFD, maxLives > 1)
+	initialNS := namespaces("/proc/thread-self")
 	var first *processState
 	for lives := 1; ; lives++ {
 		path, ok := specs.next()
@@ -62,7 +63,7 @@ func serveSpecs(specFD, readyFD int, parent string, maxLives int) int {
 			return code
 		}
 		<-warmed
-		st, err := settle(first)
+		st, err := settle(first, initialNS)
 		if err == nil && first == nil {
 			first = &st
 		}
@@ -124,10 +125,11 @@ type processState struct {
 
 // settle returns the process to its idle state after a container - working
 // directory /, standard error /dev/null, every child reaped - and checks
-// that nothing of the container is left: with first nil it only records
-// what there is; otherwise goroutines and open files must be back at
-// first's counts.
-func settle(first *processState) (processState, error) {
+// that nothing of the container is left: every thread in / and in the
+// namespaces the process started in (initialNS); with first nil it only
+// records what there is, otherwise goroutines and open files must be back
+// at first's counts.
+func settle(first *processState, initialNS map[string]string) (processState, error) {
 	if err := os.Chdir("/"); err != nil {
 		return processState{}, err
 	}
@@ -140,7 +142,7 @@ func settle(first *processState) (processState, error) {
 	if err := reapAll(deadline); err != nil {
 		return processState{}, err
 	}
-	if err := threadsAlike(); err != nil {
+	if err := threadsAlike(initialNS); err != nil {
 		return processState{}, err
 	}
 	// gVisor starts the sandbox and gofer with os/exec and never waits
@@ -204,33 +206,42 @@ func reapAll(deadline time.Time) error {
 	}
 }
 
-// threadsAlike checks that every thread shares the main thread's working
-// directory and mount namespace.
-func threadsAlike() error {
-	cwd, err := os.Readlink("/proc/self/cwd")
-	if err != nil {
-		return err
+// namespaces reads the namespaces of the thread (or process) at dir, a
+// /proc path; kinds the kernel lacks are left out. Every thread of a free
+// supervisor must be back in the ones it started in: gVisor's create joins
+// a container's (network, for one) on a locked thread and restores it, or
+// parks the thread for good when it cannot.
+func namespaces(dir string) map[string]string {
+	kinds := [...]string{"cgroup", "ipc", "mnt", "net", "pid_for_children", "time_for_children", "user", "uts"}
+	ns := make(map[string]string, len(kinds))
+	for _, k := range kinds {
+		if l, err := os.Readlink(dir + "/ns/" + k); err == nil {
+			ns[k] = l
+		}
 	}
-	mnt, err := os.Readlink("/proc/self/ns/mnt")
-	if err != nil {
-		return err
-	}
+	return ns
+}
+
+// threadsAlike checks that every thread works in / and is in the
+// namespaces the process started in.
+func threadsAlike(initial map[string]string) error {
 	tasks, err := os.ReadDir("/proc/self/task")
 	if err != nil {
 		return err
 	}
 	for _, t := range tasks {
 		dir := "/proc/self/task/" + t.Name()
-		tcwd, err := os.Readlink(dir + "/cwd")
+		cwd, err := os.Readlink(dir + "/cwd")
 		if err != nil {
 			continue // the thread has exited
 		}
-		tmnt, err := os.Readlink(dir + "/ns/mnt")
-		if err != nil {
-			continue
+		if cwd != "/" {
+			return fmt.Errorf("thread %s works in %s", t.Name(), cwd)
 		}
-		if tcwd != cwd || tmnt != mnt {
-			return fmt.Errorf("thread %s works in %s (%s), the process in %s (%s)", t.Name(), tcwd, tmnt, cwd, mnt)
+		for k, v := range namespaces(dir) {
+			if want, ok := initial[k]; ok && v != want {
+				return fmt.Errorf("thread %s is in %s namespace %s, the process started in %s", t.Name(), k, v, want)
+			}
 		}
 	}
 	return nil

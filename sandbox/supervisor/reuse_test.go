@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"nucleus.dev/nucleus/internal/testutil"
 )
 
 // specN is the n-th container's spec in w, started at create.
@@ -226,5 +229,40 @@ func TestFreeSupervisorRefusesABadSpecLine(t *testing.T) {
 			t.Fatalf("a free supervisor given %.40q did not exit: %s", line, stack)
 		}
 		sp.discard()
+	}
+}
+
+// TestThreadsAlike: a thread left in another namespace, or working
+// elsewhere than /, makes a supervisor unfit for reuse.
+func TestThreadsAlike(t *testing.T) {
+	testutil.RequireRoot(t, "unshare of a thread's UTS namespace")
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	initial := namespaces("/proc/thread-self")
+	if err := threadsAlike(initial); err == nil || !strings.Contains(err.Error(), "works in") {
+		t.Errorf("threads working in %s: %v, want refused", wd, err)
+	}
+	if err := os.Chdir("/"); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	if err := threadsAlike(initial); err != nil {
+		t.Fatalf("a clean process: %v", err)
+	}
+	parked, done := make(chan error), make(chan struct{})
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		parked <- unix.Unshare(unix.CLONE_NEWUTS)
+		<-done
+	}()
+	if err := <-parked; err != nil {
+		t.Fatal(err)
+	}
+	err = threadsAlike(initial)
+	close(done)
+	if err == nil || !strings.Contains(err.Error(), "uts namespace") {
+		t.Errorf("a thread in another UTS namespace: %v, want refused", err)
 	}
 }
