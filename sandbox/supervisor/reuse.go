@@ -142,7 +142,7 @@ func settle(first *processState, initialNS map[string]string) (processState, err
 	if err := reapAll(deadline); err != nil {
 		return processState{}, err
 	}
-	if err := threadsAlike(initialNS); err != nil {
+	if err := threadsAlike("/proc/self/task", initialNS); err != nil {
 		return processState{}, err
 	}
 	// gVisor starts the sandbox and gofer with os/exec and never waits
@@ -222,15 +222,15 @@ func namespaces(dir string) map[string]string {
 	return ns
 }
 
-// threadsAlike checks that every thread works in / and is in the
-// namespaces the process started in.
-func threadsAlike(initial map[string]string) error {
-	tasks, err := os.ReadDir("/proc/self/task")
+// threadsAlike checks that every thread of the process whose task list is
+// taskDir (/proc/self/task) works in / and is in the namespaces initial.
+func threadsAlike(taskDir string, initial map[string]string) error {
+	tasks, err := os.ReadDir(taskDir)
 	if err != nil {
 		return err
 	}
 	for _, t := range tasks {
-		dir := "/proc/self/task/" + t.Name()
+		dir := taskDir + "/" + t.Name()
 		cwd, err := os.Readlink(dir + "/cwd")
 		if err != nil {
 			continue // the thread has exited

@@ -4,9 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -232,37 +233,28 @@ func TestFreeSupervisorRefusesABadSpecLine(t *testing.T) {
 	}
 }
 
-// TestThreadsAlike: a thread left in another namespace, or working
-// elsewhere than /, makes a supervisor unfit for reuse.
+// TestThreadsAlike: a thread working elsewhere than /, or in another
+// namespace, makes a process unfit for reuse (checked on child processes:
+// this test binary's own threads are not all in one place).
 func TestThreadsAlike(t *testing.T) {
-	testutil.RequireRoot(t, "unshare of a thread's UTS namespace")
-	wd, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
+	testutil.RequireRoot(t, "a child in a UTS namespace of its own")
 	initial := namespaces("/proc/thread-self")
-	if err := threadsAlike(initial); err == nil || !strings.Contains(err.Error(), "works in") {
-		t.Errorf("threads working in %s: %v, want refused", wd, err)
+	check := func(dir string, attr *syscall.SysProcAttr) error {
+		cmd := exec.Command("/bin/sleep", "30")
+		cmd.Dir, cmd.SysProcAttr = dir, attr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = cmd.Process.Kill(); _ = cmd.Wait() }()
+		return threadsAlike(fmt.Sprintf("/proc/%d/task", cmd.Process.Pid), initial)
 	}
-	if err := os.Chdir("/"); err != nil {
-		t.Fatal(err)
+	if err := check("/", nil); err != nil {
+		t.Errorf("a process in / and in our namespaces: %v", err)
 	}
-	defer os.Chdir(wd)
-	if err := threadsAlike(initial); err != nil {
-		t.Fatalf("a clean process: %v", err)
+	if err := check(os.TempDir(), nil); err == nil || !strings.Contains(err.Error(), "works in") {
+		t.Errorf("a process working in %s: %v, want refused", os.TempDir(), err)
 	}
-	parked, done := make(chan error), make(chan struct{})
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		parked <- unix.Unshare(unix.CLONE_NEWUTS)
-		<-done
-	}()
-	if err := <-parked; err != nil {
-		t.Fatal(err)
-	}
-	err = threadsAlike(initial)
-	close(done)
-	if err == nil || !strings.Contains(err.Error(), "uts namespace") {
-		t.Errorf("a thread in another UTS namespace: %v, want refused", err)
+	if err := check("/", &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWUTS}); err == nil || !strings.Contains(err.Error(), "uts namespace") {
+		t.Errorf("a process in another UTS namespace: %v, want refused", err)
 	}
 }

@@ -128,12 +128,8 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, pooled bool) (Status, er
 	}
 	sp := s.takeSpare()
 	if sp == nil || !sp.hand(specPath) {
-		if sp, err = s.start(pooled && s.opts.Reuse > 1); err != nil {
+		if sp, err = s.startWith(spec, pooled); err != nil {
 			return Status{}, err
-		}
-		if !sp.hand(specPath) {
-			return Status{}, fmt.Errorf("supervisor of %s exited before it was given its spec; its log: %s: %w",
-				spec.ID, LogTail(spec.path(LogFile)), errdefs.ErrInternal)
 		}
 	}
 	st, err := sp.await(ctx, spec)
@@ -141,11 +137,8 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, pooled bool) (Status, er
 		// A free supervisor that died (killed, out of memory) just before
 		// or as it was handed the spec did nothing with it: a new one does.
 		sp.discard()
-		if sp, err = s.start(pooled && s.opts.Reuse > 1); err != nil {
+		if sp, err = s.startWith(spec, pooled); err != nil {
 			return Status{}, err
-		}
-		if !sp.hand(specPath) {
-			return Status{}, fmt.Errorf("supervisor of %s exited before it was given its spec: %w", spec.ID, errdefs.ErrInternal)
 		}
 		st, err = sp.await(ctx, spec)
 	}
@@ -161,6 +154,19 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, pooled bool) (Status, er
 		s.scheduleRefill()
 	}
 	return st, err
+}
+
+// startWith starts a supervisor and hands it spec (already written).
+func (s *Spawner) startWith(spec Spec, pooled bool) (*spare, error) {
+	sp, err := s.start(pooled && s.opts.Reuse > 1)
+	if err != nil {
+		return nil, err
+	}
+	if !sp.hand(spec.path(SpecFile)) {
+		return nil, fmt.Errorf("supervisor of %s exited before it was given its spec; its log: %s: %w",
+			spec.ID, LogTail(spec.path(LogFile)), errdefs.ErrInternal)
+	}
+	return sp, nil
 }
 
 // start starts a supervisor process that waits for its spec path on fd 4
