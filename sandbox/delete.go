@@ -217,38 +217,32 @@ func (m *Manager) stopForDelete(ctx context.Context, id string, o DeleteOptions)
 // (it has recorded the exit status by then). A reused supervisor that has
 // left is never killed: it may be supervising another container already.
 func (m *Manager) endSupervisor(ctx context.Context, id string) error {
-	dir := m.Paths(id).Supervisor
-	pid, alive := supervisor.Running(dir)
-	if !alive {
-		return nil
-	}
-	if left, err := waitLeft(ctx, dir, 10*time.Second); err != nil || left {
+	pid, err := lingering(ctx, m.Paths(id).Supervisor, 10*time.Second)
+	if err != nil || pid == 0 {
 		return err
-	}
-	if now, alive := supervisor.Running(dir); !alive || now != pid {
-		return nil // it left just now
 	}
 	m.log.Warn("supervisor lingers after its container; killing it and its session", zap.String("id", id), zap.Int("pid", pid))
 	killSession(pid) // a runsc child must not outlive it and run on
-	_, err := waitPid(ctx, pid, 5*time.Second)
+	_, err = waitPid(ctx, pid, 5*time.Second)
 	return err
 }
 
-// waitLeft waits up to d until no live supervisor is in dir (its pid file
-// gone, or the process it names elsewhere or dead); it reports whether
-// that happened.
-func waitLeft(ctx context.Context, dir string, d time.Duration) (bool, error) {
+// lingering waits up to d for the live supervisor in dir, if any, to leave
+// it (its pid file gone, or the process it names elsewhere or dead); it
+// returns the pid of one still there at the end, 0 when none is.
+func lingering(ctx context.Context, dir string, d time.Duration) (int, error) {
 	deadline := time.Now().Add(d)
 	pause := time.Millisecond
 	for {
-		if _, alive := supervisor.Running(dir); !alive {
-			return true, nil
+		pid, alive := supervisor.Running(dir)
+		if !alive {
+			return 0, nil
 		}
 		if time.Now().After(deadline) {
-			return false, nil
+			return pid, nil
 		}
 		if err := sleep(ctx, pause); err != nil {
-			return false, err
+			return 0, err
 		}
 		pause = min(2*pause, 50*time.Millisecond)
 	}

@@ -45,13 +45,14 @@ func Main(args []string) int {
 	if *specFD >= 0 && *specPath == "" {
 		return serveSpecs(*specFD, *readyFD, *parent, *reuse)
 	}
-	return superviseOne(*specPath, *parent, newReadyReporter(*readyFD, false))
+	return superviseOne(*specPath, *parent, newReadyReporter(*readyFD, false), 1)
 }
 
-// superviseOne supervises the container of the spec at specPath, from its
-// create to its recorded exit, and returns the process exit code (0: the
-// container's life was supervised to its end).
-func superviseOne(specPath, parent string, ready *readyReporter) int {
+// superviseOne supervises the container of the spec at specPath, the
+// process's number-th, from its create to its recorded exit, and returns
+// the process exit code (0: the container's life was supervised to its
+// end).
+func superviseOne(specPath, parent string, ready *readyReporter, number int) int {
 	spec, err := loadSpec(specPath)
 	if err == nil {
 		err = spec.checkParent(parent)
@@ -85,8 +86,8 @@ func superviseOne(specPath, parent string, ready *readyReporter) int {
 	} else {
 		gvisor.LogTo(zap.NewNop())
 	}
-	if n := ready.lives; n > 1 {
-		log.Info("supervising in a reused process", zap.Int("container_number", n))
+	if number > 1 {
+		log.Info("supervising in a reused process", zap.Int("container_number", number))
 	}
 	s := newSupervisor(spec, log)
 	return s.run(ready)
@@ -115,24 +116,17 @@ func newLogger(path string) (*zap.Logger, func()) {
 // container. A reusable supervisor keeps the fd open for the next one and
 // says there when it is free again (reuse.go).
 type readyReporter struct {
-	f     *os.File
-	keep  bool // the fd stays open after a container's message
-	sent  bool // this container's message is written
-	lives int  // containers begun, this one included
+	f    *os.File
+	keep bool // the fd stays open after a container's message
+	sent bool // this container's message is written
 }
 
 func newReadyReporter(fd int, keep bool) *readyReporter {
 	if fd < 0 {
-		return &readyReporter{lives: 1}
+		return &readyReporter{}
 	}
 	unix.CloseOnExec(fd)
-	return &readyReporter{f: os.NewFile(uintptr(fd), "ready-fd-"+strconv.Itoa(fd)), keep: keep, lives: 1}
-}
-
-// next readies the reporter for another container's message.
-func (r *readyReporter) next() {
-	r.sent = false
-	r.lives++
+	return &readyReporter{f: os.NewFile(uintptr(fd), "ready-fd-"+strconv.Itoa(fd)), keep: keep}
 }
 
 func (r *readyReporter) send(resp Response) {

@@ -42,7 +42,6 @@ func (s *Spawner) takeSpare() *spare {
 	}
 	sp := s.idle[n-1]
 	s.idle = s.idle[:n-1]
-	sp.fromPool = true
 	return sp
 }
 

@@ -10,11 +10,11 @@ package supervisor
 // again): together a third of a supervisor's CPU per container.
 //
 // A process is reused only when it is back where its first container left
-// it: no child, no more goroutines, no more open files, every thread in the
-// same working directory and mount namespace (gVisor's create may park a
-// thread inside a gofer's mount namespace for good). Anything else, or a
-// container that did not end cleanly, and it exits as a single-use
-// supervisor does. The daemon's death closes the spec pipe: an idle
+// it: no child, no more goroutines, no more open files, every thread in /
+// and in the namespaces the process started in (gVisor's create joins a
+// container's on a locked thread, and may park one for good). Anything
+// else, or a container that did not end cleanly, and it exits as a
+// single-use supervisor does. The daemon's death closes the spec pipe: an idle
 // supervisor exits at once, a busy one after its container.
 
 import (
@@ -55,21 +55,18 @@ func serveSpecs(specFD, readyFD int, parent string, maxLives int) int {
 		if !ok {
 			return 0 // no (further) container for this process
 		}
-		if lives > 1 {
-			ready.next()
-		}
-		code := superviseOne(path, parent, ready)
+		code := superviseOne(path, parent, ready, lives)
 		if code != 0 || lives >= maxLives {
 			return code
 		}
 		<-warmed
 		st, err := settle(first, initialNS)
-		if err == nil && first == nil {
-			first = &st
-		}
 		if err != nil {
 			noteNotReused(path, err)
 			return code
+		}
+		if first == nil {
+			first = &st
 		}
 		if !ready.idle() {
 			return code // the spawner is gone
@@ -102,8 +99,9 @@ func (r *specReader) next() (string, bool) {
 	return path, filepath.IsAbs(path)
 }
 
-// idle tells the spawner this process is free for another container;
-// false when it cannot (the spawner is gone).
+// idle tells the spawner this process is free for another container (the
+// next container's report may follow); false when it cannot (the spawner
+// is gone).
 func (r *readyReporter) idle() bool {
 	if r.f == nil {
 		return false
@@ -113,6 +111,7 @@ func (r *readyReporter) idle() bool {
 		r.f = nil
 		return false
 	}
+	r.sent = false
 	return true
 }
 

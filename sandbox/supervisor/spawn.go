@@ -88,7 +88,6 @@ type spare struct {
 	readyR    *os.File      // read end of its ready pipe (fd 3)
 	ready     *bufio.Reader // reads readyR, across containers
 	reusable  bool          // started with --reuse: it comes back after its container
-	fromPool  bool          // taken free from the Spawner, not started for this create
 	idleSince time.Time
 }
 
@@ -127,13 +126,14 @@ func (s *Spawner) spawn(ctx context.Context, spec Spec, pooled bool) (Status, er
 		return Status{}, err
 	}
 	sp := s.takeSpare()
-	if sp == nil || !sp.hand(specPath) {
+	fromPool := sp != nil && sp.hand(specPath)
+	if !fromPool {
 		if sp, err = s.startWith(spec, pooled); err != nil {
 			return Status{}, err
 		}
 	}
 	st, err := sp.await(ctx, spec)
-	if errors.Is(err, errNoReport) && sp.fromPool && untouched(spec) {
+	if errors.Is(err, errNoReport) && fromPool && untouched(spec) {
 		// A free supervisor that died (killed, out of memory) just before
 		// or as it was handed the spec did nothing with it: a new one does.
 		sp.discard()
