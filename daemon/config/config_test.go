@@ -118,6 +118,10 @@ func TestRejected(t *testing.T) {
 		{"bad set name", "version = 1\n[hooks.sets.\"../x\"]\n", "hooks.sets.../x"},
 		{"relative joinable dir", "version = 1\n[network]\njoinable_namespace_dirs = [\"run/netns\"]\n", "network.joinable_namespace_dirs[0]"},
 		{"root joinable dir", "version = 1\n[network]\njoinable_namespace_dirs = [\"/run/netns\", \"/\"]\n", "network.joinable_namespace_dirs[1]"},
+		{"no supervisor reuse count", "version = 1\n[supervisors]\nreuse = 0\n", "supervisors.reuse"},
+		{"negative reuse", "version = 1\n[supervisors]\nreuse = -5\n", "supervisors.reuse"},
+		{"no free supervisors", "version = 1\n[supervisors]\nmax_idle = 0\n", "supervisors.max_idle"},
+		{"zero idle timeout", "version = 1\n[supervisors]\nidle_timeout = \"0s\"\n", "supervisors.idle_timeout"},
 		{"syntax error", "version = 1\nmemory = = 2\n", "line 2"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,7 +5,7 @@ import "time"
 // SupervisorsConfig says how nucleusd keeps supervisor processes ready.
 type SupervisorsConfig struct {
 	Reuse       int      `toml:"reuse" doc:"Containers one supervisor process supervises one after the other: once a container's exit is recorded and its sandbox is gone, its supervisor, back in the state it started in, takes the next create instead of exiting (a process start and exit less per container). 1 gives every container a fresh process."`
-	MaxIdle     int      `toml:"max_idle" doc:"Free supervisors kept for the next creates (started ahead of need, or back from their container); more are ended. Each holds 3-6 MiB of its own memory, so after a burst of 50 runs about 250 MiB stay taken until idle_timeout; a burst finds that many ready (a process start and exit less per run, most of what a burst on a small host spends beside the sandboxes)."`
+	MaxIdle     int      `toml:"max_idle" doc:"Free supervisors kept for the next creates (started ahead of need, or back from their container); more are ended. Each holds 3 MiB of its own memory before its first container and about 6 MiB after, so after a burst of 50 runs about 300 MiB stay taken until idle_timeout; a burst finds that many ready (a process start and exit less per run, most of what a burst on a small host spends beside the sandboxes)."`
 	IdleTimeout Duration `toml:"idle_timeout" doc:"Free supervisors beyond one are ended after this long unused."`
 }
 

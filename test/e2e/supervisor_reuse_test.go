@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -331,6 +332,40 @@ func TestE2ESupervisorReuseFlood(t *testing.T) {
 	}
 	if strings.Contains(d.Log(), "supervisor lingers") {
 		t.Error("a supervisor was killed as lingering during the floods")
+	}
+
+	// Callers that give up: 8 Runs cancelled mid-way, on reused
+	// supervisors. Each container runs to its own exit, recorded; its
+	// supervisor comes back free.
+	var cancelled []string
+	for i := range 8 {
+		cctx, cancel := context.WithCancel(ctx)
+		spec := sh(fmt.Sprintf("sleep 0.4; exit %d", 20+i))
+		spec.Name = fmt.Sprintf("cancelled-%d", i)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_, _, _ = c.Run(cctx, spec, client.RunOptions{})
+		}()
+		time.Sleep(150 * time.Millisecond)
+		cancel()
+		<-done
+		ct, err := c.Get(ctx, spec.Name)
+		if err != nil {
+			t.Fatalf("cancelled run %d: %v", i, err)
+		}
+		cancelled = append(cancelled, ct.GetId())
+	}
+	for i, id := range cancelled {
+		if g := recWaitState(t, c, id, recExited, time.Minute); g.GetExit().GetExitCode() != int32(20+i) {
+			t.Errorf("cancelled run %d: %v, want its own exit %d", i, g.GetExit(), 20+i)
+		}
+		if _, err := c.Delete(ctx, id, false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !waitFor(20*time.Second, func() bool { return len(freeSupervisors(d)) >= n }) {
+		t.Errorf("%d free supervisors after the cancelled runs, want %d", len(freeSupervisors(d)), n)
 	}
 
 	// kill -9 of a reused supervisor in the middle of its container.
