@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 
 	nucleusv1 "nucleus.dev/nucleus/api/nucleus/v1"
 	"nucleus.dev/nucleus/client"
+	"nucleus.dev/nucleus/internal/errdefs"
 )
 
 // freeSupervisors lists the daemon's free supervisor processes: started
@@ -396,5 +398,61 @@ func TestE2ESupervisorReuseFlood(t *testing.T) {
 	}
 	if !waitFor(30*time.Second, func() bool { return len(d.Leftovers()) == 0 }) {
 		t.Errorf("left at the end: %v", d.Leftovers())
+	}
+}
+
+// TestE2ESupervisorReuseFullDisk: a container that exits while the disk is
+// full keeps its supervisor until its exit is written (space back), and
+// that supervisor then serves the next container with its own output and
+// exit; a free supervisor is not used up by a create refused for the disk.
+func TestE2ESupervisorReuseFullDisk(t *testing.T) {
+	root := smallRoot(t, "64m")
+	d := NewDaemon(t, DaemonOptions{Config: "[limits]\nmin_free_disk = \"8m\"\n"})
+	d.Root = root
+	d.Start()
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 3*time.Minute)
+
+	ct, err := c.RunDetached(ctx, sh("trap 'exit 3' USR1; while :; do sleep 0.2; done"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := supervisorPid(t, d, ct.GetId())
+	free := fillDisk(t, root)
+	defer free()
+	idleBefore := len(freeSupervisors(d))
+	if _, err := c.Create(ctx, sh("true")); !errors.Is(err, errdefs.ErrResourceExhausted) {
+		t.Errorf("create on a full disk: %v, want ResourceExhausted", err)
+	}
+	if n := len(freeSupervisors(d)); n < idleBefore {
+		t.Errorf("a refused create took a free supervisor: %d free, %d before", n, idleBefore)
+	}
+	if err := c.Kill(ctx, ct.GetId(), uint32(syscall.SIGUSR1)); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(time.Second) // its exit.json cannot be written yet
+	if !recAlive(p) || isFree(d, p) {
+		t.Fatal("the supervisor let go of a container whose exit is not written")
+	}
+	free()
+	if g := recWaitState(t, c, ct.GetId(), recExited, time.Minute); g.GetExit().GetExitCode() != 3 {
+		t.Fatalf("exit after space returned: %v, want 3", g.GetExit())
+	}
+	if !waitFor(20*time.Second, func() bool { return isFree(d, p) }) {
+		t.Fatalf("supervisor %d not free after the exit was written", p)
+	}
+	next, err := c.RunDetached(ctx, sh("sleep 0.3; echo after-full; exit 4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := supervisorPid(t, d, next.GetId()); got != p {
+		t.Errorf("the next container got supervisor %d, want the reused %d", got, p)
+	}
+	if g := recWaitState(t, c, next.GetId(), recExited, time.Minute); g.GetExit().GetExitCode() != 4 {
+		t.Errorf("the next container: %v, want 4", g.GetExit())
+	}
+	if lines, err := recStdoutLines(ctx, c, next.GetId()); err != nil || strings.Join(lines, "") != "after-full" {
+		t.Errorf("the next container's output %q (%v)", lines, err)
 	}
 }
