@@ -160,6 +160,13 @@ func (m *Manager) removeFiles(id string, o DeleteOptions) error {
 	if err := remove(id, p); err != nil {
 		return fmt.Errorf("delete %s: removing bundle: %w", id, err)
 	}
+	if exists(p.OldBundle) {
+		old := p
+		old.Bundle = p.OldBundle
+		if err := remove(id, old); err != nil {
+			return fmt.Errorf("delete %s: removing bundle: %w", id, err)
+		}
+	}
 	if err := netns.Remove(p.NetNS); err != nil {
 		return fmt.Errorf("delete %s: %w", id, err)
 	}
@@ -324,6 +331,9 @@ func removeBundle(_ string, p Paths) error {
 // does not end in the container's id is not touched.
 func removeCgroup(id string, p Paths) error {
 	data, err := os.ReadFile(filepath.Join(p.Bundle, "config.json"))
+	if errors.Is(err, os.ErrNotExist) {
+		data, err = os.ReadFile(filepath.Join(p.OldBundle, "config.json"))
+	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

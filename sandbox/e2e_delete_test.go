@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+
 	"nucleus.dev/nucleus/sandbox/internal/testbundle"
 )
 
@@ -97,5 +99,59 @@ func TestE2EDeleteRemovesALeftCgroup(t *testing.T) {
 				t.Errorf("the cgroup of another container went: %v", err)
 			}
 		}
+	}
+}
+
+// TestE2EDeleteOldLayoutBundle: containers made by a daemon that kept
+// bundles in <root>/containers/<id>/bundle (before they moved to the
+// state directory) are deleted with nothing left by the new one: a
+// running one (its bundle, its directory), and one whose create failed
+// before runsc wrote state (the cgroup named in that bundle's config.json).
+func TestE2EDeleteOldLayoutBundle(t *testing.T) {
+	e := newEnv(t)
+	oldLayout := func(args ...string) (string, Paths) {
+		id, err := NewID()
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.ids = append(e.ids, id)
+		p := e.m.Paths(id)
+		if err := os.MkdirAll(p.Container, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		o := testbundle.Options{Args: args, CgroupsPath: "/" + cgroupParent + "/" + id}
+		if err := testbundle.Write(p.OldBundle, o); err != nil {
+			t.Fatal(err)
+		}
+		return id, p
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	running, p := oldLayout("/bin/sleep", "600")
+	st, err := e.m.Create(ctx, running, CreateOptions{Bundle: p.OldBundle, Start: true})
+	if err != nil || st.State != specs.StateRunning {
+		t.Fatalf("create from the old layout: %+v, %v", st, err)
+	}
+	if _, err := os.Stat(p.Bundle); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a bundle in the new place too: %v", err)
+	}
+	if err := e.m.Delete(ctx, running, DeleteOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertGone(running)
+
+	failed, _ := oldLayout("/bin/true")
+	cg := filepath.Join("/sys/fs/cgroup/pids", cgroupParent, failed)
+	if err := os.MkdirAll(cg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.Remove(cg) })
+	if err := e.m.Delete(ctx, failed, DeleteOptions{Force: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.assertGone(failed)
+	if _, err := os.Stat(cg); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the cgroup named by the old bundle is left: %v", err)
 	}
 }

@@ -200,7 +200,7 @@ func (e *env) assertGone(id string) {
 		e.t.Errorf("runsc state of %s left", id)
 	}
 	p := e.m.Paths(id)
-	for _, path := range []string{p.Container, p.Supervisor, p.Secrets} {
+	for _, path := range []string{p.Container, p.Bundle, p.OldBundle, p.Supervisor, p.Secrets} {
 		if _, err := os.Lstat(path); !errors.Is(err, os.ErrNotExist) {
 			e.t.Errorf("%s left behind (%v)", path, err)
 		}

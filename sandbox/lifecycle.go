@@ -182,7 +182,7 @@ func (m *Manager) offlineStatus(ctx context.Context, id string) (Status, error) 
 	} else if !errors.Is(err, fs.ErrNotExist) {
 		return Status{}, err
 	}
-	if !exists(p.Supervisor) && !exists(p.Container) {
+	if !exists(p.Supervisor) && !exists(p.Container) && !exists(p.Bundle) {
 		return Status{}, errdefs.NotFound("container %s not found", id)
 	}
 	rs, err := m.runsc.State(ctx, id)
@@ -345,7 +345,7 @@ func (m *Manager) Resize(ctx context.Context, id string, rows, cols uint16) erro
 // never fatal.
 func (m *Manager) Recover(ctx context.Context, skip map[string]bool) []Status {
 	ids := map[string]bool{}
-	for _, dir := range []string{filepath.Join(m.cfg.StateDir, "supervisors"), filepath.Join(m.cfg.RootDir, "containers")} {
+	for _, dir := range []string{filepath.Join(m.cfg.StateDir, "supervisors"), filepath.Join(m.cfg.RootDir, "containers"), filepath.Join(m.cfg.StateDir, "bundles")} {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			m.log.Warn("recover: listing", zap.String("dir", dir), zap.Error(err))

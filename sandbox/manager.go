@@ -113,14 +113,16 @@ func New(cfg Config) (*Manager, error) {
 	if err := cfg.Runsc.Validate(); err != nil {
 		return nil, err
 	}
-	// containers/ is 0711: a sandbox in a user namespace reaches its
-	// rootfs as an unprivileged host uid; everything in it is 0700/0600.
-	containers := filepath.Join(cfg.RootDir, "containers")
-	if err := os.MkdirAll(containers, 0o711); err != nil {
-		return nil, err
-	}
-	if err := os.Chmod(containers, 0o711); err != nil {
-		return nil, err
+	// containers/ and bundles/ are 0711: a sandbox in a user namespace
+	// reaches its rootfs as an unprivileged host uid; everything in them
+	// is 0700/0600 (a user namespace's bundle 0711).
+	for _, d := range []string{filepath.Join(cfg.RootDir, "containers"), filepath.Join(cfg.StateDir, "bundles")} {
+		if err := os.MkdirAll(d, 0o711); err != nil {
+			return nil, err
+		}
+		if err := os.Chmod(d, 0o711); err != nil {
+			return nil, err
+		}
 	}
 	for _, d := range []string{
 		cfg.Runsc.Root,
@@ -189,8 +191,12 @@ func NewID() (string, error) {
 
 // Paths are a container's files and directories.
 type Paths struct {
-	Container  string // <root>/containers/<id>
-	Bundle     string // <root>/containers/<id>/bundle
+	Container string // <root>/containers/<id>
+	Bundle    string // <state>/bundles/<id> (see Paths)
+	// OldBundle is where a daemon before session 12 wrote the bundle:
+	// <root>/containers/<id>/bundle. A container it made is still
+	// deleted (and its cgroup found) through it.
+	OldBundle  string
 	Log        string // <root>/containers/<id>/container.log (+ ".1")
 	Exit       string // <root>/containers/<id>/exit.json
 	Meta       string // <root>/containers/<id>/meta.json (the daemon's copy of its record)
@@ -200,11 +206,20 @@ type Paths struct {
 }
 
 // Paths returns id's paths; id must have passed supervisor.ValidID.
+//
+// The bundle (config.json and the rootfs's mount points, or an image's
+// mounts) is in the state directory, as containerd keeps its bundles
+// under /run: it lives only as long as the sandbox, which a reboot ends,
+// and on a tmpfs its mkdirs, links and unlinks cost a fraction of a
+// disk's (a cold run's host cleanup was a quarter of nucleusd's CPU). What
+// must outlive a reboot (meta.json, exit.json, the logs) stays in
+// <root>/containers/<id>.
 func (m *Manager) Paths(id string) Paths {
 	c := filepath.Join(m.cfg.RootDir, "containers", id)
 	return Paths{
 		Container:  c,
-		Bundle:     filepath.Join(c, "bundle"),
+		Bundle:     filepath.Join(m.cfg.StateDir, "bundles", id),
+		OldBundle:  filepath.Join(c, "bundle"),
 		Log:        filepath.Join(c, "container.log"),
 		Exit:       filepath.Join(c, "exit.json"),
 		Meta:       filepath.Join(c, "meta.json"),

@@ -266,11 +266,10 @@ func (d *Daemon) Create(ctx context.Context, caller auth.Identity, spec *nucleus
 			return nil, err
 		}
 	}
-	if p.req.UserNamespace != nil {
-		// The gofer, the mapped root, traverses it to the bundle (0711).
-		if err := mkdirMode(p.paths.Container, 0o711); err != nil {
-			return nil, err
-		}
+	// The container's own directory (meta.json, exit.json, logs); its
+	// bundle is in the state directory (sandbox.Paths).
+	if err := mkdirMode(p.paths.Container, 0o700); err != nil {
+		return nil, err
 	}
 	if _, err := bundle.Create(p.id, p.req, p.pol, p.bundlePaths()); err != nil {
 		return nil, err

@@ -49,7 +49,7 @@ func TestE2EFilesHostile(t *testing.T) {
 	ctx := ctxT(t, 180*time.Second)
 	ct := running(t, c, ctx, "sleep 600")
 	id := ct.GetId()
-	bundleConfig := filepath.Join(d.Root, "containers", id, "bundle", "config.json")
+	bundleConfig := filepath.Join(d.State, "bundles", id, "config.json")
 	if _, err := os.Stat(bundleConfig); err != nil {
 		t.Fatalf("the bundle's host path: %v", err)
 	}

@@ -47,7 +47,7 @@ func recArtifacts(d *Daemon) map[string][]string {
 			}
 		}
 	}
-	for _, sub := range []string{"root/containers", "state/supervisors", "state/secrets", "state/runsc"} {
+	for _, sub := range []string{"root/containers", "state/bundles", "state/supervisors", "state/secrets", "state/runsc"} {
 		entries, _ := os.ReadDir(filepath.Join(d.Dir, sub))
 		for _, e := range entries {
 			if sub == "state/runsc" && e.Name() == "null-netns" {

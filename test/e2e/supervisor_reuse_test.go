@@ -40,14 +40,28 @@ func isFree(d *Daemon, pid int) bool {
 	return false
 }
 
-func openFiles(t *testing.T, pid int) int {
+// openFiles counts a process's open files, pidfds apart.
+func openFiles(t *testing.T, pid int) (files, pidfds int) {
 	t.Helper()
 	fds, err := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return len(fds)
+	for _, fd := range fds {
+		if target, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); err == nil && target == "anon_inode:[pidfd]" {
+			pidfds++
+		} else {
+			files++
+		}
+	}
+	return files, pidfds
 }
+
+// maxPidfds bounds the pidfds a free supervisor holds: those of its last
+// containers' sandbox and gofer, which Go's garbage collector releases at
+// its next cycle (settle does not force one). Two per container, kept
+// across containers, would pass it within a few.
+const maxPidfds = 6
 
 // rssKiB is a process's anonymous resident memory (RssAnon) in KiB.
 func rssKiB(t *testing.T, pid int) int {
@@ -88,7 +102,7 @@ func TestE2ESupervisorReuse(t *testing.T) {
 	if !waitFor(10*time.Second, func() bool { return isFree(d, p) }) {
 		t.Fatalf("supervisor %d not free after its container (free: %v)", p, freeSupervisors(d))
 	}
-	files := openFiles(t, p)
+	files, _ := openFiles(t, p)
 
 	// Another uid's container in the same process.
 	r := asTenant(t, d, childCall{Op: "create", Spec: sh("sleep 0.3; echo tenant-out; exit 4")}, childCall{Op: "start"})
@@ -135,8 +149,8 @@ func TestE2ESupervisorReuse(t *testing.T) {
 			t.Fatalf("run %d: supervisor %d not free after its container", i, pid)
 		}
 		if pid == p {
-			if n := openFiles(t, p); n > files {
-				t.Errorf("run %d: supervisor %d holds %d open files, %d after its first container", i, p, n, files)
+			if n, pidfds := openFiles(t, p); n > files || pidfds > maxPidfds {
+				t.Errorf("run %d: supervisor %d holds %d open files and %d pidfds, %d files after its first container", i, p, n, pidfds, files)
 			}
 			if rssFirst == 0 {
 				rssFirst = rssKiB(t, p)
@@ -174,10 +188,14 @@ func TestE2ESupervisorReuse(t *testing.T) {
 	if !recAlive(p) {
 		t.Errorf("supervisor %d died during the auto-removed runs", p)
 	}
+	n, pidfds := openFiles(t, p)
+	if n > files || pidfds > maxPidfds {
+		t.Errorf("supervisor %d holds %d open files and %d pidfds after the runs, %d files after its first container", p, n, pidfds, files)
+	}
 	if rss := rssKiB(t, p); rssFirst > 0 && rss > rssFirst+4096 {
 		t.Errorf("supervisor %d grew from %d to %d KiB over the containers it served", p, rssFirst, rss)
 	} else {
-		t.Logf("supervisor %d: %d KiB resident after %d containers (%d KiB early on), %d open files", p, rss, 12, rssFirst, openFiles(t, p))
+		t.Logf("supervisor %d: %d KiB resident after the runs (%d KiB early on), %d open files, %d pidfds", p, rss, rssFirst, n, pidfds)
 	}
 }
 

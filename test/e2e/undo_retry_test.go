@@ -75,7 +75,7 @@ func TestE2EUndoKeepsTheRecordUntilTheSandboxIsGone(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A file in the bundle that cannot be removed until the test says so.
-	pinned := filepath.Join(d.Root, "containers", id, "bundle", "pinned")
+	pinned := filepath.Join(d.State, "bundles", id, "pinned")
 	if err := os.WriteFile(pinned, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -111,8 +111,10 @@ func TestE2EUndoKeepsTheRecordUntilTheSandboxIsGone(t *testing.T) {
 	}) {
 		t.Fatal("the record stays after the container's files became removable")
 	}
-	if _, err := os.Stat(filepath.Join(d.Root, "containers", id)); !os.IsNotExist(err) {
-		t.Errorf("the container's directory is left: %v", err)
+	for _, dir := range []string{filepath.Join(d.Root, "containers", id), filepath.Join(d.State, "bundles", id)} {
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			t.Errorf("the container's directory %s is left: %v", dir, err)
+		}
 	}
 	// The name is free again.
 	if _, err := c.Create(ctx, &nucleusv1.ContainerSpec{Name: "undo-me", Args: []string{"/bin/true"}}); err != nil {

@@ -12,6 +12,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Dir returns the host directory of pid's cgroup for controller ("memory",
@@ -220,8 +222,11 @@ func Remove(path string) error {
 			continue
 		}
 		seen[mnt] = true
-		if err := os.Remove(filepath.Join(mnt, path)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			errs = append(errs, fmt.Errorf("removing cgroup: %w", err))
+		// rmdir only (a cgroup is a directory): os.Remove tries unlink
+		// first, a second failing call per hierarchy on every delete.
+		dir := filepath.Join(mnt, path)
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+			errs = append(errs, fmt.Errorf("removing cgroup %s: %w", dir, err))
 		}
 	}
 	return errors.Join(errs...)
