@@ -392,7 +392,7 @@ func Leftovers(dir string) []string {
 	}
 	sort.Strings(procs)
 	out = append(out, procs...)
-	for _, sub := range []string{"root/containers", "state/runsc", "state/supervisors", "state/secrets", "state/netns", "state/egress-netns"} {
+	for _, sub := range []string{"root/containers", "state/bundles", "state/runsc", "state/supervisors", "state/secrets", "state/netns", "state/egress-netns"} {
 		entries, _ := os.ReadDir(filepath.Join(dir, sub))
 		for _, e := range entries {
 			out = append(out, "file "+filepath.Join(sub, e.Name()))
