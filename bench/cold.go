@@ -118,7 +118,7 @@ func coldFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	f := &Figure{Key: "1 cold run", Title: "Cold run-to-exit of /bin/true (create, start, wait, remove)"}
 	f.addComparison(vs, samples, cpu, e.cpu != nil)
 	if e.cpu != nil {
-		f.Notes = append(f.Notes, "CPU outside the sandbox: cpuacct usage of a cgroup holding the benchmark, nucleusd, the supervisors and the runsc command-line processes (runsc moves sandbox and gofer to the spec's cgroup), per run")
+		f.Notes = append(f.Notes, "CPU outside the sandbox: cpuacct usage of a cgroup holding the benchmark, nucleusd, the supervisors and the runsc command-line processes (runsc moves sandbox and gofer to the spec's cgroup), per run; it misses what runsc and the supervisor do while gVisor has them in the container's cgroup (more of the supervisor's): figure 1c counts per process")
 	}
 	f.Notes = append(f.Notes, "raw: `runsc run` of a prepared bundle written by bundle.Create with nucleusd's request and policy; the bundle write is not timed")
 	return []*Figure{f}, err

@@ -69,7 +69,7 @@ func parseFlags(args []string) (*config, error) {
 	fs.IntVar(&c.scaleN, "scale", 200, "running sandboxes for the stats-at-scale and restart figures")
 	fs.IntVar(&c.records, "records", 200, "container records for the control-plane figure")
 	fs.IntVar(&c.loadPairs, "load-pairs", 10, "start-latency pairs, idle and under load")
-	fs.StringVar(&figures, "figures", "cold,breakdown,leads,exec,pods,load,density,burst,files,control,unpack,image,ctr,snapshots,net,scale,abuse", "figures to run, comma-separated")
+	fs.StringVar(&figures, "figures", "cold,sched,breakdown,leads,exec,pods,load,density,burst,files,control,unpack,image,ctr,snapshots,net,scale,abuse", "figures to run, comma-separated")
 	fs.StringVar(&runscFlags, "runsc-flags", "", "extra global runsc flags for nucleusd and raw alike, comma-separated (e.g. --debug)")
 	fs.StringVar(&c.daemonExtra, "daemon-config", "", "TOML appended to the benchmark daemon's nucleusd.toml, for experiments (e.g. \"[supervisors]\\nmax_idle = 64\")")
 	fs.StringVar(&c.daemonLogLevel, "log-level", "info", "nucleusd --log-level (debug logs every call with its duration)")
@@ -214,6 +214,7 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 		fn   func(context.Context, *env) ([]*Figure, error)
 	}{
 		{"cold", coldFigure},
+		{"sched", schedFigure}, // figure 1 per process, from scheduler tracepoints
 		{"breakdown", breakdownFigure},
 		{"leads", leadsFigure},
 		{"exec", execFigure},
