@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"strconv"
 
 	"go.uber.org/zap"
@@ -38,6 +39,13 @@ func Main(args []string) int {
 	reuse := fs.Int(reuseFlag[2:], 1, "containers this process may supervise one after another (with --spec-fd)")
 	if err := fs.Parse(args); err != nil {
 		return 2
+	}
+	// One P unless GOMAXPROCS says otherwise: a supervisor waits, copies
+	// output and runs gVisor's create, one thing at a time; a second P
+	// only added threads spinning for work at each wake-up (measured: 15.0
+	// -> 12.3 ms of CPU per cold run, a sixth of the supervisor's).
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(1)
 	}
 	if stop, err := cpuprofile.Start("supervisor"); err == nil {
 		defer stop() // Main returns before the process exits
