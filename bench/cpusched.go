@@ -41,6 +41,8 @@ type schedVariant struct {
 	prepare func(ctx context.Context, n int) (runs func() error, undo func(), err error)
 }
 
+// schedFigure is figure 1c (see the top of this file); without perf it
+// says so and measures nothing.
 func schedFigure(ctx context.Context, e *env) ([]*Figure, error) {
 	f := &Figure{Key: "1c cpu by process", Title: "CPU per cold run outside the sandbox, per process (perf sched)"}
 	perf, err := exec.LookPath("perf")

@@ -193,9 +193,9 @@ func NewID() (string, error) {
 type Paths struct {
 	Container string // <root>/containers/<id>
 	Bundle    string // <state>/bundles/<id> (see Paths)
-	// OldBundle is where a daemon before session 12 wrote the bundle:
-	// <root>/containers/<id>/bundle. A container it made is still
-	// deleted (and its cgroup found) through it.
+	// OldBundle is where daemons wrote the bundle before it moved to the
+	// state directory: <root>/containers/<id>/bundle. A container such a
+	// daemon made is still deleted (and its cgroup found) through it.
 	OldBundle  string
 	Log        string // <root>/containers/<id>/container.log (+ ".1")
 	Exit       string // <root>/containers/<id>/exit.json
