@@ -86,16 +86,12 @@ func schedFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			if err != nil {
 				return []*Figure{f}, fmt.Errorf("%s: %w", vs[i].name, err)
 			}
-			total := time.Duration(0)
 			for _, p := range vs[i].procs {
-				d := byComm[p] / time.Duration(n)
-				perRun[i][p] = append(perRun[i][p], d)
-				total += d
+				perRun[i][p] = append(perRun[i][p], byComm[p]/time.Duration(n))
 			}
-			perRun[i][""] = append(perRun[i][""], total)
 		}
 	}
-	base := msRow("total: "+vs[0].name, perRun[0][""])
+	base := msRow("total: "+vs[0].name, roundTotals(perRun[0]))
 	for i, v := range vs {
 		for _, p := range v.procs {
 			f.Rows = append(f.Rows, msRow(v.name+": "+p, perRun[i][p]))
@@ -104,13 +100,27 @@ func schedFigure(ctx context.Context, e *env) ([]*Figure, error) {
 			f.Rows = append(f.Rows, base)
 			continue
 		}
-		r := msRow("total: "+v.name, perRun[i][""]).against(base)
+		r := msRow("total: "+v.name, roundTotals(perRun[i])).against(base)
 		f.Rows = append(f.Rows, r.target("ratio <= 1.2", r.Ratio <= 1.2))
 	}
 	f.Notes = append(f.Notes,
 		fmt.Sprintf("%d recordings of %d runs per variant, alternating; each row: the median over recordings of CPU per run", schedRounds, n),
 		"whole machine recorded: run it on a quiet one; "+bench+" is the benchmark process (the Go client; it starts runsc and nucleusctl)")
 	return []*Figure{f}, nil
+}
+
+// roundTotals sums, round by round, the CPU per run of every process.
+func roundTotals(byProc map[string][]time.Duration) []time.Duration {
+	var totals []time.Duration
+	for _, rounds := range byProc {
+		for r, d := range rounds {
+			if r == len(totals) {
+				totals = append(totals, 0)
+			}
+			totals[r] += d
+		}
+	}
+	return totals
 }
 
 // repeated prepares nothing: its runs are n calls of fn, each followed by
@@ -173,7 +183,7 @@ func recordSched(ctx context.Context, perf, dir string, fn func() error) (map[st
 	time.Sleep(500 * time.Millisecond)
 	runErr := fn()
 	_ = cmd.Process.Signal(syscall.SIGINT)
-	if err := cmd.Wait(); err != nil && cmd.ProcessState.ExitCode() != 0 && !strings.Contains(err.Error(), "interrupt") {
+	if err := cmd.Wait(); err != nil && !endedBy(cmd.ProcessState, syscall.SIGINT) {
 		return nil, fmt.Errorf("perf sched record: %v: %s", err, stderr.String())
 	}
 	if runErr != nil {
@@ -184,6 +194,13 @@ func recordSched(ctx context.Context, perf, dir string, fn func() error) (map[st
 		return nil, fmt.Errorf("perf sched timehist: %w", err)
 	}
 	return parseTimehistSummary(out)
+}
+
+// endedBy reports whether the process was ended by sig (perf usually
+// handles SIGINT and exits 0; if it does not, that is no failure either).
+func endedBy(ps *os.ProcessState, sig syscall.Signal) bool {
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == sig
 }
 
 // timehistTask is a task line of `perf sched timehist -s`'s summary:

@@ -46,3 +46,11 @@ Idle stats:
 		t.Error("output without a summary parsed")
 	}
 }
+
+func TestRoundTotals(t *testing.T) {
+	ms := time.Millisecond
+	got := roundTotals(map[string][]time.Duration{"nucleusd": {7 * ms, 6 * ms}, "nucleus-supervi": {12 * ms, 13 * ms}})
+	if len(got) != 2 || got[0] != 19*ms || got[1] != 19*ms {
+		t.Errorf("roundTotals = %v, want [19ms 19ms]", got)
+	}
+}

@@ -146,7 +146,7 @@ func (m *Manager) deleteRunscState(ctx context.Context, ids []string) map[string
 // for it: the supervisor directory, bundle, network namespace, exit and
 // meta files, logs (unless KeepLogs) and runsc's lock files.
 func (m *Manager) removeFiles(id string, o DeleteOptions) error {
-	p := m.Paths(id)
+	p := m.Paths(id).withBundleFound()
 	if err := removeAllAtomic(p.Supervisor); err != nil {
 		return err
 	}
@@ -159,13 +159,6 @@ func (m *Manager) removeFiles(id string, o DeleteOptions) error {
 	}
 	if err := remove(id, p); err != nil {
 		return fmt.Errorf("delete %s: removing bundle: %w", id, err)
-	}
-	if exists(p.OldBundle) {
-		old := p
-		old.Bundle = p.OldBundle
-		if err := remove(id, old); err != nil {
-			return fmt.Errorf("delete %s: removing bundle: %w", id, err)
-		}
 	}
 	if err := netns.Remove(p.NetNS); err != nil {
 		return fmt.Errorf("delete %s: %w", id, err)
@@ -331,9 +324,6 @@ func removeBundle(_ string, p Paths) error {
 // does not end in the container's id is not touched.
 func removeCgroup(id string, p Paths) error {
 	data, err := os.ReadFile(filepath.Join(p.Bundle, "config.json"))
-	if errors.Is(err, os.ErrNotExist) {
-		data, err = os.ReadFile(filepath.Join(p.OldBundle, "config.json"))
-	}
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
 	}

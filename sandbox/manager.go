@@ -195,7 +195,8 @@ type Paths struct {
 	Bundle    string // <state>/bundles/<id> (see Paths)
 	// OldBundle is where daemons wrote the bundle before it moved to the
 	// state directory: <root>/containers/<id>/bundle. A container such a
-	// daemon made is still deleted (and its cgroup found) through it.
+	// daemon made is still deleted (and its cgroup found) through it
+	// (withBundleFound).
 	OldBundle  string
 	Log        string // <root>/containers/<id>/container.log (+ ".1")
 	Exit       string // <root>/containers/<id>/exit.json
@@ -227,6 +228,15 @@ func (m *Manager) Paths(id string) Paths {
 		Secrets:    filepath.Join(m.cfg.StateDir, "secrets", id),
 		NetNS:      filepath.Join(m.cfg.StateDir, "netns", id),
 	}
+}
+
+// withBundleFound is p with Bundle where the container's bundle is: the
+// old place when only that one exists (a container an older daemon made).
+func (p Paths) withBundleFound() Paths {
+	if !exists(p.Bundle) && exists(p.OldBundle) {
+		p.Bundle = p.OldBundle
+	}
+	return p
 }
 
 func (m *Manager) client(id string) *supervisor.Client {

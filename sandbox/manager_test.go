@@ -124,3 +124,31 @@ func TestExecProcessInheritsContainer(t *testing.T) {
 		}
 	}
 }
+
+// TestRecoverFindsAnOrphanBundle: a bundle left in the state directory with
+// nothing else of its container (a create cut short before its container
+// directory was made) is found by Recover and removed by Delete.
+func TestRecoverFindsAnOrphanBundle(t *testing.T) {
+	m := newOfflineManager(t)
+	ctx := context.Background()
+	id, err := NewID()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := m.Paths(id)
+	if err := os.MkdirAll(filepath.Join(p.Bundle, "rootfs"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	got := m.Recover(ctx, nil)
+	if len(got) != 1 || got[0].ID != id || got[0].State != specs.StateStopped {
+		t.Fatalf("Recover = %+v, want %s stopped", got, id)
+	}
+	if err := m.Delete(ctx, id, DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{p.Bundle, p.Container, p.Supervisor} {
+		if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("%s left: %v", path, err)
+		}
+	}
+}

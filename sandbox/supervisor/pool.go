@@ -1,9 +1,6 @@
 package supervisor
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
 // The Spawner's free supervisors: spares started ahead of need and, with
 // SpawnOptions.Reuse, supervisors back from their container. A create
@@ -83,9 +80,8 @@ func (s *Spawner) refill() {
 // over, then keeps it free; a supervisor that exits instead (it was not
 // fit for reuse, its last container is done, or it was killed) is let go.
 func (s *Spawner) awaitIdle(sp *spare) {
-	line, err := sp.ready.ReadBytes('\n')
-	var resp Response
-	if err != nil || json.Unmarshal(line, &resp) != nil || !resp.OK || !resp.Idle {
+	resp, err := sp.report()
+	if err != nil || !resp.OK || !resp.Idle {
 		sp.discard()
 		return
 	}

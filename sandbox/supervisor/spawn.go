@@ -236,6 +236,17 @@ func (sp *spare) discard() {
 	_ = sp.readyR.Close()
 }
 
+// report reads the supervisor's next line on its ready pipe: a container's
+// readiness report or, from a reusable one, its "idle" line.
+func (sp *spare) report() (Response, error) {
+	var resp Response
+	line, err := sp.ready.ReadBytes('\n')
+	if err == nil {
+		err = json.Unmarshal(line, &resp)
+	}
+	return resp, err
+}
+
 // errNoReport: the supervisor's ready pipe closed without a report.
 var errNoReport = errors.New("no report")
 
@@ -259,13 +270,7 @@ func (sp *spare) await(ctx context.Context, spec Spec) (Status, error) {
 	}
 	ch := make(chan result, 1)
 	go func() {
-		line, err := sp.ready.ReadBytes('\n')
-		if err != nil {
-			ch <- result{err: err}
-			return
-		}
-		var resp Response
-		err = json.Unmarshal(line, &resp)
+		resp, err := sp.report()
 		ch <- result{resp: resp, err: err}
 	}()
 	select {
