@@ -1,6 +1,9 @@
 package e2e
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -114,4 +117,93 @@ func TestE2ESupervisorOnOnePUnderFlood(t *testing.T) {
 		t.Fatalf("%d containers running after the first ended, want 1", killed)
 	}
 	wait("b (killed)", b, 137)
+}
+
+// rawRun opens a Run stream with the generated stubs (any gRPC client, not
+// the SDK), sends the start and half-closes at once.
+func rawRun(t *testing.T, ctx context.Context, api nucleusv1.NucleusClient, script string) nucleusv1.Nucleus_RunClient {
+	t.Helper()
+	stream, err := api.Run(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&nucleusv1.RunRequest{Msg: &nucleusv1.RunRequest_Start{Start: &nucleusv1.RunStart{Spec: sh(script)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.CloseSend(); err != nil {
+		t.Fatal(err)
+	}
+	return stream
+}
+
+// TestE2ESupervisorOnOnePRawClients: clients that are not the SDK against
+// one-P supervisors under an output flood. A Run stream half-closed right
+// after its start gets every byte of a 20 MB flood and the exit code; a
+// Run stream cancelled mid-flood leaves the container running (killed
+// later: 137 recorded), and its supervisor, reused, gives the next run its
+// own output only.
+func TestE2ESupervisorOnOnePRawClients(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	api := nucleusv1.NewNucleusClient(stubConn(t, d))
+	ctx := ctxT(t, 3*time.Minute)
+
+	const flood = 20_000_000
+	stream := rawRun(t, ctx, api, fmt.Sprintf("yes half-closed | head -c %d; exit 3", flood))
+	var got int
+	var exit *nucleusv1.ExitStatus
+	for exit == nil {
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("half-closed run after %d bytes: %v", got, err)
+		}
+		got += len(resp.GetStdout())
+		exit = resp.GetExit()
+	}
+	if got != flood || exit.GetExitCode() != 3 {
+		t.Errorf("half-closed run: %d bytes, exit %v; want %d bytes, exit 3", got, exit, flood)
+	}
+
+	sctx, cancel := context.WithCancel(ctx)
+	stream = rawRun(t, sctx, api, "yes cancelled")
+	var id string
+	for got = 0; got < 1<<20; {
+		resp, err := stream.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ct := resp.GetContainer(); ct != nil {
+			id = ct.GetId()
+		}
+		got += len(resp.GetStdout())
+	}
+	cancel()
+	time.Sleep(time.Second)
+	if g, err := c.Get(ctx, id); err != nil || g.GetState() != nucleusv1.ContainerState_CONTAINER_STATE_RUNNING {
+		t.Fatalf("after its Run stream was cancelled: %v, %v; want it running", g.GetState(), err)
+	}
+	p := supervisorPid(t, d, id)
+	if err := c.Kill(ctx, id, uint32(syscall.SIGKILL)); err != nil {
+		t.Fatal(err)
+	}
+	if g := recWaitState(t, c, id, recExited, time.Minute); g.GetExit().GetExitCode() != 137 {
+		t.Fatalf("killed after its stream was cancelled: %v, want 137", g.GetExit())
+	}
+	if !waitFor(20*time.Second, func() bool { return isFree(d, p) }) {
+		t.Fatalf("supervisor %d not free after its container", p)
+	}
+	next, err := c.RunDetached(ctx, sh("echo mine; exit 4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid := supervisorPid(t, d, next.GetId()); pid != p {
+		t.Logf("the next run got supervisor %d, not the freed %d (another was free too)", pid, p)
+	}
+	if g := recWaitState(t, c, next.GetId(), recExited, time.Minute); g.GetExit().GetExitCode() != 4 {
+		t.Fatalf("next run: %v, want exit 4", g.GetExit())
+	}
+	if lines, err := recStdoutLines(ctx, c, next.GetId()); err != nil || strings.Join(lines, "") != "mine" {
+		t.Errorf("next run's output %q (%v), want only its own", lines, err)
+	}
 }
