@@ -47,13 +47,19 @@ func newProcess(id string, io stdio) *process {
 }
 
 // setExited records the exit once and reports whether this call did.
-func (p *process) setExited(e exit) bool {
+// announce (if not nil) runs with the process's pid before done closes,
+// so that whatever a waiter does next (a Delete publishing TaskDelete)
+// comes after what announce published (TaskExit).
+func (p *process) setExited(e exit, announce func(pid uint32)) bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.exited != nil {
 		return false
 	}
 	p.exited = &e
+	if announce != nil {
+		announce(p.pid)
+	}
 	close(p.done)
 	return true
 }

@@ -250,18 +250,14 @@ func (s *Service) waitInit(p *process) {
 
 // recordExit sets p's exit and publishes TaskExit if it was the first.
 func (s *Service) recordExit(p *process, e exit) {
-	if !p.setExited(e) {
-		return
-	}
-	p.mu.Lock()
-	pid := p.pid
-	p.mu.Unlock()
 	id := p.id
 	if id == "" {
 		id = s.taskID
 	}
-	s.events.publish(topicExit, &eventstypes.TaskExit{
-		ContainerID: s.taskID, ID: id, Pid: pid, ExitStatus: e.status, ExitedAt: timestamppb.New(e.at),
+	p.setExited(e, func(pid uint32) {
+		s.events.publish(topicExit, &eventstypes.TaskExit{
+			ContainerID: s.taskID, ID: id, Pid: pid, ExitStatus: e.status, ExitedAt: timestamppb.New(e.at),
+		})
 	})
 }
 

@@ -60,7 +60,7 @@ func (s *Service) Delete(ctx context.Context, r *taskapi.DeleteRequest) (*taskap
 	e := p.exitStatus()
 	if e == nil { // deleted before it ran
 		e = &exit{status: 0, at: time.Now()}
-		p.setExited(*e)
+		p.setExited(*e, nil)
 	}
 	s.events.publish(topicDelete, &eventstypes.TaskDelete{
 		ContainerID: s.taskID, Pid: p.pid, ExitStatus: e.status, ExitedAt: timestamppb.New(e.at),
