@@ -18,7 +18,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus.dev/nucleus/internal/errdefs"
-	"nucleus.dev/nucleus/sandbox/internal/cgroup"
 	"nucleus.dev/nucleus/sandbox/netns"
 	"nucleus.dev/nucleus/sandbox/runsc"
 	"nucleus.dev/nucleus/sandbox/supervisor"
@@ -150,7 +149,7 @@ func (m *Manager) removeFiles(id string, o DeleteOptions) error {
 	if err := removeAllAtomic(p.Supervisor); err != nil {
 		return err
 	}
-	if err := removeCgroup(id, p); err != nil {
+	if err := m.removeCgroup(id, p); err != nil {
 		return fmt.Errorf("delete %s: %w", id, err)
 	}
 	remove := m.cfg.RemoveBundle
@@ -321,8 +320,9 @@ func removeBundle(_ string, p Paths) error {
 // linux.cgroupsPath) where it is left: runsc removes it when it destroys a
 // sandbox it has state for, but a create that failed before runsc wrote
 // any leaves it behind. Read before the bundle goes; a cgroup path that
-// does not end in the container's id is not touched.
-func removeCgroup(id string, p Paths) error {
+// does not end in the container's id is not touched. The hierarchies'
+// mount points are the Manager's, read once.
+func (m *Manager) removeCgroup(id string, p Paths) error {
 	data, err := os.ReadFile(filepath.Join(p.Bundle, "config.json"))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -343,7 +343,11 @@ func removeCgroup(id string, p Paths) error {
 	if spec.Linux == nil || spec.Linux.CgroupsPath == "" || filepath.Base(spec.Linux.CgroupsPath) != id {
 		return nil
 	}
-	return cgroup.Remove(spec.Linux.CgroupsPath)
+	mounts, err := m.cgroupMounts()
+	if err != nil {
+		return err
+	}
+	return mounts.Remove(spec.Linux.CgroupsPath)
 }
 
 // unmountUnder detaches every mount at or below dir.

@@ -53,14 +53,14 @@ func Main(args []string) int {
 	if *specFD >= 0 && *specPath == "" {
 		return serveSpecs(*specFD, *readyFD, *parent, *reuse)
 	}
-	return superviseOne(*specPath, *parent, newReadyReporter(*readyFD, false), 1)
+	return superviseOne(*specPath, *parent, newReadyReporter(*readyFD, false), 1, &hostFacts{})
 }
 
 // superviseOne supervises the container of the spec at specPath, the
 // process's number-th, from its create to its recorded exit, and returns
 // the process exit code (0: the container's life was supervised to its
-// end).
-func superviseOne(specPath, parent string, ready *readyReporter, number int) int {
+// end). host is what the process has read of the host so far.
+func superviseOne(specPath, parent string, ready *readyReporter, number int, host *hostFacts) int {
 	spec, err := loadSpec(specPath)
 	if err == nil {
 		err = spec.checkParent(parent)
@@ -97,7 +97,7 @@ func superviseOne(specPath, parent string, ready *readyReporter, number int) int
 	if number > 1 {
 		log.Info("supervising in a reused process", zap.Int("container_number", number))
 	}
-	s := newSupervisor(spec, log)
+	s := newSupervisor(spec, log, host)
 	return s.run(ready)
 }
 

@@ -49,13 +49,14 @@ func serveSpecs(specFD, readyFD int, parent string, maxLives int) int {
 	specs := newSpecReader(specFD)
 	ready := newReadyReporter(readyFD, maxLives > 1)
 	initialNS := namespaces("/proc/thread-self")
+	host := &hostFacts{}
 	var first *processState
 	for lives := 1; ; lives++ {
 		path, ok := specs.next()
 		if !ok {
 			return 0 // no (further) container for this process
 		}
-		code := superviseOne(path, parent, ready, lives)
+		code := superviseOne(path, parent, ready, lives, host)
 		if code != 0 || lives >= maxLives {
 			return code
 		}
@@ -201,14 +202,47 @@ func reapAll(deadline time.Time) error {
 // a container's (network, for one) on a locked thread and restores it, or
 // parks the thread for good when it cannot.
 func namespaces(dir string) map[string]string {
+	fd, err := openPath(dir)
+	if err != nil {
+		return map[string]string{}
+	}
+	defer unix.Close(fd)
+	return namespacesAt(fd)
+}
+
+// namespacesAt is namespaces of the /proc directory open at fd. Each link
+// is read relative to fd: a path from / walked /proc, the pid and the task
+// again for every one of the thread's nine links, the most of a reused
+// supervisor's check between two containers.
+func namespacesAt(fd int) map[string]string {
 	kinds := [...]string{"cgroup", "ipc", "mnt", "net", "pid_for_children", "time_for_children", "user", "uts"}
 	ns := make(map[string]string, len(kinds))
 	for _, k := range kinds {
-		if l, err := os.Readlink(dir + "/ns/" + k); err == nil {
+		if l, err := readlinkAt(fd, "ns/"+k); err == nil {
 			ns[k] = l
 		}
 	}
 	return ns
+}
+
+// openPath opens the directory at path for *at calls only.
+func openPath(path string) (int, error) {
+	return unix.Open(path, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+}
+
+// readlinkAt reads the symbolic link at name relative to the directory fd.
+func readlinkAt(fd int, name string) (string, error) {
+	buf := make([]byte, 128)
+	for {
+		n, err := unix.Readlinkat(fd, name, buf)
+		if err != nil {
+			return "", err
+		}
+		if n < len(buf) {
+			return string(buf[:n]), nil
+		}
+		buf = make([]byte, 2*len(buf))
+	}
 }
 
 // threadsAlike checks that every thread of the process whose task list is
@@ -219,18 +253,31 @@ func threadsAlike(taskDir string, initial map[string]string) error {
 		return err
 	}
 	for _, t := range tasks {
-		dir := taskDir + "/" + t.Name()
-		cwd, err := os.Readlink(dir + "/cwd")
+		fd, err := openPath(taskDir + "/" + t.Name())
 		if err != nil {
 			continue // the thread has exited
 		}
-		if cwd != "/" {
-			return fmt.Errorf("thread %s works in %s", t.Name(), cwd)
+		err = threadAlike(fd, t.Name(), initial)
+		unix.Close(fd)
+		if err != nil {
+			return err
 		}
-		for k, v := range namespaces(dir) {
-			if want, ok := initial[k]; ok && v != want {
-				return fmt.Errorf("thread %s is in %s namespace %s, the process started in %s", t.Name(), k, v, want)
-			}
+	}
+	return nil
+}
+
+// threadAlike checks the thread whose /proc directory is open at fd.
+func threadAlike(fd int, tid string, initial map[string]string) error {
+	cwd, err := readlinkAt(fd, "cwd")
+	if err != nil {
+		return nil // the thread has exited
+	}
+	if cwd != "/" {
+		return fmt.Errorf("thread %s works in %s", tid, cwd)
+	}
+	for k, v := range namespacesAt(fd) {
+		if want, ok := initial[k]; ok && v != want {
+			return fmt.Errorf("thread %s is in %s namespace %s, the process started in %s", tid, k, v, want)
 		}
 	}
 	return nil

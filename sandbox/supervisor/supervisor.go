@@ -27,6 +27,7 @@ type supervisor struct {
 	rs      *runsc.Runsc
 	creator creator // rs, or gVisor's code in this process
 	reaper  *reaper
+	host    *hostFacts // kept across the containers of a reused process
 
 	logw    *containerlog.Writer
 	copiers []*copier
@@ -85,13 +86,13 @@ type creator interface {
 // newSupervisor prepares the supervisor of spec. It creates and starts the
 // container through gVisor's packages linked into this program when runsc
 // was built from the same gVisor version, else through runsc processes.
-func newSupervisor(spec *Spec, log *zap.Logger) *supervisor {
+func newSupervisor(spec *Spec, log *zap.Logger, host *hostFacts) *supervisor {
 	r := newReaper()
 	rs := spec.Runsc
 	rs.Tracker = r
 	c := inProcessCreator(&rs, log)
 	return &supervisor{
-		spec: spec, log: log, rs: &rs, creator: c, reaper: r,
+		spec: spec, log: log, rs: &rs, creator: c, reaper: r, host: host,
 		state: "creating", pidfd: -1, conns: connTracker{conns: map[net.Conn]struct{}{}},
 		dead: make(chan struct{}), ws: make(chan unix.WaitStatus, 1), done: make(chan struct{}),
 	}
@@ -256,7 +257,7 @@ func (s *supervisor) createWith(o runsc.CreateOptions) error {
 			s.timer = time.AfterFunc(s.spec.Timeout-time.Since(start), s.onTimeout)
 		}
 	}
-	if dir, err := cgroup.Dir(pid, "memory"); err == nil {
+	if dir, err := s.host.memoryCgroup(pid); err == nil {
 		s.memCgroup = dir
 		s.oomBefore, _ = cgroup.OOMKills(dir)
 	}

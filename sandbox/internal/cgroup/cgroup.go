@@ -208,16 +208,21 @@ func field(data []byte, key string) (uint64, bool) {
 // removes only a cgroup without processes or child cgroups; one that still
 // has them is an error. A hierarchy without it is not.
 func Remove(path string) error {
-	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
-		return fmt.Errorf("cgroup path %q: want a clean absolute path below the root", path)
-	}
 	mounts, err := ReadMounts()
 	if err != nil {
 		return err
 	}
+	return mounts.Remove(path)
+}
+
+// Remove is the package's Remove with this mount table.
+func (m Mounts) Remove(path string) error {
+	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
+		return fmt.Errorf("cgroup path %q: want a clean absolute path below the root", path)
+	}
 	seen := map[string]bool{}
 	var errs []error
-	for _, mnt := range mounts {
+	for _, mnt := range m {
 		if seen[mnt] {
 			continue
 		}
