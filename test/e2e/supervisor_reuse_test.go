@@ -58,10 +58,11 @@ func openFiles(t *testing.T, pid int) (files, pidfds int) {
 }
 
 // maxPidfds bounds the pidfds a free supervisor holds: those of its last
-// containers' sandbox and gofer, which Go's garbage collector releases at
-// its next cycle (settle does not force one). Two per container, kept
-// across containers, would pass it within a few.
-const maxPidfds = 6
+// containers' sandbox and gofer, which Go's garbage collector releases;
+// settle does not force a collection after each container, only once more
+// than 16 are held (their finalizers close them moments later). Two per
+// container, kept across containers, would pass it within a dozen.
+const maxPidfds = 20
 
 // rssKiB is a process's anonymous resident memory (RssAnon) in KiB.
 func rssKiB(t *testing.T, pid int) int {
