@@ -14,6 +14,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -206,13 +207,16 @@ func cliWorks(path string) bool {
 	return exec0(path, "--help") == nil
 }
 
+// figureStep is one figure (or a few measured together) of a run.
+type figureStep struct {
+	name string
+	fn   func(context.Context, *env) ([]*Figure, error)
+}
+
 // runFigures runs the selected figures in an order that keeps each one's
 // conditions clean: the control plane's 200 records come last.
 func runFigures(ctx context.Context, e *env, res *Results) error {
-	steps := []struct {
-		name string
-		fn   func(context.Context, *env) ([]*Figure, error)
-	}{
+	steps := []figureStep{
 		{"cold", coldFigure},
 		{"sched", schedFigure}, // figure 1 per process, from scheduler tracepoints
 		{"breakdown", breakdownFigure},
@@ -231,9 +235,24 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 		{"abuse", abuseFigure},
 		{"scale", scaleFigure}, // last: kills and restarts nucleusd
 	}
+	var selected []figureStep
 	for _, s := range steps {
-		if !e.cfg.figures[s.name] && (s.name != "density" || !e.cfg.figures["load"]) {
-			continue
+		if e.cfg.figures[s.name] || (s.name == "density" && e.cfg.figures["load"]) {
+			selected = append(selected, s)
+		}
+	}
+	return runSteps(ctx, e, res, selected, e.deleteAll)
+}
+
+// runSteps runs steps in order, each followed by deleteAll. A figure that
+// fails is noted in the results and the next ones still run (a run keeps
+// every figure it could measure); the failures are returned at the end. An
+// interrupted run, or a figure that leaves containers behind, stops there.
+func runSteps(ctx context.Context, e *env, res *Results, steps []figureStep, deleteAll func(context.Context) (int, error)) error {
+	var failed []error
+	for _, s := range steps {
+		if ctx.Err() != nil {
+			break
 		}
 		fmt.Fprintf(os.Stderr, "bench: %s ...\n", s.name)
 		start := time.Now()
@@ -243,11 +262,16 @@ func runFigures(ctx context.Context, e *env, res *Results) error {
 			res.Figures = append(res.Figures, f)
 		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", s.name, err)
+			failed = append(failed, fmt.Errorf("%s: %w", s.name, err))
+			res.Notes = append(res.Notes, fmt.Sprintf("figure %q failed (the next figures ran): %v", s.name, err))
+			fmt.Fprintf(os.Stderr, "bench: %s failed: %v\n", s.name, err)
 		}
-		if n, err := e.deleteAll(ctx); err != nil || n > 0 {
-			return fmt.Errorf("%s left %d containers behind (%v)", s.name, n, err)
+		if n, err := deleteAll(ctx); err != nil || n > 0 {
+			return errors.Join(append(failed, fmt.Errorf("%s left %d containers behind (%v)", s.name, n, err))...)
 		}
 	}
-	return nil
+	if ctx.Err() != nil {
+		failed = append(failed, ctx.Err())
+	}
+	return errors.Join(failed...)
 }

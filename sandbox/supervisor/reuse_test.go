@@ -258,3 +258,37 @@ func TestThreadsAlike(t *testing.T) {
 		t.Errorf("a process in another UTS namespace: %v, want refused", err)
 	}
 }
+
+// TestCurrentStateCountsPidfdsApart: a pidfd (what gVisor's reaped
+// children leave until their finalizers run) is counted as one, not as an
+// open file, so the reuse check neither refuses a supervisor for them nor
+// loses track of them (settle collects past pidfdsBeforeGC).
+func TestCurrentStateCountsPidfdsApart(t *testing.T) {
+	before, err := currentState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fds []int
+	for range 3 {
+		fd, err := unix.PidfdOpen(os.Getpid(), 0)
+		if err != nil {
+			t.Fatalf("pidfd_open: %v", err)
+		}
+		fds = append(fds, fd)
+	}
+	f, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := currentState()
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if after.pidfds != before.pidfds+3 || after.fds != before.fds+1 {
+		t.Fatalf("after 3 pidfds and a file: %d pidfds and %d files; before %d and %d", after.pidfds, after.fds, before.pidfds, before.fds)
+	}
+}
