@@ -161,7 +161,7 @@ func (n *netEnv) measureSink(send func() error) (time.Duration, error) {
 		begin := time.Now()
 		m, err := io.CopyN(io.Discard, conn, netThroughputBytes-1)
 		if err != nil {
-			err = fmt.Errorf("sink got %d of %d bytes: %w", m+1, netThroughputBytes, err)
+			err = fmt.Errorf("sink got %d of %d bytes: %w (namespaces' state: %s)", m+1, netThroughputBytes, err, n.stallReport())
 		}
 		got <- result{time.Since(begin), err}
 	}()
