@@ -343,7 +343,7 @@ func (m *Manager) removeCgroup(id string, p Paths) error {
 	if spec.Linux == nil || spec.Linux.CgroupsPath == "" || filepath.Base(spec.Linux.CgroupsPath) != id {
 		return nil
 	}
-	mounts, err := m.cgroupMounts()
+	mounts, err := m.cgroups.Get()
 	if err != nil {
 		return err
 	}

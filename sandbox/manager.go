@@ -9,7 +9,6 @@ import (
 	"encoding/hex"
 	"os"
 	"path/filepath"
-	"sync"
 	"time"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -95,8 +94,7 @@ type Manager struct {
 	// by New for a daemon's manager ("" otherwise).
 	nullNetNS string
 
-	mountsMu sync.Mutex
-	mounts   cgroup.Mounts // the host's cgroup mount points, read once
+	cgroups cgroup.MountTable // the host's cgroup mount points, read once
 }
 
 // New checks cfg and makes the state directories (0700).

@@ -55,7 +55,7 @@ func (m *Manager) withHostCgroup(s Stats, pid int) Stats {
 	if pid <= 0 {
 		return s
 	}
-	mounts, err := m.cgroupMounts()
+	mounts, err := m.cgroups.Get()
 	if err != nil {
 		return s
 	}
@@ -87,21 +87,6 @@ func (m *Manager) withHostCgroup(s Stats, pid int) Stats {
 		}
 	}
 	return s
-}
-
-// cgroupMounts reads the host's cgroup mount table once (a stats sample of
-// many containers re-read it for each before).
-func (m *Manager) cgroupMounts() (cgroup.Mounts, error) {
-	m.mountsMu.Lock()
-	defer m.mountsMu.Unlock()
-	if m.mounts == nil {
-		mounts, err := cgroup.ReadMounts()
-		if err != nil {
-			return nil, err
-		}
-		m.mounts = mounts
-	}
-	return m.mounts, nil
 }
 
 // Pause freezes the container.

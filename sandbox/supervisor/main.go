@@ -13,6 +13,7 @@ import (
 
 	"nucleus.dev/nucleus/internal/cpuprofile"
 	"nucleus.dev/nucleus/sandbox/gvisor"
+	"nucleus.dev/nucleus/sandbox/internal/cgroup"
 )
 
 // Main runs a supervisor and returns its exit code; nucleusd calls it for
@@ -53,14 +54,15 @@ func Main(args []string) int {
 	if *specFD >= 0 && *specPath == "" {
 		return serveSpecs(*specFD, *readyFD, *parent, *reuse)
 	}
-	return superviseOne(*specPath, *parent, newReadyReporter(*readyFD, false), 1, &hostFacts{})
+	return superviseOne(*specPath, *parent, newReadyReporter(*readyFD, false), 1, &cgroup.MountTable{})
 }
 
 // superviseOne supervises the container of the spec at specPath, the
 // process's number-th, from its create to its recorded exit, and returns
 // the process exit code (0: the container's life was supervised to its
-// end). host is what the process has read of the host so far.
-func superviseOne(specPath, parent string, ready *readyReporter, number int, host *hostFacts) int {
+// end). cgroups is the process's cgroup mount table, read once for all the
+// containers it supervises.
+func superviseOne(specPath, parent string, ready *readyReporter, number int, cgroups *cgroup.MountTable) int {
 	spec, err := loadSpec(specPath)
 	if err == nil {
 		err = spec.checkParent(parent)
@@ -97,7 +99,7 @@ func superviseOne(specPath, parent string, ready *readyReporter, number int, hos
 	if number > 1 {
 		log.Info("supervising in a reused process", zap.Int("container_number", number))
 	}
-	s := newSupervisor(spec, log, host)
+	s := newSupervisor(spec, log, cgroups)
 	return s.run(ready)
 }
 

@@ -30,6 +30,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"nucleus.dev/nucleus/sandbox/gvisor"
+	"nucleus.dev/nucleus/sandbox/internal/cgroup"
 )
 
 // settleTimeout bounds the wait, after a container, for its children (the
@@ -49,14 +50,14 @@ func serveSpecs(specFD, readyFD int, parent string, maxLives int) int {
 	specs := newSpecReader(specFD)
 	ready := newReadyReporter(readyFD, maxLives > 1)
 	initialNS := namespaces("/proc/thread-self")
-	host := &hostFacts{}
+	cgroups := &cgroup.MountTable{}
 	var first *processState
 	for lives := 1; ; lives++ {
 		path, ok := specs.next()
 		if !ok {
 			return 0 // no (further) container for this process
 		}
-		code := superviseOne(path, parent, ready, lives, host)
+		code := superviseOne(path, parent, ready, lives, cgroups)
 		if code != 0 || lives >= maxLives {
 			return code
 		}

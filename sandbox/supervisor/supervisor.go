@@ -27,7 +27,7 @@ type supervisor struct {
 	rs      *runsc.Runsc
 	creator creator // rs, or gVisor's code in this process
 	reaper  *reaper
-	host    *hostFacts // kept across the containers of a reused process
+	cgroups *cgroup.MountTable // kept across the containers of a reused process
 
 	logw    *containerlog.Writer
 	copiers []*copier
@@ -86,13 +86,13 @@ type creator interface {
 // newSupervisor prepares the supervisor of spec. It creates and starts the
 // container through gVisor's packages linked into this program when runsc
 // was built from the same gVisor version, else through runsc processes.
-func newSupervisor(spec *Spec, log *zap.Logger, host *hostFacts) *supervisor {
+func newSupervisor(spec *Spec, log *zap.Logger, cgroups *cgroup.MountTable) *supervisor {
 	r := newReaper()
 	rs := spec.Runsc
 	rs.Tracker = r
 	c := inProcessCreator(&rs, log)
 	return &supervisor{
-		spec: spec, log: log, rs: &rs, creator: c, reaper: r, host: host,
+		spec: spec, log: log, rs: &rs, creator: c, reaper: r, cgroups: cgroups,
 		state: "creating", pidfd: -1, conns: connTracker{conns: map[net.Conn]struct{}{}},
 		dead: make(chan struct{}), ws: make(chan unix.WaitStatus, 1), done: make(chan struct{}),
 	}
@@ -257,7 +257,7 @@ func (s *supervisor) createWith(o runsc.CreateOptions) error {
 			s.timer = time.AfterFunc(s.spec.Timeout-time.Since(start), s.onTimeout)
 		}
 	}
-	if dir, err := s.host.memoryCgroup(pid); err == nil {
+	if dir, err := s.memoryCgroup(pid); err == nil {
 		s.memCgroup = dir
 		s.oomBefore, _ = cgroup.OOMKills(dir)
 	}
@@ -390,4 +390,13 @@ func (s *supervisor) removeControlFiles() {
 	_ = os.Remove(s.spec.path(SocketFile))
 	_ = os.Remove(s.spec.path(SandboxPid))
 	_ = os.Remove(s.spec.path(PidFile))
+}
+
+// memoryCgroup is the host directory of pid's memory cgroup.
+func (s *supervisor) memoryCgroup(pid int) (string, error) {
+	mounts, err := s.cgroups.Get()
+	if err != nil {
+		return "", err
+	}
+	return mounts.Dir(pid, "memory")
 }

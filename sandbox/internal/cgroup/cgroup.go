@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -30,6 +31,28 @@ func Dir(pid int, controller string) (string, error) {
 // Mounts maps each v1 controller to its hierarchy's mount point, and "" to
 // the v2 one. Cgroup hierarchies are mounted at boot and stay: read once.
 type Mounts map[string]string
+
+// MountTable is the host's cgroup mount table, read on first use and kept
+// for the process's life; a read that fails is tried again on the next use.
+// Its zero value is ready; it is safe for concurrent use.
+type MountTable struct {
+	mu     sync.Mutex
+	mounts Mounts
+}
+
+// Get returns the table, reading it if no read has succeeded yet.
+func (t *MountTable) Get() (Mounts, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.mounts == nil {
+		mounts, err := ReadMounts()
+		if err != nil {
+			return nil, err
+		}
+		t.mounts = mounts
+	}
+	return t.mounts, nil
+}
 
 // Dir is the package's Dir with this mount table.
 func (m Mounts) Dir(pid int, controller string) (string, error) {
@@ -207,15 +230,6 @@ func field(data []byte, key string) (uint64, bool) {
 // absolute, below the root) from every mounted hierarchy that has it. rmdir
 // removes only a cgroup without processes or child cgroups; one that still
 // has them is an error. A hierarchy without it is not.
-func Remove(path string) error {
-	mounts, err := ReadMounts()
-	if err != nil {
-		return err
-	}
-	return mounts.Remove(path)
-}
-
-// Remove is the package's Remove with this mount table.
 func (m Mounts) Remove(path string) error {
 	if !filepath.IsAbs(path) || filepath.Clean(path) != path || path == "/" {
 		return fmt.Errorf("cgroup path %q: want a clean absolute path below the root", path)

@@ -90,12 +90,20 @@ func TestMountsDirAgreesWithDir(t *testing.T) {
 // TestRemoveRefusesPathsOutsideAContainer: only a clean absolute path below
 // the root is removed anywhere; a missing one is no error.
 func TestRemoveRefusesPathsOutsideAContainer(t *testing.T) {
+	var table MountTable
+	mounts, err := table.Get()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again, err := table.Get(); err != nil || len(again) != len(mounts) {
+		t.Fatalf("the kept table: %v, %v; first read %v", again, err, mounts)
+	}
 	for _, p := range []string{"", "/", "nucleus/x", "/nucleus/../x", "/nucleus/x/"} {
-		if err := Remove(p); err == nil {
+		if err := mounts.Remove(p); err == nil {
 			t.Errorf("Remove(%q) = nil, want an error", p)
 		}
 	}
-	if err := Remove("/nucleus-unit-test-absent/0123456789abcdef"); err != nil {
+	if err := mounts.Remove("/nucleus-unit-test-absent/0123456789abcdef"); err != nil {
 		t.Errorf("Remove of a cgroup no hierarchy has: %v", err)
 	}
 }
