@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -33,9 +34,17 @@ func (n *netEnv) stallReport() string {
 		cancel()
 		fmt.Fprintf(&b, "## %s in %s (err %v)\n%s\n", strings.Join(c.argv, " "), filepath.Base(c.ns), err, out)
 	}
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("nucleus-bench-net-stall-%s.txt", time.Now().UTC().Format("20060102T150405Z")))
-	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+	// A name of its own, created exclusively: the bench runs as root, and a
+	// predictable name in a shared temporary directory could be a link
+	// planted by another user.
+	f, err := os.CreateTemp("", "nucleus-bench-net-stall-*.txt")
+	if err != nil {
 		return ""
 	}
-	return path
+	_, werr := f.WriteString(b.String())
+	if err := errors.Join(werr, f.Close()); err != nil {
+		_ = os.Remove(f.Name())
+		return ""
+	}
+	return f.Name()
 }

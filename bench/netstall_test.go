@@ -27,6 +27,9 @@ func TestStallReport(t *testing.T) {
 		t.Fatal("no report written")
 	}
 	defer os.Remove(path)
+	if fi, err := os.Lstat(path); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("report %s: %v, %v; want a regular file, 0600", path, fi.Mode(), err)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		t.Fatal(err)
