@@ -44,7 +44,9 @@ func Main(args []string) int {
 	// One P unless GOMAXPROCS says otherwise: a supervisor waits, copies
 	// output and runs gVisor's create, one thing at a time; a second P
 	// only added threads spinning for work at each wake-up (measured: 15.0
-	// -> 12.3 ms of CPU per cold run, a sixth of the supervisor's).
+	// -> 12.3 ms of CPU per cold run, a sixth of the supervisor's). The
+	// spawner sets GOMAXPROCS=1 in the environment, which holds from the
+	// runtime's start (supervisorEnv); this covers other launchers.
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(1)
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -201,7 +202,7 @@ func (s *Spawner) start(reusable bool) (*spare, error) {
 	cmd := exec.Command(s.opts.Command[0], args...)
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = devNull, devNull, devNull
 	cmd.ExtraFiles = []*os.File{readyW, specR}
-	cmd.Env = withPath(s.opts.Env)
+	cmd.Env = supervisorEnv(s.opts.Env)
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
@@ -291,13 +292,26 @@ func (sp *spare) await(ctx context.Context, spec Spec) (Status, error) {
 	}
 }
 
-func withPath(env []string) []string {
+// supervisorEnv is env with what a supervisor needs that env leaves out: a
+// PATH, and GOMAXPROCS=1. A supervisor waits on its sandbox and copies its
+// output; it never has two goroutines' worth of CPU work at once, and a
+// second P from its start costs it page faults and wake-ups on every
+// container (measured in bench/README.md). gVisor does not pass GOMAXPROCS
+// on to the sandbox or the gofer it starts.
+func supervisorEnv(env []string) []string {
+	var hasPath, hasProcs bool
 	for _, e := range env {
-		if strings.HasPrefix(e, "PATH=") {
-			return env
-		}
+		hasPath = hasPath || strings.HasPrefix(e, "PATH=")
+		hasProcs = hasProcs || strings.HasPrefix(e, "GOMAXPROCS=")
 	}
-	return append([]string{defaultPath}, env...)
+	out := slices.Clone(env)
+	if !hasPath {
+		out = append([]string{defaultPath}, out...)
+	}
+	if !hasProcs {
+		out = append(out, "GOMAXPROCS=1")
+	}
+	return out
 }
 
 // LogTail returns the end of a supervisor log, for error messages; when
