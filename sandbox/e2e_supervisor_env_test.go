@@ -16,13 +16,17 @@ import (
 // TestE2ESupervisorRunsOnOneP checks that a supervisor runs with one P
 // (GOMAXPROCS=1 in its environment, for its CPU) and that neither the
 // sandbox nor the gofer it starts inherits that: the sentry must size
-// itself to the container's CPUs.
+// itself to the container's CPUs. Nothing of the daemon's own environment
+// (a credential an operator exported, say) reaches any of the three.
 func TestE2ESupervisorRunsOnOneP(t *testing.T) {
+	const secret = "NUCLEUS_TEST_DAEMON_SECRET=hunter2"
+	t.Setenv("NUCLEUS_TEST_DAEMON_SECRET", "hunter2")
 	e := newEnv(t)
 	id, st, _ := e.run("sleep 60", CreateOptions{}, testbundle.Options{})
 	defer func() { _, _ = e.m.Stop(context.Background(), id, 0) }()
-	if env := environ(t, st.SupervisorPid); !slices.Contains(env, "GOMAXPROCS=1") {
-		t.Errorf("supervisor %d environment %q: no GOMAXPROCS=1", st.SupervisorPid, env)
+	want := []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", supervisorEnv + "=1", "GOMAXPROCS=1"}
+	if env := environ(t, st.SupervisorPid); !slices.Equal(env, want) {
+		t.Errorf("supervisor %d environment %q, want %q", st.SupervisorPid, env, want)
 	}
 	gofer := 0
 	for _, pid := range childrenOf(t, st.SupervisorPid) {
@@ -35,8 +39,12 @@ func TestE2ESupervisorRunsOnOneP(t *testing.T) {
 		t.Fatalf("no gofer among the supervisor's children %v", childrenOf(t, st.SupervisorPid))
 	}
 	for name, pid := range map[string]int{"sandbox": st.SandboxPid, "gofer": gofer} {
-		if env := environ(t, pid); slices.ContainsFunc(env, func(v string) bool { return strings.HasPrefix(v, "GOMAXPROCS=") }) {
+		env := environ(t, pid)
+		if slices.ContainsFunc(env, func(v string) bool { return strings.HasPrefix(v, "GOMAXPROCS=") }) {
 			t.Errorf("the %s (pid %d) inherited GOMAXPROCS: %q", name, pid, env)
+		}
+		if slices.Contains(env, secret) {
+			t.Errorf("the %s (pid %d) has the daemon's environment: %q", name, pid, env)
 		}
 	}
 }
