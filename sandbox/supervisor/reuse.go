@@ -132,6 +132,15 @@ type processState struct {
 // and the pidfds stay bounded however little the process allocates.
 const pidfdsBeforeGC = 16
 
+// pollsBeforeGC is how many times settle finds more files or goroutines
+// than after the first container before it collects once: gVisor leaves
+// some files to finalizers (a pod member's connections to its pod's
+// sandbox), which only a collection runs; waiting for Go's next natural
+// one cost a member's supervisor its reuse. A container whose last
+// goroutines end on their own (the output copiers draining) is back
+// within the first polls, without a collection.
+const pollsBeforeGC = 2
+
 // settle returns the process to its idle state after a container - working
 // directory /, standard error /dev/null, every child reaped - and checks
 // that nothing of the container is left: every thread in / and in the
@@ -154,17 +163,28 @@ func settle(first *processState, initialNS map[string]string) (processState, err
 	if err := threadsAlike("/proc/self/task", initialNS); err != nil {
 		return processState{}, err
 	}
+	return awaitBaseline(first, deadline, currentState, runtime.GC)
+}
+
+// awaitBaseline probes the process's state until its goroutines and open
+// files are back at first's counts (with first nil, at once), or fails at
+// deadline. It collects garbage once (collect), since finalizers close
+// what was left to them only after a collection: when more than
+// pidfdsBeforeGC pidfds are held, or when the counts are still above
+// first's at the pollsBeforeGC-th probe.
+func awaitBaseline(first *processState, deadline time.Time, probe func() (processState, error), collect func()) (processState, error) {
 	pause := time.Millisecond
-	for collected := false; ; {
-		st, err := currentState()
+	for collected, polls := false, 0; ; polls++ {
+		st, err := probe()
 		if err != nil {
 			return processState{}, err
 		}
-		if st.pidfds > pidfdsBeforeGC && !collected {
-			runtime.GC() // their finalizers close them, in the next moments
+		back := first == nil || (st.goroutines <= first.goroutines && st.fds <= first.fds)
+		if !collected && (st.pidfds > pidfdsBeforeGC || (!back && polls == pollsBeforeGC)) {
+			collect()
 			collected = true
 		}
-		if first == nil || (st.goroutines <= first.goroutines && st.fds <= first.fds) {
+		if back {
 			return st, nil
 		}
 		if time.Now().After(deadline) {

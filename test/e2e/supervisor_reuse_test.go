@@ -475,3 +475,49 @@ func TestE2ESupervisorReuseFullDisk(t *testing.T) {
 		t.Errorf("the next container's output %q (%v)", lines, err)
 	}
 }
+
+// TestE2ESupervisorReusePodMembers: a pod's members that remove
+// themselves, back to back (`nucleusctl run --rm --pod`), are served by
+// reused supervisors like any container: the same few processes. gVisor
+// leaves some of a member's files (its connections to the pod's sandbox)
+// to the garbage collector; a supervisor that only waited for them gave
+// up on its reuse and exited after most members, and each member then
+// paid for a new process.
+func TestE2ESupervisorReusePodMembers(t *testing.T) {
+	d := StartDaemon(t, DaemonOptions{})
+	t.Cleanup(func() { unmountNullNetNS(d) })
+	c := d.Client()
+	ctx := ctxT(t, 3*time.Minute)
+
+	pod := sh("sleep 600")
+	pod.Name = "rp"
+	if _, err := c.RunDetached(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[int]bool{}
+	for i := range 20 {
+		spec := member("rp", fmt.Sprintf("exit %d", i))
+		spec.AutoRemove = true
+		if st, _, out := runMember(t, c, ctx, spec); st.GetExitCode() != int32(i) {
+			t.Fatalf("member %d: %v %q", i, st, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+		for pid, cmdline := range recProcessesMentioning(filepath.Join(d.State, "supervisors")) {
+			if isSpareSupervisor(cmdline) && recAlive(pid) {
+				seen[pid] = true
+			}
+		}
+	}
+	// The pod's own, the free one that serves the members and, at times,
+	// the spare started beside it. Supervisors that gave up on their reuse
+	// were replaced by new processes: 5 of them in two runs before the fix.
+	if len(seen) > 3 {
+		t.Errorf("20 members used %d supervisor processes, want at most 3", len(seen))
+	}
+	if _, err := c.Delete(ctx, "rp", true); err != nil {
+		t.Fatal(err)
+	}
+	if !waitFor(30*time.Second, func() bool { return len(d.Leftovers()) == 0 }) {
+		t.Errorf("left after the auto-removed members and their pod: %v", d.Leftovers())
+	}
+}
