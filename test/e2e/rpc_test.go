@@ -55,8 +55,16 @@ func TestE2EKillStopPauseResumeUpdateStats(t *testing.T) {
 		t.Fatalf("kill of an exited container: %v, want FailedPrecondition", err)
 	}
 
-	// Stop: SIGTERM ignored, SIGKILL after the grace period.
-	ct = running(t, c, ctx, "trap '' TERM; sleep 30")
+	// Stop: SIGTERM ignored, SIGKILL after the grace period. The stop
+	// waits for the trap: a SIGTERM before the shell has set it ends the
+	// shell (143), as it would anywhere.
+	ct = running(t, c, ctx, "trap '' TERM; touch /tmp/trapped; sleep 30")
+	if !waitFor(10*time.Second, func() bool {
+		res, err := c.ExecSync(ctx, &nucleusv1.ExecSyncRequest{Id: ct.GetId(), Args: []string{"/bin/sh", "-c", "test -e /tmp/trapped"}})
+		return err == nil && res.GetExitCode() == 0
+	}) {
+		t.Fatal("the shell never set its SIGTERM trap")
+	}
 	begin := time.Now()
 	got, err := c.Stop(ctx, &nucleusv1.StopRequest{Id: ct.GetId(), GracePeriod: durationpb.New(500 * time.Millisecond)})
 	if err != nil {
