@@ -294,10 +294,11 @@ func (sp *spare) await(ctx context.Context, spec Spec) (Status, error) {
 
 // supervisorEnv is env with what a supervisor needs that env leaves out: a
 // PATH, and GOMAXPROCS=1. A supervisor waits on its sandbox and copies its
-// output; it never has two goroutines' worth of CPU work at once, and a
-// second P from its start costs it page faults and wake-ups on every
-// container (measured in bench/README.md). gVisor does not pass GOMAXPROCS
-// on to the sandbox or the gofer it starts.
+// output, one thing at a time, and runs on one P (Main); set here, that
+// holds from the runtime's start, where a runtime started with two Ps
+// costs each new supervisor about 0.75 ms of CPU and 200 page faults
+// before Main drops one (bench/README.md, session 14). gVisor does not pass
+// GOMAXPROCS on to the sandbox or the gofer it starts.
 func supervisorEnv(env []string) []string {
 	var hasPath, hasProcs bool
 	for _, e := range env {
