@@ -502,14 +502,12 @@ func TestE2ESupervisorReusePodMembers(t *testing.T) {
 			t.Fatalf("member %d: %v %q", i, st, out)
 		}
 		time.Sleep(100 * time.Millisecond)
-		for pid, cmdline := range recProcessesMentioning(filepath.Join(d.State, "supervisors")) {
-			if isSpareSupervisor(cmdline) && recAlive(pid) {
-				seen[pid] = true
-			}
+		for _, pid := range freeSupervisors(d) {
+			seen[pid] = true
 		}
 	}
-	// The pod's own, the free one that serves the members and, at times,
-	// the spare started beside it. Supervisors that gave up on their reuse
+	// Free between members: the one that serves them and, at times, the
+	// spare started beside it. Supervisors that gave up on their reuse
 	// were replaced by new processes: 5 of them in two runs before the fix.
 	if len(seen) > 3 {
 		t.Errorf("20 members used %d supervisor processes, want at most 3", len(seen))
