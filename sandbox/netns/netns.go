@@ -22,7 +22,12 @@ func Create(path string) error {
 	if err != nil {
 		return fmt.Errorf("network namespace file: %w", err)
 	}
+	made, statErr := f.Stat()
 	f.Close()
+	if statErr != nil {
+		_ = os.Remove(path)
+		return fmt.Errorf("network namespace file: %w", statErr)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		// The namespace change is confined to this OS thread, which is
@@ -32,11 +37,20 @@ func Create(path string) error {
 		errc <- enterNewAndPin(path)
 	}()
 	if err := <-errc; err != nil {
-		_ = unix.Unmount(path, unix.MNT_DETACH)
-		_ = os.Remove(path)
+		// The bind mount is the last step, so nothing of ours is mounted.
+		// Whatever is at path now may be another process's: only the file
+		// made above is removed (a mount point cannot be removed anyway).
+		removeIfSame(path, made)
 		return err
 	}
 	return nil
+}
+
+// removeIfSame removes path if it is still the file made.
+func removeIfSame(path string, made os.FileInfo) {
+	if now, err := os.Lstat(path); err == nil && os.SameFile(now, made) {
+		_ = os.Remove(path)
+	}
 }
 
 func enterNewAndPin(path string) error {
