@@ -616,9 +616,10 @@ func TestE2ESpareSupervisor(t *testing.T) {
 	}
 	for round, stop := range []func(){d.Kill9, d.Stop} {
 		c := d.Client()
-		if ex, _, err := c.Run(ctx, &nucleusv1.ContainerSpec{Args: []string{"/bin/true"}, AutoRemove: true}, client.RunOptions{}); err != nil || ex.GetExitCode() != 0 {
-			t.Fatalf("round %d: run: %v %v", round, ex, err)
-		}
+		// A container that keeps its supervisor busy: one that ended would
+		// leave its supervisor free for reuse, and a free supervisor is
+		// taken before the spare (TestE2ESupervisorReuse).
+		first := running(t, c, ctx, "sleep 60")
 		pid := spare()
 		ct := running(t, c, ctx, "sleep 60")
 		if cwd, _ := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid)); cwd != filepath.Join(d.State, "supervisors", ct.GetId()) {
@@ -634,8 +635,10 @@ func TestE2ESpareSupervisor(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		d.Start()
-		if _, err := d.Client().Delete(ctx, ct.GetId(), true); err != nil {
-			t.Fatalf("round %d: %v", round, err)
+		for _, id := range []string{first.GetId(), ct.GetId()} {
+			if _, err := d.Client().Delete(ctx, id, true); err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
 		}
 	}
 }
