@@ -25,9 +25,15 @@ func catThenExit(t *testing.T, c *client.Client, ctx context.Context) string {
 }
 
 // rawAttach sends msgs on an Attach stream of its own (any gRPC client,
-// not the SDK), half-closes it if asked, and returns once attached; the
-// returned func hangs up (so does the test's end).
-func rawAttach(t *testing.T, d *Daemon, ctx context.Context, halfClose bool, msgs ...*nucleusv1.AttachRequest) (hangUp func()) {
+// not the SDK), half-closes it if asked, and returns once attached and,
+// with until, once until approved a message that followed; the returned
+// func hangs up (so does the test's end).
+//
+// A hang-up resets the stream, and gRPC's server drops what it had not
+// read yet (a reset stream's Recv may answer Canceled before its buffered
+// messages): what a client sent counts once nucleusd read it, which
+// output it caused shows.
+func rawAttach(t *testing.T, d *Daemon, ctx context.Context, halfClose bool, until func(*nucleusv1.AttachResponse) bool, msgs ...*nucleusv1.AttachRequest) (hangUp func()) {
 	t.Helper()
 	sctx, cancel := context.WithCancel(ctx)
 	t.Cleanup(cancel)
@@ -48,8 +54,25 @@ func rawAttach(t *testing.T, d *Daemon, ctx context.Context, halfClose bool, msg
 	if _, err := stream.Recv(); err != nil { // the container, attached
 		t.Fatal(err)
 	}
+	for until != nil {
+		m, err := stream.Recv()
+		if err != nil {
+			t.Fatalf("before the hang-up: %v", err)
+		}
+		if until(m) {
+			break
+		}
+	}
 	return cancel
 }
+
+// stdoutHas approves the first output that holds s.
+func stdoutHas(s string) func(*nucleusv1.AttachResponse) bool {
+	return func(m *nucleusv1.AttachResponse) bool { return strings.Contains(string(m.GetStdout()), s) }
+}
+
+// exited approves the exit, the stream's last message.
+func exited(m *nucleusv1.AttachResponse) bool { return m.GetExit() != nil }
 
 // stillRunning fails unless container id is running a second from now.
 func stillRunning(t *testing.T, c *client.Client, ctx context.Context, id, why string) {
@@ -94,9 +117,10 @@ func TestE2EAttachCloseStdin(t *testing.T) {
 		t.Fatalf("after close_stdin: exit %+v, output %q; want 7 and two, done", ex, out2.String())
 	}
 
-	// A client that asks and hangs up at once: stdin still closes.
+	// A client that hangs up right after asking (once its stdin came
+	// back: nucleusd read what followed by then): stdin still closes.
 	id = catThenExit(t, c, ctx)
-	rawAttach(t, d, ctx, false,
+	rawAttach(t, d, ctx, false, stdoutHas("three"),
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id, Stdin: true}}},
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Stdin{Stdin: []byte("three\n")}},
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})()
@@ -117,7 +141,7 @@ func TestE2EAttachCloseStdin(t *testing.T) {
 	// A half-close after stdin (the client is done sending, no
 	// close_stdin) leaves the container's stdin open.
 	id = catThenExit(t, c, ctx)
-	halfClosed := rawAttach(t, d, ctx, true,
+	halfClosed := rawAttach(t, d, ctx, true, nil,
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id, Stdin: true}}},
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Stdin{Stdin: []byte("four\n")}})
 	stillRunning(t, c, ctx, id, "a half-closed attachment without close_stdin")
@@ -129,7 +153,7 @@ func TestE2EAttachCloseStdin(t *testing.T) {
 	for range 2000 {
 		flood = append(flood, &nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})
 	}
-	rawAttach(t, d, ctx, false, flood...)()
+	rawAttach(t, d, ctx, false, exited, flood...)()
 	fctx, fcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer fcancel()
 	if w, err := c.Wait(fctx, id); err != nil || w.GetExit().GetExitCode() != 7 {
@@ -140,11 +164,13 @@ func TestE2EAttachCloseStdin(t *testing.T) {
 	}
 
 	// close_stdin from an attachment that did not ask for stdin: ignored.
+	// Half-closed, so that nucleusd reads it before the hang-up.
 	id = catThenExit(t, c, ctx)
-	rawAttach(t, d, ctx, false,
+	hangUp := rawAttach(t, d, ctx, true, nil,
 		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_Start{Start: &nucleusv1.AttachStart{Id: id}}},
-		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})()
+		&nucleusv1.AttachRequest{Msg: &nucleusv1.AttachRequest_CloseStdin{CloseStdin: true}})
 	stillRunning(t, c, ctx, id, "close_stdin without start.stdin")
+	hangUp()
 	// Its stdin is still there for a writer, and closes once asked.
 	if _, err := c.Attach(ctx, id, client.AttachStreamOptions{Stdin: strings.NewReader(""), CloseStdinAtEOF: true}); err != nil {
 		t.Fatal(err)

@@ -163,6 +163,10 @@ type AttachRequest_CloseStdin struct {
 	// without start.stdin, and for a TTY container (its terminal stays
 	// open: send its EOF character, ^D). Without it, the end of an
 	// attachment (half-close or hang-up) leaves the container's stdin open.
+	// It counts once nucleusd has read it, and a hang-up after that does
+	// not undo it; a client that resets the stream right after sending it
+	// may have it dropped unread (gRPC discards what a reset stream had not
+	// delivered): half-close first, or wait for the exit.
 	CloseStdin bool `protobuf:"varint,5,opt,name=close_stdin,json=closeStdin,proto3,oneof"`
 }
 
