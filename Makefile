@@ -21,6 +21,10 @@ REVISION ?= $(shell git rev-parse HEAD 2>/dev/null || echo unknown)
 GVISOR_VERSION ?= $(shell $(GO) list -m -f '{{.Version}}' gvisor.dev/gvisor 2>/dev/null || echo VERSION_MISSING)
 RUNSC_LDFLAGS = -X gvisor.dev/gvisor/runsc/version.version=$(GVISOR_VERSION)
 LDFLAGS = -X nucleus.dev/nucleus/internal/version.Version=$(VERSION) -X nucleus.dev/nucleus/internal/version.Revision=$(REVISION) $(RUNSC_LDFLAGS)
+# grpcnotrace leaves golang.org/x/net/trace (and html/template with it)
+# out of every binary: nothing here enables gRPC's tracing, and each
+# nucleusctl call starts 4 MB lighter (0.3 ms of CPU, bench/README.md).
+BUILD_TAGS ?= grpcnotrace
 
 # Test timeouts: the e2e suite starts real sandboxes.
 TEST_TIMEOUT ?= 30m
@@ -36,7 +40,7 @@ help: ## list the targets
 
 .PHONY: build
 build: bin/runsc ## build bin/nucleusd, bin/nucleus-supervisor, bin/nucleus-fs, bin/nucleusctl, bin/containerd-shim-nucleus-v2 and bin/runsc
-	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
+	CGO_ENABLED=0 $(GO) build -trimpath -tags '$(BUILD_TAGS)' -ldflags '$(LDFLAGS)' -o bin/ ./cmd/...
 
 # runsc is built static from the gvisor.dev/gvisor version pinned in go.mod;
 # a cgo build dies at sandbox start, and stamped with that version (runsc

@@ -42,7 +42,7 @@ func binary(t *testing.T, name string) string {
 			return
 		}
 		b.path = filepath.Join(dir, name)
-		cmd := exec.Command("go", "build", "-o", b.path, "./cmd/"+name)
+		cmd := exec.Command("go", "build", "-tags", "grpcnotrace", "-o", b.path, "./cmd/"+name) // as make build
 		cmd.Dir = testutil.RepoRoot(t)
 		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 		if out, err := cmd.CombinedOutput(); err != nil {
