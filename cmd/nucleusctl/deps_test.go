@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -27,21 +28,12 @@ func TestBuildLeavesOutTracing(t *testing.T) {
 		t.Fatalf("go list: %v\n%s", err, out)
 	}
 	deps := strings.Fields(string(out))
-	if len(deps) < 50 || !contains(deps, "google.golang.org/grpc") {
+	if len(deps) < 50 || !slices.Contains(deps, "google.golang.org/grpc") {
 		t.Fatalf("go list -deps gave %d packages without gRPC: %q", len(deps), out)
 	}
 	for _, pkg := range []string{"golang.org/x/net/trace", "html/template"} {
-		if contains(deps, pkg) {
+		if slices.Contains(deps, pkg) {
 			t.Errorf("nucleusctl links %s", pkg)
 		}
 	}
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
