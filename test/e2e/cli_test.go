@@ -941,11 +941,8 @@ func TestE2ECLIManage(t *testing.T) {
 	// kill, stop, wait.
 	stubborn := run("--name", "stubborn", "/bin/sh", "-c", "trap '' TERM; echo trapped; sleep 60")
 	// Its SIGTERM must come once the trap is set (else it dies of it, 143).
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(ctlOK(t, d, "", "logs", "stubborn"), "trapped"); {
-		if time.Now().After(deadline) {
-			t.Fatal("stubborn never set its trap")
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !waitFor(10*time.Second, func() bool { return strings.Contains(ctlOK(t, d, "", "logs", "stubborn"), "trapped") }) {
+		t.Fatal("stubborn never set its trap")
 	}
 	if out := ctlOK(t, d, "", "kill", "-s", "SIGUSR1", "other"); out != "other\n" {
 		t.Errorf("kill -s SIGUSR1 printed %q", out)
