@@ -1,6 +1,7 @@
 package netns
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -77,5 +78,38 @@ func TestCreateRefusesExistingPath(t *testing.T) {
 	}
 	if err := Create(path); err == nil {
 		t.Fatal("Create over an existing file succeeded")
+	}
+	if _, err := os.Stat(path); err != nil || Pinned(path) {
+		t.Errorf("the existing file after the refused Create: %v, pinned %v", err, Pinned(path))
+	}
+}
+
+// TestCreateOnAFullFilesystem: with no inode left for its file, Create
+// fails and leaves nothing behind: no file, no mount, and another's file
+// beside it untouched.
+func TestCreateOnAFullFilesystem(t *testing.T) {
+	testutil.E2E(t)
+	dir := t.TempDir()
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=64k,nr_inodes=2"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = unix.Unmount(dir, unix.MNT_DETACH) })
+	other := filepath.Join(dir, "other")
+	if err := os.WriteFile(other, []byte("kept"), 0o600); err != nil { // the last inode
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "ns")
+	err := Create(path)
+	if !errors.Is(err, unix.ENOSPC) {
+		t.Fatalf("Create on a full filesystem: %v, want ENOSPC", err)
+	}
+	if _, err := os.Lstat(path); !os.IsNotExist(err) {
+		t.Errorf("file left after the failed Create: %v", err)
+	}
+	if mi, _ := os.ReadFile("/proc/self/mountinfo"); strings.Contains(string(mi), path) {
+		t.Error("mount left after the failed Create")
+	}
+	if b, err := os.ReadFile(other); err != nil || string(b) != "kept" {
+		t.Errorf("the other file: %q %v", b, err)
 	}
 }
